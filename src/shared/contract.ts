@@ -1,0 +1,172 @@
+/**
+ * The wire contract of oddswatch: statuses, triggers, JSON shapes of the REST API and the SSE events.
+ * Pure types and constants, shared by the service (src/) and the dashboard (dashboard/): no runtime imports.
+ */
+
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'connection_failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const ACTIVE_RUN_STATUSES = ['pending', 'running'] as const satisfies readonly RunStatus[];
+export const TERMINAL_RUN_STATUSES = ['completed', 'partial', 'failed', 'connection_failed'] as const satisfies readonly RunStatus[];
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
+
+export const RUN_TRIGGERS = ['scheduled', 'api', 'api-stream', 'retry'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+/** Runs that depend on a watcher: they become `connection_failed` when every watcher is gone. */
+export const OBSERVED_TRIGGERS = ['api-stream', 'retry'] as const satisfies readonly RunTrigger[];
+
+/**
+ * Why a run ended badly.
+ * - `all_platforms_failed`: status `failed`, every platform failed.
+ * - `stale`: status `failed`, the watchdog saw no heartbeat or the run exceeded its maximum duration.
+ * - `interrupted`: status `failed`, the process that owned it died or shut down mid-run.
+ * - `connection_lost`: status `connection_failed`, every watcher of an observed run went away.
+ */
+export const FAILURE_REASONS = ['all_platforms_failed', 'stale', 'interrupted', 'connection_lost'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Per platform of a run. `skipped`: never started because the run ended first (connection lost, stale, interrupted). */
+export interface PlatformStep {
+  platform: string;
+  status: StepStatus;
+  eventsFound: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+export interface RunSummary {
+  id: number;
+  status: RunStatus;
+  trigger: RunTrigger;
+  failureReason: FailureReason | null;
+  /** The run this one retries (trigger `retry`). */
+  retryOf: number | null;
+  /** The `retry` run started for this one, if any (a run is retried at most once). */
+  retriedBy: number | null;
+  platforms: string[];
+  platformsTotal: number;
+  /** Platforms finished, successfully or not. */
+  platformsDone: number;
+  platformsSucceeded: number;
+  platformsFailed: number;
+  eventsFound: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  heartbeatAt: string | null;
+  durationMs: number | null;
+  traceId: string | null;
+  /** `TRACE_URL_TEMPLATE` with the trace id filled in; null when either is missing. */
+  traceUrl: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  steps: PlatformStep[];
+}
+
+export interface RunPage {
+  items: RunSummary[];
+  /** Opaque; pass as `cursor` for the next (older) page. Null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface PlatformInfo {
+  name: string;
+  baseUrl: string;
+  timeoutMs: number;
+  lastOutcome: 'completed' | 'failed' | null;
+  lastRunId: number | null;
+  lastFinishedAt: string | null;
+  lastSuccessAt: string | null;
+  lastEventsFound: number | null;
+}
+
+export const JOB_IDS = ['scrape_all_platforms', 'detect_stale_runs'] as const;
+export type JobId = (typeof JOB_IDS)[number];
+export const SCRAPE_JOB_ID: JobId = 'scrape_all_platforms';
+export const WATCHDOG_JOB_ID: JobId = 'detect_stale_runs';
+
+export interface SchedulerJob {
+  id: JobId;
+  description: string;
+  intervalSeconds: number;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  /** Only the scrape job can be paused; the watchdog always runs. */
+  paused: boolean;
+}
+
+export interface SchedulerState {
+  /** True when the scrape job is paused. */
+  paused: boolean;
+  jobs: SchedulerJob[];
+}
+
+export interface MetaInfo {
+  version: string;
+  /** True when mutating routes need `Authorization: Bearer <OPERATOR_TOKEN>`. */
+  authRequired: boolean;
+  platforms: string[];
+  connectionGraceMs: number;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export const EVENT_TYPES = [
+  'run.created',
+  'run.started',
+  'platform.started',
+  'platform.progress',
+  'platform.completed',
+  'platform.failed',
+  'run.finished',
+  'scheduler.changed',
+  'resync',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+interface RunScoped {
+  runId: number;
+  platformsDone: number;
+  platformsTotal: number;
+}
+interface PlatformScoped extends RunScoped {
+  platform: string;
+  eventsFound: number;
+  /** Since the platform started. */
+  elapsedMs: number;
+}
+
+export interface EventPayloads {
+  'run.created': RunScoped & { run: RunSummary };
+  'run.started': RunScoped & { run: RunSummary };
+  'platform.started': PlatformScoped;
+  'platform.progress': PlatformScoped;
+  'platform.completed': PlatformScoped & { durationMs: number };
+  'platform.failed': PlatformScoped & { durationMs: number; error: string };
+  'run.finished': RunScoped & { run: RunSummary; status: TerminalRunStatus; failureReason: FailureReason | null };
+  'scheduler.changed': { scheduler: SchedulerState };
+  resync: { reason: 'cursor_too_old' | 'cursor_unknown' };
+}
+
+/**
+ * One event as sent in an SSE `data:` line (JSON). On `/api/runs/:id/events` the SSE `id:` is `seq`;
+ * on `/api/events` it is `id` (a global sequence). `resync` has id 0 and no seq.
+ */
+export type StreamEvent = {
+  [T in EventType]: {
+    id: number;
+    seq: number | null;
+    runId: number | null;
+    type: T;
+    at: string;
+    data: EventPayloads[T];
+  };
+}[EventType];
