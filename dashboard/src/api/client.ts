@@ -1,0 +1,158 @@
+/**
+ * The typed API client: every HTTP call of the dashboard goes through `request`.
+ * - adds `Authorization: Bearer <token>` from the token store when one is stored;
+ * - turns error bodies (`{ error: { code, message, details? } }`) into a typed `ApiError`;
+ * - mutating calls go through `authorized`: when the service requires a token and none is stored,
+ *   or the stored one is rejected (401), the operator is asked for it once and the call is retried once.
+ */
+import type {
+  ApiErrorBody,
+  JobId,
+  MetaInfo,
+  PlatformInfo,
+  RunDetail,
+  RunPage,
+  RunStatus,
+  RunTrigger,
+  SchedulerJob,
+  SchedulerState,
+} from '@contract';
+import { useAuthStore } from '@/stores/auth';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status; 0 when the request never got a response. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  is(code: string): boolean {
+    return this.code === code;
+  }
+
+  /** A numeric field of `details` (e.g. `activeRunId`, `retriedBy`), or null. */
+  detailNumber(key: string): number | null {
+    const d = this.details;
+    if (d && typeof d === 'object' && key in d) {
+      const v = (d as Record<string, unknown>)[key];
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+    }
+    return null;
+  }
+}
+
+export const isApiError = (e: unknown, code?: string): e is ApiError =>
+  e instanceof ApiError && (code === undefined || e.code === code);
+
+/** A human sentence for any thrown value (for toasts). */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) return e.message || e.code;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+type Method = 'GET' | 'POST' | 'PATCH';
+
+function isErrorBody(body: unknown): body is ApiErrorBody {
+  if (!body || typeof body !== 'object' || !('error' in body)) return false;
+  const err = (body as { error: unknown }).error;
+  return !!err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string';
+}
+
+export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  const auth = useAuthStore();
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+
+  let res: Response;
+  try {
+    res = await globalThis.fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network_error', `Cannot reach the service (${e instanceof Error ? e.message : String(e)})`);
+  }
+
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      if (res.ok) throw new ApiError(res.status, 'bad_response', `Unexpected response from ${path}`);
+    }
+  }
+  if (!res.ok) {
+    if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.error.code, parsed.error.message, parsed.error.details);
+    throw new ApiError(res.status, `http_${res.status}`, `${method} ${path} failed with HTTP ${res.status}`);
+  }
+  return parsed as T;
+}
+
+/** Runs a mutating call with the operator token, asking for it when needed (once per call). */
+export async function authorized<T>(call: () => Promise<T>): Promise<T> {
+  const auth = useAuthStore();
+  if (auth.authRequired && !auth.token) {
+    const ok = await auth.askForToken('required');
+    if (!ok) throw new ApiError(401, 'unauthorized', 'An operator token is needed for this action.');
+  }
+  try {
+    return await call();
+  } catch (e) {
+    if (!isApiError(e, 'unauthorized') && !(isApiError(e) && e.status === 401)) throw e;
+    auth.forgetToken();
+    const ok = await auth.askForToken('rejected');
+    if (!ok) throw e;
+    return await call();
+  }
+}
+
+export interface RunQuery {
+  status?: RunStatus;
+  trigger?: RunTrigger;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface StartRunBody {
+  platforms?: string[];
+  observe?: boolean;
+  retryOf?: number;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  meta: () => request<MetaInfo>('GET', '/api/meta'),
+
+  listRuns: (q: RunQuery = {}) => request<RunPage>('GET', `/api/runs${query({ ...q })}`),
+  getRun: (id: number) => request<RunDetail>('GET', `/api/runs/${id}`),
+  activeRun: () => request<{ run: RunDetail | null }>('GET', '/api/runs/active'),
+  startRun: (body: StartRunBody) => authorized(() => request<RunDetail>('POST', '/api/runs', body)),
+
+  platforms: () => request<{ items: PlatformInfo[] }>('GET', '/api/platforms'),
+
+  scheduler: () => request<SchedulerState>('GET', '/api/scheduler'),
+  pauseScheduler: () => authorized(() => request<SchedulerState>('POST', '/api/scheduler/pause')),
+  resumeScheduler: () => authorized(() => request<SchedulerState>('POST', '/api/scheduler/resume')),
+  setJobInterval: (id: JobId, intervalSeconds: number) =>
+    authorized(() => request<SchedulerJob>('PATCH', `/api/scheduler/jobs/${id}`, { intervalSeconds })),
+  runJob: (id: JobId) =>
+    authorized(() => request<{ run: RunDetail } | { staleRunsFailed: number }>('POST', `/api/scheduler/jobs/${id}/run`)),
+};
+
+export type Api = typeof api;

@@ -1,0 +1,20 @@
+/**
+ * Events built from REST responses so that local changes go through the same `applyEvent` path as the stream.
+ * They have id 0 and no seq: never de-duplicated, always applied through the monotonic reducers.
+ */
+import type { RunSummary, SchedulerState, StreamEvent } from '@contract';
+
+export function localRunEvent(run: RunSummary): Extract<StreamEvent, { type: 'run.created' }> {
+  return {
+    id: 0,
+    seq: null,
+    runId: run.id,
+    type: 'run.created',
+    at: new Date().toISOString(),
+    data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run },
+  };
+}
+
+export function localSchedulerEvent(scheduler: SchedulerState): Extract<StreamEvent, { type: 'scheduler.changed' }> {
+  return { id: 0, seq: null, runId: null, type: 'scheduler.changed', at: new Date().toISOString(), data: { scheduler } };
+}

@@ -1,0 +1,87 @@
+import type { FailureReason, RunStatus, StepStatus, RunTrigger } from '@contract';
+
+export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection';
+
+export interface BadgeSpec {
+  label: string;
+  tone: BadgeTone;
+  /** Longer wording for the title attribute / screen readers. */
+  description: string;
+}
+
+/**
+ * The one place a run status becomes words and a colour.
+ * `connection_failed` is deliberately not a "Failed" variant: it reads "Connection lost" and gets its own tone
+ * (dashed destructive border with a plug icon), so nobody confuses it with a scrape failure.
+ */
+export function runStatusBadge(status: RunStatus, failureReason: FailureReason | null = null): BadgeSpec {
+  switch (status) {
+    case 'pending':
+      return { label: 'Pending', tone: 'neutral', description: 'Created, not started yet' };
+    case 'running':
+      return { label: 'Running', tone: 'info', description: 'Scraping now' };
+    case 'completed':
+      return { label: 'Completed', tone: 'success', description: 'Every platform succeeded' };
+    case 'partial':
+      return { label: 'Partial', tone: 'warning', description: 'Some platforms failed, some succeeded' };
+    case 'failed':
+      if (failureReason === 'stale')
+        return { label: 'Failed · stale', tone: 'danger', description: 'Failed by the watchdog: no heartbeat or ran too long' };
+      if (failureReason === 'interrupted')
+        return { label: 'Failed · interrupted', tone: 'danger', description: 'The process running it stopped mid-run' };
+      return { label: 'Failed', tone: 'danger', description: 'Every platform failed' };
+    case 'connection_failed':
+      return {
+        label: 'Connection lost',
+        tone: 'connection',
+        description: 'Every watcher of this observed run went away before it finished',
+      };
+  }
+}
+
+export function stepStatusLabel(status: StepStatus): string {
+  switch (status) {
+    case 'pending':
+      return 'Waiting';
+    case 'running':
+      return 'Active';
+    case 'completed':
+      return 'Done';
+    case 'failed':
+      return 'Failed';
+    case 'skipped':
+      return 'Skipped';
+  }
+}
+
+export function triggerLabel(trigger: RunTrigger): string {
+  switch (trigger) {
+    case 'scheduled':
+      return 'Scheduled';
+    case 'api':
+      return 'API';
+    case 'api-stream':
+      return 'Manual (watched)';
+    case 'retry':
+      return 'Retry';
+  }
+}
+
+export function failureReasonText(reason: FailureReason | null): string | null {
+  switch (reason) {
+    case 'all_platforms_failed':
+      return 'Every platform failed.';
+    case 'stale':
+      return 'The watchdog failed this run: no heartbeat for too long, or it ran longer than allowed.';
+    case 'interrupted':
+      return 'The service stopped while this run was in progress (found at start-up).';
+    case 'connection_lost':
+      return 'Every watcher disconnected before the run finished; the remaining platforms were not scraped.';
+    case null:
+      return null;
+  }
+}
+
+export function isActiveStatus(status: RunStatus): boolean {
+  return status === 'pending' || status === 'running';
+}
