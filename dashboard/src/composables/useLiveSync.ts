@@ -1,0 +1,172 @@
+import { watch, watchEffect } from 'vue';
+import { EVENT_TYPES } from '@contract';
+import type { StreamEvent } from '@contract';
+import { api } from '@/api/client';
+import { useActiveRunStore } from '@/stores/activeRun';
+import { useAuthStore } from '@/stores/auth';
+import { useConnectionStore } from '@/stores/connection';
+import { usePlatformsStore } from '@/stores/platforms';
+import { useRunsStore } from '@/stores/runs';
+import { useSchedulerStore } from '@/stores/scheduler';
+import { useToastsStore } from '@/stores/toasts';
+import { localRunEvent } from '@/lib/localEvents';
+import { autoRescrape } from './autoRescrape';
+import type { AutoRescrapeOutcome } from './autoRescrape';
+import { useEventStream } from './useEventStream';
+import type { EventSourceConstructor } from './useEventStream';
+
+export interface LiveSyncOptions {
+  EventSource?: EventSourceConstructor;
+  /** sessionStorage by default. */
+  sessionStorage?: Storage | null;
+  /** Start the auto-rescrape check after the first snapshot (default true). */
+  autoRescrape?: boolean;
+}
+
+function defaultSessionStorage(): Storage | null {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The app's data flow, used once by App.vue:
+ * 1. REST snapshot of everything shown (meta, runs, active run, scheduler, platforms);
+ * 2. the tab's one EventSource on /api/events, its events routed to every store's `applyEvent`;
+ *    events that arrive while a snapshot is loading wait and are applied after it (nothing older overwrites newer);
+ * 3. on reconnect and on `resync`: the snapshot again, so nothing shown is stale;
+ * 4. once connected and loaded: the auto-rescrape check (connection-loss recovery).
+ */
+export function useLiveSync(options: LiveSyncOptions = {}) {
+  const runs = useRunsStore();
+  const active = useActiveRunStore();
+  const scheduler = useSchedulerStore();
+  const platforms = usePlatformsStore();
+  const connection = useConnectionStore();
+  const auth = useAuthStore();
+  const toasts = useToastsStore();
+
+  let loading: Promise<void> | null = null;
+  let again = false;
+  let buffered: StreamEvent[] = [];
+
+  function route(ev: StreamEvent) {
+    runs.applyEvent(ev);
+    active.applyEvent(ev);
+    scheduler.applyEvent(ev);
+    platforms.applyEvent(ev);
+  }
+
+  function onEvent(_type: string, data: unknown) {
+    const ev = data as StreamEvent;
+    if (!ev || typeof ev !== 'object' || typeof ev.type !== 'string') return;
+    if (loading) buffered.push(ev);
+    else route(ev);
+  }
+
+  async function loadOnce() {
+    const meta = await platforms.fetchMeta();
+    if (meta) auth.setAuthRequired(meta.authRequired);
+    await Promise.all([runs.refresh(), active.refresh(), scheduler.load(), platforms.load()]);
+  }
+
+  /** Loads (or reloads) the snapshot; concurrent calls coalesce, a call during a load schedules one more. */
+  function loadSnapshot(): Promise<void> {
+    if (loading) {
+      again = true;
+      return loading;
+    }
+    loading = (async () => {
+      do {
+        again = false;
+        await loadOnce();
+      } while (again);
+      const pending = buffered;
+      buffered = [];
+      loading = null;
+      for (const ev of pending) route(ev);
+    })();
+    return loading;
+  }
+
+  const stream = useEventStream({
+    url: '/api/events',
+    eventTypes: EVENT_TYPES,
+    onEvent,
+    onReconnect: () => void loadSnapshot(),
+    onResync: () => void loadSnapshot(),
+    EventSource: options.EventSource,
+    immediate: true,
+  });
+
+  watchEffect(() => {
+    connection.state = stream.state.value;
+    connection.lastError = stream.lastError.value;
+    connection.retryCount = stream.retryCount.value;
+    connection.nextRetryAt = stream.nextRetryAt.value;
+    connection.lastEventId = stream.lastEventId.value;
+  });
+  connection.bindReconnect(stream.reconnect);
+
+  const firstLoad = loadSnapshot();
+
+  function report(outcome: AutoRescrapeOutcome) {
+    switch (outcome.kind) {
+      case 'started': {
+        const { lostRunId, retryRun } = outcome;
+        active.follow(retryRun);
+        runs.applyEvent(localRunEvent(retryRun));
+        toasts.push({
+          kind: 'warning',
+          message: `Connection was lost during run #${lostRunId}; started retry run #${retryRun.id}.`,
+          link: { to: `/runs/${retryRun.id}`, label: `Open run #${retryRun.id}` },
+        });
+        break;
+      }
+      case 'already_retried':
+        toasts.push({
+          kind: 'info',
+          message:
+            outcome.retriedBy != null
+              ? `Connection was lost during run #${outcome.lostRunId}; it was already retried by run #${outcome.retriedBy}.`
+              : `Connection was lost during run #${outcome.lostRunId}; it was already retried.`,
+          link: outcome.retriedBy != null ? { to: `/runs/${outcome.retriedBy}`, label: `Open run #${outcome.retriedBy}` } : undefined,
+        });
+        if (outcome.retriedBy != null) void runs.fetchRecent();
+        break;
+      case 'run_active':
+        if (outcome.activeRunId != null) void active.followById(outcome.activeRunId);
+        break;
+      case 'failed':
+        toasts.push({ kind: 'error', message: `Connection was lost during run #${outcome.lostRunId}; the automatic retry could not start.` });
+        break;
+      case 'guarded':
+      case 'nothing':
+        break;
+    }
+  }
+
+  /**
+   * The retry run is observed: it needs our stream to count as its watcher, so the check waits for the first
+   * connection (a retry started while the stream is down would only lose its connection again).
+   */
+  let checked = false;
+  if (options.autoRescrape !== false) {
+    let stop: (() => void) | undefined = undefined;
+    stop = watch(
+      () => stream.state.value,
+      async (s) => {
+        if (s !== 'connected' || checked) return;
+        checked = true;
+        stop?.();
+        await firstLoad;
+        report(await autoRescrape({ api, storage: options.sessionStorage ?? defaultSessionStorage() }));
+      },
+      { immediate: true },
+    );
+  }
+
+  return { stream, loadSnapshot, firstLoad };
+}
