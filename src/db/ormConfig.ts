@@ -1,0 +1,31 @@
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { fileURLToPath } from 'node:url';
+import { entities } from './entities.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** The one MikroORM configuration: explicit entity list, committed migrations, no schema sync. */
+export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
+  return defineConfig({
+    clientUrl,
+    entities,
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: `${here}migrations`,
+      pathTs: `${here}migrations`,
+      glob: '!(*.d).{js,ts}',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: true,
+      snapshotName: '.snapshot-oddswatch',
+      emit: 'ts',
+    },
+    pool: { min: 0, max: 10 },
+    forceUtcTimezone: true,
+    debug: false,
+    allowGlobalContext: false,
+    ...overrides,
+  });
+}

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { RequestContext } from '@mikro-orm/core';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { migrationsApplied } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { RunEngine } from '../runs/engine.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { MetaInfo } from '../shared/contract.js';
+import type { MetricsPipeline } from '../telemetry/prometheus.js';
+import type { AppEnv } from './appEnv.js';
+import { requireOperatorToken } from './auth.js';
+import { errorBody, onError } from './errors.js';
+import { createEventRoutes } from './routes/events.js';
+import { createPlatformRoutes } from './routes/platforms.js';
+import { createRunRoutes } from './routes/runs.js';
+import { createSchedulerRoutes } from './routes/scheduler.js';
+import type { SseDeps } from './sse.js';
+
+export interface AppDeps {
+  config: Config;
+  engine: RunEngine;
+  scheduler: Scheduler;
+  sse: SseDeps;
+  metrics: MetricsPipeline;
+  logger: Logger;
+  version: string;
+  /** The built dashboard (dashboard/dist); absent: a hint to build it. */
+  dashboardDir?: string;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
+
+export function createApp(deps: AppDeps) {
+  const { engine, logger } = deps;
+  const app = new Hono<AppEnv>();
+  app.onError(onError(logger));
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set('logger', logger);
+    await next();
+    const route = c.req.routePath;
+    const quiet = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics';
+    logger[quiet ? 'debug' : 'info'](
+      { method: c.req.method, route, path: c.req.path, status: c.res.status, duration_ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await engine.orm.em.getConnection().execute('select 1');
+      if (!(await migrationsApplied(engine.orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
+      return c.json({ status: 'ready' });
+    } catch {
+      return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => c.text(await deps.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
+
+  const api = new Hono<AppEnv>();
+  api.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError('payload_too_large', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  api.use(requireOperatorToken(deps.config.operatorToken));
+  api.use((_c, next) => RequestContext.create(engine.orm.em, next));
+  api.get('/meta', (c) =>
+    c.json<MetaInfo>({
+      version: deps.version,
+      authRequired: Boolean(deps.config.operatorToken),
+      platforms: engine.platforms.names,
+      connectionGraceMs: deps.config.connectionGraceMs,
+    }),
+  );
+  api.route('/runs', createRunRoutes({ engine, sse: deps.sse }));
+  api.route('/events', createEventRoutes({ events: engine.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
+  api.route('/platforms', createPlatformRoutes({ engine }));
+  api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler, engine }));
+  api.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  app.route('/api', api);
+
+  mountDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
+  return app;
+}
+
+/** Serves the built dashboard, with the SPA fallback to index.html for client routes. */
+function mountDashboard(app: Hono<AppEnv>, dir: string): void {
+  const index = path.join(dir, 'index.html');
+  const root = path.relative(process.cwd(), dir) || '.';
+  app.use('/assets/*', serveStatic({ root }));
+  app.use('*', serveStatic({ root, index: 'index.html' }));
+  app.get('*', async (c) => {
+    if (!existsSync(index)) {
+      return c.text('The dashboard is not built. Run `npm run build` (npm start does it for you).', 503);
+    }
+    return c.html(await readFile(index, 'utf8'));
+  });
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+}

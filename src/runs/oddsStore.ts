@@ -1,0 +1,28 @@
+import type { Orm } from '../db/database.js';
+import { sqlArray } from '../db/sqlArray.js';
+import type { ScrapedSelection } from '../platforms/adapter.js';
+
+/** Upserts one batch of odds in a single statement: the latest price per natural key, never a duplicate row. */
+export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
+  if (batch.length === 0) return;
+  // A page may list the same selection twice; ON CONFLICT cannot touch one row twice in a statement.
+  const unique = new Map(batch.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}`, row]));
+  const rows = [...unique.values()];
+  await orm.em.getConnection().execute(
+    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+     select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?
+     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
+     on conflict (platform, event_key, market, selection)
+     do update set price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`,
+    [
+      platform,
+      runId,
+      sqlArray(rows.map((row) => row.eventKey)),
+      sqlArray(rows.map((row) => row.eventName)),
+      sqlArray(rows.map((row) => row.market)),
+      sqlArray(rows.map((row) => row.selection)),
+      sqlArray(rows.map((row) => row.price)),
+    ],
+    'run',
+  );
+}

@@ -1,0 +1,116 @@
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { PlatformAdapter } from '../platforms/adapter.js';
+import type { PlatformOutcome } from '../telemetry/metrics.js';
+import { recordFailure, tracer } from '../telemetry/tracing.js';
+import type { RunEngine } from './engine.js';
+import { upsertOdds } from './oddsStore.js';
+
+export interface PlatformResult {
+  platform: string;
+  outcome: PlatformOutcome | 'not_started';
+  eventsFound: number;
+}
+
+/** What the runner shares with each platform it scrapes. */
+export interface RunProgress {
+  runId: number;
+  runSpan: Span;
+  signal: AbortSignal;
+  platformsTotal: number;
+  platformsDone: number;
+}
+
+/**
+ * Scrapes one platform inside a `scrape.platform` span: step running -> completed/failed, odds upserted
+ * page by page, progress events persisted then published. A step already ended by someone else (the
+ * watchdog, shutdown) is left as it is.
+ */
+export async function scrapePlatform(engine: RunEngine, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
+  const platform = adapter.name;
+  const log = engine.logger.child({ run_id: run.runId, platform });
+  if (run.signal.aborted || !(await engine.runs.stepStarted(run.runId, platform))) {
+    return { platform, outcome: 'not_started', eventsFound: 0 };
+  }
+  return tracer.startActiveSpan(
+    'scrape.platform',
+    { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs } },
+    async (span) => {
+      const startedAt = performance.now();
+      const elapsedMs = () => Math.round(performance.now() - startedAt);
+      let eventsFound = 0;
+      let outcome: PlatformOutcome = 'completed';
+      let error: string | null = null;
+      try {
+        log.info('platform scrape started');
+        await engine.events.record(run.runId, 'platform.started', {
+          runId: run.runId,
+          platform,
+          eventsFound: 0,
+          elapsedMs: 0,
+          platformsDone: run.platformsDone,
+          platformsTotal: run.platformsTotal,
+        });
+        const timeout = AbortSignal.timeout(adapter.timeoutMs);
+        const signal = AbortSignal.any([run.signal, timeout]);
+        try {
+          eventsFound = await adapter.scrape(signal, async (progress) => {
+            await upsertOdds(engine.orm, platform, run.runId, progress.batch);
+            engine.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
+            eventsFound = progress.eventsFound;
+            await engine.runs.stepProgress(run.runId, platform, eventsFound);
+            span.addEvent('page.saved', { events_found: eventsFound, odds: progress.batch.length });
+            await engine.events.record(run.runId, 'platform.progress', {
+              runId: run.runId,
+              platform,
+              eventsFound,
+              elapsedMs: elapsedMs(),
+              platformsDone: run.platformsDone,
+              platformsTotal: run.platformsTotal,
+            });
+          });
+        } catch (cause) {
+          outcome = run.signal.aborted ? 'aborted' : timeout.aborted ? 'timeout' : 'failed';
+          error =
+            outcome === 'timeout'
+              ? `timed out after ${adapter.timeoutMs} ms`
+              : outcome === 'aborted'
+                ? 'aborted: the run ended'
+                : describeError(cause);
+          recordFailure(span, cause, error);
+        }
+
+        const durationMs = elapsedMs();
+        const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
+        const won = await engine.runs.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error);
+        engine.metrics.platformScraped(platform, outcome, durationMs / 1000);
+        span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
+        if (outcome === 'completed') {
+          span.setStatus({ code: SpanStatusCode.OK });
+          engine.lastSuccess.set(platform, Date.now() / 1000);
+        }
+        if (won) {
+          run.platformsDone += 1;
+          run.runSpan.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
+          const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
+          if (stepStatus === 'completed') {
+            await engine.events.record(run.runId, 'platform.completed', common);
+            log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
+          } else {
+            await engine.events.record(run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
+            log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, error }, 'platform scrape failed');
+          }
+        }
+        return { platform, outcome, eventsFound };
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** A short, client-safe description: fetch wraps network errors in "fetch failed" with the cause inside. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 300);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`.slice(0, 300);
+}

@@ -1,0 +1,131 @@
+import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import { ACTIVE_RUN_STATUSES, JOB_IDS, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RunStatus, type RunTrigger } from '../shared/contract.js';
+
+/**
+ * The metric catalogue of DESIGN.md. The Prometheus exporter adds `_total` to counters and no unit
+ * suffix, so instruments carry their unit in their name. Labels stay bounded: never a run id or error text.
+ */
+
+export const PLATFORM_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] as const;
+export type PlatformOutcome = (typeof PLATFORM_OUTCOMES)[number];
+export const SSE_STREAMS = ['run', 'global'] as const;
+export type SseStream = (typeof SSE_STREAMS)[number];
+export const SSE_DISCONNECT_REASONS = ['client_closed', 'slow', 'server_shutdown', 'run_finished'] as const;
+export type SseDisconnectReason = (typeof SSE_DISCONNECT_REASONS)[number];
+
+const RUN_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800];
+const PLATFORM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
+
+/** Where observable gauges read the live state from, so they can never drift. */
+export interface LiveStateSources {
+  sseSubscribers(stream: SseStream): number;
+  /** Active runs and the age of the oldest running one, read from the database at scrape time. */
+  runActivity(): Promise<{ active: number; oldestRunningAgeSeconds: number }>;
+  lastSuccessSeconds(): ReadonlyMap<string, number>;
+  schedulerPaused(): boolean;
+  schedulerNextRunSeconds(job: JobId): number | null;
+}
+
+export interface Metrics {
+  runFinished(trigger: RunTrigger, status: RunStatus, durationSeconds: number | null): void;
+  connectionFailed(trigger: RunTrigger): void;
+  staleRun(): void;
+  runsRecovered(count: number): void;
+  platformScraped(platform: string, outcome: PlatformOutcome, durationSeconds: number): void;
+  platformEvents(platform: string, count: number): void;
+  tickSkipped(job: JobId): void;
+  sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
+  observe(sources: LiveStateSources): void;
+}
+
+export function createMetrics(meter: Meter, platforms: readonly string[]): Metrics {
+  const counter = (name: string, description: string) => meter.createCounter(name, { description });
+  const runs = counter('oddswatch_runs', 'Runs that reached a terminal status, by trigger and status.');
+  const connectionFailures = counter('oddswatch_connection_failed', 'Observed runs that lost every watcher mid-run (status connection_failed).');
+  const staleRuns = counter('oddswatch_stale_runs', 'Runs failed by the watchdog (failure_reason=stale).');
+  const recovered = counter('oddswatch_runs_recovered', 'Runs left active by a dead process and failed at start-up (failure_reason=interrupted).');
+  const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
+  const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
+  const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
+  const runDuration = meter.createHistogram('oddswatch_run_duration_seconds', {
+    description: 'Wall time of finished runs, from start to terminal status.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: RUN_DURATION_BUCKETS },
+  });
+  const platformDuration = meter.createHistogram('oddswatch_platform_scrape_duration_seconds', {
+    description: 'Time to scrape one platform within a run, by outcome.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: PLATFORM_DURATION_BUCKETS },
+  });
+
+  // Every known label set exists at 0 from start-up: a series born at 1 hides the first failure from increase().
+  const zero = (instrument: Counter, attributes: Attributes) => instrument.add(0, attributes);
+  for (const trigger of RUN_TRIGGERS) {
+    for (const status of RUN_STATUSES) {
+      if ((ACTIVE_RUN_STATUSES as readonly string[]).includes(status)) continue;
+      if (status === 'connection_failed' && !(OBSERVED_TRIGGERS as readonly string[]).includes(trigger)) continue;
+      zero(runs, { trigger, status });
+    }
+  }
+  for (const trigger of OBSERVED_TRIGGERS) zero(connectionFailures, { trigger });
+  zero(staleRuns, {});
+  zero(recovered, {});
+  for (const platform of platforms) zero(eventsScraped, { platform });
+  for (const job of JOB_IDS) zero(ticksSkipped, { job });
+  for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
+
+  const observe = (sources: LiveStateSources) => {
+    meter
+      .createObservableGauge('oddswatch_sse_subscribers', { description: 'Open SSE subscriptions, by stream (run: one run; global: the dashboard stream).' })
+      .addCallback((result: ObservableResult) => {
+        for (const stream of SSE_STREAMS) result.observe(sources.sseSubscribers(stream), { stream });
+      });
+    const active = meter.createObservableGauge('oddswatch_runs_active', { description: 'Runs pending or running (at most one).' });
+    const oldest = meter.createObservableGauge('oddswatch_run_oldest_running_age_seconds', {
+      description: 'Age of the oldest running run; 0 when none runs.',
+      unit: 's',
+    });
+    meter.addBatchObservableCallback(async (result) => {
+      const activity = await sources.runActivity();
+      result.observe(active, activity.active);
+      result.observe(oldest, activity.oldestRunningAgeSeconds);
+    }, [active, oldest]);
+    meter
+      .createObservableGauge('oddswatch_platform_last_success_timestamp_seconds', {
+        description: 'Unix time of the last successful scrape of each platform (freshness).',
+        unit: 's',
+      })
+      .addCallback((result) => {
+        for (const [platform, seconds] of sources.lastSuccessSeconds()) result.observe(seconds, { platform });
+      });
+    meter
+      .createObservableGauge('oddswatch_scheduler_paused', { description: '1 while the scrape schedule is paused by an operator.' })
+      .addCallback((result) => result.observe(sources.schedulerPaused() ? 1 : 0));
+    meter
+      .createObservableGauge('oddswatch_scheduler_next_run_timestamp_seconds', {
+        description: 'Unix time of the next scheduled run of each job; absent while paused.',
+        unit: 's',
+      })
+      .addCallback((result) => {
+        for (const job of JOB_IDS) {
+          const next = sources.schedulerNextRunSeconds(job);
+          if (next !== null) result.observe(next, { job });
+        }
+      });
+  };
+
+  return {
+    runFinished(trigger, status, durationSeconds) {
+      runs.add(1, { trigger, status });
+      if (durationSeconds !== null) runDuration.record(durationSeconds, { trigger, status });
+    },
+    connectionFailed: (trigger) => connectionFailures.add(1, { trigger }),
+    staleRun: () => staleRuns.add(1),
+    runsRecovered: (count) => recovered.add(count),
+    platformScraped: (platform, outcome, seconds) => platformDuration.record(seconds, { platform, outcome }),
+    platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
+    tickSkipped: (job) => ticksSkipped.add(1, { job }),
+    sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
+    observe,
+  };
+}
