@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'],
+          globalSetup: ['tests/globalSetup.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -24,6 +25,7 @@ export default defineConfig({
         test: {
           name: 'ops',
           include: ['tests/ops/**/*.test.ts'],
+          globalSetup: ['tests/globalSetup.ts'],
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 120_000,
@@ -35,6 +37,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          globalSetup: ['tests/globalSetup.ts'],
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,

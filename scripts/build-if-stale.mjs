@@ -19,7 +19,8 @@ const targets = [
   { name: 'service', output: 'dist/main.js', sources: ['src', 'tsconfig.build.json', 'package.json'], command: 'npm run build:server' },
   { name: 'dashboard', output: 'dashboard/dist/index.html', sources: ['dashboard/src', 'dashboard/index.html', 'dashboard/vite.config.ts', 'src/shared'], command: 'npm run build:dashboard' },
 ];
-for (const target of targets) {
+const serviceOnly = process.argv.includes('--service-only');
+for (const target of serviceOnly ? targets.slice(0, 1) : targets) {
   const sourceTime = Math.max(...target.sources.map((source) => (statSync(source, { throwIfNoEntry: false })?.isDirectory() ? newest(source) : mtime(source))));
   if (mtime(target.output) >= sourceTime) continue;
   console.log(`building the ${target.name}...`);

@@ -2,10 +2,14 @@ import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
 import { entities } from './entities.js';
+import { migrations } from './migrations/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-/** The one MikroORM configuration: explicit entity list, committed migrations, no schema sync. */
+/**
+ * The one MikroORM configuration: explicit entity list, committed migrations (an explicit list; `path`
+ * is where `npm run migration:create` writes new ones), no schema sync.
+ */
 export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
   return defineConfig({
     clientUrl,
@@ -15,7 +19,8 @@ export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): 
       tableName: 'mikro_orm_migrations',
       path: `${here}migrations`,
       pathTs: `${here}migrations`,
-      glob: '!(*.d).{js,ts}',
+      glob: '!(*.d|index).{js,ts}',
+      migrationsList: migrations,
       transactional: true,
       allOrNothing: true,
       snapshot: true,

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { SIMULATED_BOOKMAKERS } from '../../src/platforms/simulatedFeeds.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+
+let server: TestServer;
+const feeds = () => server.platforms.simulated!;
+
+beforeAll(async () => {
+  server = await startTestServer({ SCRAPE_CONCURRENCY: '2', PLATFORM_TIMEOUT_MS: '1500' });
+});
+afterAll(async () => server?.close());
+beforeEach(() => {
+  for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { latencyMs: 20, pages: 2, eventsPerPage: 5, failureRate: 0, hang: false });
+});
+
+async function runToEnd(body: unknown = {}): Promise<RunDetail> {
+  const response = await server.api('/api/runs', { method: 'POST', json: body });
+  expect(response.status).toBe(202);
+  const run = (await response.json()) as RunDetail;
+  return server.waitForRun(run.id, ['completed', 'partial', 'failed', 'connection_failed']);
+}
+
+describe('run engine against the simulated feeds over HTTP', () => {
+  it('completes when every platform succeeds, with odds persisted and counted', async () => {
+    const run = await runToEnd();
+    expect(run.status).toBe('completed');
+    expect(run.failureReason).toBeNull();
+    expect(run.steps).toHaveLength(6);
+    expect(run.steps.every((step) => step.status === 'completed' && step.eventsFound === 10)).toBe(true);
+    expect(run.eventsFound).toBe(60);
+    const [odds] = await server.db.query<{ count: string }>('select count(*) from odds where run_id = $1', [run.id]);
+    expect(Number(odds!.count)).toBe(6 * 10 * 5); // 10 events per platform, 5 selections each
+  });
+
+  it('is partial when one platform fails, with the error on its step', async () => {
+    feeds().set('redfox', { failureRate: 1 });
+    const run = await runToEnd();
+    expect(run.status).toBe('partial');
+    const redfox = run.steps.find((step) => step.platform === 'redfox')!;
+    expect(redfox.status).toBe('failed');
+    expect(redfox.error).toContain('HTTP 503');
+    expect(run.platformsFailed).toBe(1);
+    expect(run.platformsSucceeded).toBe(5);
+  });
+
+  it('fails when every platform fails', async () => {
+    for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { failureRate: 1 });
+    const run = await runToEnd();
+    expect(run.status).toBe('failed');
+    expect(run.failureReason).toBe('all_platforms_failed');
+  });
+
+  it('cuts a hanging platform at its timeout and finishes the others', async () => {
+    feeds().set('luckyowl', { hang: true });
+    const started = Date.now();
+    const run = await runToEnd();
+    expect(run.status).toBe('partial');
+    const step = run.steps.find((candidate) => candidate.platform === 'luckyowl')!;
+    expect(step.error).toBe('timed out after 1500 ms');
+    expect(step.durationMs).toBeGreaterThanOrEqual(1400);
+    expect(step.durationMs).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+
+  it('never scrapes more platforms at once than SCRAPE_CONCURRENCY (measured)', async () => {
+    for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { latencyMs: 120 });
+    const run = await runToEnd();
+    const intervals = run.steps.map((step) => [Date.parse(step.startedAt!), Date.parse(step.finishedAt!)] as const);
+    let maxOverlap = 0;
+    for (const [start] of intervals) {
+      const overlapping = intervals.filter(([s, f]) => s <= start && f > start).length;
+      maxOverlap = Math.max(maxOverlap, overlapping);
+    }
+    expect(maxOverlap).toBe(2);
+  });
+
+  it('upserts odds: a second run updates rows instead of duplicating them', async () => {
+    const first = await runToEnd({ platforms: ['northwind'] });
+    const [before] = await server.db.query<{ count: string }>(`select count(*) from odds where platform = 'northwind'`);
+    const second = await runToEnd({ platforms: ['northwind'] });
+    const [after] = await server.db.query<{ count: string }>(`select count(*) from odds where platform = 'northwind'`);
+    expect(Number(after!.count)).toBe(Number(before!.count));
+    const rows = await server.db.query<{ run_id: string }>(`select distinct run_id from odds where platform = 'northwind'`);
+    expect(rows.map((row) => Number(row.run_id))).toEqual([second.id]);
+    expect(second.id).toBeGreaterThan(first.id);
+  });
+
+  it('persists every progress event in seq order with no gap, created first and finished last', async () => {
+    const run = await runToEnd({ platforms: ['northwind', 'bluepeak'] });
+    const events = await server.db.query<{ seq: number; type: string; payload: { platform?: string } }>(
+      'select seq, type, payload from run_events where run_id = $1 order by seq',
+      [run.id],
+    );
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    expect(events[0]!.type).toBe('run.created');
+    expect(events[1]!.type).toBe('run.started');
+    expect(events.at(-1)!.type).toBe('run.finished');
+    for (const platform of ['northwind', 'bluepeak']) {
+      const types = events.filter((event) => event.payload.platform === platform).map((event) => event.type);
+      expect(types).toEqual(['platform.started', 'platform.progress', 'platform.progress', 'platform.completed']);
+    }
+  });
+
+  it('logs every run state change with the run id', async () => {
+    const run = await runToEnd({ platforms: ['northwind'] });
+    const messages = server.logs.filter((line) => line.run_id === run.id).map((line) => line.msg);
+    expect(messages).toEqual(expect.arrayContaining(['run created', 'run started', 'platform scrape started', 'platform scrape completed', 'run completed']));
+    const platformLines = server.logs.filter((line) => line.run_id === run.id && line.msg.startsWith('platform'));
+    expect(platformLines.every((line) => line.platform === 'northwind')).toBe(true);
+  });
+});
