@@ -1,6 +1,8 @@
 import { fileURLToPath, URL } from 'node:url';
 import { defineProject, mergeConfig } from 'vitest/config';
-import viteConfig from './vite.config';
+import viteConfig from './vite.config.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The `dashboard` vitest project (listed by path in the repository's vitest.config.ts).
@@ -10,9 +12,10 @@ import viteConfig from './vite.config';
 export default mergeConfig(
   viteConfig,
   defineProject({
-    root: fileURLToPath(new URL('..', import.meta.url)),
+    root: repoRoot,
     test: {
       name: 'dashboard',
+      root: repoRoot,
       environment: 'happy-dom',
       include: ['dashboard/tests/**/*.test.ts'],
       restoreMocks: true,

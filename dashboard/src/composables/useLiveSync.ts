@@ -1,4 +1,4 @@
-import { watch, watchEffect } from 'vue';
+import { watch, watchSyncEffect } from 'vue';
 import { EVENT_TYPES } from '@contract';
 import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
@@ -101,7 +101,8 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     immediate: true,
   });
 
-  watchEffect(() => {
+  // Synchronous mirror: the store never lags behind the composable.
+  watchSyncEffect(() => {
     connection.state = stream.state.value;
     connection.lastError = stream.lastError.value;
     connection.retryCount = stream.retryCount.value;

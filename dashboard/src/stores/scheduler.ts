@@ -84,6 +84,7 @@ export const useSchedulerStore = defineStore('scheduler', () => {
     if (ev.type !== 'scheduler.changed') return false;
     if (!acceptEvent(gate.value, ev)) return false;
     state.value = ev.data.scheduler;
+    loaded.value = true;
     return true;
   }
 

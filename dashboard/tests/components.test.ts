@@ -1,0 +1,168 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { mount, RouterLinkStub } from '@vue/test-utils';
+import ConnectionIndicator from '@/components/ConnectionIndicator.vue';
+import LiveRunCard from '@/components/LiveRunCard.vue';
+import PlatformStep from '@/components/PlatformStep.vue';
+import RunProgress from '@/components/RunProgress.vue';
+import RunsTable from '@/components/RunsTable.vue';
+import { nowClockStats, useNow } from '@/composables/useNow';
+import { useActiveRunStore } from '@/stores/activeRun';
+import { useConnectionStore } from '@/stores/connection';
+import { useToastsStore } from '@/stores/toasts';
+import { makeDetail, makeRun, makeStep } from './helpers/fixtures';
+import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
+
+const global = { stubs: { RouterLink: RouterLinkStub } };
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('PlatformStep', () => {
+  const now = Date.parse('2026-01-27T16:00:10.000Z');
+
+  it('waiting, active (spinner + elapsed), done (events + duration), failed (error), skipped', () => {
+    const waiting = mount(PlatformStep, { props: { step: makeStep('alpha'), now } });
+    expect(waiting.attributes('data-step-status')).toBe('pending');
+    expect(waiting.text()).toContain('Waiting');
+
+    const active = mount(PlatformStep, {
+      props: { step: makeStep('bravo', { status: 'running', eventsFound: 4 }), now, anchor: { elapsedMs: 3000, receivedAt: now - 2000 } },
+    });
+    expect(active.attributes('data-platform')).toBe('bravo');
+    expect(active.find('.spinner').exists()).toBe(true);
+    expect(active.get('[data-testid="step-elapsed"]').text()).toBe('0:05');
+    expect(active.text()).toContain('4 events so far');
+
+    const done = mount(PlatformStep, { props: { step: makeStep('charlie', { status: 'completed', eventsFound: 31, durationMs: 2400 }), now } });
+    expect(done.get('[data-testid="step-events"]').text()).toBe('31 events');
+    expect(done.get('[data-testid="step-duration"]').text()).toBe('2.4 s');
+
+    const failed = mount(PlatformStep, { props: { step: makeStep('delta', { status: 'failed', error: 'timeout after 10000 ms', durationMs: 10000 }), now } });
+    expect(failed.attributes('data-step-status')).toBe('failed');
+    expect(failed.get('[data-testid="step-error"]').text()).toBe('timeout after 10000 ms');
+
+    const skipped = mount(PlatformStep, { props: { step: makeStep('echo', { status: 'skipped' }), now } });
+    expect(skipped.text()).toContain('Skipped');
+  });
+
+  it('elapsed time ticks with the shared clock', async () => {
+    const step = makeStep('alpha', { status: 'running' });
+    const wrapper = mount(PlatformStep, { props: { step, now, anchor: { elapsedMs: 0, receivedAt: now } } });
+    expect(wrapper.get('[data-testid="step-elapsed"]').text()).toBe('0:00');
+    await wrapper.setProps({ now: now + 65_000 });
+    expect(wrapper.get('[data-testid="step-elapsed"]').text()).toBe('1:05');
+  });
+});
+
+describe('RunProgress', () => {
+  it('shows overall progress "n/m platforms", the badge and one row per platform', () => {
+    const run = makeDetail({
+      id: 8,
+      platformsDone: 2,
+      platformsTotal: 3,
+      steps: [makeStep('alpha', { status: 'completed' }), makeStep('bravo', { status: 'failed', error: 'x' }), makeStep('charlie', { status: 'running' })],
+    });
+    const wrapper = mount(RunProgress, { props: { run }, global });
+    expect(wrapper.get('[data-testid="run-progress-text"]').text()).toBe('2/3 platforms');
+    expect(wrapper.get('[data-testid="status-badge"]').attributes('data-status')).toBe('running');
+    expect(wrapper.findAll('[data-testid="platform-step"]').map((s) => s.attributes('data-step-status'))).toEqual(['completed', 'failed', 'running']);
+    wrapper.unmount();
+  });
+});
+
+describe('useNow: one shared clock', () => {
+  it('many ticking components use a single interval, stopped when the last one goes', () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, 'setInterval');
+    const run = makeDetail({ steps: [makeStep('alpha', { status: 'running' }), makeStep('bravo', { status: 'running' })] });
+    const a = mount(RunProgress, { props: { run }, global });
+    const b = mount(RunProgress, { props: { run }, global });
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(nowClockStats()).toEqual({ running: true, users: 2 });
+    a.unmount();
+    expect(nowClockStats().running).toBe(true);
+    b.unmount();
+    expect(nowClockStats()).toEqual({ running: false, users: 0 });
+    expect(typeof useNow().value).toBe('number');
+  });
+});
+
+describe('ConnectionIndicator', () => {
+  const base = { lastError: null, retryCount: 0, maxRetries: 10, nextRetryAt: null, now: 0 };
+
+  it.each([
+    ['connected', 'Live'],
+    ['connecting', 'Connecting…'],
+    ['disconnected', 'Offline'],
+    ['error', 'Disconnected'],
+  ] as const)('%s has data-state and a text label (%s), not only a colour', (state, label) => {
+    const w = mount(ConnectionIndicator, { props: { ...base, state } });
+    expect(w.attributes('data-state')).toBe(state);
+    expect(w.get('[data-testid="connection-label"]').text()).toBe(label);
+    expect(w.find('[data-testid="connection-retry"]').exists()).toBe(state === 'error');
+  });
+
+  it('tooltip carries the last error and retry count; Retry emits reconnect', async () => {
+    const w = mount(ConnectionIndicator, { props: { ...base, state: 'error', lastError: 'Could not connect', retryCount: 10 } });
+    expect(w.attributes('title')).toContain('Could not connect');
+    expect(w.attributes('title')).toContain('retries: 10/10');
+    await w.get('button').trigger('click');
+    expect(w.emitted('reconnect')).toHaveLength(1);
+  });
+
+  it('while waiting for the next retry it counts down', () => {
+    const w = mount(ConnectionIndicator, { props: { ...base, state: 'disconnected', retryCount: 3, nextRetryAt: 8000, now: 0 } });
+    expect(w.text()).toContain('Reconnecting in 8s');
+  });
+});
+
+describe('RunsTable', () => {
+  it('one row per run with data-run-id, badge, trigger, ok/failed and events', () => {
+    const runs = [
+      makeRun({ id: 12, status: 'partial', trigger: 'scheduled', platformsSucceeded: 2, platformsFailed: 1, eventsFound: 77, durationMs: 61_000 }),
+      makeRun({ id: 11, status: 'connection_failed', failureReason: 'connection_lost', trigger: 'api-stream' }),
+    ];
+    const w = mount(RunsTable, { props: { runs }, global });
+    const rows = w.findAll('[data-testid="run-row"]');
+    expect(rows.map((r) => r.attributes('data-run-id'))).toEqual(['12', '11']);
+    expect(rows[0]!.get('[data-testid="run-row-platforms"]').text()).toMatch(/^2\s*\/\s*1/);
+    expect(rows[0]!.get('[data-testid="run-row-events"]').text()).toBe('77');
+    expect(rows[0]!.text()).toContain('1m 1s');
+    expect(rows[1]!.get('[data-testid="status-badge"]').text()).toBe('Connection lost');
+    w.unmount();
+  });
+});
+
+describe('Scrape now', () => {
+  it('starts an observed run while the stream is connected and shows it live', async () => {
+    const fake = installFakeFetch({ 'POST /api/runs': { status: 202, body: makeDetail({ id: 30, status: 'pending', trigger: 'api-stream' }) } });
+    useConnectionStore().state = 'connected';
+    const w = mount(LiveRunCard, { global });
+    await w.get('[data-testid="scrape-now"]').trigger('click');
+    await flush();
+    expect(fake.calls[0]!.body).toEqual({ observe: true });
+    expect(w.get('[data-testid="live-run-panel"]').attributes('data-run-id')).toBe('30');
+    expect(w.findAll('[data-testid="platform-step"]')).toHaveLength(3);
+    w.unmount();
+  });
+
+  it('on 409 run_active it shows and follows the active run', async () => {
+    installFakeFetch({
+      'POST /api/runs': apiError(409, 'run_active', 'A run is already active', { activeRunId: 27 }),
+      'GET /api/runs/27': { body: makeDetail({ id: 27, trigger: 'scheduled', platformsDone: 1 }) },
+    });
+    useConnectionStore().state = 'connected';
+    const w = mount(LiveRunCard, { global });
+    await w.get('[data-testid="scrape-now"]').trigger('click');
+    await flush();
+    expect(useActiveRunStore().run?.id).toBe(27);
+    expect(w.get('[data-testid="run-progress-text"]').text()).toBe('1/3 platforms');
+    expect(useToastsStore().items.at(-1)?.message).toBe('Run #27 is already in progress; showing it.');
+    w.unmount();
+  });
+});

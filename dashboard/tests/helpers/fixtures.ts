@@ -1,0 +1,88 @@
+import type { PlatformStep, RunDetail, RunSummary, SchedulerJob, SchedulerState, StreamEvent } from '@contract';
+
+export const PLATFORMS = ['alpha', 'bravo', 'charlie'];
+
+export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id: 1,
+    status: 'running',
+    trigger: 'api-stream',
+    failureReason: null,
+    retryOf: null,
+    retriedBy: null,
+    platforms: [...PLATFORMS],
+    platformsTotal: PLATFORMS.length,
+    platformsDone: 0,
+    platformsSucceeded: 0,
+    platformsFailed: 0,
+    eventsFound: 0,
+    createdAt: '2026-01-27T16:00:00.000Z',
+    startedAt: '2026-01-27T16:00:01.000Z',
+    finishedAt: null,
+    heartbeatAt: null,
+    durationMs: null,
+    traceId: null,
+    traceUrl: null,
+    ...overrides,
+  };
+}
+
+export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, ...overrides };
+}
+
+export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {
+  const run = makeRun(overrides);
+  return { ...run, steps: overrides.steps ?? run.platforms.map((p) => makeStep(p)) };
+}
+
+export function makeJob(overrides: Partial<SchedulerJob> & Pick<SchedulerJob, 'id'>): SchedulerJob {
+  return { description: overrides.id, intervalSeconds: 300, nextRunAt: null, lastRunAt: null, paused: false, ...overrides };
+}
+
+/** Jobs listed watchdog first on purpose: `jobs[0]` would be the wrong job. */
+export function makeScheduler(overrides: Partial<SchedulerState> = {}): SchedulerState {
+  return {
+    paused: false,
+    jobs: [
+      makeJob({ id: 'detect_stale_runs', intervalSeconds: 120, nextRunAt: '2026-01-27T16:02:00.000Z' }),
+      makeJob({ id: 'scrape_all_platforms', intervalSeconds: 900, nextRunAt: '2026-01-27T16:15:00.000Z' }),
+    ],
+    ...overrides,
+  };
+}
+
+type Ev<T extends StreamEvent['type']> = Extract<StreamEvent, { type: T }>;
+
+const AT = '2026-01-27T16:00:05.000Z';
+
+export const ev = {
+  created(id: number, seq: number, run: RunSummary): Ev<'run.created'> {
+    return { id, seq, runId: run.id, type: 'run.created', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
+  },
+  started(id: number, seq: number, run: RunSummary): Ev<'run.started'> {
+    return { id, seq, runId: run.id, type: 'run.started', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
+  },
+  platformStarted(id: number, seq: number, runId: number, platform: string, platformsDone = 0, elapsedMs = 0): Ev<'platform.started'> {
+    return { id, seq, runId, type: 'platform.started', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs } };
+  },
+  progress(id: number, seq: number, runId: number, platform: string, eventsFound: number, elapsedMs = 500): Ev<'platform.progress'> {
+    return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone: 0, platformsTotal: 3, eventsFound, elapsedMs } };
+  },
+  completed(id: number, seq: number, runId: number, platform: string, platformsDone: number, eventsFound: number, durationMs = 1200): Ev<'platform.completed'> {
+    return { id, seq, runId, type: 'platform.completed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs: durationMs, durationMs } };
+  },
+  failed(id: number, seq: number, runId: number, platform: string, platformsDone: number, error: string): Ev<'platform.failed'> {
+    return { id, seq, runId, type: 'platform.failed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error } };
+  },
+  finished(id: number, seq: number, run: RunSummary): Ev<'run.finished'> {
+    const status = run.status as Ev<'run.finished'>['data']['status'];
+    return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run, status, failureReason: run.failureReason } };
+  },
+  scheduler(id: number, scheduler: SchedulerState): Ev<'scheduler.changed'> {
+    return { id, seq: null, runId: null, type: 'scheduler.changed', at: AT, data: { scheduler } };
+  },
+  resync(): Ev<'resync'> {
+    return { id: 0, seq: null, runId: null, type: 'resync', at: AT, data: { reason: 'cursor_too_old' } };
+  },
+};

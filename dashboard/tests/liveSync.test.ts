@@ -1,0 +1,111 @@
+/**
+ * The app's data flow (useLiveSync): snapshot first, then stream events; resync and reconnect refetch the
+ * snapshot; events arriving during a refetch are applied after it. Fake fetch + fake EventSource: the real
+ * service and the browser's EventSource are exercised end to end in Chromium later.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { effectScope } from 'vue';
+import { useLiveSync } from '@/composables/useLiveSync';
+import { useActiveRunStore } from '@/stores/activeRun';
+import { useConnectionStore } from '@/stores/connection';
+import { useRunsStore } from '@/stores/runs';
+import { useSchedulerStore } from '@/stores/scheduler';
+import { ev, makeDetail, makeRun, makeScheduler } from './helpers/fixtures';
+import { FakeEventSource } from './helpers/fakeEventSource';
+import { flush, installFakeFetch } from './helpers/fakeFetch';
+
+const meta = { version: 'test', authRequired: false, platforms: ['alpha', 'bravo', 'charlie'], connectionGraceMs: 5000 };
+
+function baseRoutes(runsReplies: { body: unknown }[]) {
+  return {
+    'GET /api/meta': { body: meta },
+    'GET /api/runs': runsReplies,
+    'GET /api/runs/active': { body: { run: null } },
+    'GET /api/scheduler': { body: makeScheduler() },
+    'GET /api/platforms': { body: { items: [] } },
+  };
+}
+
+let scope = effectScope();
+beforeEach(() => {
+  setActivePinia(createPinia());
+  FakeEventSource.reset();
+  scope = effectScope();
+});
+afterEach(() => scope.stop());
+
+describe('useLiveSync', () => {
+  it('opens one stream, loads the snapshot and applies streamed events after it', async () => {
+    installFakeFetch(baseRoutes([{ body: { items: [makeRun({ id: 1, status: 'completed' })], nextCursor: null } }]));
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    await sync.firstLoad;
+    expect(FakeEventSource.instances).toHaveLength(1);
+    FakeEventSource.last.open();
+    expect(useConnectionStore().state).toBe('connected');
+
+    const run = makeRun({ id: 2, status: 'pending' });
+    FakeEventSource.last.emit('run.created', ev.created(50, 1, run), 50);
+    expect(useRunsStore().recent.map((r) => r.id)).toEqual([2, 1]);
+    expect(useActiveRunStore().run?.id).toBe(2);
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler({ paused: true })), 51);
+    expect(useSchedulerStore().paused).toBe(true);
+  });
+
+  it('a resync event refetches the whole snapshot so nothing shown is stale', async () => {
+    const fake = installFakeFetch(
+      baseRoutes([
+        { body: { items: [makeRun({ id: 1, status: 'running' })], nextCursor: null } },
+        { body: { items: [makeRun({ id: 1, status: 'completed', platformsDone: 3 })], nextCursor: null } },
+      ]),
+    );
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    await sync.firstLoad;
+    FakeEventSource.last.open();
+    expect(fake.callsTo('GET', '/api/scheduler')).toHaveLength(1);
+
+    FakeEventSource.last.emit('resync', ev.resync(), 0);
+    await flush();
+    expect(fake.callsTo('GET', '/api/scheduler')).toHaveLength(2);
+    expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(2);
+    expect(useRunsStore().byId[1]!.status).toBe('completed');
+  });
+
+  it('a reconnect refetches the snapshot; the first connect does not load it twice', async () => {
+    const fake = installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    await sync.firstLoad;
+    FakeEventSource.last.open();
+    await flush();
+    expect(fake.callsTo('GET', '/api/meta')).toHaveLength(1);
+
+    FakeEventSource.last.fail();
+    useConnectionStore().reconnect(); // the header's Retry goes through the store to the composable
+    expect(FakeEventSource.instances).toHaveLength(2);
+    FakeEventSource.last.open();
+    await flush();
+    expect(fake.callsTo('GET', '/api/meta')).toHaveLength(2);
+    expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(2);
+  });
+
+  it('events that arrive while the snapshot loads are applied after it, not overwritten by it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    installFakeFetch({
+      ...baseRoutes([{ body: { items: [], nextCursor: null } }]),
+      // The active-run snapshot answers late and is older than the streamed event.
+      'GET /api/runs/active': async () => {
+        await gate;
+        return { body: { run: makeDetail({ id: 3 }) } };
+      },
+    });
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    FakeEventSource.last.open();
+    FakeEventSource.last.emit('platform.completed', ev.completed(70, 4, 3, 'alpha', 1, 17), 70);
+    expect(useActiveRunStore().run).toBeNull(); // waiting for the snapshot
+    release();
+    await sync.firstLoad;
+    const step = useActiveRunStore().run?.steps.find((s) => s.platform === 'alpha');
+    expect(step).toMatchObject({ status: 'completed', eventsFound: 17 });
+  });
+});
