@@ -71,7 +71,9 @@ export function createApp(deps: AppDeps) {
   api.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: () => {
+      onError: (c) => {
+        // The unread body stays on the socket: make the client open a fresh connection for its next request.
+        c.header('Connection', 'close');
         throw new AppError('payload_too_large', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
       },
     }),
@@ -90,8 +92,8 @@ export function createApp(deps: AppDeps) {
   api.route('/events', createEventRoutes({ events: engine.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   api.route('/platforms', createPlatformRoutes({ engine }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler, engine }));
-  api.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
   app.route('/api', api);
+  app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   mountDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
   return app;
