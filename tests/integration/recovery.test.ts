@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { spawnService, type ChildService } from '../helpers/childService.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+let db: TestDatabase;
+const children: ChildService[] = [];
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  for (const child of children) await child.stop('SIGKILL');
+  await db?.drop();
+});
+
+const SLOW = JSON.stringify({ '*': { latencyMs: 20, pages: 2 }, redfox: { latencyMs: 2000, pages: 50 } });
+const start = async (env: Record<string, string> = {}) => {
+  const child = await spawnService({ DATABASE_URL: db.url, SIM_FEEDS: SLOW, ...env });
+  children.push(child);
+  return child;
+};
+const getRun = async (url: string, id: number) => (await (await fetch(`${url}/api/runs/${id}`)).json()) as RunDetail;
+
+describe('start-up recovery', () => {
+  it('fails runs of a process killed with SIGKILL as interrupted, and leaves a live instance alone', async () => {
+    const doomed = await start();
+    const run = (await (await fetch(`${doomed.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"platforms":["redfox"]}' })).json()) as RunDetail;
+    await waitFor(async () => (await getRun(doomed.url, run.id)).status === 'running', { what: 'the run to start' });
+    await doomed.stop('SIGKILL');
+
+    // A second, live instance owns a running run of its own (inserted as its owner).
+    const alive = await start();
+    const owner = String(alive.logs.find((line) => line.msg === 'oddswatch listening')!.owner_id);
+    expect((await getRun(alive.url, run.id)).failureReason).toBe('interrupted'); // recovered at its start-up
+    expect(alive.logs.some((line) => line.level === 'warn' && line.run_id === run.id && line.actor === 'recovery')).toBe(true);
+    const [live] = await db.query<{ id: string }>(
+      `insert into runs (status, trigger, platforms, owner_id, started_at, heartbeat_at) values ('running', 'scheduled', '{redfox}', $1, now(), now()) returning id`,
+      [owner],
+    );
+
+    // A third instance starting now must not touch the live instance's run.
+    const third = await start({ PORT: '0' });
+    expect((await getRun(third.url, Number(live!.id))).status).toBe('running');
+    expect(third.logs.some((line) => line.msg.includes('belong to a live process'))).toBe(true);
+    await db.query(`update runs set status = 'completed', finished_at = now() where id = $1`, [live!.id]);
+  }, 90_000);
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM fails the run in flight as interrupted after the grace period and exits 0', async () => {
+    const service = await start({ SHUTDOWN_GRACE_MS: '300' });
+    const run = (await (await fetch(`${service.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"platforms":["redfox"]}' })).json()) as RunDetail;
+    await waitFor(async () => (await getRun(service.url, run.id)).status === 'running');
+    const exit = await service.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    const [row] = await db.query<{ status: string; failure_reason: string }>('select status, failure_reason from runs where id = $1', [run.id]);
+    expect(row).toEqual({ status: 'failed', failure_reason: 'interrupted' });
+    expect(service.logs.some((line) => line.msg === 'shut down')).toBe(true);
+  }, 60_000);
+
+  it('on SIGTERM lets a short run finish', async () => {
+    const service = await start({ SHUTDOWN_GRACE_MS: '10000' });
+    const run = (await (await fetch(`${service.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"platforms":["northwind","bluepeak"]}' })).json()) as RunDetail;
+    const exit = await service.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    const [row] = await db.query<{ status: string }>('select status from runs where id = $1', [run.id]);
+    expect(row!.status).toBe('completed');
+  }, 60_000);
+});
