@@ -50,18 +50,23 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
   return `${Math.floor(h / 24)}d ago`;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, {
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
+const dateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dateTimeShort = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
-export function formatDateTime(iso: string | null | undefined): string {
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** Local time of day, e.g. "16:00:05". */
+export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? dateTime.format(t) : '—';
+  return Number.isFinite(t) ? timeOnly.format(t) : '—';
+}
+
+/** Local date and time, e.g. "Jan 27, 16:00:05" (with seconds unless `seconds` is false). */
+export function formatDateTime(iso: string | null | undefined, seconds = true): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? (seconds ? dateTime : dateTimeShort).format(t) : '—';
 }
 
 /** Interval in seconds as words: 300 -> "5 min", 90 -> "1 min 30 s", 7200 -> "2 h". */

@@ -61,9 +61,22 @@ export function triggerLabel(trigger: RunTrigger): string {
     case 'api':
       return 'API';
     case 'api-stream':
-      return 'Manual (watched)';
+      return 'Manual';
     case 'retry':
       return 'Retry';
+  }
+}
+
+export function triggerDescription(trigger: RunTrigger): string {
+  switch (trigger) {
+    case 'scheduled':
+      return 'Started by the scheduler';
+    case 'api':
+      return 'Started over the API, nobody needs to watch it';
+    case 'api-stream':
+      return 'Started from the dashboard and watched live (ends as "Connection lost" if every watcher goes away)';
+    case 'retry':
+      return 'Automatic rescrape of a run whose connection was lost';
   }
 }
 
