@@ -168,6 +168,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
+    const metricsUrl = metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
+    if (metricsUrl) logger.info({ url: metricsUrl }, 'metrics listening');
     logger.info({ url, owner_id: ownerId, platforms: platforms.names, embedded_database: Boolean(embedded) }, 'oddswatch listening');
 
     let stopping: Promise<void> | undefined;
@@ -189,7 +191,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     return {
       url,
       port,
-      metricsUrl: metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined,
+      metricsUrl,
       databaseUrl,
       engine,
       scheduler,

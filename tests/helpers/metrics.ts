@@ -17,6 +17,8 @@ export class MetricsSnapshot {
   private constructor(
     readonly text: string,
     private readonly families: Map<string, ParsedFamily>,
+    /** The same exposition with histogram TYPE lines dropped, so `_count`/`_sum`/`_bucket` series keep their labels. */
+    private readonly series: Map<string, ParsedFamily>,
   ) {}
 
   static async scrape(url: string): Promise<MetricsSnapshot> {
@@ -24,7 +26,19 @@ export class MetricsSnapshot {
     if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
     const text = await response.text();
     const families = parsePrometheusTextFormat(text) as ParsedFamily[];
-    return new MetricsSnapshot(text, new Map(families.map((family) => [family.name, family])));
+    // The parser folds a labelled histogram's series into one sample (prom2json style) and loses their labels.
+    const untyped = parsePrometheusTextFormat(text.replace(/^# (TYPE|HELP) \S+ .*$/gm, '')) as ParsedFamily[];
+    return new MetricsSnapshot(
+      text,
+      new Map(families.map((family) => [family.name, family])),
+      untyped.reduce((byName, family) => {
+        // Series of one histogram are interleaved per label set: the same name comes back, merge it.
+        const known = byName.get(family.name);
+        if (known) known.metrics.push(...family.metrics);
+        else byName.set(family.name, { ...family, metrics: [...family.metrics] });
+        return byName;
+      }, new Map<string, ParsedFamily>()),
+    );
   }
 
   has(name: string): boolean {
@@ -36,7 +50,7 @@ export class MetricsSnapshot {
   }
 
   samples(name: string): Sample[] {
-    const family = this.families.get(name);
+    const family = this.families.get(name)?.type === 'HISTOGRAM' ? undefined : (this.families.get(name) ?? this.series.get(name));
     if (!family) return [];
     return family.metrics.map((metric) => ({ labels: metric.labels ?? {}, value: Number(metric.value ?? metric.count ?? Number.NaN) }));
   }
@@ -48,8 +62,8 @@ export class MetricsSnapshot {
       .reduce((total, sample) => total + sample.value, 0);
   }
 
-  /** Histogram sample count for the matching series. */
+  /** Observations recorded by a histogram for the matching label set (its `_count`). */
   histogramCount(name: string, labels: Record<string, string> = {}): number {
-    return this.value(name, labels);
+    return this.value(`${name}_count`, labels);
   }
 }

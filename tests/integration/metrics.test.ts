@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectStaleRuns } from '../../src/runs/detectStaleRuns.js';
+import { RUN_TRIGGERS } from '../../src/shared/contract.js';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
+import { connectSse } from '../helpers/sseClient.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+let server: TestServer;
+const scrape = () => MetricsSnapshot.scrape(`${server.url}/metrics`);
+
+beforeAll(async () => {
+  server = await startTestServer({
+    HEARTBEAT_INTERVAL_MS: '100',
+    STALE_AFTER_MS: '1000',
+    MAX_RUN_DURATION_MS: '1500',
+    CONNECTION_GRACE_MS: '300',
+    SCRAPE_CONCURRENCY: '1',
+    PLATFORM_TIMEOUT_MS: '60000',
+  });
+});
+afterAll(async () => server?.close());
+
+async function runToEnd(body: unknown, statuses = ['completed', 'partial', 'failed', 'connection_failed'] as const): Promise<RunDetail> {
+  const created = (await (await server.api('/api/runs', { method: 'POST', json: body })).json()) as RunDetail;
+  return server.waitForRun(created.id, [...statuses]);
+}
+
+describe('metric catalogue (DESIGN.md), as exported', () => {
+  it('exports every counter label set at 0 from start-up, with the right kinds', async () => {
+    const metrics = await scrape();
+    const kinds: Record<string, string> = {
+      oddswatch_sse_subscribers: 'GAUGE',
+      oddswatch_connection_failed_total: 'COUNTER',
+      oddswatch_stale_runs_total: 'COUNTER',
+      oddswatch_runs_total: 'COUNTER',
+      oddswatch_runs_active: 'GAUGE',
+      oddswatch_run_oldest_running_age_seconds: 'GAUGE',
+      oddswatch_platform_events_scraped_total: 'COUNTER',
+      oddswatch_scheduler_paused: 'GAUGE',
+      oddswatch_scheduler_ticks_skipped_total: 'COUNTER',
+      oddswatch_sse_disconnects_total: 'COUNTER',
+      oddswatch_runs_recovered_total: 'COUNTER',
+    };
+    for (const [name, kind] of Object.entries(kinds)) expect(metrics.type(name), name).toBe(kind);
+    for (const trigger of RUN_TRIGGERS) {
+      for (const status of ['completed', 'partial', 'failed']) {
+        expect(metrics.samples('oddswatch_runs_total').some((sample) => sample.labels.trigger === trigger && sample.labels.status === status), `${trigger}/${status}`).toBe(true);
+      }
+    }
+    expect(metrics.samples('oddswatch_connection_failed_total').map((sample) => sample.labels.trigger).sort()).toEqual(['api-stream', 'retry']);
+    expect(metrics.samples('oddswatch_connection_failed_total').every((sample) => sample.value === 0)).toBe(true);
+    expect(metrics.samples('oddswatch_stale_runs_total')).toEqual([{ labels: {}, value: 0 }]);
+    expect(metrics.samples('oddswatch_platform_events_scraped_total').map((sample) => sample.labels.platform).sort()).toEqual([...server.platforms.names].sort());
+    expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.job).sort()).toEqual(['detect_stale_runs', 'scrape_all_platforms']);
+    expect(metrics.value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' })).toBe(0);
+    expect(metrics.samples('oddswatch_sse_disconnects_total').length).toBeGreaterThanOrEqual(6);
+    // No label ever carries a run id, a URL or error text.
+    const labelNames = new Set(metrics.text.split('\n').filter((line) => line.startsWith('oddswatch_')).flatMap((line) => [...line.matchAll(/([a-z_]+)="/g)].map((match) => match[1])));
+    expect([...labelNames].sort()).toEqual(['job', 'le', 'outcome', 'platform', 'reason', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
+  });
+
+  it('counts a completed and a partial run, their durations, events and freshness', async () => {
+    const before = await scrape();
+    await runToEnd({ platforms: ['northwind', 'bluepeak'] });
+    server.platforms.simulated!.set('redfox', { failureRate: 1 });
+    await runToEnd({ platforms: ['northwind', 'redfox'] });
+    server.platforms.simulated!.set('redfox', { failureRate: 0 });
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
+    expect(delta('oddswatch_runs_total', { trigger: 'api', status: 'completed' })).toBe(1);
+    expect(delta('oddswatch_runs_total', { trigger: 'api', status: 'partial' })).toBe(1);
+    const observations = (name: string, labels: Record<string, string>) => after.histogramCount(name, labels) - before.histogramCount(name, labels);
+    expect(observations('oddswatch_run_duration_seconds', { trigger: 'api', status: 'completed' })).toBe(1);
+    expect(delta('oddswatch_platform_events_scraped_total', { platform: 'northwind' })).toBe(20);
+    expect(observations('oddswatch_platform_scrape_duration_seconds', { platform: 'redfox', outcome: 'failed' })).toBe(1);
+    expect(observations('oddswatch_platform_scrape_duration_seconds', { platform: 'northwind', outcome: 'completed' })).toBe(2);
+    const freshness = after.value('oddswatch_platform_last_success_timestamp_seconds', { platform: 'northwind' });
+    expect(Date.now() / 1000 - freshness).toBeLessThan(30);
+    expect(after.samples('oddswatch_platform_last_success_timestamp_seconds').some((sample) => sample.labels.platform === 'redfox')).toBe(false);
+    expect(after.text).toContain('oddswatch_platform_scrape_duration_seconds_bucket{platform="northwind",outcome="completed",le="0.05"}');
+    expect(after.text).toContain('le="120"');
+  });
+
+  it('counts connection_failed and stale runs, and shows active runs and the oldest running age', async () => {
+    const before = await scrape();
+    server.platforms.simulated!.set('northwind', { latencyMs: 150, pages: 4 });
+    await runToEnd({ platforms: ['northwind', 'redfox'], observe: true });
+    server.platforms.simulated!.set('northwind', { latencyMs: 20, pages: 2 });
+
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const hung = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['luckyowl'] } })).json()) as RunDetail;
+    await server.waitForRun(hung.id, ['running']);
+    const during = await waitFor(async () => {
+      const snapshot = await scrape();
+      return snapshot.value('oddswatch_run_oldest_running_age_seconds') > 0.3 ? snapshot : undefined;
+    });
+    expect(during.value('oddswatch_runs_active')).toBe(1);
+    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    server.platforms.simulated!.set('luckyowl', { hang: false });
+
+    const after = await scrape();
+    expect(after.value('oddswatch_connection_failed_total', { trigger: 'api-stream' }) - before.value('oddswatch_connection_failed_total', { trigger: 'api-stream' })).toBe(1);
+    expect(after.value('oddswatch_runs_total', { trigger: 'api-stream', status: 'connection_failed' }) - before.value('oddswatch_runs_total', { trigger: 'api-stream', status: 'connection_failed' })).toBe(1);
+    expect(after.value('oddswatch_stale_runs_total') - before.value('oddswatch_stale_runs_total')).toBe(1);
+    expect(after.value('oddswatch_runs_active')).toBe(0);
+    expect(after.value('oddswatch_run_oldest_running_age_seconds')).toBe(0);
+  });
+
+  it('counts a skipped scheduled tick', async () => {
+    server.platforms.simulated!.set('northwind', { latencyMs: 300, pages: 2 });
+    const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['northwind'] } })).json()) as RunDetail;
+    const before = (await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' });
+    await server.scheduler.runNow('scrape_all_platforms');
+    expect((await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' }) - before).toBe(1);
+    await server.waitForRun(created.id, ['completed']);
+    server.platforms.simulated!.set('northwind', { latencyMs: 20, pages: 2 });
+  });
+
+  it('follows SSE subscribers: N connected, then back to 0', async () => {
+    const clients = await Promise.all(Array.from({ length: 7 }, (_, index) => connectSse(`${server.url}/api/events`, index === 0 ? {} : {})));
+    expect((await scrape()).value('oddswatch_sse_subscribers', { stream: 'global' })).toBe(7);
+    for (const client of clients) client.close();
+    await waitFor(async () => (await scrape()).value('oddswatch_sse_subscribers', { stream: 'global' }) === 0, { what: 'the gauge to return to 0' });
+  });
+});

@@ -1,0 +1,104 @@
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunDetail } from '../../src/shared/contract.js';
+import type { TestServer } from '../helpers/testServer.js';
+
+/**
+ * Spans in process, captured by an in-memory exporter. The tracer provider and the instrumentations
+ * are registered before the service modules (and pg) load, as the service's register hook does.
+ */
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+trace.setGlobalTracerProvider(provider);
+registerInstrumentations({ instrumentations: [new UndiciInstrumentation(), new PgInstrumentation()], tracerProvider: provider });
+
+let server: TestServer;
+beforeAll(async () => {
+  const { startTestServer } = await import('../helpers/testServer.js');
+  server = await startTestServer({
+    HEARTBEAT_INTERVAL_MS: '100',
+    STALE_AFTER_MS: '1000',
+    MAX_RUN_DURATION_MS: '1500',
+    CONNECTION_GRACE_MS: '300',
+    SCRAPE_CONCURRENCY: '1',
+    PLATFORM_TIMEOUT_MS: '60000',
+  });
+});
+afterAll(async () => {
+  await server?.close();
+  await provider.shutdown();
+});
+
+async function post(body: unknown): Promise<RunDetail> {
+  return (await (await server.api('/api/runs', { method: 'POST', json: body })).json()) as RunDetail;
+}
+const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+describe('spans of a run', () => {
+  it('one scrape.run with exactly one scrape.platform child per platform, HTTP client and pg spans under them', async () => {
+    server.platforms.simulated!.set('redfox', { failureRate: 1 });
+    const created = await post({ platforms: ['northwind', 'redfox', 'bluepeak'] });
+    const run = await server.waitForRun(created.id, ['partial']);
+    server.platforms.simulated!.set('redfox', { failureRate: 0 });
+    expect(run.traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    const spans = spansOf(run.traceId!);
+    const runSpans = spans.filter((span) => span.name === 'scrape.run');
+    expect(runSpans).toHaveLength(1);
+    const runSpan = runSpans[0]!;
+    expect(runSpan.attributes).toMatchObject({
+      'oddswatch.run.id': run.id,
+      'oddswatch.run.trigger': 'api',
+      'oddswatch.run.platform_count': 3,
+      'oddswatch.run.status': 'partial',
+    });
+    expect(runSpan.status.code).not.toBe(2);
+
+    const platformSpans = spans.filter((span) => span.name === 'scrape.platform');
+    expect(platformSpans).toHaveLength(3);
+    expect(platformSpans.every((span) => parentOf(span) === runSpan.spanContext().spanId)).toBe(true);
+    const byPlatform = Object.fromEntries(platformSpans.map((span) => [span.attributes['oddswatch.platform'], span]));
+    expect(byPlatform.redfox!.attributes['oddswatch.platform.outcome']).toBe('failed');
+    expect(byPlatform.redfox!.status.code).toBe(2);
+    expect(byPlatform.redfox!.events.some((event) => event.name === 'exception')).toBe(true);
+    expect(byPlatform.northwind!.attributes).toMatchObject({ 'oddswatch.platform.outcome': 'completed', 'oddswatch.platform.events_found': 10 });
+    expect(byPlatform.northwind!.status.code).toBe(1);
+    for (const platformSpan of platformSpans) {
+      const children = spans.filter((span) => parentOf(span) === platformSpan.spanContext().spanId);
+      expect(children.some((span) => span.attributes['http.request.method'] === 'GET')).toBe(true);
+      expect(children.some((span) => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql')).toBe(true);
+    }
+  });
+
+  it('ends a connection_failed run with ERROR and its attributes', async () => {
+    server.platforms.simulated!.set('northwind', { latencyMs: 150, pages: 4 });
+    const created = await post({ platforms: ['northwind', 'redfox'], observe: true });
+    const run = await server.waitForRun(created.id, ['connection_failed']);
+    server.platforms.simulated!.set('northwind', { latencyMs: 20, pages: 2 });
+    const runSpan = spansOf(run.traceId!).find((span) => span.name === 'scrape.run')!;
+    expect(runSpan.status).toMatchObject({ code: 2, message: 'connection_failed: connection_lost' });
+    expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.status': 'connection_failed', 'oddswatch.run.failure_reason': 'connection_lost', 'oddswatch.run.trigger': 'api-stream' });
+    expect(runSpan.events.some((event) => event.name === 'connection.lost')).toBe(true);
+  });
+
+  it('ends a stale run with ERROR and failure_reason stale', async () => {
+    const { detectStaleRuns } = await import('../../src/runs/detectStaleRuns.js');
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const created = await post({ platforms: ['luckyowl'] });
+    await server.waitForRun(created.id, ['running']);
+    const { waitFor } = await import('../helpers/waitFor.js');
+    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    server.platforms.simulated!.set('luckyowl', { hang: false });
+    const run = await server.waitForRun(created.id, ['failed']);
+    const runSpan = await waitFor(() => spansOf(run.traceId!).find((span) => span.name === 'scrape.run'));
+    expect(runSpan.status).toMatchObject({ code: 2, message: 'failed: stale' });
+    expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.status': 'failed', 'oddswatch.run.failure_reason': 'stale' });
+  });
+});
