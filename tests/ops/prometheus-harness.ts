@@ -93,13 +93,13 @@ const duration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s`
 export async function waitFor<T>(
   condition: () => Promise<T> | T,
   { timeoutMs = 10_000, intervalMs = 100, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await condition();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (error) {
       lastError = error;
     }
