@@ -24,6 +24,9 @@ import { repoPath } from './repo.js';
  *   }
  *
  * Notes for Prometheus 2.42:
+ * - The first scrape comes about 5 s after /-/ready: the discovery manager hands targets to the
+ *   scrape manager on a fixed 5 s tick (no flag to shorten it before 2.48). Wait for `up` with a
+ *   deadline of 10 s or more rather than assuming a scrape has happened.
  * - Intervals are Prometheus durations; sub-second values are written in ms ("500ms"). The scrape
  *   timeout is kept at or below the scrape interval, as Prometheus requires.
  * - `for:` in a rule file is checked at evaluation time: an alert becomes firing at the first
@@ -75,6 +78,8 @@ export interface PrometheusServer {
   /** e.g. http://127.0.0.1:41234 */
   readonly url: string;
   readonly port: number;
+  /** The temporary directory holding the config and the TSDB; removed by stop(). */
+  readonly dir: string;
   /** Instant query at `time` (default now). Resolves with Prometheus' answer, errors included. */
   query(expr: string, time?: Date): Promise<ApiResponse<InstantVector>>;
   /** Pending and firing alerts, from /api/v1/alerts. */
@@ -154,7 +159,7 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function startOnce(options: PrometheusOptions, dir: string): Promise<PrometheusServer> {
+async function startOnce(options: PrometheusOptions, dir: string): Promise<Omit<PrometheusServer, 'dir'>> {
   const port = await freeLoopbackPort();
   const url = `http://${LOOPBACK}:${port}`;
   const configPath = writeConfig(dir, options);
@@ -240,6 +245,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       let stopped = false;
       return {
         ...server,
+        dir,
         stop: async () => {
           if (stopped) return;
           stopped = true;
