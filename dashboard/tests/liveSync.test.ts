@@ -3,7 +3,7 @@
  * snapshot; events arriving during a refetch are applied after it. Fake fetch + fake EventSource: the real
  * service and the browser's EventSource are exercised end to end in Chromium later.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { effectScope } from 'vue';
 import { useLiveSync } from '@/composables/useLiveSync';
@@ -36,13 +36,41 @@ beforeEach(() => {
 afterEach(() => scope.stop());
 
 describe('useLiveSync', () => {
+  it('reads the snapshot only once the stream is open (a fresh stream starts live: nothing falls in between)', async () => {
+    const fake = installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    await flush();
+    expect(fake.calls).toHaveLength(0);
+    FakeEventSource.last.open();
+    await sync.firstLoad;
+    expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(1);
+  });
+
+  it('when the stream is slow to open, loads a snapshot anyway, and again once it opens', async () => {
+    vi.useFakeTimers();
+    try {
+      const fake = installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+      const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false, snapshotFallbackMs: 1500 }))!;
+      await vi.advanceTimersByTimeAsync(1499);
+      expect(fake.calls).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await sync.firstLoad;
+      expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(1);
+      FakeEventSource.last.open();
+      await vi.advanceTimersByTimeAsync(10);
+      expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('opens one stream, loads the snapshot and applies streamed events after it', async () => {
     installFakeFetch(baseRoutes([{ body: { items: [makeRun({ id: 1, status: 'completed' })], nextCursor: null } }]));
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
-    await sync.firstLoad;
     expect(FakeEventSource.instances).toHaveLength(1);
     FakeEventSource.last.open();
     expect(useConnectionStore().state).toBe('connected');
+    await sync.firstLoad;
 
     const run = makeRun({ id: 2, status: 'pending' });
     FakeEventSource.last.emit('run.created', ev.created(50, 1, run), 50);
@@ -60,8 +88,8 @@ describe('useLiveSync', () => {
       ]),
     );
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
-    await sync.firstLoad;
     FakeEventSource.last.open();
+    await sync.firstLoad;
     expect(fake.callsTo('GET', '/api/scheduler')).toHaveLength(1);
 
     FakeEventSource.last.emit('resync', ev.resync(), 0);
@@ -74,8 +102,8 @@ describe('useLiveSync', () => {
   it('a reconnect refetches the snapshot; the first connect does not load it twice', async () => {
     const fake = installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
-    await sync.firstLoad;
     FakeEventSource.last.open();
+    await sync.firstLoad;
     await flush();
     expect(fake.callsTo('GET', '/api/meta')).toHaveLength(1);
 

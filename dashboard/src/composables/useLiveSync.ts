@@ -1,4 +1,4 @@
-import { watch, watchSyncEffect } from 'vue';
+import { getCurrentScope, onScopeDispose, watch, watchSyncEffect } from 'vue';
 import { EVENT_TYPES } from '@contract';
 import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
@@ -21,6 +21,8 @@ export interface LiveSyncOptions {
   sessionStorage?: Storage | null;
   /** Start the auto-rescrape check after the first snapshot (default true). */
   autoRescrape?: boolean;
+  /** Load the snapshot anyway when the stream has not opened after this long (default 1500 ms). */
+  snapshotFallbackMs?: number;
 }
 
 function defaultSessionStorage(): Storage | null {
@@ -33,9 +35,11 @@ function defaultSessionStorage(): Storage | null {
 
 /**
  * The app's data flow, used once by App.vue:
- * 1. REST snapshot of everything shown (meta, runs, active run, scheduler, platforms);
- * 2. the tab's one EventSource on /api/events, its events routed to every store's `applyEvent`;
- *    events that arrive while a snapshot is loading wait and are applied after it (nothing older overwrites newer);
+ * 1. the tab's one EventSource on /api/events, its events routed to every store's `applyEvent`;
+ * 2. once it is open, the REST snapshot of everything shown (meta, runs, active run, scheduler, platforms).
+ *    A fresh stream starts "live", so the snapshot must be read after it opened or the events in between would
+ *    be lost; events that arrive while a snapshot is loading wait and are applied after it. If the stream is
+ *    slow to open, a first snapshot is loaded anyway (and loaded again once it opens);
  * 3. on reconnect and on `resync`: the snapshot again, so nothing shown is stale;
  * 4. once connected and loaded: the auto-rescrape check (connection-loss recovery).
  */
@@ -51,6 +55,9 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   let loading: Promise<void> | null = null;
   let again = false;
   let buffered: StreamEvent[] = [];
+  let resolveFirstLoad!: () => void;
+  /** Resolves when the first snapshot has been applied. */
+  const firstLoad = new Promise<void>((resolve) => (resolveFirstLoad = resolve));
 
   function route(ev: StreamEvent) {
     runs.applyEvent(ev);
@@ -87,6 +94,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
       buffered = [];
       loading = null;
       for (const ev of pending) route(ev);
+      resolveFirstLoad();
     })();
     return loading;
   }
@@ -111,7 +119,21 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   });
   connection.bindReconnect(stream.reconnect);
 
-  const firstLoad = loadSnapshot();
+  let opened = false;
+  const fallback = setTimeout(() => {
+    if (!opened) void loadSnapshot();
+  }, options.snapshotFallbackMs ?? 1500);
+  watch(
+    () => stream.state.value,
+    (s) => {
+      if (s !== 'connected' || opened) return;
+      opened = true;
+      clearTimeout(fallback);
+      void loadSnapshot();
+    },
+    { flush: 'sync' },
+  );
+  if (getCurrentScope()) onScopeDispose(() => clearTimeout(fallback));
 
   function report(outcome: AutoRescrapeOutcome) {
     switch (outcome.kind) {
