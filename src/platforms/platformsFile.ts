@@ -19,7 +19,7 @@ export async function readPlatformsFile(file: string, defaultTimeoutMs: number):
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new Error(`PLATFORMS_FILE ${file}: ${(error as Error).message}`);
+    throw new Error(`PLATFORMS_FILE ${file}: ${(error as Error).message}`, { cause: error });
   }
   const parsed = platformsFileSchema.safeParse(raw);
   if (!parsed.success) {

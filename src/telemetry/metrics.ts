@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
 import { ACTIVE_RUN_STATUSES, JOB_IDS, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RunStatus, type RunTrigger } from '../shared/contract.js';
 
 /**

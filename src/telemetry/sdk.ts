@@ -44,6 +44,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
         '@opentelemetry/instrumentation-pino': { enabled: false }, // the logger's mixin adds trace ids itself
+        '@opentelemetry/instrumentation-knex': { enabled: false }, // pg spans already show every query
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
         },

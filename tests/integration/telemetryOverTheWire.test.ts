@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { spawnService, type ChildService } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
-import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlpReceiver.js';
+import { startOtlpReceiver } from '../helpers/otlpReceiver.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 

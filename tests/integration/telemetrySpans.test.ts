@@ -64,7 +64,7 @@ describe('spans of a run', () => {
     const platformSpans = spans.filter((span) => span.name === 'scrape.platform');
     expect(platformSpans).toHaveLength(3);
     expect(platformSpans.every((span) => parentOf(span) === runSpan.spanContext().spanId)).toBe(true);
-    const byPlatform = Object.fromEntries(platformSpans.map((span) => [span.attributes['oddswatch.platform'], span]));
+    const byPlatform: Record<string, ReadableSpan> = Object.fromEntries(platformSpans.map((span) => [String(span.attributes['oddswatch.platform']), span]));
     expect(byPlatform.redfox!.attributes['oddswatch.platform.outcome']).toBe('failed');
     expect(byPlatform.redfox!.status.code).toBe(2);
     expect(byPlatform.redfox!.events.some((event) => event.name === 'exception')).toBe(true);
