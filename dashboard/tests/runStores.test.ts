@@ -8,7 +8,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { localRunEvent } from '@/lib/localEvents';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useRunsStore } from '@/stores/runs';
-import { ev, makeDetail, makeRun } from './helpers/fixtures';
+import { ev, makeDetail, makeRun, makeStep } from './helpers/fixtures';
 import { flush, installFakeFetch } from './helpers/fakeFetch';
 
 beforeEach(() => {
@@ -184,5 +184,18 @@ describe('runs store: summaries for recent runs and the runs page', () => {
     fake.calls.length = 0;
     await store.refresh();
     expect(fake.calls.map((c) => c.path).sort()).toEqual(['/api/runs/1', '/api/runs?limit=8', '/api/runs?status=running&limit=20']);
+  });
+});
+
+describe('activeRun store: a run first seen mid-way', () => {
+  it('fetches the steps of a run whose creation it missed', async () => {
+    const fake = installFakeFetch({
+      'GET /api/runs/15': { body: makeDetail({ id: 15, platformsDone: 1, steps: [makeStep('alpha', { status: 'completed', eventsFound: 8 }), makeStep('bravo', { status: 'running' }), makeStep('charlie')] }) },
+    });
+    const store = useActiveRunStore();
+    store.applyEvent(ev.started(600, 2, makeRun({ id: 15 })));
+    await flush();
+    expect(fake.callsTo('GET', '/api/runs/15')).toHaveLength(1);
+    expect(store.run?.steps.map((s) => s.status)).toEqual(['completed', 'running', 'pending']);
   });
 });

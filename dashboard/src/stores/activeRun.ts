@@ -91,6 +91,7 @@ export const useActiveRunStore = defineStore('activeRun', () => {
         const steps = 'steps' in r && Array.isArray((r as RunDetail).steps) ? (r as RunDetail).steps : [];
         follow({ ...toSummary(r), steps });
         applyEventToDetail(run.value!, ev);
+        if (ev.type !== 'run.created' && steps.length === 0) fetchOnce(runId); // we missed its steps
       } else {
         fetchOnce(runId);
       }
