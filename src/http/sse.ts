@@ -112,8 +112,10 @@ async function pump(c: Context<AppEnv>, stream: SSEStreamingApi, deps: SseDeps, 
     let lastId = -1;
     const replay = await options.replay();
     if (replay.kind === 'resync') {
-      const resync = { id: 0, seq: null, runId: null, type: 'resync', at: new Date().toISOString(), data: { reason: replay.reason } } as const;
-      if (!(await write(`event: resync\nid: 0\ndata: ${JSON.stringify(resync)}\n\n`))) return;
+      // The client refetches its state over REST; live events after the latest id follow.
+      const resync = { id: replay.latestId, seq: null, runId: null, type: 'resync', at: new Date().toISOString(), data: { reason: replay.reason } } as const;
+      if (!(await write(`event: resync\nid: ${replay.latestId}\ndata: ${JSON.stringify(resync)}\n\n`))) return;
+      lastId = replay.latestId;
     } else {
       for (const event of replay.events) {
         if (!(await write(format(event)))) return;

@@ -11,7 +11,9 @@ interface EventRow {
   created_at: Date | string;
 }
 
-export type ReplayResult = { kind: 'events'; events: StreamEvent[] } | { kind: 'resync'; reason: 'cursor_too_old' | 'cursor_unknown' };
+export type ReplayResult =
+  | { kind: 'events'; events: StreamEvent[] }
+  | { kind: 'resync'; reason: 'cursor_too_old' | 'cursor_unknown'; latestId: number };
 
 /**
  * The persisted progress log. `record` stores an event (a run's `seq` taken from `runs.last_seq` under
@@ -73,13 +75,13 @@ export class EventLog {
     const connection = this.orm.em.getConnection();
     const [bounds] = await connection.execute<{ max_id: string | null }[]>(`select max(id) as max_id from run_events`, [], 'all');
     const maxId = Number(bounds?.max_id ?? 0);
-    if (afterId > maxId) return { kind: 'resync', reason: 'cursor_unknown' };
+    if (afterId > maxId) return { kind: 'resync', reason: 'cursor_unknown', latestId: maxId };
     const rows = await connection.execute<EventRow[]>(
       `select id, run_id, seq, type, payload, created_at from run_events where id > ? order by id limit ?`,
       [afterId, window + 1],
       'all',
     );
-    if (rows.length > window) return { kind: 'resync', reason: 'cursor_too_old' };
+    if (rows.length > window) return { kind: 'resync', reason: 'cursor_too_old', latestId: maxId };
     return { kind: 'events', events: rows.map(toStreamEvent) };
   }
 

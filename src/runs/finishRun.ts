@@ -32,11 +32,12 @@ export async function finishRun(
   inFlight?.controller.abort(new Error(`run ${runId} ended: ${status}${reason ? ` (${reason})` : ''}`));
   engine.guard.untrack(runId);
 
+  const detail = (await engine.runs.detailOf(runId)) ?? { ...summary, steps: [] };
   await engine.events.record(runId, 'run.finished', {
     runId,
     platformsDone: summary.platformsDone,
     platformsTotal: summary.platformsTotal,
-    run: summary,
+    run: detail,
     status,
     failureReason: reason,
   });

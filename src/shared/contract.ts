@@ -151,14 +151,16 @@ export interface EventPayloads {
   'platform.progress': PlatformScoped;
   'platform.completed': PlatformScoped & { durationMs: number };
   'platform.failed': PlatformScoped & { durationMs: number; error: string };
-  'run.finished': RunScoped & { run: RunSummary; status: TerminalRunStatus; failureReason: FailureReason | null };
+  /** Carries the run with its final platform steps, so a client needs no refetch. */
+  'run.finished': RunScoped & { run: RunDetail; status: TerminalRunStatus; failureReason: FailureReason | null };
   'scheduler.changed': { scheduler: SchedulerState };
   resync: { reason: 'cursor_too_old' | 'cursor_unknown' };
 }
 
 /**
  * One event as sent in an SSE `data:` line (JSON). On `/api/runs/:id/events` the SSE `id:` is `seq`;
- * on `/api/events` it is `id` (a global sequence). `resync` has id 0 and no seq.
+ * on `/api/events` it is `id` (a global sequence). `resync` carries, as its id, the latest global id at
+ * that moment (so a client's next reconnect resumes from there instead of asking again); no seq.
  */
 export type StreamEvent = {
   [T in EventType]: {

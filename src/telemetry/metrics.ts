@@ -71,7 +71,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   zero(staleRuns, {});
   zero(recovered, {});
   for (const platform of platforms) zero(eventsScraped, { platform });
-  for (const job of JOB_IDS) zero(ticksSkipped, { job });
+  for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
 
   const observe = (sources: LiveStateSources) => {
@@ -109,7 +109,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
       .addCallback((result) => {
         for (const job of JOB_IDS) {
           const next = sources.schedulerNextRunSeconds(job);
-          if (next !== null) result.observe(next, { job });
+          if (next !== null) result.observe(next, { scheduler_job: job });
         }
       });
   };
@@ -124,7 +124,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     runsRecovered: (count) => recovered.add(count),
     platformScraped: (platform, outcome, seconds) => platformDuration.record(seconds, { platform, outcome }),
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
-    tickSkipped: (job) => ticksSkipped.add(1, { job }),
+    tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
     observe,
   };

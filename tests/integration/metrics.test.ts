@@ -53,12 +53,12 @@ describe('metric catalogue (DESIGN.md), as exported', () => {
     expect(metrics.samples('oddswatch_connection_failed_total').every((sample) => sample.value === 0)).toBe(true);
     expect(metrics.samples('oddswatch_stale_runs_total')).toEqual([{ labels: {}, value: 0 }]);
     expect(metrics.samples('oddswatch_platform_events_scraped_total').map((sample) => sample.labels.platform).sort()).toEqual([...server.platforms.names].sort());
-    expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.job).sort()).toEqual(['detect_stale_runs', 'scrape_all_platforms']);
+    expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.scheduler_job).sort()).toEqual(['detect_stale_runs', 'scrape_all_platforms']);
     expect(metrics.value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' })).toBe(0);
     expect(metrics.samples('oddswatch_sse_disconnects_total').length).toBeGreaterThanOrEqual(6);
     // No label ever carries a run id, a URL or error text.
     const labelNames = new Set(metrics.text.split('\n').filter((line) => line.startsWith('oddswatch_')).flatMap((line) => [...line.matchAll(/([a-z_]+)="/g)].map((match) => match[1])));
-    expect([...labelNames].sort()).toEqual(['job', 'le', 'outcome', 'platform', 'reason', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
+    expect([...labelNames].sort()).toEqual(['le', 'outcome', 'platform', 'reason', 'scheduler_job', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
   });
 
   it('counts a completed and a partial run, their durations, events and freshness', async () => {
@@ -111,9 +111,9 @@ describe('metric catalogue (DESIGN.md), as exported', () => {
   it('counts a skipped scheduled tick', async () => {
     server.platforms.simulated!.set('northwind', { latencyMs: 300, pages: 2 });
     const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['northwind'] } })).json()) as RunDetail;
-    const before = (await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' });
+    const before = (await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' });
     await server.scheduler.runNow('scrape_all_platforms');
-    expect((await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' }) - before).toBe(1);
+    expect((await scrape()).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' }) - before).toBe(1);
     await server.waitForRun(created.id, ['completed']);
     server.platforms.simulated!.set('northwind', { latencyMs: 20, pages: 2 });
   });

@@ -74,9 +74,9 @@ describe('scheduler', () => {
     const response = await server.api('/api/scheduler/jobs/scrape_all_platforms/run', { method: 'POST' });
     expect(response.status).toBe(202);
     const { run } = (await response.json()) as { run: RunDetail };
-    const before = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' });
+    const before = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' });
     expect(await server.scheduler.runNow('scrape_all_platforms')).toBeUndefined();
-    const after = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { job: 'scrape_all_platforms' });
+    const after = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' });
     expect(after - before).toBe(1);
     expect(server.logs.some((line) => line.msg === 'scheduled scrape skipped: a run is active' && line.active_run_id === run.id)).toBe(true);
     await server.waitForRun(run.id, ['completed']);

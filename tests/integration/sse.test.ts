@@ -159,3 +159,20 @@ describe('GET /api/events (global stream)', () => {
     future.close();
   });
 });
+
+describe('resync cursor', () => {
+  it('gives resync the latest global id, so a reconnect with it resumes instead of asking again', async () => {
+    const client = await connectSse(`${server.url}/api/events`, { lastEventId: 999_999_998 });
+    const resync = await client.waitForEvent((event) => event.event === 'resync');
+    client.close();
+    const latest = await server.engine.events.latestGlobalId();
+    expect(Number(resync.id)).toBe(latest);
+    const again = await connectSse(`${server.url}/api/events`, { lastEventId: resync.id });
+    const run = await startRun({ platforms: ['redfox'] });
+    await again.waitForEvent((event) => event.event === 'run.finished' && event.data.runId === run.id);
+    expect(again.events.some((event) => event.event === 'resync')).toBe(false);
+    const finished = again.events.find((event) => event.event === 'run.finished')!;
+    expect(finished.data).toMatchObject({ data: { run: { steps: [{ platform: 'redfox', status: 'completed' }] } } });
+    again.close();
+  });
+});

@@ -77,7 +77,7 @@ export const ev = {
   },
   finished(id: number, seq: number, run: RunSummary): Ev<'run.finished'> {
     const status = run.status as Ev<'run.finished'>['data']['status'];
-    return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run, status, failureReason: run.failureReason } };
+    return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run: { ...run, steps: 'steps' in run ? (run as RunDetail).steps : [] }, status, failureReason: run.failureReason } };
   },
   scheduler(id: number, scheduler: SchedulerState): Ev<'scheduler.changed'> {
     return { id, seq: null, runId: null, type: 'scheduler.changed', at: AT, data: { scheduler } };
