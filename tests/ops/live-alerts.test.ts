@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { DASHBOARD_FILES, loadDashboard, promQueries, substituteVariables } from './dashboards.js';
+import { startPrometheus, waitFor, type PrometheusServer } from './prometheus-harness.js';
+
+/**
+ * The shipped alert rules and dashboards against reality: the real service (real PostgreSQL,
+ * simulated feeds, short watchdog and stale thresholds) scraped by a real Prometheus every second.
+ */
+let server: TestServer;
+let prometheus: PrometheusServer;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    SCHEDULER_ENABLED: 'true',
+    SCRAPE_INTERVAL_SECONDS: '3600',
+    WATCHDOG_INTERVAL_SECONDS: '1',
+    HEARTBEAT_INTERVAL_MS: '100',
+    STALE_AFTER_MS: '1000',
+    MAX_RUN_DURATION_MS: '2000',
+    PLATFORM_TIMEOUT_MS: '60000',
+    CONNECTION_GRACE_MS: '300',
+    SCRAPE_CONCURRENCY: '1',
+  });
+  prometheus = await startPrometheus({
+    scrapeTargets: [`127.0.0.1:${server.port}`],
+    ruleFiles: ['grafana/alerts/oddswatch.rules.yml'],
+    scrapeIntervalSeconds: 1,
+    evaluationIntervalSeconds: 1,
+  });
+  // The counters' 0 baseline must be scraped before anything happens, or increase() cannot see the first failure.
+  await waitFor(async () => (await prometheus.query('oddswatch_stale_runs_total')).data?.result.length === 1, {
+    timeoutMs: 30_000,
+    message: 'Prometheus to scrape the service',
+  });
+}, 120_000);
+afterAll(async () => {
+  await prometheus?.stop();
+  await server?.close();
+});
+
+async function firing(alertname: string, timeoutMs: number) {
+  return waitFor(
+    async () => (await prometheus.alerts()).find((alert) => alert.labels.alertname === alertname && alert.state === 'firing'),
+    { timeoutMs, message: `${alertname} to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+  );
+}
+
+describe('alerts fire in a real Prometheus scraping the real service', () => {
+  it('OddswatchStaleRuns fires when the watchdog fails a hung run', async () => {
+    const started = Date.now();
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['luckyowl'] } })).json()) as RunDetail;
+    const failed = await server.waitForRun(run.id, ['failed'], 20_000);
+    server.platforms.simulated!.set('luckyowl', { hang: false });
+    expect(failed.failureReason).toBe('stale');
+    const alert = await firing('OddswatchStaleRuns', 60_000);
+    expect(alert.labels).toMatchObject({ severity: 'page', job: 'oddswatch' });
+    expect(alert.annotations.runbook_url).toMatch(/runbooks\.md#oddswatchstaleruns$/);
+    console.log(`OddswatchStaleRuns firing ${((Date.now() - started) / 1000).toFixed(1)} s after the hung run started (run failed stale after ${((Date.parse(failed.finishedAt!) - Date.parse(failed.createdAt)) / 1000).toFixed(1)} s)`);
+  }, 90_000);
+
+  it('OddswatchConnectionFailures fires when watchers of observed runs keep dropping', async () => {
+    const started = Date.now();
+    server.platforms.simulated!.set('northwind', { latencyMs: 200, pages: 3 });
+    for (let index = 0; index < 3; index += 1) {
+      // An observed run that nobody watches: connection_failed once the grace period is over.
+      const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['northwind', 'redfox'], observe: true } })).json()) as RunDetail;
+      expect((await server.waitForRun(run.id, ['connection_failed', 'completed'], 20_000)).status).toBe('connection_failed');
+    }
+    server.platforms.simulated!.set('northwind', { latencyMs: 20, pages: 2 });
+    const alert = await firing('OddswatchConnectionFailures', 60_000);
+    expect(alert.labels).toMatchObject({ severity: 'ticket', job: 'oddswatch' });
+    expect(Number(alert.value)).toBeGreaterThanOrEqual(3);
+    console.log(`OddswatchConnectionFailures firing ${((Date.now() - started) / 1000).toFixed(1)} s after the first observed run started`);
+  }, 90_000);
+});
+
+describe('dashboards against the live Prometheus', () => {
+  it('every panel query evaluates, and the core panels return data', async () => {
+    const completed = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['northwind', 'bluepeak'] } })).json()) as RunDetail;
+    await server.waitForRun(completed.id, ['completed']);
+    await waitFor(async () => ((await prometheus.query('oddswatch_platform_last_success_timestamp_seconds')).data?.result.length ?? 0) >= 2, { timeoutMs: 20_000 });
+
+    const queries = DASHBOARD_FILES.flatMap((file) => promQueries(loadDashboard(file)));
+    expect(queries.length).toBeGreaterThan(10);
+    const results = new Map<string, number>();
+    for (const query of queries) {
+      const expr = substituteVariables(query.expr, query.interval).replaceAll('(alpha|beta)', '.+');
+      const response = await prometheus.query(expr);
+      expect(response.status, `${query.where}\n${expr}\n${response.error}`).toBe('success');
+      results.set(query.where, response.data?.result.length ?? 0);
+    }
+    for (const core of ['Runs finished by status', 'SSE subscribers by stream', 'Freshness per platform']) {
+      const rows = [...results].filter(([where]) => where.includes(`/ ${core} /`));
+      expect(rows.length, `no query found for panel ${core}`).toBeGreaterThan(0);
+      expect(rows.some(([, count]) => count > 0), `panel ${core} returned no data`).toBe(true);
+    }
+  }, 90_000);
+});
