@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // In CI, also a JSON report that .ci/run turns into a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-artifacts/vitest-results.json' }]] : ['default'],
     projects: [
       {
         test: {
@@ -43,6 +45,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           pool: 'forks',
           fileParallelism: false,
+          // After every other project, alone: Chromium and timing-sensitive server tests share 2 cores.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
