@@ -35,6 +35,11 @@ const shutdown = (signal: NodeJS.Signals) => {
     process.exit(130);
   }
   logger.info({ signal }, 'signal received');
+  // Never hang on exit: give the graceful path the run grace plus time for the rest, then leave.
+  setTimeout(() => {
+    logger.error('graceful shutdown took too long: exiting');
+    process.exit(1);
+  }, config.shutdownGraceMs + 30_000).unref();
   void server
     .stop()
     .then(() => stopTelemetry())

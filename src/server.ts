@@ -54,8 +54,19 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanup: (() => Promise<unknown>)[] = [];
+  // Each shutdown step gets a deadline: a dependency that died first (the database, say) must not hang the exit.
   const closeAll = async () => {
-    for (const step of cleanup.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    for (const step of cleanup.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger.error({ step: step.name || 'anonymous' }, 'shutdown step did not finish in 10 s; going on');
+          resolve();
+        }, 10_000);
+      });
+      await Promise.race([step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed')), deadline]);
+      clearTimeout(timer);
+    }
     cleanup.length = 0;
   };
   try {
