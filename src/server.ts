@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase, type Orm } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
-import { createApp } from './http/app.js';
+import { createApp, createMetricsApp } from './http/app.js';
 import type { SseDeps } from './http/sse.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
 import { ConnectionGuard } from './runs/connectionGuard.js';
@@ -174,8 +174,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const port = (server.address() as AddressInfo).port;
     let metricsServer: ServerType | undefined;
     if (config.metricsPort !== undefined) {
-      const metricsOnly = createApp({ config, engine, scheduler, sse, metrics: metricsPipeline, logger, version: VERSION, dashboardDir: options.dashboardDir });
-      metricsServer = await listen((request) => (new URL(request.url).pathname === '/metrics' ? metricsOnly.fetch(request) : new Response('not found', { status: 404 })), config.host, config.metricsPort);
+      metricsServer = await listen(createMetricsApp(metricsPipeline).fetch, config.host, config.metricsPort);
     }
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;

@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
       return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
     }
   });
-  app.get('/metrics', async (c) => c.text(await deps.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.route('/', createMetricsApp(deps.metrics));
 
   const api = new Hono<AppEnv>();
   api.use(
@@ -97,6 +97,11 @@ export function createApp(deps: AppDeps) {
 
   mountDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
   return app;
+}
+
+/** GET /metrics alone: mounted in the app, and served by itself on METRICS_PORT. */
+export function createMetricsApp(metrics: MetricsPipeline) {
+  return new Hono().get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
 }
 
 /** Serves the built dashboard, with the SPA fallback to index.html for client routes. */
