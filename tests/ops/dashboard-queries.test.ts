@@ -54,7 +54,7 @@ describe('dashboard queries against a real Prometheus', () => {
   it('loads and evaluates the rules: with no oddswatch target, OddswatchAbsent goes pending', async () => {
     const absent = await waitFor(
       async () => (await prometheus.alerts()).find((alert) => alert.labels.alertname === 'OddswatchAbsent'),
-      { timeoutMs: 15_000, message: 'OddswatchAbsent in /api/v1/alerts' },
+      { timeoutMs: 15_000, what: 'OddswatchAbsent in /api/v1/alerts' },
     );
     // for: 5m keeps it pending this early; firing is the promtool unit test's job.
     expect(absent.state).toBe('pending');

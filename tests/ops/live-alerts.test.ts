@@ -32,7 +32,7 @@ beforeAll(async () => {
   // The counters' 0 baseline must be scraped before anything happens, or increase() cannot see the first failure.
   await waitFor(async () => (await prometheus.query('oddswatch_stale_runs_total')).data?.result.length === 1, {
     timeoutMs: 30_000,
-    message: 'Prometheus to scrape the service',
+    what: 'Prometheus to scrape the service',
   });
 }, 120_000);
 afterAll(async () => {
@@ -43,7 +43,7 @@ afterAll(async () => {
 async function firing(alertname: string, timeoutMs: number) {
   return waitFor(
     async () => (await prometheus.alerts()).find((alert) => alert.labels.alertname === alertname && alert.state === 'firing'),
-    { timeoutMs, message: `${alertname} to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+    { timeoutMs, what: `${alertname} to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
   );
 }
 

@@ -51,7 +51,7 @@ describe('prometheus harness', () => {
   it('scrapes the target as job "oddswatch"', async () => {
     const sample = await waitFor(
       async () => (await prometheus.query('oddswatch_run_oldest_running_age_seconds')).data?.result[0],
-      { timeoutMs: 10_000, message: 'the first scrape' },
+      { timeoutMs: 10_000, what: 'the first scrape' },
     );
     expect(sample.metric).toMatchObject({ job: 'oddswatch', __name__: 'oddswatch_run_oldest_running_age_seconds' });
     expect(sample.value?.[1]).toBe('2000');
@@ -66,7 +66,7 @@ describe('prometheus harness', () => {
   it('evaluates the rules: a run older than 1020s makes OddswatchRunHung pending, and nothing is absent', async () => {
     const hung = await waitFor(
       async () => (await prometheus.alerts()).find((alert) => alert.labels.alertname === 'OddswatchRunHung'),
-      { timeoutMs: 10_000, message: 'OddswatchRunHung in /api/v1/alerts' },
+      { timeoutMs: 10_000, what: 'OddswatchRunHung in /api/v1/alerts' },
     );
     // for: 2m: pending now, firing two minutes later.
     expect(hung).toMatchObject({ state: 'pending', labels: { job: 'oddswatch', severity: 'page' } });

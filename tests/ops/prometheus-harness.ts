@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoPath } from './repo.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+export { waitFor };
 
 /**
  * A real Prometheus server (Debian's /usr/bin/prometheus, 2.42) for tests: loopback only, a
@@ -93,28 +96,6 @@ export interface PrometheusServer {
 const LOOPBACK = '127.0.0.1';
 
 const duration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`);
-
-/** Polls `condition` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(
-  condition: () => Promise<T> | T,
-  { timeoutMs = 10_000, intervalMs = 100, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}${cause}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
 
 function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
