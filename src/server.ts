@@ -70,6 +70,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanup.length = 0;
   };
   try {
+    // Platforms first: a bad PLATFORMS_FILE or SIM_FEEDS fails fast, before any database is started.
+    const platforms = await createPlatforms(config);
+    cleanup.push(() => platforms.stop());
+
     let embedded: EmbeddedDatabase | undefined;
     if (!config.databaseUrl) {
       embedded = await startEmbeddedPostgres(config.embeddedPgDir, logger);
@@ -82,9 +86,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const ownerId = randomUUID();
     const liveness = await OwnerLiveness.hold(databaseUrl, ownerId);
     cleanup.push(() => liveness.release());
-
-    const platforms = await createPlatforms(config);
-    cleanup.push(() => platforms.stop());
 
     const metricsPipeline = options.metricsPipeline ?? createLocalMetricsPipeline();
     if (!options.metricsPipeline) cleanup.push(() => metricsPipeline.shutdown());
