@@ -96,7 +96,7 @@ export async function openTab(
   /** Runs before the first navigation (routes, init scripts). */
   prepare?: (page: Page) => Promise<void>,
 ): Promise<Tab> {
-  const context = await browser.newContext({ viewport, baseURL: baseUrl, reducedMotion: 'reduce' });
+  const context = await browser.newContext({ viewport, baseURL: baseUrl });
   await context.addInitScript({ path: RECORDER });
   const page = await context.newPage();
   const streamRequests: Request[] = [];
@@ -109,8 +109,13 @@ export async function openTab(
   });
   page.on('pageerror', (error) => pageErrors.push(error));
   const read = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
-  await prepare?.(page);
-  await page.goto(urlPath);
+  try {
+    await prepare?.(page);
+    await page.goto(urlPath);
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
   return {
     context,
     page,
