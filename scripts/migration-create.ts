@@ -6,7 +6,8 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { ormConfig } from '../src/db/ormConfig.js';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const orm = await MikroORM.init(ormConfig(url));
+const base = ormConfig(url);
+const orm = await MikroORM.init({ ...base, migrations: { ...base.migrations, snapshot: true } });
 try {
   const result = await orm.getMigrator().createMigration(undefined, false, process.argv.includes('--initial'));
   console.log(result.fileName ? `created ${result.fileName}` : 'no changes');

@@ -23,7 +23,8 @@ export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): 
       migrationsList: migrations,
       transactional: true,
       allOrNothing: true,
-      snapshot: true,
+      // Only `npm run migration:create` writes the snapshot; the service never writes into its own files.
+      snapshot: false,
       snapshotName: '.snapshot-oddswatch',
       emit: 'ts',
     },
