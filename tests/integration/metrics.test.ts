@@ -4,21 +4,14 @@ import { RUN_TRIGGERS } from '../../src/shared/contract.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse } from '../helpers/sseClient.js';
-import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { FAST_LIFECYCLE, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let server: TestServer;
 const scrape = () => MetricsSnapshot.scrape(`${server.url}/metrics`);
 
 beforeAll(async () => {
-  server = await startTestServer({
-    HEARTBEAT_INTERVAL_MS: '100',
-    STALE_AFTER_MS: '1000',
-    MAX_RUN_DURATION_MS: '1500',
-    CONNECTION_GRACE_MS: '300',
-    SCRAPE_CONCURRENCY: '1',
-    PLATFORM_TIMEOUT_MS: '60000',
-  });
+  server = await startTestServer(FAST_LIFECYCLE);
 });
 afterAll(async () => server?.close());
 

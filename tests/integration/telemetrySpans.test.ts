@@ -20,15 +20,8 @@ registerInstrumentations({ instrumentations: [new UndiciInstrumentation(), new P
 
 let server: TestServer;
 beforeAll(async () => {
-  const { startTestServer } = await import('../helpers/testServer.js');
-  server = await startTestServer({
-    HEARTBEAT_INTERVAL_MS: '100',
-    STALE_AFTER_MS: '1000',
-    MAX_RUN_DURATION_MS: '1500',
-    CONNECTION_GRACE_MS: '300',
-    SCRAPE_CONCURRENCY: '1',
-    PLATFORM_TIMEOUT_MS: '60000',
-  });
+  const { FAST_LIFECYCLE, startTestServer } = await import('../helpers/testServer.js');
+  server = await startTestServer(FAST_LIFECYCLE);
 });
 afterAll(async () => {
   await server?.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
-import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { FAST_LIFECYCLE, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { DASHBOARD_FILES, loadDashboard, promQueries, substituteVariables } from './dashboards.js';
 import { startPrometheus, waitFor, type PrometheusServer } from './prometheus-harness.js';
 
@@ -12,17 +12,7 @@ let server: TestServer;
 let prometheus: PrometheusServer;
 
 beforeAll(async () => {
-  server = await startTestServer({
-    SCHEDULER_ENABLED: 'true',
-    SCRAPE_INTERVAL_SECONDS: '3600',
-    WATCHDOG_INTERVAL_SECONDS: '1',
-    HEARTBEAT_INTERVAL_MS: '100',
-    STALE_AFTER_MS: '1000',
-    MAX_RUN_DURATION_MS: '2000',
-    PLATFORM_TIMEOUT_MS: '60000',
-    CONNECTION_GRACE_MS: '300',
-    SCRAPE_CONCURRENCY: '1',
-  });
+  server = await startTestServer({ ...FAST_LIFECYCLE, MAX_RUN_DURATION_MS: '2000', SCHEDULER_ENABLED: 'true', SCRAPE_INTERVAL_SECONDS: '3600', WATCHDOG_INTERVAL_SECONDS: '1' });
   prometheus = await startPrometheus({
     scrapeTargets: [`127.0.0.1:${server.port}`],
     ruleFiles: ['grafana/alerts/oddswatch.rules.yml'],
