@@ -60,10 +60,15 @@ describe('watchdog (detect_stale_runs)', () => {
 
   it('judges a run that never wrote a heartbeat by its start, after two heartbeat intervals of grace', async () => {
     const [young] = await server.db.query<{ id: string }>(
-      `insert into runs (status, trigger, platforms, owner_id, started_at) values ('running', 'api', '{redfox}', 'gone', now() - interval '1100 milliseconds') returning id`,
+      `insert into runs (status, trigger, platforms, owner_id, started_at) values ('running', 'api', '{redfox}', 'gone', now() - interval '900 milliseconds') returning id`,
     );
-    expect(await detectStaleRuns(server.engine)).toBe(0); // 1.1 s < 1 s + 2 x 100 ms
-    await server.db.query(`update runs set started_at = now() - interval '1300 milliseconds' where id = $1`, [young!.id]);
+    expect(await detectStaleRuns(server.engine)).toBe(0);
+    // The grace, with room to measure it: stale after 1 s, two 1 s heartbeat intervals of grace.
+    await server.db.query(`update runs set started_at = now() - interval '1500 milliseconds' where id = $1`, [young!.id]);
+    expect((await server.engine.runs.findStale(1000, 2000, 600_000)).map((run) => run.id)).not.toContain(Number(young!.id));
+    await server.db.query(`update runs set started_at = now() - interval '3500 milliseconds' where id = $1`, [young!.id]);
+    expect((await server.engine.runs.findStale(1000, 2000, 600_000)).map((run) => run.id)).toContain(Number(young!.id));
+    // And the watchdog as configured (stale after 1 s + 2 x 100 ms) fails it.
     expect(await detectStaleRuns(server.engine)).toBe(1);
   });
 
