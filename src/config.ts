@@ -36,6 +36,7 @@ const configSchema = z
     SSE_WRITE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
     GLOBAL_REPLAY_WINDOW: intFrom(1, 1_000_000).default(1_000),
     SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),
+    EVENT_RETENTION_DAYS: intFrom(1, 3650).default(30),
     SCHEDULER_ENABLED: z
       .enum(['true', 'false'], { error: 'expected true or false' })
       .default('true')
@@ -84,6 +85,8 @@ export interface Config {
   globalReplayWindow: number;
   /** How long a run in flight may take to finish on SIGTERM before it is failed as interrupted. */
   shutdownGraceMs: number;
+  /** Progress events of runs finished longer ago than this are pruned (the runs themselves stay). */
+  eventRetentionDays: number;
   schedulerEnabled: boolean;
   operatorToken: string | undefined;
   traceUrlTemplate: string | undefined;
@@ -132,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sseWriteTimeoutMs: c.SSE_WRITE_TIMEOUT_MS,
     globalReplayWindow: c.GLOBAL_REPLAY_WINDOW,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    eventRetentionDays: c.EVENT_RETENTION_DAYS,
     schedulerEnabled: c.SCHEDULER_ENABLED,
     operatorToken: c.OPERATOR_TOKEN,
     traceUrlTemplate: c.TRACE_URL_TEMPLATE,

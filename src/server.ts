@@ -15,13 +15,14 @@ import type { RunEngine } from './runs/engine.js';
 import { EventLog } from './runs/eventLog.js';
 import { OwnerLiveness } from './runs/ownerLiveness.js';
 import { InProcessProgressBus } from './runs/progressBus.js';
+import { pruneRunEvents } from './runs/pruneRunEvents.js';
 import { recoverInterruptedRuns } from './runs/recoverInterruptedRuns.js';
 import { RunRepository } from './runs/runRepository.js';
 import { startRun } from './runs/startRun.js';
 import { stopRuns } from './runs/stopRuns.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { AppError } from './errors.js';
-import { SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from './shared/contract.js';
+import { RETENTION_JOB_ID, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from './shared/contract.js';
 import { createLogger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
 import { createLocalMetricsPipeline, type MetricsPipeline } from './telemetry/prometheus.js';
@@ -139,6 +140,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           defaultIntervalSeconds: config.watchdogIntervalSeconds,
           pausable: false,
           tick: async () => `failed ${await detectStaleRuns(engine)} stale runs`,
+        },
+        {
+          id: RETENTION_JOB_ID,
+          description: `Delete progress events of runs finished over ${config.eventRetentionDays} days ago`,
+          defaultIntervalSeconds: 3600,
+          pausable: false,
+          tick: async () => `deleted ${await pruneRunEvents(engine)} events`,
         },
       ],
       logger,

@@ -86,10 +86,11 @@ export interface PlatformInfo {
   lastEventsFound: number | null;
 }
 
-export const JOB_IDS = ['scrape_all_platforms', 'detect_stale_runs'] as const;
+export const JOB_IDS = ['scrape_all_platforms', 'detect_stale_runs', 'prune_run_events'] as const;
 export type JobId = (typeof JOB_IDS)[number];
 export const SCRAPE_JOB_ID: JobId = 'scrape_all_platforms';
 export const WATCHDOG_JOB_ID: JobId = 'detect_stale_runs';
+export const RETENTION_JOB_ID: JobId = 'prune_run_events';
 
 export interface SchedulerJob {
   id: JobId;

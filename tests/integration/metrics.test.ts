@@ -46,7 +46,7 @@ describe('metric catalogue (DESIGN.md), as exported', () => {
     expect(metrics.samples('oddswatch_connection_failed_total').every((sample) => sample.value === 0)).toBe(true);
     expect(metrics.samples('oddswatch_stale_runs_total')).toEqual([{ labels: {}, value: 0 }]);
     expect(metrics.samples('oddswatch_platform_events_scraped_total').map((sample) => sample.labels.platform).sort()).toEqual([...server.platforms.names].sort());
-    expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.scheduler_job).sort()).toEqual(['detect_stale_runs', 'scrape_all_platforms']);
+    expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.scheduler_job).sort()).toEqual(['detect_stale_runs', 'prune_run_events', 'scrape_all_platforms']);
     expect(metrics.value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' })).toBe(0);
     expect(metrics.samples('oddswatch_sse_disconnects_total').length).toBeGreaterThanOrEqual(6);
     // No label ever carries a run id, a URL or error text.

@@ -24,7 +24,7 @@ const job = (scheduler: SchedulerState, id: string) => scheduler.jobs.find((cand
 describe('scheduler', () => {
   it('lists jobs by id with their own interval, next and last run', async () => {
     const scheduler = await state();
-    expect(scheduler.jobs.map((candidate) => candidate.id).sort()).toEqual(['detect_stale_runs', 'scrape_all_platforms']);
+    expect(scheduler.jobs.map((candidate) => candidate.id).sort()).toEqual(['detect_stale_runs', 'prune_run_events', 'scrape_all_platforms']);
     const scrape = job(scheduler, 'scrape_all_platforms');
     expect(scrape.intervalSeconds).toBe(600);
     expect(job(scheduler, 'detect_stale_runs').intervalSeconds).toBe(120);

@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import { INTERVAL_BOUNDS, type Scheduler } from '../../scheduler/scheduler.js';
 import type { RunEngine } from '../../runs/engine.js';
 import { detectStaleRuns } from '../../runs/detectStaleRuns.js';
+import { pruneRunEvents } from '../../runs/pruneRunEvents.js';
 import { startRun } from '../../runs/startRun.js';
 import { SCRAPE_JOB_ID } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
@@ -39,6 +40,7 @@ export function createSchedulerRoutes({ scheduler, engine }: { scheduler: Schedu
         return c.json({ run }, 202);
       }
       if (id === 'detect_stale_runs') return c.json({ staleRunsFailed: await detectStaleRuns(engine) });
+      if (id === 'prune_run_events') return c.json({ eventsDeleted: await pruneRunEvents(engine) });
       throw new AppError('not_found', 404, `unknown job ${id}`);
     });
 }
