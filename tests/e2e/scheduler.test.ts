@@ -58,7 +58,8 @@ describe('dashboard: scheduler card', () => {
           async (route) => {
             const response = await route.fetch();
             const body = (await response.json()) as Partial<SchedulerState>;
-            if (Array.isArray(body.jobs)) body.jobs.reverse();
+            // Watchdog first, scrape job last.
+            if (Array.isArray(body.jobs)) body.jobs.sort((a, b) => Number(b.id === WATCHDOG_JOB_ID) - Number(a.id === WATCHDOG_JOB_ID) || Number(a.id === SCRAPE_JOB_ID) - Number(b.id === SCRAPE_JOB_ID));
             await route.fulfill({ response, json: body });
           },
         );
@@ -73,7 +74,8 @@ describe('dashboard: scheduler card', () => {
       expect(api.scrape.intervalSeconds).toBe(600);
       expect(api.watchdog.intervalSeconds).toBe(120);
       const reordered = (await page.evaluate(`fetch('/api/scheduler').then((r) => r.json())`)) as SchedulerState;
-      expect(reordered.jobs.map((job) => job.id)).toEqual([WATCHDOG_JOB_ID, SCRAPE_JOB_ID]);
+      expect(reordered.jobs[0]!.id).toBe(WATCHDOG_JOB_ID);
+      expect(reordered.jobs.at(-1)!.id).toBe(SCRAPE_JOB_ID);
       let shown = await card(page);
       expect(shown.intervalSeconds).toBe(600);
       expect(shown.interval).toBe('10 min');
