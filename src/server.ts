@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -24,6 +23,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { AppError } from './errors.js';
 import { RETENTION_JOB_ID, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from './shared/contract.js';
 import { createLogger } from './telemetry/logger.js';
+import { VERSION } from './version.js';
 import { createMetrics } from './telemetry/metrics.js';
 import { createLocalMetricsPipeline, type MetricsPipeline } from './telemetry/prometheus.js';
 
@@ -46,7 +46,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Builds and starts the whole service: database (embedded when DATABASE_URL is unset), platforms,

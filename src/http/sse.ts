@@ -1,11 +1,21 @@
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
 import type { Metrics, SseDisconnectReason, SseStream } from '../telemetry/metrics.js';
 import type { ReplayResult } from '../runs/eventLog.js';
 import type { ProgressBus, Scope } from '../runs/progressBus.js';
 import type { AppEnv } from './appEnv.js';
+import { parseWith } from './errors.js';
+
+const cursorSchema = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'Last-Event-ID must be a non-negative integer').transform(Number);
+
+/** The client's cursor: `Last-Event-ID` header, or `?lastEventId=` for clients that cannot set headers (400 when malformed). */
+export function lastEventId(c: Context<AppEnv>): number | undefined {
+  const text = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+  return text === undefined ? undefined : parseWith(cursorSchema, text);
+}
 
 export interface SseSettings {
   heartbeatMs: number;

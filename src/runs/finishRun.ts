@@ -1,5 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { FailureReason, RunStatus, RunSummary, TerminalRunStatus } from '../shared/contract.js';
+import type { FailureReason, RunDetail, RunStatus, TerminalRunStatus } from '../shared/contract.js';
 import type { RunEngine } from './engine.js';
 
 export interface FinishOptions {
@@ -21,23 +21,23 @@ export async function finishRun(
   status: TerminalRunStatus,
   reason: FailureReason | null,
   options: FinishOptions,
-): Promise<RunSummary | null> {
+): Promise<RunDetail | null> {
   const log = engine.logger.child({ run_id: runId, actor: options.actor });
-  const summary = await engine.runs.finish(runId, status, reason, options.from ?? ['running']);
+  const won = await engine.runs.finish(runId, status, reason, options.from ?? ['running']);
   const inFlight = engine.inFlight.get(runId);
-  if (!summary) {
+  if (!won) {
     log.info({ wanted_status: status, failure_reason: reason }, 'run already ended elsewhere: this transition lost the race and changed nothing');
     return null;
   }
   inFlight?.controller.abort(new Error(`run ${runId} ended: ${status}${reason ? ` (${reason})` : ''}`));
   engine.guard.untrack(runId);
 
-  const detail = (await engine.runs.detailOf(runId)) ?? { ...summary, steps: [] };
+  const summary = (await engine.runs.detailOf(runId))!;
   await engine.events.record(runId, 'run.finished', {
     runId,
     platformsDone: summary.platformsDone,
     platformsTotal: summary.platformsTotal,
-    run: detail,
+    run: summary,
     status,
     failureReason: reason,
   });

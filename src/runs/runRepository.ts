@@ -136,9 +136,9 @@ export class RunRepository {
 
   /**
    * Ends an active run by compare-and-set; the steps still pending become `skipped` and those still
-   * running `failed`. Returns null when the run was not in one of `from` (another actor won).
+   * running `failed`. Returns false when the run was not in one of `from` (another actor won).
    */
-  async finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<RunSummary | null> {
+  async finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
     return this.connection.transactional(async (trx) => {
       const won = await this.connection.execute<{ affectedRows: number }>(
         `update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[])`,
@@ -146,7 +146,7 @@ export class RunRepository {
         'run',
         trx,
       );
-      if (won.affectedRows !== 1) return null;
+      if (won.affectedRows !== 1) return false;
       const message = reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
       await this.connection.execute(
         `update platform_steps set
@@ -165,7 +165,7 @@ export class RunRepository {
         'run',
         trx,
       );
-      return this.summaryOf(id, trx);
+      return true;
     });
   }
 
@@ -197,13 +197,8 @@ export class RunRepository {
     return result.affectedRows === 1;
   }
 
-  async summaryOf(id: number, trx?: unknown): Promise<RunSummary | null> {
-    const rows = await this.connection.execute<RunRow[]>(
-      `select ${RUN_COLUMNS} from runs r ${STEP_TOTALS} where r.id = ?`,
-      [id],
-      'all',
-      trx as never,
-    );
+  async summaryOf(id: number): Promise<RunSummary | null> {
+    const rows = await this.connection.execute<RunRow[]>(`select ${RUN_COLUMNS} from runs r ${STEP_TOTALS} where r.id = ?`, [id], 'all');
     return rows[0] ? this.toSummary(rows[0]) : null;
   }
 

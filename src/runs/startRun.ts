@@ -48,10 +48,11 @@ export async function startRun(engine: RunEngine, request: StartRunRequest): Pro
   span.setAttribute('oddswatch.run.id', runId);
 
   const controller = new AbortController();
+  let created: RunDetail;
   try {
-    const summary = (await engine.runs.summaryOf(runId))!;
-    await engine.events.record(runId, 'run.created', { runId, platformsDone: 0, platformsTotal: platforms.length, run: summary });
-    engine.logger.info({ run_id: runId, trigger, platforms, retry_of: retryOf ?? null, trace_id: summary.traceId }, 'run created');
+    created = (await engine.runs.detailOf(runId))!;
+    await engine.events.record(runId, 'run.created', { runId, platformsDone: 0, platformsTotal: platforms.length, run: created });
+    engine.logger.info({ run_id: runId, trigger, platforms, retry_of: retryOf ?? null, trace_id: created.traceId }, 'run created');
   } catch (error) {
     // Never leave a pending run without a runner: it would block every other run until the watchdog.
     await engine.runs.finish(runId, 'failed', 'interrupted', ['pending']).catch(() => null);
@@ -69,7 +70,7 @@ export async function startRun(engine: RunEngine, request: StartRunRequest): Pro
     })
     .finally(() => engine.inFlight.delete(runId));
   engine.inFlight.set(runId, { controller, span, done });
-  return (await engine.runs.detailOf(runId))!;
+  return created;
 }
 
 async function resolveRequest(engine: RunEngine, request: StartRunRequest) {

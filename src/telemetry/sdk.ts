@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { metrics } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { VERSION } from '../version.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
 /**
@@ -26,12 +26,11 @@ const views: ViewOptions[] = [
 
 export function startTelemetry(env: Record<string, string | undefined>): void {
   if (sdk) return;
-  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const exporter = createPrometheusExporter();
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'oddswatch',
-      [ATTR_SERVICE_VERSION]: version,
+      [ATTR_SERVICE_VERSION]: VERSION,
       'service.instance.id': randomUUID(),
     }),
     metricReaders: [exporter],

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from './waitFor.js';
 import type { LogLine } from './testServer.js';
 
-const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+/** How `npm start` runs the built service (from ROOT). */
+export const SERVICE_ARGS = ['--enable-source-maps', '--import', './dist/telemetry/register.js', 'dist/main.js'];
 
 export interface ChildService {
   process: ChildProcess;
@@ -18,7 +20,7 @@ export interface ChildService {
 
 /** The built service (dist/) as a real child process, exactly as `npm start` runs it. */
 export async function spawnService(env: Record<string, string>, { timeoutMs = 60_000 } = {}): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--enable-source-maps', '--import', './dist/telemetry/register.js', 'dist/main.js'], {
+  const child = spawn(process.execPath, SERVICE_ARGS, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCHEDULER_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

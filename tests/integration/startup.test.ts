@@ -1,14 +1,11 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+import { ROOT, SERVICE_ARGS } from '../helpers/childService.js';
 
 /** Runs the built service with `env` and returns how it exited and what it printed on stderr. */
 function startWith(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', './dist/telemetry/register.js', 'dist/main.js'], {
+    const child = spawn(process.execPath, SERVICE_ARGS, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

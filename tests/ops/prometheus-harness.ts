@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoPath } from './repo.js';
+import { freeLoopbackPort } from '../../src/net.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 export { waitFor };
@@ -96,19 +96,6 @@ export interface PrometheusServer {
 const LOOPBACK = '127.0.0.1';
 
 const duration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`);
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function writeConfig(dir: string, options: PrometheusOptions): string {
   const scrapeInterval = options.scrapeIntervalSeconds ?? 15;

@@ -1,4 +1,4 @@
-import type { FailureReason, RunStatus, StepStatus, RunTrigger } from '@contract';
+import { ACTIVE_RUN_STATUSES, type FailureReason, type RunStatus, type StepStatus, type RunTrigger } from '@contract';
 
 export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection';
 
@@ -39,46 +39,27 @@ export function runStatusBadge(status: RunStatus, failureReason: FailureReason |
   }
 }
 
-export function stepStatusLabel(status: StepStatus): string {
-  switch (status) {
-    case 'pending':
-      return 'Waiting';
-    case 'running':
-      return 'Active';
-    case 'completed':
-      return 'Done';
-    case 'failed':
-      return 'Failed';
-    case 'skipped':
-      return 'Skipped';
-  }
-}
+const STEP_LABELS: Record<StepStatus, string> = {
+  pending: 'Waiting',
+  running: 'Active',
+  completed: 'Done',
+  failed: 'Failed',
+  skipped: 'Skipped',
+};
 
-export function triggerLabel(trigger: RunTrigger): string {
-  switch (trigger) {
-    case 'scheduled':
-      return 'Scheduled';
-    case 'api':
-      return 'API';
-    case 'api-stream':
-      return 'Manual';
-    case 'retry':
-      return 'Retry';
-  }
-}
+const TRIGGERS: Record<RunTrigger, { label: string; description: string }> = {
+  scheduled: { label: 'Scheduled', description: 'Started by the scheduler' },
+  api: { label: 'API', description: 'Started over the API, nobody needs to watch it' },
+  'api-stream': {
+    label: 'Manual',
+    description: 'Started from the dashboard and watched live (ends as "Connection lost" if every watcher goes away)',
+  },
+  retry: { label: 'Retry', description: 'Automatic rescrape of a run whose connection was lost' },
+};
 
-export function triggerDescription(trigger: RunTrigger): string {
-  switch (trigger) {
-    case 'scheduled':
-      return 'Started by the scheduler';
-    case 'api':
-      return 'Started over the API, nobody needs to watch it';
-    case 'api-stream':
-      return 'Started from the dashboard and watched live (ends as "Connection lost" if every watcher goes away)';
-    case 'retry':
-      return 'Automatic rescrape of a run whose connection was lost';
-  }
-}
+export const stepStatusLabel = (status: StepStatus): string => STEP_LABELS[status];
+export const triggerLabel = (trigger: RunTrigger): string => TRIGGERS[trigger].label;
+export const triggerDescription = (trigger: RunTrigger): string => TRIGGERS[trigger].description;
 
 export function failureReasonText(reason: FailureReason | null): string | null {
   switch (reason) {
@@ -96,5 +77,5 @@ export function failureReasonText(reason: FailureReason | null): string | null {
 }
 
 export function isActiveStatus(status: RunStatus): boolean {
-  return status === 'pending' || status === 'running';
+  return (ACTIVE_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }

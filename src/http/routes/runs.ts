@@ -8,7 +8,7 @@ import { startRun } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
 import { idSchema, jsonBody, parseWith } from '../errors.js';
-import { eventStream, type SseDeps } from '../sse.js';
+import { eventStream, lastEventId, type SseDeps } from '../sse.js';
 
 const startRunBody = z
   .object({
@@ -37,8 +37,6 @@ const listQuery = z
     cursor: z.string().max(100).optional(),
   })
   .strict();
-
-const lastEventIdSchema = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'Last-Event-ID must be a non-negative integer').transform(Number);
 
 export function createRunRoutes({ engine, sse }: { engine: RunEngine; sse: SseDeps }) {
   return new Hono<AppEnv>()
@@ -74,8 +72,7 @@ export function createRunRoutes({ engine, sse }: { engine: RunEngine; sse: SseDe
     })
     .get('/:id/events', async (c) => {
       const id = parseWith(idSchema, c.req.param('id'));
-      const cursorText = c.req.header('last-event-id') ?? c.req.query('lastEventId');
-      const afterSeq = cursorText === undefined ? 0 : parseWith(lastEventIdSchema, cursorText);
+      const afterSeq = lastEventId(c) ?? 0;
       const run = await engine.runs.summaryOf(id);
       if (!run) throw notFound(`run ${id}`);
       if ((TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status)) {
