@@ -55,7 +55,7 @@ describe('RunTimeline', () => {
     const row = (p: string) => w.get(`[data-testid="timeline-row"][data-platform="${p}"]`);
     expect(row('bravo').get('.glyph').text()).toBe('✕');
     expect(row('bravo').get('.value').text()).toBe('Failed');
-    expect(row('charlie').get('.glyph').text()).toBe('⏱');
+    expect(row('charlie').get('.glyph').text()).toBe('!');
     expect(row('charlie').get('.value').text()).toBe('Timed out');
     expect(row('alpha').get('.value').text()).toBe('2.4 s');
     const marker = w.get('[data-testid="timeline-marker"]');
@@ -65,13 +65,20 @@ describe('RunTimeline', () => {
     w.unmount();
   });
 
-  it('every bar is keyboard-focusable and its tooltip names events found and duration', () => {
+  it('every bar is keyboard-focusable and its tooltip, shown on focus, names events found and duration', async () => {
     const w = mount(RunTimeline, { props: { run: lostRun } });
     const bar = w.get('[data-platform="charlie"] [data-testid="timeline-bar"]');
     expect(bar.attributes('tabindex')).toBe('0');
     const text = 'charlie: Timed out · 4 sporting events · took 5.0 s · started at +2.4 s · timed out after 5000 ms';
     expect(bar.attributes('aria-label')).toBe(text);
-    expect(bar.get('[data-testid="timeline-tip"]').text()).toBe(text);
+    const tip = w.get('[data-platform="charlie"] [data-testid="timeline-tip"]');
+    expect(tip.text()).toBe(text);
+    const shown = () => !(tip.attributes('style') ?? '').includes('display: none');
+    expect(shown()).toBe(false);
+    await bar.trigger('focus');
+    expect(shown()).toBe(true);
+    await bar.trigger('blur');
+    expect(shown()).toBe(false);
     w.unmount();
   });
 

@@ -109,13 +109,11 @@ describe('dashboard: a run from the stream alone, and its timeline', () => {
         await timeline.waitFor({ timeout: 10_000 });
         const bars = timeline.locator('[data-testid="timeline-bar"]');
         expect(await bars.count()).toBe(run.platforms.length);
-        const drawn = await tab.page.$$eval('[data-testid="timeline-row"]', (rows) =>
-          rows.map((row) => {
-            const bar = row.querySelector('[data-testid="timeline-bar"]') as HTMLElement;
-            const style = getComputedStyle(bar);
-            return { platform: row.getAttribute('data-platform')!, outcome: bar.dataset.outcome!, color: style.backgroundColor, image: style.backgroundImage, width: bar.getBoundingClientRect().width };
-          }),
-        );
+        const drawn = (await tab.page.evaluate(`[...document.querySelectorAll('[data-testid="timeline-row"]')].map((row) => {
+          const bar = row.querySelector('[data-testid="timeline-bar"]');
+          const style = getComputedStyle(bar);
+          return { platform: row.dataset.platform, outcome: bar.dataset.outcome, color: style.backgroundColor, image: style.backgroundImage, width: bar.getBoundingClientRect().width };
+        })`)) as { platform: string; outcome: string; color: string; image: string; width: number }[];
         const COLOURS = { completed: 'rgb(47, 158, 91)', failed: 'rgb(214, 66, 50)' } as Record<string, string>;
         for (const bar of drawn) {
           expect(bar.outcome, bar.platform).toBe(expected[bar.platform]);
@@ -130,8 +128,9 @@ describe('dashboard: a run from the stream alone, and its timeline', () => {
         // Keyboard: the first bar takes focus with Tab and shows its tooltip.
         const first = bars.first();
         await first.focus();
-        await first.locator('[data-testid="timeline-tip"]').waitFor({ state: 'visible', timeout: 2_000 });
-        expect(await first.locator('[data-testid="timeline-tip"]').textContent()).toMatch(/sporting events · took/);
+        const tip = tab.page.locator(`[data-testid="timeline-row"][data-platform="${run.platforms[0]}"] [data-testid="timeline-tip"]`);
+        await tip.waitFor({ state: 'visible', timeout: 2_000 });
+        expect(await tip.textContent()).toMatch(/sporting events · took/);
         await screenshot(tab.page, `timeline-run-page-${viewport.width}`);
         expect(tab.pageErrors).toEqual([]);
       } finally {

@@ -103,8 +103,8 @@ export function buildTimeline(run: RunDetail, now: number, anchors: Record<strin
   return { spanMs, ticks, bars, marker };
 }
 
-/** "0", "500 ms", "2 s", "1m 30s" for axis labels. */
+/** "0", "0.5 s", "2 s", "1m 30s" for axis labels. */
 export function tickLabel(ms: number): string {
   if (ms === 0) return '0';
-  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${ms / 1000} s` : formatDuration(ms);
+  return ms < 60_000 ? `${ms / 1000} s` : formatDuration(ms);
 }
