@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ref } from 'vue';
 import { createPinia, setActivePinia } from 'pinia';
 import { mount, RouterLinkStub } from '@vue/test-utils';
 import ConnectionIndicator from '@/components/ConnectionIndicator.vue';
@@ -6,14 +7,21 @@ import LiveRunCard from '@/components/LiveRunCard.vue';
 import PlatformStep from '@/components/PlatformStep.vue';
 import RunProgress from '@/components/RunProgress.vue';
 import RunsTable from '@/components/RunsTable.vue';
+import { LIVE_STREAM } from '@/composables/liveStream';
 import { nowClockStats, useNow } from '@/composables/useNow';
 import { useActiveRunStore } from '@/stores/activeRun';
-import { useConnectionStore } from '@/stores/connection';
 import { useToastsStore } from '@/stores/toasts';
 import { makeDetail, makeRun, makeStep } from './helpers/fixtures';
 import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 
 const global = { stubs: { RouterLink: RouterLinkStub } };
+/** A tab whose live stream is connected (App.vue provides the real one). */
+const connected = {
+  ...global,
+  provide: {
+    [LIVE_STREAM as symbol]: { state: ref('connected'), lastError: ref(null), retryCount: ref(0), nextRetryAt: ref(null), maxRetries: 10, reconnect: () => undefined },
+  },
+};
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -141,8 +149,7 @@ describe('RunsTable', () => {
 describe('Scrape now', () => {
   it('starts an observed run while the stream is connected and shows it live', async () => {
     const fake = installFakeFetch({ 'POST /api/runs': { status: 202, body: makeDetail({ id: 30, status: 'pending', trigger: 'api-stream' }) } });
-    useConnectionStore().state = 'connected';
-    const w = mount(LiveRunCard, { global });
+    const w = mount(LiveRunCard, { global: connected });
     await w.get('[data-testid="scrape-now"]').trigger('click');
     await flush();
     expect(fake.calls[0]!.body).toEqual({ observe: true });
@@ -156,8 +163,7 @@ describe('Scrape now', () => {
       'POST /api/runs': apiError(409, 'run_active', 'A run is already active', { activeRunId: 27 }),
       'GET /api/runs/27': { body: makeDetail({ id: 27, trigger: 'scheduled', platformsDone: 1 }) },
     });
-    useConnectionStore().state = 'connected';
-    const w = mount(LiveRunCard, { global });
+    const w = mount(LiveRunCard, { global: connected });
     await w.get('[data-testid="scrape-now"]').trigger('click');
     await flush();
     expect(useActiveRunStore().run?.id).toBe(27);

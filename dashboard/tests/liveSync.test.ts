@@ -8,7 +8,6 @@ import { createPinia, setActivePinia } from 'pinia';
 import { effectScope } from 'vue';
 import { useLiveSync } from '@/composables/useLiveSync';
 import { useActiveRunStore } from '@/stores/activeRun';
-import { useConnectionStore } from '@/stores/connection';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { ev, makeDetail, makeRun, makeScheduler } from './helpers/fixtures';
@@ -69,7 +68,7 @@ describe('useLiveSync', () => {
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
     expect(FakeEventSource.instances).toHaveLength(1);
     FakeEventSource.last.open();
-    expect(useConnectionStore().state).toBe('connected');
+    expect(sync.stream.state.value).toBe('connected');
     await sync.firstLoad;
 
     const run = makeRun({ id: 2, status: 'pending' });
@@ -108,12 +107,45 @@ describe('useLiveSync', () => {
     expect(fake.callsTo('GET', '/api/meta')).toHaveLength(1);
 
     FakeEventSource.last.fail();
-    useConnectionStore().reconnect(); // the header's Retry goes through the store to the composable
+    sync.stream.reconnect(); // the header's Retry (the stream is provided to it, no store in between)
     expect(FakeEventSource.instances).toHaveLength(2);
     FakeEventSource.last.open();
     await flush();
     expect(fake.callsTo('GET', '/api/meta')).toHaveLength(2);
     expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(2);
+  });
+
+  it('de-duplicates where events enter: a replay after a reconnect is applied once, and resumes from the last id', async () => {
+    installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    FakeEventSource.last.open();
+    await sync.firstLoad;
+    const events = [ev.created(80, 1, makeRun({ id: 6, status: 'pending' })), ev.platformStarted(81, 2, 6, 'alpha'), ev.completed(82, 3, 6, 'alpha', 1, 12)];
+    for (const e of events) FakeEventSource.last.emit(e.type, e, e.id);
+    FakeEventSource.last.fail();
+    sync.stream.reconnect();
+    expect(FakeEventSource.last.url).toBe('/api/events?lastEventId=82');
+    FakeEventSource.last.open();
+    await flush();
+    for (const e of events) FakeEventSource.last.emit(e.type, e, e.id); // the service replays them
+    FakeEventSource.last.emit('platform.progress', ev.progress(83, 2, 6, 'bravo', 3), 83); // new id, stale seq
+    expect(useRunsStore().byId[6]).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 12 });
+    expect(useRunsStore().byId[6]!.steps?.[1]?.status).toBe('pending');
+  });
+
+  it('a resync resumes from the id it carries', async () => {
+    installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    FakeEventSource.last.open();
+    await sync.firstLoad;
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(500, makeScheduler()), 500);
+    FakeEventSource.last.emit('resync', { ...ev.resync(), id: 40 }, 40);
+    await flush();
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(41, makeScheduler({ paused: true })), 41);
+    expect(useSchedulerStore().paused).toBe(true);
+    FakeEventSource.last.fail();
+    sync.stream.reconnect();
+    expect(FakeEventSource.last.url).toBe('/api/events?lastEventId=41');
   });
 
   it('events that arrive while the snapshot loads are applied after it, not overwritten by it', async () => {

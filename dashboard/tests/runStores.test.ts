@@ -1,12 +1,15 @@
 /**
- * Event application in the runs and activeRun stores: ordering, de-duplication by global id and per-run seq,
- * out-of-order seq ignored, snapshots merged without going backwards. Uses a fake fetch (the real service is
- * tested end to end in Chromium later).
+ * The runs and activeRun stores: one copy of each run, events applied as sent (the final steps of
+ * `run.finished` included, with no refetch), REST snapshots never moving a run backwards. Events reach the
+ * stores already de-duplicated (see eventGate.test.ts and liveSync.test.ts). Fake fetch: the real service is
+ * exercised end to end in Chromium (tests/e2e).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
+import type { StreamEvent } from '@contract';
 import { localRunEvent } from '@/lib/localEvents';
 import { useActiveRunStore } from '@/stores/activeRun';
+import { usePlatformsStore } from '@/stores/platforms';
 import { useRunsStore } from '@/stores/runs';
 import { ev, makeDetail, makeRun, makeStep } from './helpers/fixtures';
 import { flush, installFakeFetch } from './helpers/fakeFetch';
@@ -15,81 +18,114 @@ beforeEach(() => {
   setActivePinia(createPinia());
 });
 
-describe('activeRun store: live platform steps', () => {
-  it('applies a run in order: created, started, steps running then done/failed, finished', () => {
-    installFakeFetch({ 'GET /api/runs/9': { body: makeDetail({ id: 9, status: 'partial', platformsDone: 3 }) } });
-    const store = useActiveRunStore();
+/** What useLiveSync does with an event that passed its gate. */
+function route(...events: StreamEvent[]) {
+  const runs = useRunsStore();
+  const active = useActiveRunStore();
+  for (const e of events) {
+    runs.applyEvent(e);
+    active.applyEvent(e);
+  }
+}
+
+describe('a run from created to finished, from the events alone', () => {
+  it('applies created, started, platform steps and the final steps of run.finished, with no REST request', async () => {
+    const fake = installFakeFetch({});
+    const active = useActiveRunStore();
     const run = makeRun({ id: 9, status: 'pending', startedAt: null });
-    store.applyEvent(ev.created(100, 1, run));
-    expect(store.run?.id).toBe(9);
-    expect(store.run?.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+    route(ev.created(100, 1, run));
+    expect(active.run?.id).toBe(9);
+    expect(active.run?.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
 
-    store.applyEvent(ev.started(101, 2, { ...run, status: 'running' }));
-    store.applyEvent(ev.platformStarted(102, 3, 9, 'alpha'));
-    store.applyEvent(ev.progress(103, 4, 9, 'alpha', 12));
-    expect(store.run?.steps[0]).toMatchObject({ platform: 'alpha', status: 'running', eventsFound: 12 });
-    expect(store.anchors.alpha?.elapsedMs).toBe(500);
-
-    store.applyEvent(ev.completed(104, 5, 9, 'alpha', 1, 30, 1500));
-    store.applyEvent(ev.platformStarted(105, 6, 9, 'bravo', 1));
-    store.applyEvent(ev.failed(106, 7, 9, 'bravo', 2, 'HTTP 503 from bravo'));
-    expect(store.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 30, durationMs: 1500 });
-    expect(store.run?.steps[1]).toMatchObject({ status: 'failed', error: 'HTTP 503 from bravo' });
-    expect(store.anchors.alpha).toBeUndefined();
-    expect(store.progressText).toBe('2/3 platforms');
-    expect(store.run?.platformsSucceeded).toBe(1);
-    expect(store.run?.platformsFailed).toBe(1);
-    expect(store.run?.eventsFound).toBe(30);
-
-    store.applyEvent(
-      ev.finished(107, 8, { ...run, status: 'connection_failed', failureReason: 'connection_lost', platformsDone: 2, platformsTotal: 3 }),
+    route(
+      ev.started(101, 2, { ...run, status: 'running' }),
+      ev.platformStarted(102, 3, 9, 'alpha'),
+      ev.progress(103, 4, 9, 'alpha', 12),
     );
-    expect(store.run?.status).toBe('connection_failed');
-    expect(store.isActive).toBe(false);
-    expect(store.run?.steps[2]!.status).toBe('skipped'); // never started
+    expect(active.run?.steps[0]).toMatchObject({ platform: 'alpha', status: 'running', eventsFound: 12 });
+    expect(active.run?.eventsFound).toBe(12);
+    expect(active.anchors.alpha?.elapsedMs).toBe(500);
+
+    route(ev.completed(104, 5, 9, 'alpha', 1, 30, 1500), ev.platformStarted(105, 6, 9, 'bravo', 1), ev.failed(106, 7, 9, 'bravo', 2, 'HTTP 503 from bravo'));
+    expect(active.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 30, durationMs: 1500 });
+    expect(active.run?.steps[1]).toMatchObject({ status: 'failed', error: 'HTTP 503 from bravo' });
+    expect(active.anchors.alpha).toBeUndefined();
+    expect(active.run).toMatchObject({ platformsDone: 2, platformsTotal: 3, platformsSucceeded: 1, platformsFailed: 1, eventsFound: 30 });
+
+    // The service's final word: charlie was skipped, and alpha's count was corrected when its step was saved.
+    const final = makeDetail({
+      ...run,
+      status: 'connection_failed',
+      failureReason: 'connection_lost',
+      platformsDone: 2,
+      platformsSucceeded: 1,
+      platformsFailed: 1,
+      eventsFound: 31,
+      durationMs: 4200,
+      steps: [
+        makeStep('alpha', { status: 'completed', eventsFound: 31, durationMs: 1500 }),
+        makeStep('bravo', { status: 'failed', error: 'HTTP 503 from bravo', durationMs: 900 }),
+        makeStep('charlie', { status: 'skipped' }),
+      ],
+    });
+    route(ev.finished(107, 8, final));
+    expect(active.isActive).toBe(false);
+    expect(active.run).toMatchObject({ status: 'connection_failed', eventsFound: 31, durationMs: 4200 });
+    expect(active.run?.steps.map((s) => [s.status, s.eventsFound])).toEqual([['completed', 31], ['failed', 0], ['skipped', 0]]);
+    await flush();
+    expect(fake.calls).toHaveLength(0);
   });
 
-  it('applies each global id at most once', () => {
-    const store = useActiveRunStore();
-    store.follow(makeDetail({ id: 4 }));
-    store.applyEvent(ev.platformStarted(200, 1, 4, 'alpha'));
-    const second = ev.completed(201, 2, 4, 'alpha', 1, 10);
-    expect(store.applyEvent(second)).toBe(true);
-    expect(store.applyEvent(second)).toBe(false); // replayed after a reconnect
-    expect(store.applyEvent({ ...second, seq: 99 })).toBe(false); // same global id, whatever its seq
-    expect(store.run?.platformsDone).toBe(1);
-    expect(store.run?.platformsSucceeded).toBe(1);
+  it('keeps one copy: the live card, the recent list and the run page read the same run', () => {
+    const runs = useRunsStore();
+    const active = useActiveRunStore();
+    route(ev.created(1, 1, makeRun({ id: 3, status: 'pending' })), ev.platformStarted(2, 2, 3, 'alpha'));
+    expect(runs.recent[0]).toBe(runs.byId[3]);
+    expect(active.run).toBe(runs.byId[3]);
   });
 
-  it('ignores a run event whose seq is not newer than the last applied one (out of order)', () => {
-    const store = useActiveRunStore();
-    store.follow(makeDetail({ id: 4 }));
-    store.applyEvent(ev.platformStarted(300, 1, 4, 'alpha'));
-    store.applyEvent(ev.completed(302, 3, 4, 'alpha', 1, 44));
-    // A late progress event with an older seq (but an id we have not seen) must not undo "completed".
-    expect(store.applyEvent(ev.progress(305, 2, 4, 'alpha', 5))).toBe(false);
-    expect(store.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 44 });
-    expect(store.gate.lastSeq[4]).toBe(3);
+  it('takes platforms done and total as the service sends them', () => {
+    const active = useActiveRunStore();
+    route(ev.created(1, 1, makeRun({ id: 4, status: 'running' })));
+    // Another replica finished a platform this tab never heard of: the count is the service's, not ours.
+    route(ev.completed(2, 2, 4, 'alpha', 2, 5));
+    expect(active.run).toMatchObject({ platformsDone: 2, platformsTotal: 3, platformsSucceeded: 1 });
+  });
+
+  it('an event older than what a snapshot already shows changes nothing', () => {
+    const active = useActiveRunStore();
+    active.follow(makeDetail({ id: 5, platformsDone: 1, platformsSucceeded: 1, eventsFound: 9, steps: [makeStep('alpha', { status: 'completed', eventsFound: 9 }), makeStep('bravo', { status: 'running', eventsFound: 4 }), makeStep('charlie')] }));
+    route(ev.progress(10, 3, 5, 'alpha', 5), ev.completed(11, 4, 5, 'alpha', 1, 9), ev.progress(12, 5, 5, 'bravo', 2));
+    expect(active.run?.steps.map((s) => [s.status, s.eventsFound])).toEqual([['completed', 9], ['running', 4], ['pending', 0]]);
+    expect(active.run).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 9 });
+    route(ev.progress(13, 6, 5, 'bravo', 6, 500, 1));
+    expect(active.run?.eventsFound).toBe(15);
+  });
+
+  it('a REST snapshot answered before the latest events does not move the run backwards', () => {
+    const active = useActiveRunStore();
+    active.follow(makeDetail({ id: 5 }));
+    route(ev.platformStarted(500, 1, 5, 'alpha'), ev.completed(501, 2, 5, 'alpha', 1, 9));
+    active.follow(makeDetail({ id: 5, steps: [makeStep('alpha', { status: 'running', eventsFound: 3 })] }));
+    expect(active.run?.steps.find((s) => s.platform === 'alpha')?.status).toBe('completed');
+    expect(active.run?.platformsDone).toBe(1);
+  });
+
+  it('a terminal status never changes back', () => {
+    const runs = useRunsStore();
+    const run = makeRun({ id: 7, status: 'pending' });
+    route(ev.created(20, 1, run), ev.finished(22, 5, makeDetail({ ...run, status: 'failed', failureReason: 'stale' })));
+    route(ev.started(23, 6, { ...run, status: 'running' }), ev.finished(24, 7, makeDetail({ ...run, status: 'completed' })));
+    expect(runs.byId[7]).toMatchObject({ status: 'failed', failureReason: 'stale' });
   });
 
   it('follows a newer run and leaves an older one alone', () => {
-    const store = useActiveRunStore();
-    store.follow(makeDetail({ id: 10 }));
-    store.applyEvent(ev.created(400, 1, makeRun({ id: 8, status: 'pending' })));
-    expect(store.run?.id).toBe(10);
-    store.applyEvent(ev.created(401, 1, makeRun({ id: 11, status: 'pending' })));
-    expect(store.run?.id).toBe(11);
-  });
-
-  it('a REST snapshot answered before the latest events does not move the run backwards', async () => {
-    const store = useActiveRunStore();
-    store.follow(makeDetail({ id: 5 }));
-    store.applyEvent(ev.platformStarted(500, 1, 5, 'alpha'));
-    store.applyEvent(ev.completed(501, 2, 5, 'alpha', 1, 9));
-    // The snapshot still shows alpha running.
-    store.follow(makeDetail({ id: 5, steps: [{ platform: 'alpha', status: 'running', eventsFound: 3, startedAt: null, finishedAt: null, durationMs: null, error: null }] }));
-    expect(store.run?.steps.find((s) => s.platform === 'alpha')?.status).toBe('completed');
-    expect(store.run?.platformsDone).toBe(1);
+    const active = useActiveRunStore();
+    active.follow(makeDetail({ id: 10 }));
+    route(ev.created(400, 1, makeRun({ id: 8, status: 'pending' })));
+    expect(active.run?.id).toBe(10);
+    route(ev.created(401, 1, makeRun({ id: 11, status: 'pending' })));
+    expect(active.run?.id).toBe(11);
   });
 
   it('refresh() loads the active run, or the final state of the one shown when nothing is active', async () => {
@@ -97,105 +133,100 @@ describe('activeRun store: live platform steps', () => {
       'GET /api/runs/active': [{ body: { run: makeDetail({ id: 12 }) } }, { body: { run: null } }],
       'GET /api/runs/12': { body: makeDetail({ id: 12, status: 'completed', platformsDone: 3, durationMs: 4000 }) },
     });
-    const store = useActiveRunStore();
-    await store.refresh();
-    expect(store.run?.id).toBe(12);
-    expect(store.isActive).toBe(true);
-    await store.refresh();
+    const active = useActiveRunStore();
+    await active.refresh();
+    expect(active.run?.id).toBe(12);
+    expect(active.isActive).toBe(true);
+    await active.refresh();
     await flush();
     expect(fake.callsTo('GET', '/api/runs/12')).toHaveLength(1);
-    expect(store.run?.status).toBe('completed');
+    expect(active.run?.status).toBe('completed');
+  });
+
+  it('reads the steps of a run first seen mid-way (its creation missed) once', async () => {
+    const fake = installFakeFetch({
+      'GET /api/runs/15': { body: makeDetail({ id: 15, platformsDone: 1, steps: [makeStep('alpha', { status: 'completed', eventsFound: 8 }), makeStep('bravo', { status: 'running' }), makeStep('charlie')] }) },
+    });
+    const active = useActiveRunStore();
+    route(ev.started(600, 2, makeRun({ id: 15 })), ev.progress(601, 3, 15, 'bravo', 1));
+    await flush();
+    expect(fake.callsTo('GET', '/api/runs/15')).toHaveLength(1);
+    expect(active.run?.steps.map((s) => s.status)).toEqual(['completed', 'running', 'pending']);
   });
 });
 
-describe('runs store: summaries for recent runs and the runs page', () => {
+describe('runs store: lists', () => {
   it('loads a snapshot first, then prepends created runs and updates counts from platform events', async () => {
     installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 3, status: 'completed' })], nextCursor: null } } });
-    const store = useRunsStore();
-    await store.fetchRecent();
-    expect(store.recent.map((r) => r.id)).toEqual([3]);
+    const runs = useRunsStore();
+    await runs.fetchRecent();
+    expect(runs.recent.map((r) => r.id)).toEqual([3]);
 
-    store.applyEvent(ev.created(10, 1, makeRun({ id: 4, status: 'pending' })));
-    store.applyEvent(ev.completed(11, 2, 4, 'alpha', 1, 20));
-    store.applyEvent(ev.failed(12, 3, 4, 'bravo', 2, 'boom'));
-    expect(store.recent.map((r) => r.id)).toEqual([4, 3]);
-    expect(store.byId[4]).toMatchObject({ status: 'running', platformsDone: 2, platformsSucceeded: 1, platformsFailed: 1, eventsFound: 20 });
-
-    // The same completion replayed with a new id but an old seq is ignored; so is an exact duplicate.
-    expect(store.applyEvent(ev.completed(13, 2, 4, 'alpha', 1, 20))).toBe(false);
-    expect(store.applyEvent(ev.failed(12, 3, 4, 'bravo', 2, 'boom'))).toBe(false);
-    expect(store.byId[4]!.platformsSucceeded).toBe(1);
+    route(ev.created(10, 1, makeRun({ id: 4, status: 'pending' })), ev.completed(11, 2, 4, 'alpha', 1, 20), ev.failed(12, 3, 4, 'bravo', 2, 'boom'));
+    expect(runs.recent.map((r) => r.id)).toEqual([4, 3]);
+    expect(runs.byId[4]).toMatchObject({ status: 'running', platformsDone: 2, platformsSucceeded: 1, platformsFailed: 1, eventsFound: 20 });
   });
 
-  it('counts a finishing platform once even when the event passes the gate twice as a local event', () => {
-    const store = useRunsStore();
-    store.applyEvent(localRunEvent(makeRun({ id: 6, status: 'running' })));
+  it('a local event (a run this tab started) applied twice counts once', () => {
+    const runs = useRunsStore();
+    runs.applyEvent(localRunEvent(makeDetail({ id: 6, status: 'running' })));
     const done = { ...ev.completed(0, 1, 6, 'alpha', 1, 5), id: 0, seq: null };
-    store.applyEvent(done);
-    store.applyEvent(done);
-    expect(store.byId[6]).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 5 });
-  });
-
-  it('a terminal status never changes back', () => {
-    const store = useRunsStore();
-    const run = makeRun({ id: 7, status: 'pending' });
-    store.applyEvent(ev.created(20, 1, run));
-    store.applyEvent(ev.finished(22, 5, { ...run, status: 'failed', failureReason: 'stale' }));
-    store.applyEvent(ev.started(23, 6, { ...run, status: 'running' })); // a buggy late event
-    expect(store.byId[7]).toMatchObject({ status: 'failed', failureReason: 'stale' });
+    runs.applyEvent(done);
+    runs.applyEvent(done);
+    expect(runs.byId[6]).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 5 });
   });
 
   it('a retry run marks the run it retries as retried', () => {
-    const store = useRunsStore();
-    store.applyEvent(ev.finished(30, 9, makeRun({ id: 20, status: 'connection_failed', failureReason: 'connection_lost' })));
-    store.applyEvent(ev.created(31, 1, makeRun({ id: 21, status: 'pending', trigger: 'retry', retryOf: 20 })));
-    expect(store.byId[20]!.retriedBy).toBe(21);
+    const runs = useRunsStore();
+    route(ev.finished(30, 9, makeDetail({ id: 20, status: 'connection_failed', failureReason: 'connection_lost' })));
+    route(ev.created(31, 1, makeRun({ id: 21, status: 'pending', trigger: 'retry', retryOf: 20 })));
+    expect(runs.byId[20]!.retriedBy).toBe(21);
   });
 
   it('adds a new run to the first page of the runs view only when it matches the filters', async () => {
     installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 1, status: 'completed', trigger: 'scheduled' })], nextCursor: 'c1' } } });
-    const store = useRunsStore();
-    await store.fetchPage({ status: null, trigger: 'scheduled' }, null);
-    store.applyEvent(ev.created(40, 1, makeRun({ id: 2, status: 'pending', trigger: 'api-stream' })));
-    store.applyEvent(ev.created(41, 1, makeRun({ id: 3, status: 'pending', trigger: 'scheduled' })));
-    expect(store.pageRuns.map((r) => r.id)).toEqual([3, 1]);
-    expect(store.pageNextCursor).toBe('c1');
+    const runs = useRunsStore();
+    await runs.fetchPage({ status: null, trigger: 'scheduled' }, null);
+    route(ev.created(40, 1, makeRun({ id: 2, status: 'pending', trigger: 'api-stream' })), ev.created(41, 1, makeRun({ id: 3, status: 'pending', trigger: 'scheduled' })));
+    expect(runs.pageRuns.map((r) => r.id)).toEqual([3, 1]);
+    expect(runs.pageNextCursor).toBe('c1');
   });
 
   it('sends filters, limit and cursor to GET /api/runs', async () => {
     const fake = installFakeFetch({ 'GET /api/runs': { body: { items: [], nextCursor: null } } });
-    const store = useRunsStore();
-    await store.fetchPage({ status: 'connection_failed', trigger: 'retry' }, 'abc');
+    await useRunsStore().fetchPage({ status: 'connection_failed', trigger: 'retry' }, 'abc');
     const q = fake.calls[0]!.url.searchParams;
-    expect(q.get('status')).toBe('connection_failed');
-    expect(q.get('trigger')).toBe('retry');
-    expect(q.get('cursor')).toBe('abc');
-    expect(q.get('limit')).toBe('20');
+    expect([q.get('status'), q.get('trigger'), q.get('cursor'), q.get('limit')]).toEqual(['connection_failed', 'retry', 'abc', '20']);
   });
 
-  it('refresh() refetches recent runs, the current page and open details', async () => {
+  it('refresh() refetches recent runs, the current page and opened runs', async () => {
     const fake = installFakeFetch({
       'GET /api/runs': { body: { items: [makeRun({ id: 1 })], nextCursor: null } },
       'GET /api/runs/1': { body: makeDetail({ id: 1 }) },
     });
-    const store = useRunsStore();
-    await store.fetchPage({ status: 'running', trigger: null }, null);
-    await store.fetchDetail(1);
+    const runs = useRunsStore();
+    await runs.fetchPage({ status: 'running', trigger: null }, null);
+    await runs.fetchDetail(1);
     fake.calls.length = 0;
-    await store.refresh();
+    await runs.refresh();
     expect(fake.calls.map((c) => c.path).sort()).toEqual(['/api/runs/1', '/api/runs?limit=8', '/api/runs?status=running&limit=20']);
   });
 });
 
-describe('activeRun store: a run first seen mid-way', () => {
-  it('fetches the steps of a run whose creation it missed', async () => {
+describe('platforms store', () => {
+  it('takes each platform’s last outcome from the events, without refetching', async () => {
     const fake = installFakeFetch({
-      'GET /api/runs/15': { body: makeDetail({ id: 15, platformsDone: 1, steps: [makeStep('alpha', { status: 'completed', eventsFound: 8 }), makeStep('bravo', { status: 'running' }), makeStep('charlie')] }) },
+      'GET /api/platforms': { body: { items: ['alpha', 'bravo', 'charlie'].map((name) => ({ name, baseUrl: 'x', timeoutMs: 1000, lastOutcome: null, lastRunId: null, lastFinishedAt: null, lastSuccessAt: null, lastEventsFound: null })) } },
     });
-    const store = useActiveRunStore();
-    store.applyEvent(ev.started(600, 2, makeRun({ id: 15 })));
+    const platforms = usePlatformsStore();
+    await platforms.load();
+    platforms.applyEvent(ev.completed(1, 1, 9, 'alpha', 1, 14));
+    platforms.applyEvent(ev.failed(2, 2, 9, 'bravo', 2, 'boom'));
+    const finishedAt = '2026-01-27T16:00:09.000Z';
+    platforms.applyEvent(ev.finished(3, 3, makeDetail({ id: 9, status: 'partial', steps: [makeStep('alpha', { status: 'completed' }), makeStep('bravo', { status: 'failed' }), makeStep('charlie', { status: 'failed', finishedAt, error: 'stale' })] })));
     await flush();
-    expect(fake.callsTo('GET', '/api/runs/15')).toHaveLength(1);
-    expect(store.run?.steps.map((s) => s.status)).toEqual(['completed', 'running', 'pending']);
+    expect(platforms.items.map((p) => [p.name, p.lastOutcome, p.lastEventsFound])).toEqual([['alpha', 'completed', 14], ['bravo', 'failed', 0], ['charlie', 'failed', 0]]);
+    expect(platforms.items[0]!.lastSuccessAt).not.toBeNull();
+    expect(fake.callsTo('GET', '/api/platforms')).toHaveLength(1);
   });
 });

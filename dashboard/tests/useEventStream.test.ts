@@ -47,15 +47,14 @@ describe('useEventStream', () => {
     scope.stop();
   });
 
-  it('delivers parsed named events and tracks the last global id', () => {
-    const { stream, onEvent, scope } = setup();
+  it('delivers parsed named events', () => {
+    const { onEvent, scope } = setup();
     FakeEventSource.last.open();
     FakeEventSource.last.emit('platform.progress', { id: 41, type: 'platform.progress' }, 41);
     FakeEventSource.last.emit('scheduler.changed', { id: 42, type: 'scheduler.changed' }, 42);
     expect(onEvent).toHaveBeenCalledTimes(2);
     expect(onEvent.mock.calls[1]![0]).toBe('scheduler.changed');
     expect(onEvent.mock.calls[1]![1]).toEqual({ id: 42, type: 'scheduler.changed' });
-    expect(stream.lastEventId.value).toBe(42);
     scope.stop();
   });
 
@@ -69,10 +68,11 @@ describe('useEventStream', () => {
     scope.stop();
   });
 
-  it('reconnects with 1 s, 2 s, 4 s … delays, resuming with ?lastEventId=', () => {
-    const { stream, scope } = setup();
+  it('reconnects with 1 s, 2 s, 4 s … delays, resuming with ?lastEventId= from the cursor its caller keeps', () => {
+    let position: number | null = null;
+    const { stream, scope } = setup({ cursor: () => position });
     FakeEventSource.last.open();
-    FakeEventSource.last.emit('run.created', { id: 7 }, 7);
+    position = 7;
     FakeEventSource.last.fail();
     expect(FakeEventSource.instances[0]!.closed).toBe(true); // we close it and reconnect ourselves
     expect(stream.state.value).toBe('disconnected');
@@ -167,18 +167,15 @@ describe('useEventStream', () => {
     scope.stop();
   });
 
-  it('a resync event calls onResync and drops the stale cursor', () => {
+  it('a resync event calls onResync with the position it carries, and is not routed as a data event', () => {
     const onResync = vi.fn();
-    const { stream, onEvent, scope } = setup({ onResync });
+    const { onEvent, scope } = setup({ onResync });
     FakeEventSource.last.open();
     FakeEventSource.last.emit('run.created', { id: 3 }, 3);
-    FakeEventSource.last.emit('resync', { id: 0, type: 'resync', data: { reason: 'cursor_too_old' } }, 0);
-    expect(onResync).toHaveBeenCalledTimes(1);
-    expect(onEvent).toHaveBeenCalledTimes(1); // resync is not routed as a data event
-    expect(stream.lastEventId.value).toBeNull();
-    FakeEventSource.last.fail();
-    vi.advanceTimersByTime(1000);
-    expect(FakeEventSource.last.url).toBe('/api/events');
+    FakeEventSource.last.emit('resync', { id: 57, type: 'resync', data: { reason: 'cursor_too_old' } }, 57);
+    FakeEventSource.last.emit('resync', { id: 0, type: 'resync', data: { reason: 'cursor_unknown' } }, 0);
+    expect(onResync.mock.calls).toEqual([[57], [null]]);
+    expect(onEvent).toHaveBeenCalledTimes(1);
     scope.stop();
   });
 

@@ -92,6 +92,10 @@ export const SCRAPE_JOB_ID: JobId = 'scrape_all_platforms';
 export const WATCHDOG_JOB_ID: JobId = 'detect_stale_runs';
 export const RETENTION_JOB_ID: JobId = 'prune_run_events';
 
+/** Bounds of a job's interval (PATCH /api/scheduler/jobs/:id and SCRAPE_INTERVAL_SECONDS). */
+export const SCHEDULER_INTERVAL_MIN_SECONDS = 10;
+export const SCHEDULER_INTERVAL_MAX_SECONDS = 86_400;
+
 export interface SchedulerJob {
   id: JobId;
   description: string;
@@ -146,7 +150,8 @@ interface PlatformScoped extends RunScoped {
 }
 
 export interface EventPayloads {
-  'run.created': RunScoped & { run: RunSummary };
+  /** Carries the new run with its (pending) platform steps. */
+  'run.created': RunScoped & { run: RunDetail };
   'run.started': RunScoped & { run: RunSummary };
   'platform.started': PlatformScoped;
   'platform.progress': PlatformScoped;

@@ -1,7 +1,8 @@
 import { getCurrentScope, onScopeDispose, ref, shallowRef } from 'vue';
-import type { ConnectionState } from '@/stores/connection';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { BackoffPolicy } from './backoff';
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'error';
 
 /** The part of the browser's EventSource this composable uses (so tests can inject a fake one). */
 export interface EventSourceLike {
@@ -20,11 +21,16 @@ export interface EventStreamOptions {
    */
   eventTypes: readonly string[];
   /** One parsed event (`data` is the JSON of the SSE `data:` line). */
-  onEvent: (type: string, data: unknown, lastEventId: number | null) => void;
+  onEvent: (type: string, data: unknown) => void;
+  /** The stream position to resume from when (re)connecting (`?lastEventId=`); the caller keeps it. */
+  cursor?: () => number | null;
   /** Called when the stream opens again after having been open before: refetch snapshots here. */
   onReconnect?: () => void;
-  /** Called on a `resync` event (cursor too old); defaults to `onReconnect`. */
-  onResync?: () => void;
+  /**
+   * Called on a `resync` event (cursor too old or unknown) with the position it names (the server's latest id,
+   * null when absent): the caller resumes from there and refetches its state over REST.
+   */
+  onResync?: (position: number | null) => void;
   /** Injected in tests; defaults to the browser's EventSource. */
   EventSource?: EventSourceConstructor;
   policy?: Partial<BackoffPolicy>;
@@ -51,7 +57,6 @@ export function useEventStream(options: EventStreamOptions) {
   const lastError = ref<string | null>(null);
   const retryCount = ref(0);
   const nextRetryAt = ref<number | null>(null);
-  const lastEventId = ref<number | null>(null);
   const source = shallowRef<EventSourceLike | null>(null);
 
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -73,9 +78,10 @@ export function useEventStream(options: EventStreamOptions) {
   }
 
   function streamUrl(): string {
-    if (lastEventId.value == null) return options.url;
+    const position = options.cursor?.() ?? null;
+    if (position == null) return options.url;
     const sep = options.url.includes('?') ? '&' : '?';
-    return `${options.url}${sep}lastEventId=${encodeURIComponent(String(lastEventId.value))}`;
+    return `${options.url}${sep}lastEventId=${encodeURIComponent(String(position))}`;
   }
 
   function handleMessage(es: EventSourceLike, type: string, event: MessageEvent) {
@@ -87,17 +93,14 @@ export function useEventStream(options: EventStreamOptions) {
       lastError.value = `Ignored a malformed "${type}" event`;
       return;
     }
-    const id = Number(event.lastEventId);
     if (type === RESYNC) {
-      // Our cursor is too old for the server: start from "now" and refetch everything over REST.
-      lastEventId.value = null;
-      (options.onResync ?? options.onReconnect)?.();
+      const id = Number(event.lastEventId);
+      const position = event.lastEventId !== '' && Number.isInteger(id) && id > 0 ? id : null;
+      if (options.onResync) options.onResync(position);
+      else options.onReconnect?.();
       return;
     }
-    if (event.lastEventId !== '' && Number.isFinite(id) && id > 0 && id > (lastEventId.value ?? 0)) {
-      lastEventId.value = id;
-    }
-    options.onEvent(type, data, lastEventId.value);
+    options.onEvent(type, data);
   }
 
   function connect() {
@@ -185,7 +188,7 @@ export function useEventStream(options: EventStreamOptions) {
 
   if (options.immediate !== false) connect();
 
-  return { state, lastError, retryCount, nextRetryAt, lastEventId, connect, reconnect, close };
+  return { state, lastError, retryCount, nextRetryAt, maxRetries: policy.maxRetries, connect, reconnect, close };
 }
 
 export type EventStream = ReturnType<typeof useEventStream>;

@@ -1,14 +1,14 @@
-import { getCurrentScope, onScopeDispose, watch, watchSyncEffect } from 'vue';
+import { getCurrentScope, onScopeDispose, watch } from 'vue';
 import { EVENT_TYPES } from '@contract';
 import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useAuthStore } from '@/stores/auth';
-import { useConnectionStore } from '@/stores/connection';
 import { usePlatformsStore } from '@/stores/platforms';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { useToastsStore } from '@/stores/toasts';
+import { createEventGate } from '@/lib/eventGate';
 import { localRunEvent } from '@/lib/localEvents';
 import { autoRescrape } from './autoRescrape';
 import type { AutoRescrapeOutcome } from './autoRescrape';
@@ -35,7 +35,8 @@ function defaultSessionStorage(): Storage | null {
 
 /**
  * The app's data flow, used once by App.vue:
- * 1. the tab's one EventSource on /api/events, its events routed to every store's `applyEvent`;
+ * 1. the tab's one EventSource on /api/events; each event passes the tab's one de-duplication gate (which also
+ *    keeps the stream position to resume from), then goes to every store's `applyEvent`;
  * 2. once it is open, the REST snapshot of everything shown (meta, runs, active run, scheduler, platforms).
  *    A fresh stream starts "live", so the snapshot must be read after it opened or the events in between would
  *    be lost; events that arrive while a snapshot is loading wait and are applied after it. If the stream is
@@ -48,13 +49,13 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const active = useActiveRunStore();
   const scheduler = useSchedulerStore();
   const platforms = usePlatformsStore();
-  const connection = useConnectionStore();
   const auth = useAuthStore();
   const toasts = useToastsStore();
 
   let loading: Promise<void> | null = null;
   let again = false;
   let buffered: StreamEvent[] = [];
+  const gate = createEventGate();
   let resolveFirstLoad!: () => void;
   /** Resolves when the first snapshot has been applied. */
   const firstLoad = new Promise<void>((resolve) => (resolveFirstLoad = resolve));
@@ -69,6 +70,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   function onEvent(_type: string, data: unknown) {
     const ev = data as StreamEvent;
     if (!ev || typeof ev !== 'object' || typeof ev.type !== 'string') return;
+    if (!gate.accept(ev)) return;
     if (loading) buffered.push(ev);
     else route(ev);
   }
@@ -103,21 +105,15 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     url: '/api/events',
     eventTypes: EVENT_TYPES,
     onEvent,
+    cursor: gate.lastEventId,
     onReconnect: () => void loadSnapshot(),
-    onResync: () => void loadSnapshot(),
+    onResync: (position) => {
+      gate.reset(position);
+      void loadSnapshot();
+    },
     EventSource: options.EventSource,
     immediate: true,
   });
-
-  // Synchronous mirror: the store never lags behind the composable.
-  watchSyncEffect(() => {
-    connection.state = stream.state.value;
-    connection.lastError = stream.lastError.value;
-    connection.retryCount = stream.retryCount.value;
-    connection.nextRetryAt = stream.nextRetryAt.value;
-    connection.lastEventId = stream.lastEventId.value;
-  });
-  connection.bindReconnect(stream.reconnect);
 
   let opened = false;
   const fallback = setTimeout(() => {

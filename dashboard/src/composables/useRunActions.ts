@@ -2,8 +2,8 @@ import { ref } from 'vue';
 import type { RunDetail } from '@contract';
 import { api, errorMessage, isApiError } from '@/api/client';
 import { localRunEvent } from '@/lib/localEvents';
+import { useLiveStream } from './liveStream';
 import { useActiveRunStore } from '@/stores/activeRun';
-import { useConnectionStore } from '@/stores/connection';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { useToastsStore } from '@/stores/toasts';
@@ -12,7 +12,7 @@ import { useToastsStore } from '@/stores/toasts';
 export function useRunActions() {
   const runs = useRunsStore();
   const active = useActiveRunStore();
-  const connection = useConnectionStore();
+  const stream = useLiveStream();
   const scheduler = useSchedulerStore();
   const toasts = useToastsStore();
   const starting = ref(false);
@@ -43,7 +43,7 @@ export function useRunActions() {
     if (starting.value) return null;
     starting.value = true;
     try {
-      const run = await api.startRun({ observe: connection.state === 'connected' });
+      const run = await api.startRun({ observe: stream.state.value === 'connected' });
       show(run);
       toasts.push({ kind: 'success', message: `Started run #${run.id}.`, link: { to: `/runs/${run.id}`, label: 'Details' } });
       return run;
@@ -73,7 +73,8 @@ export function useRunActions() {
       if (isApiError(e, 'already_retried')) {
         const by = e.detailNumber('retriedBy');
         if (by != null) {
-          for (const target of [runs.byId[lostRunId], runs.details[lostRunId]]) if (target) target.retriedBy = by;
+          const lost = runs.byId[lostRunId];
+          if (lost) lost.retriedBy = by;
         }
         toasts.push({
           kind: 'info',

@@ -2,9 +2,9 @@
  * Events built from REST responses so that local changes go through the same `applyEvent` path as the stream.
  * They have id 0 and no seq: never de-duplicated, always applied through the monotonic reducers.
  */
-import type { RunSummary, SchedulerState, StreamEvent } from '@contract';
+import type { RunDetail, SchedulerState, StreamEvent } from '@contract';
 
-export function localRunEvent(run: RunSummary): Extract<StreamEvent, { type: 'run.created' }> {
+export function localRunEvent(run: RunDetail): Extract<StreamEvent, { type: 'run.created' }> {
   return {
     id: 0,
     seq: null,

@@ -1,12 +1,15 @@
 /**
- * Pure reducers that apply one stream event to a run summary or a run detail, in place.
+ * The browser's one copy of a run (`RunEntry`) and the pure reducers that keep it current, in place.
  *
- * They are monotonic on purpose: a run never goes back from terminal to active or from running to pending,
- * a platform step never goes back from done to active, counts never shrink. A REST snapshot may already
- * contain what a late (replayed) event says, and the contract gives no snapshot sequence number to compare
- * against, so applying an already-reflected event must change nothing.
+ * Events are applied as sent: a lifecycle event carries the run (`run.finished` with its final steps), a platform
+ * event carries the run's platforms done/total and the platform's sporting events found. The one judgement left
+ * is "already reflected": a REST snapshot read after the stream opened may already contain what a buffered event
+ * says (the contract gives snapshots no stream position), so an event that is behind the copy is skipped whole.
  */
 import type { PlatformStep, RunDetail, RunStatus, RunSummary, StepStatus, StreamEvent } from '@contract';
+
+/** A run as held by the browser: its summary, and its platform steps once known (null: only a summary was read). */
+export type RunEntry = RunSummary & { steps: PlatformStep[] | null };
 
 const RUN_RANK: Record<RunStatus, number> = {
   pending: 0,
@@ -20,10 +23,11 @@ const STEP_RANK: Record<StepStatus, number> = { pending: 0, running: 1, complete
 
 export const isTerminalRun = (status: RunStatus): boolean => RUN_RANK[status] === 2;
 export const isTerminalStep = (status: StepStatus): boolean => STEP_RANK[status] === 2;
+export const hasSteps = (run: RunEntry | null | undefined): run is RunDetail => !!run && run.steps !== null;
 
 export type RunEventOf<T extends StreamEvent['type']> = Extract<StreamEvent, { type: T }>;
-type PlatformEvent = RunEventOf<'platform.started' | 'platform.progress' | 'platform.completed' | 'platform.failed'>;
-type RunLifecycleEvent = RunEventOf<'run.created' | 'run.started' | 'run.finished'>;
+export type PlatformEvent = RunEventOf<'platform.started' | 'platform.progress' | 'platform.completed' | 'platform.failed'>;
+export type RunLifecycleEvent = RunEventOf<'run.created' | 'run.started' | 'run.finished'>;
 
 export function isPlatformEvent(ev: StreamEvent): ev is PlatformEvent {
   return ev.type.startsWith('platform.');
@@ -52,154 +56,117 @@ export function toSummary(run: RunSummary): RunSummary {
   return out as unknown as RunSummary;
 }
 
-/**
- * Merges a newer-or-older copy of a run into the one we hold.
- * Returns false (and changes nothing) when the incoming copy is behind what we already show.
- */
-export function mergeSummary(target: RunSummary, incoming: RunSummary): boolean {
-  const have = RUN_RANK[target.status];
-  const got = RUN_RANK[incoming.status];
-  if (got < have) return false;
-  if (have === 2 && got === 2 && target.status !== incoming.status) return false; // terminal never changes
-  const sameActivePhase = got === have && got < 2;
-  const next = toSummary(incoming);
-  if (sameActivePhase) {
-    next.platformsDone = Math.max(target.platformsDone, next.platformsDone);
-    next.platformsSucceeded = Math.max(target.platformsSucceeded, next.platformsSucceeded);
-    next.platformsFailed = Math.max(target.platformsFailed, next.platformsFailed);
-    next.eventsFound = Math.max(target.eventsFound, next.eventsFound);
-  }
-  // The retry link only ever appears, never disappears.
-  next.retriedBy = next.retriedBy ?? target.retriedBy;
-  Object.assign(target, next);
-  return true;
-}
-
-/** Applies a run or platform event to a summary (no steps known). Returns whether anything changed. */
-export function applyEventToSummary(summary: RunSummary, ev: StreamEvent): boolean {
-  if (isRunLifecycleEvent(ev)) {
-    const incoming = ev.type === 'run.finished'
-      ? { ...ev.data.run, status: ev.data.status, failureReason: ev.data.failureReason }
-      : ev.data.run;
-    return mergeSummary(summary, incoming);
-  }
-  if (!isPlatformEvent(ev) || isTerminalRun(summary.status)) return false;
-  const d = ev.data;
-  let changed = false;
-  if (summary.status === 'pending') {
-    summary.status = 'running';
-    changed = true;
-  }
-  if (d.platformsTotal !== summary.platformsTotal) {
-    summary.platformsTotal = d.platformsTotal;
-    changed = true;
-  }
-  // A finishing event moves platformsDone forward exactly once; only then do the other counters move.
-  if ((ev.type === 'platform.completed' || ev.type === 'platform.failed') && d.platformsDone > summary.platformsDone) {
-    summary.platformsDone = d.platformsDone;
-    if (ev.type === 'platform.completed') summary.platformsSucceeded += 1;
-    else summary.platformsFailed += 1;
-    summary.eventsFound += d.eventsFound;
-    changed = true;
-  }
-  return changed;
-}
-
 function emptyStep(platform: string): PlatformStep {
   return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null };
 }
 
-/** Applies a run or platform event to a run with its steps. Returns whether anything changed. */
-export function applyEventToDetail(detail: RunDetail, ev: StreamEvent): boolean {
-  if (isRunLifecycleEvent(ev)) {
-    const changed = applyEventToSummary(detail, ev);
-    for (const platform of detail.platforms) {
-      if (!detail.steps.some((s) => s.platform === platform)) detail.steps.push(emptyStep(platform));
-    }
-    if (changed && ev.type === 'run.finished') {
-      // Platforms that never started were not scraped: the server reports them as skipped.
-      for (const step of detail.steps) if (step.status === 'pending') step.status = 'skipped';
-    }
-    return changed;
-  }
-  if (!isPlatformEvent(ev) || isTerminalRun(detail.status)) return false;
-  const d = ev.data;
-  let step = detail.steps.find((s) => s.platform === d.platform);
-  if (!step) {
-    step = emptyStep(d.platform);
-    detail.steps.push(step);
-    if (!detail.platforms.includes(d.platform)) detail.platforms.push(d.platform);
-  }
-  if (isTerminalStep(step.status)) return false;
-
-  const startedAt = new Date(Date.parse(ev.at) - d.elapsedMs).toISOString();
-  switch (ev.type) {
-    case 'platform.started':
-    case 'platform.progress':
-      step.status = 'running';
-      step.startedAt ??= startedAt;
-      step.eventsFound = Math.max(step.eventsFound, d.eventsFound);
-      break;
-    case 'platform.completed':
-      Object.assign(step, { status: 'completed', eventsFound: d.eventsFound, durationMs: ev.data.durationMs, finishedAt: ev.at });
-      step.startedAt ??= startedAt;
-      break;
-    case 'platform.failed':
-      Object.assign(step, {
-        status: 'failed',
-        eventsFound: d.eventsFound,
-        durationMs: ev.data.durationMs,
-        finishedAt: ev.at,
-        error: ev.data.error,
-      });
-      step.startedAt ??= startedAt;
-      break;
-  }
-  if (detail.status === 'pending') detail.status = 'running';
-  detail.platformsTotal = Math.max(d.platformsTotal, detail.steps.length);
-  const succeeded = detail.steps.filter((s) => s.status === 'completed').length;
-  const failed = detail.steps.filter((s) => s.status === 'failed').length;
-  detail.platformsSucceeded = Math.max(detail.platformsSucceeded, succeeded);
-  detail.platformsFailed = Math.max(detail.platformsFailed, failed);
-  detail.platformsDone = Math.max(detail.platformsDone, d.platformsDone, succeeded + failed);
-  detail.eventsFound = Math.max(
-    detail.eventsFound,
-    detail.steps.reduce((sum, s) => sum + s.eventsFound, 0),
-  );
-  return true;
+/** A run's steps copied, one per platform, in the run's platform order. */
+export function orderedSteps(run: RunDetail): PlatformStep[] {
+  const byName = new Map(run.steps.map((s) => [s.platform, { ...s }]));
+  const ordered = run.platforms.map((p) => byName.get(p) ?? emptyStep(p));
+  for (const s of byName.values()) if (!run.platforms.includes(s.platform)) ordered.push(s);
+  return ordered;
 }
 
-/** Makes sure a detail has one step per platform, in the run's platform order. */
-export function normaliseDetail(detail: RunDetail): RunDetail {
-  const copy: RunDetail = { ...toSummary(detail), steps: detail.steps.map((s) => ({ ...s })) };
-  const byName = new Map(copy.steps.map((s) => [s.platform, s]));
-  const ordered = copy.platforms.map((p) => byName.get(p) ?? emptyStep(p));
-  for (const s of copy.steps) if (!copy.platforms.includes(s.platform)) ordered.push(s);
-  copy.steps = ordered;
-  return copy;
+const stepsOf = (run: RunSummary | RunDetail): PlatformStep[] | null =>
+  'steps' in run && Array.isArray(run.steps) ? orderedSteps(run) : null;
+
+/** A new entry from what the server sent (summary or detail). */
+export function toEntry(run: RunSummary | RunDetail): RunEntry {
+  return { ...toSummary(run), steps: stepsOf(run) };
+}
+
+/** How far a run has got: status, then platforms done, then (with steps) how far each step has got. */
+function progressOf(run: RunSummary | RunEntry): number[] {
+  const steps = 'steps' in run && Array.isArray(run.steps) ? run.steps : [];
+  const stepRanks = steps.reduce((sum, s) => sum + STEP_RANK[s.status], 0);
+  return [RUN_RANK[run.status], run.platformsDone, stepRanks, run.eventsFound];
+}
+function compareProgress(a: RunSummary | RunEntry, b: RunSummary | RunEntry): number {
+  const pa = progressOf(a);
+  const pb = progressOf(b);
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
 }
 
 /**
- * Merges a REST snapshot of a run (with steps) into the copy we hold, never moving anything backwards:
- * a snapshot answered just before an event we already applied must not undo it.
+ * Takes a REST snapshot of a run into the copy we hold, whole, unless it is behind it (answered before an event
+ * we applied meanwhile). A summary that is ahead of the steps we hold makes those steps unknown.
  */
-export function mergeDetail(target: RunDetail, incoming: RunDetail): void {
-  mergeSummary(target, incoming);
-  for (const step of normaliseDetail(incoming).steps) {
-    const have = target.steps.find((s) => s.platform === step.platform);
-    if (!have) {
-      target.steps.push({ ...step });
-      continue;
-    }
-    const rankHave = STEP_RANK[have.status];
-    const rankGot = STEP_RANK[step.status];
-    if (rankGot > rankHave || (rankGot === rankHave && (rankGot < 2 || have.status === step.status))) {
-      const eventsFound = rankGot === rankHave && rankGot < 2 ? Math.max(have.eventsFound, step.eventsFound) : step.eventsFound;
-      Object.assign(have, step, { eventsFound, startedAt: step.startedAt ?? have.startedAt });
-    }
+export function takeSnapshot(target: RunEntry, incoming: RunSummary | RunDetail): void {
+  const cmp = compareProgress(incoming, target);
+  if (cmp < 0) return;
+  const steps = stepsOf(incoming) ?? (cmp > 0 ? null : target.steps);
+  const retriedBy = incoming.retriedBy ?? target.retriedBy; // the retry link only ever appears
+  Object.assign(target, toSummary(incoming), { retriedBy, steps });
+}
+
+/** The copy already reflects this platform event (a snapshot read after it): applying it would go backwards. */
+function isBehind(run: RunEntry, ev: PlatformEvent): boolean {
+  if (ev.data.platformsDone < run.platformsDone) return true;
+  const step = run.steps?.find((s) => s.platform === ev.data.platform);
+  if (!step) return false;
+  if (isTerminalStep(step.status)) return true;
+  return step.status === 'running' && ev.data.eventsFound < step.eventsFound;
+}
+
+function applyLifecycle(run: RunEntry, ev: RunLifecycleEvent): void {
+  const retriedBy = ev.data.run.retriedBy ?? run.retriedBy;
+  switch (ev.type) {
+    case 'run.created':
+      run.steps ??= orderedSteps(ev.data.run);
+      return;
+    case 'run.started':
+      if (run.status === 'pending') Object.assign(run, toSummary(ev.data.run), { retriedBy });
+      return;
+    case 'run.finished':
+      if (isTerminalRun(run.status)) return; // a terminal status never changes
+      Object.assign(run, toSummary(ev.data.run), {
+        status: ev.data.status,
+        failureReason: ev.data.failureReason,
+        retriedBy,
+        steps: orderedSteps(ev.data.run),
+      });
   }
-  if (incoming.platforms.length) {
-    const order = new Map(incoming.platforms.map((p, i) => [p, i]));
-    target.steps.sort((a, b) => (order.get(a.platform) ?? 1e9) - (order.get(b.platform) ?? 1e9));
+}
+
+function applyToStep(step: PlatformStep, ev: PlatformEvent): void {
+  const d = ev.data;
+  step.eventsFound = d.eventsFound;
+  step.startedAt ??= new Date(Date.parse(ev.at) - d.elapsedMs).toISOString();
+  if (ev.type === 'platform.started' || ev.type === 'platform.progress') {
+    step.status = 'running';
+    return;
   }
+  Object.assign(step, { status: ev.type === 'platform.completed' ? 'completed' : 'failed', durationMs: ev.data.durationMs, finishedAt: ev.at });
+  if (ev.type === 'platform.failed') step.error = ev.data.error;
+}
+
+/** Applies one run or platform event of this run to its entry. */
+export function applyRunEvent(run: RunEntry, ev: RunLifecycleEvent | PlatformEvent): void {
+  if (isRunLifecycleEvent(ev)) return applyLifecycle(run, ev);
+  if (isTerminalRun(run.status) || isBehind(run, ev)) return;
+  if (run.status === 'pending') run.status = 'running';
+  run.platformsDone = ev.data.platformsDone;
+  run.platformsTotal = ev.data.platformsTotal;
+  if (!run.steps) return; // only the summary is known: the rest arrives with run.finished
+
+  let step = run.steps.find((s) => s.platform === ev.data.platform);
+  if (!step) {
+    step = emptyStep(ev.data.platform);
+    run.steps.push(step);
+    if (!run.platforms.includes(step.platform)) run.platforms.push(step.platform);
+  }
+  applyToStep(step, ev);
+  // The server's own definitions: a run's sporting events and outcomes are the sums over its steps.
+  run.platformsSucceeded = run.steps.filter((s) => s.status === 'completed').length;
+  run.platformsFailed = run.steps.filter((s) => s.status === 'failed').length;
+  run.eventsFound = run.steps.reduce((sum, s) => sum + s.eventsFound, 0);
+}
+
+/** A run entry built from a lifecycle event, for a run not seen before. */
+export function entryFromEvent(ev: RunLifecycleEvent): RunEntry {
+  const entry = toEntry(ev.data.run);
+  if (ev.type === 'run.finished') Object.assign(entry, { status: ev.data.status, failureReason: ev.data.failureReason });
+  return entry;
 }

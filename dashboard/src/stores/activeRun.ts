@@ -1,18 +1,9 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { RunDetail, StreamEvent } from '@contract';
+import type { RunDetail, RunSummary, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
-import { acceptEvent } from '@/lib/eventGate';
-import {
-  applyEventToDetail,
-  isPlatformEvent,
-  isRunLifecycleEvent,
-  isTerminalRun,
-  mergeDetail,
-  normaliseDetail,
-  runIdOf,
-  toSummary,
-} from '@/lib/runEvents';
+import { hasSteps, isPlatformEvent, isRunLifecycleEvent, isTerminalRun, runIdOf } from '@/lib/runEvents';
+import { useRunsStore } from './runs';
 
 /** Where a running step's elapsed time was last reported, in local clock terms (no server clock skew). */
 export interface StepAnchor {
@@ -21,39 +12,49 @@ export interface StepAnchor {
 }
 
 /**
- * The live run: the active run (or the last one we watched, until the next starts) with its platform steps.
- * Snapshot from GET /api/runs/active, then kept current by `applyEvent`.
+ * Which run the live card shows: the active run (or the last one we watched, until the next starts), and the
+ * anchors its running steps tick from. The run itself is the runs store's one copy.
  */
 export const useActiveRunStore = defineStore('activeRun', () => {
-  const run = ref<RunDetail | null>(null);
-  /** Per platform of `run`: anchors for the ticking elapsed time of running steps. */
+  const runs = useRunsStore();
+  const runId = ref<number | null>(null);
+  /** Per platform of the shown run: anchors for the ticking elapsed time of running steps. */
   const anchors = ref<Record<string, StepAnchor>>({});
   const loaded = ref(false);
   const error = ref<string | null>(null);
-  const gate = ref({ lastEventId: 0, lastSeq: {} as Record<number, number> });
 
-  const isActive = computed(() => !!run.value && !isTerminalRun(run.value.status));
-  const progressText = computed(() =>
-    run.value ? `${run.value.platformsDone}/${run.value.platformsTotal} platforms` : '',
-  );
+  /** The shown run, once its steps are known. */
+  const run = computed<RunDetail | null>(() => {
+    const entry = runId.value != null ? runs.byId[runId.value] : undefined;
+    return hasSteps(entry) ? entry : null;
+  });
+  const isActive = computed(() => {
+    const entry = runId.value != null ? runs.byId[runId.value] : undefined;
+    return !!entry && !isTerminalRun(entry.status);
+  });
 
-  /** Shows a run fetched over REST (merged monotonically into what we hold for that run). */
-  function follow(detail: RunDetail) {
-    if (run.value && detail.id < run.value.id && isActive.value) return; // never swap a live run for an older one
-    if (run.value && run.value.id === detail.id) {
-      mergeDetail(run.value, detail);
-      return;
+  const fetching = new Set<number>();
+  function show(id: number) {
+    if (runId.value != null && id < runId.value && isActive.value) return; // never swap a live run for an older one
+    if (id !== runId.value) anchors.value = {};
+    runId.value = id;
+    // Only when events were missed (a run first seen mid-way, without its creation): read its steps once.
+    if (!hasSteps(runs.byId[id]) && !fetching.has(id)) {
+      fetching.add(id);
+      void runs.fetchDetail(id).finally(() => fetching.delete(id));
     }
-    anchors.value = {};
-    run.value = normaliseDetail(detail);
+  }
+
+  /** Shows a run read over REST (taken into its one copy first). */
+  function follow(fetched: RunSummary | RunDetail) {
+    runs.putSnapshot(fetched);
+    show(fetched.id);
   }
 
   async function followById(id: number) {
-    try {
-      follow(await api.getRun(id));
-    } catch (e) {
-      error.value = errorMessage(e);
-    }
+    const entry = await runs.fetchDetail(id);
+    if (entry) show(id);
+    else error.value = runs.detailErrors[id] ?? null;
   }
 
   /** Refetch: the active run, or the final state of the run we were showing if it finished meanwhile. */
@@ -61,7 +62,7 @@ export const useActiveRunStore = defineStore('activeRun', () => {
     try {
       const { run: active } = await api.activeRun();
       if (active) follow(active);
-      else if (run.value && !isTerminalRun(run.value.status)) follow(await api.getRun(run.value.id));
+      else if (runId.value != null && isActive.value) await runs.fetchDetail(runId.value);
       error.value = null;
     } catch (e) {
       error.value = errorMessage(e);
@@ -70,49 +71,21 @@ export const useActiveRunStore = defineStore('activeRun', () => {
     }
   }
 
-  const pendingFetches = new Set<number>();
-  function fetchOnce(id: number) {
-    if (pendingFetches.has(id)) return;
-    pendingFetches.add(id);
-    void followById(id).finally(() => pendingFetches.delete(id));
+  /** After the runs store applied the event: follow a newer run, move the anchors of the shown one. */
+  function applyEvent(ev: StreamEvent): void {
+    const id = runIdOf(ev);
+    if (id == null) return;
+    if (!isRunLifecycleEvent(ev) && !isPlatformEvent(ev)) return;
+    if (runId.value == null || id > runId.value) show(id);
+    if (id !== runId.value || !isPlatformEvent(ev)) return;
+    if (ev.type === 'platform.started' || ev.type === 'platform.progress') {
+      anchors.value[ev.data.platform] = { elapsedMs: ev.data.elapsedMs, receivedAt: Date.now() };
+    } else {
+      delete anchors.value[ev.data.platform];
+    }
   }
 
-  function applyEvent(ev: StreamEvent): boolean {
-    if (!acceptEvent(gate.value, ev)) return false;
-    const runId = runIdOf(ev);
-    if (runId == null) return true;
-    const current = run.value;
-
-    if (!current || runId > current.id) {
-      // A newer run: follow it. Lifecycle events carry the whole run; for a platform event of a run we never
-      // saw created (missed while disconnected), fetch it.
-      if (isRunLifecycleEvent(ev)) {
-        const r = ev.data.run;
-        const steps = 'steps' in r && Array.isArray((r as RunDetail).steps) ? (r as RunDetail).steps : [];
-        follow({ ...toSummary(r), steps });
-        applyEventToDetail(run.value!, ev);
-        if (ev.type !== 'run.created' && steps.length === 0) fetchOnce(runId); // we missed its steps
-      } else {
-        fetchOnce(runId);
-      }
-      return true;
-    }
-    if (runId !== current.id) return true; // an older run: not ours to show
-
-    applyEventToDetail(current, ev);
-    if (isPlatformEvent(ev)) {
-      if (ev.type === 'platform.started' || ev.type === 'platform.progress') {
-        anchors.value[ev.data.platform] = { elapsedMs: ev.data.elapsedMs, receivedAt: Date.now() };
-      } else {
-        delete anchors.value[ev.data.platform];
-      }
-    }
-    // The finished event has no steps: fetch them once so skipped/failed steps show the server's final word.
-    if (ev.type === 'run.finished' && ev.id > 0) fetchOnce(runId);
-    return true;
-  }
-
-  return { run, anchors, loaded, error, gate, isActive, progressText, follow, followById, refresh, applyEvent };
+  return { runId, run, anchors, loaded, error, isActive, follow, followById, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useActiveRunStore, import.meta.hot));

@@ -30,16 +30,32 @@ export const usePlatformsStore = defineStore('platforms', () => {
     }
   }
 
-  let refetchTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Last outcomes change when a run finishes: refetch then (coalesced). */
-  function applyEvent(ev: StreamEvent): boolean {
-    if (ev.type !== 'run.finished' && ev.type !== 'platform.completed' && ev.type !== 'platform.failed') return false;
-    if (refetchTimer) return true;
-    refetchTimer = setTimeout(() => {
-      refetchTimer = null;
-      void load();
-    }, 500);
-    return true;
+  function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number) {
+    const item = items.value.find((p) => p.name === platform);
+    if (!item || (item.lastFinishedAt != null && Date.parse(finishedAt) < Date.parse(item.lastFinishedAt))) return;
+    Object.assign(item, {
+      lastOutcome: outcome,
+      lastRunId: runId,
+      lastFinishedAt: finishedAt,
+      lastEventsFound: eventsFound,
+      lastSuccessAt: outcome === 'completed' ? finishedAt : item.lastSuccessAt,
+    });
+  }
+
+  /**
+   * A platform's last outcome is its latest finished step: taken from the events as sent, no refetch. The final
+   * steps of `run.finished` also cover steps another process ended (the watchdog fails a running step).
+   */
+  function applyEvent(ev: StreamEvent): void {
+    if (ev.type === 'platform.completed' || ev.type === 'platform.failed') {
+      record(ev.data.platform, ev.data.runId, ev.type === 'platform.completed' ? 'completed' : 'failed', ev.at, ev.data.eventsFound);
+    } else if (ev.type === 'run.finished') {
+      for (const step of ev.data.run.steps) {
+        if ((step.status === 'completed' || step.status === 'failed') && step.finishedAt) {
+          record(step.platform, ev.data.runId, step.status, step.finishedAt, step.eventsFound);
+        }
+      }
+    }
   }
 
   return { items, meta, loaded, error, fetchMeta, load, applyEvent };

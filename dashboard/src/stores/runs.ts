@@ -2,17 +2,8 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { RunDetail, RunStatus, RunSummary, RunTrigger, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
-import { acceptEvent } from '@/lib/eventGate';
-import {
-  applyEventToDetail,
-  applyEventToSummary,
-  isRunLifecycleEvent,
-  mergeDetail,
-  mergeSummary,
-  normaliseDetail,
-  runIdOf,
-  toSummary,
-} from '@/lib/runEvents';
+import { applyRunEvent, entryFromEvent, isPlatformEvent, isRunLifecycleEvent, runIdOf, takeSnapshot, toEntry } from '@/lib/runEvents';
+import type { RunEntry } from '@/lib/runEvents';
 
 export const RECENT_LIMIT = 8;
 export const PAGE_LIMIT = 20;
@@ -23,12 +14,13 @@ export interface RunFilters {
 }
 
 /**
- * Run summaries (normalised by id) shown by the recent-runs list and the runs page, and the run details opened
- * on the detail page. Loaded over REST, then kept live by `applyEvent`.
+ * Every run the tab knows, one copy each, by id: the recent-runs list, the runs page, the live run card and the
+ * run page all read these entries. Loaded over REST, then kept current by `applyEvent`.
  */
 export const useRunsStore = defineStore('runs', () => {
-  const byId = ref<Record<number, RunSummary>>({});
-  const details = ref<Record<number, RunDetail>>({});
+  const byId = ref<Record<number, RunEntry>>({});
+  /** Runs opened on the run page (refetched after a reconnect). */
+  const detailIds = new Set<number>();
   const detailErrors = ref<Record<number, string>>({});
 
   const recentIds = ref<number[]>([]);
@@ -44,17 +36,15 @@ export const useRunsStore = defineStore('runs', () => {
   const pageError = ref<string | null>(null);
   let pageRequest = 0;
 
-  /** De-duplication state for streamed events (see lib/eventGate). */
-  const gate = ref({ lastEventId: 0, lastSeq: {} as Record<number, number> });
+  const recent = computed(() => recentIds.value.map((id) => byId.value[id]).filter((r): r is RunEntry => !!r));
+  const pageRuns = computed(() => pageIds.value.map((id) => byId.value[id]).filter((r): r is RunEntry => !!r));
 
-  const recent = computed(() => recentIds.value.map((id) => byId.value[id]).filter((r): r is RunSummary => !!r));
-  const pageRuns = computed(() => pageIds.value.map((id) => byId.value[id]).filter((r): r is RunSummary => !!r));
-
-  /** Takes a fetched snapshot, merged monotonically (an event applied meanwhile is never undone). */
-  function putSnapshot(run: RunSummary) {
+  /** Takes a fetched run (summary or detail) into its one copy; returns that copy. */
+  function putSnapshot(run: RunSummary | RunDetail): RunEntry {
     const have = byId.value[run.id];
-    if (have) mergeSummary(have, run);
-    else byId.value[run.id] = toSummary(run);
+    if (have) takeSnapshot(have, run);
+    else byId.value[run.id] = toEntry(run);
+    return byId.value[run.id]!;
   }
 
   async function fetchRecent() {
@@ -97,15 +87,12 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
-  async function fetchDetail(id: number): Promise<RunDetail | null> {
+  async function fetchDetail(id: number): Promise<RunEntry | null> {
+    detailIds.add(id);
     try {
-      const fetched = await api.getRun(id);
-      const have = details.value[id];
-      if (have) mergeDetail(have, fetched);
-      else details.value[id] = normaliseDetail(fetched);
-      putSnapshot(fetched);
+      const entry = putSnapshot(await api.getRun(id));
       delete detailErrors.value[id];
-      return details.value[id] ?? null;
+      return entry;
     } catch (e) {
       detailErrors.value[id] = errorMessage(e);
       return null;
@@ -116,7 +103,7 @@ export const useRunsStore = defineStore('runs', () => {
   async function refresh() {
     const jobs: Promise<unknown>[] = [fetchRecent()];
     if (pageLoaded.value) jobs.push(fetchPage(pageFilters.value, pageCursor.value));
-    for (const id of Object.keys(details.value)) jobs.push(fetchDetail(Number(id)));
+    for (const id of detailIds) jobs.push(fetchDetail(id));
     await Promise.all(jobs);
   }
 
@@ -125,22 +112,15 @@ export const useRunsStore = defineStore('runs', () => {
     return (!f.status || f.status === run.status) && (!f.trigger || f.trigger === run.trigger);
   }
 
-  /** The one entry point for changes: streamed events and local ones (id 0). */
-  function applyEvent(ev: StreamEvent): boolean {
-    if (!acceptEvent(gate.value, ev)) return false;
+  /** The one entry point for changes: streamed events (already de-duplicated) and local ones (id 0). */
+  function applyEvent(ev: StreamEvent): void {
     const runId = runIdOf(ev);
-    if (runId == null) return true;
+    if (runId == null || !(isRunLifecycleEvent(ev) || isPlatformEvent(ev))) return;
 
     const known = byId.value[runId];
-    if (known) applyEventToSummary(known, ev);
-    else if (isRunLifecycleEvent(ev)) byId.value[runId] = toSummary(ev.data.run);
-
-    const detail = details.value[runId];
-    if (detail) {
-      applyEventToDetail(detail, ev);
-      // The finished event carries no steps: fetch them once for the server's final word (skipped, errors).
-      if (ev.type === 'run.finished' && ev.id > 0) void fetchDetail(runId);
-    }
+    if (known) applyRunEvent(known, ev);
+    else if (isRunLifecycleEvent(ev)) byId.value[runId] = entryFromEvent(ev);
+    // A platform event of a run never seen (its creation missed without a resync) waits for run.finished.
 
     if (isRunLifecycleEvent(ev)) {
       const run = byId.value[runId]!;
@@ -160,18 +140,13 @@ export const useRunsStore = defineStore('runs', () => {
       }
       // A retry run names the run it retries: that run now shows "retried by".
       const retryOf = ev.data.run.retryOf;
-      if (retryOf != null) {
-        for (const target of [byId.value[retryOf], details.value[retryOf]]) {
-          if (target && target.retriedBy == null) target.retriedBy = runId;
-        }
-      }
+      const retried = retryOf != null ? byId.value[retryOf] : undefined;
+      if (retried && retried.retriedBy == null) retried.retriedBy = runId;
     }
-    return true;
   }
 
   return {
     byId,
-    details,
     detailErrors,
     recentIds,
     recentLoaded,
@@ -183,12 +158,12 @@ export const useRunsStore = defineStore('runs', () => {
     pageLoading,
     pageLoaded,
     pageError,
-    gate,
     recent,
     pageRuns,
     fetchRecent,
     fetchPage,
     fetchDetail,
+    putSnapshot,
     refresh,
     applyEvent,
   };

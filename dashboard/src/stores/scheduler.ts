@@ -1,13 +1,13 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from '@contract';
+import { SCHEDULER_INTERVAL_MAX_SECONDS, SCHEDULER_INTERVAL_MIN_SECONDS, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from '@contract';
 import type { JobId, RunDetail, SchedulerJob, SchedulerState, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
-import { acceptEvent } from '@/lib/eventGate';
 import { localSchedulerEvent } from '@/lib/localEvents';
 
-export const MIN_INTERVAL_SECONDS = 10;
-export const MAX_INTERVAL_SECONDS = 86_400;
+/** The service's bounds, from the contract (the same constants validate PATCH /api/scheduler/jobs/:id). */
+export const MIN_INTERVAL_SECONDS = SCHEDULER_INTERVAL_MIN_SECONDS;
+export const MAX_INTERVAL_SECONDS = SCHEDULER_INTERVAL_MAX_SECONDS;
 
 /** Null when valid, else the reason (shown next to the field). */
 export function validateInterval(raw: unknown): string | null {
@@ -33,7 +33,6 @@ export const useSchedulerStore = defineStore('scheduler', () => {
   const error = ref<string | null>(null);
   /** Which action is in flight ('pause' | 'resume' | 'interval' | 'run'), for disabling buttons. */
   const busy = ref<string | null>(null);
-  const gate = ref({ lastEventId: 0, lastSeq: {} as Record<number, number> });
 
   const scrapeJob = computed(() => findJob(state.value, SCRAPE_JOB_ID));
   const watchdogJob = computed(() => findJob(state.value, WATCHDOG_JOB_ID));
@@ -80,15 +79,14 @@ export const useSchedulerStore = defineStore('scheduler', () => {
     return withBusy('run', () => api.runJob(jobId));
   }
 
-  function applyEvent(ev: StreamEvent): boolean {
-    if (ev.type !== 'scheduler.changed') return false;
-    if (!acceptEvent(gate.value, ev)) return false;
+  /** Streamed (already de-duplicated) and local scheduler events: the state as sent. */
+  function applyEvent(ev: StreamEvent): void {
+    if (ev.type !== 'scheduler.changed') return;
     state.value = ev.data.scheduler;
     loaded.value = true;
-    return true;
   }
 
-  return { state, loaded, error, busy, gate, scrapeJob, watchdogJob, paused, load, pause, resume, setJobInterval, runNow, applyEvent };
+  return { state, loaded, error, busy, scrapeJob, watchdogJob, paused, load, pause, resume, setJobInterval, runNow, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSchedulerStore, import.meta.hot));

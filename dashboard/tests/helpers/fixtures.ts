@@ -56,9 +56,13 @@ type Ev<T extends StreamEvent['type']> = Extract<StreamEvent, { type: T }>;
 
 const AT = '2026-01-27T16:00:05.000Z';
 
+const withSteps = (run: RunSummary | RunDetail): RunDetail =>
+  'steps' in run ? run : { ...run, steps: run.platforms.map((p) => makeStep(p)) };
+
 export const ev = {
-  created(id: number, seq: number, run: RunSummary): Ev<'run.created'> {
-    return { id, seq, runId: run.id, type: 'run.created', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
+  /** `run.created` carries the run with its steps (pending ones when `run` has none). */
+  created(id: number, seq: number, run: RunSummary | RunDetail): Ev<'run.created'> {
+    return { id, seq, runId: run.id, type: 'run.created', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run: withSteps(run) } };
   },
   started(id: number, seq: number, run: RunSummary): Ev<'run.started'> {
     return { id, seq, runId: run.id, type: 'run.started', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
@@ -66,8 +70,8 @@ export const ev = {
   platformStarted(id: number, seq: number, runId: number, platform: string, platformsDone = 0, elapsedMs = 0): Ev<'platform.started'> {
     return { id, seq, runId, type: 'platform.started', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs } };
   },
-  progress(id: number, seq: number, runId: number, platform: string, eventsFound: number, elapsedMs = 500): Ev<'platform.progress'> {
-    return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone: 0, platformsTotal: 3, eventsFound, elapsedMs } };
+  progress(id: number, seq: number, runId: number, platform: string, eventsFound: number, elapsedMs = 500, platformsDone = 0): Ev<'platform.progress'> {
+    return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs } };
   },
   completed(id: number, seq: number, runId: number, platform: string, platformsDone: number, eventsFound: number, durationMs = 1200): Ev<'platform.completed'> {
     return { id, seq, runId, type: 'platform.completed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs: durationMs, durationMs } };
@@ -75,9 +79,10 @@ export const ev = {
   failed(id: number, seq: number, runId: number, platform: string, platformsDone: number, error: string): Ev<'platform.failed'> {
     return { id, seq, runId, type: 'platform.failed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error } };
   },
-  finished(id: number, seq: number, run: RunSummary): Ev<'run.finished'> {
+  /** `run.finished` carries the run with its final steps, as the service sends it (src/runs/finishRun.ts). */
+  finished(id: number, seq: number, run: RunDetail): Ev<'run.finished'> {
     const status = run.status as Ev<'run.finished'>['data']['status'];
-    return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run: { ...run, steps: 'steps' in run ? (run as RunDetail).steps : [] }, status, failureReason: run.failureReason } };
+    return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run, status, failureReason: run.failureReason } };
   },
   scheduler(id: number, scheduler: SchedulerState): Ev<'scheduler.changed'> {
     return { id, seq: null, runId: null, type: 'scheduler.changed', at: AT, data: { scheduler } };
