@@ -4,6 +4,7 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { VERSION } from '../version.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
@@ -34,8 +35,10 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
       'service.instance.id': randomUUID(),
     }),
     metricReaders: [exporter],
-    // Without an exporter spans are still recorded (not exported), so runs and logs get real trace ids.
-    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [] } : {}),
+    // Without an exporter spans are still recorded (not exported), so runs, logs and responses get real
+    // trace ids. NodeSDK registers a tracer provider only when it has at least one span processor: an empty
+    // list would leave every span non-recording (trace id 0), so give it one that does nothing.
+    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [new NoopSpanProcessor()] } : {}),
     views,
     instrumentations: [
       getNodeAutoInstrumentations({
