@@ -25,6 +25,12 @@ const views: ViewOptions[] = [
   { instrumentName: 'http.client.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
 ];
 
+/** OTEL_LOGS_EXPORTER names an exporter (otelDefaults sets `otlp` when an OTLP endpoint is configured). */
+function logsExported(env: Record<string, string | undefined>): boolean {
+  const exporters = (env.OTEL_LOGS_EXPORTER ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  return exporters.length > 0 && !exporters.includes('none');
+}
+
 export function startTelemetry(env: Record<string, string | undefined>): void {
   if (sdk) return;
   const exporter = createPrometheusExporter();
@@ -45,7 +51,9 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
-        '@opentelemetry/instrumentation-pino': { enabled: false }, // the logger's mixin adds trace ids itself
+        // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
+        // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
+        '@opentelemetry/instrumentation-pino': { enabled: logsExported(env), disableLogCorrelation: true },
         '@opentelemetry/instrumentation-knex': { enabled: false }, // pg spans already show every query
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
