@@ -19,6 +19,13 @@ let pipeline: MetricsPipeline | undefined;
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * The instrumentations oddswatch has something for (Hono on node:http, fetch/undici to the feeds, pg under
+ * MikroORM, runtime metrics, pino), unless OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35
+ * of auto-instrumentations-node would only hook module loading for libraries the service never loads.
+ */
+const USED_INSTRUMENTATIONS = 'http,undici,pg,runtime-node,pino';
+
 /** Both the http and the undici instrumentation emit http.client.request.duration; oddswatch's clients use fetch (undici). */
 const views: ViewOptions[] = [
   { instrumentName: 'http.client.request.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
@@ -33,6 +40,8 @@ function logsExported(env: Record<string, string | undefined>): boolean {
 
 export function startTelemetry(env: Record<string, string | undefined>): void {
   if (sdk) return;
+  // getNodeAutoInstrumentations reads process.env itself.
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ||= env.OTEL_NODE_ENABLED_INSTRUMENTATIONS || USED_INSTRUMENTATIONS;
   const exporter = createPrometheusExporter();
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -48,13 +57,12 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
     views,
     instrumentations: [
       getNodeAutoInstrumentations({
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
         // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
         // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
         '@opentelemetry/instrumentation-pino': { enabled: logsExported(env), disableLogCorrelation: true },
-        '@opentelemetry/instrumentation-knex': { enabled: false }, // pg spans already show every query
+        // A statement outside any span (metrics scrape, scheduler jobs between runs) makes no root span and
+        // no duration record: a run's and a request's own statements still have theirs.
+        '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
         },
