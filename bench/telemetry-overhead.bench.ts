@@ -77,16 +77,18 @@ async function stop(started: Started): Promise<void> {
 /** Spans and SQL statements of a run, from a service exporting to the receiver (not timed). */
 async function countPerRun(file: string, latencyMs: number): Promise<Record<string, number>> {
   const started = await start('export', file, latencyMs, false);
-  const before = receiver.spans.length;
   const traces: string[] = [];
+  let before: number | undefined;
   try {
-    await timeRun(started); // warm-up, not counted
+    const warmup = (await timeRun(started)).run.traceId; // not counted: its spans and those before it
+    await waitFor(() => receiver.spans.some((span) => span.traceId === warmup && span.name === 'scrape.run'), { timeoutMs: 20_000, what: 'the warm-up run span' });
+    before = receiver.spans.length;
     for (let index = 0; index < COUNTED_RUNS; index += 1) traces.push((await timeRun(started)).run.traceId!);
     await waitFor(() => traces.every((id) => receiver.spans.some((span) => span.traceId === id && span.name === 'scrape.run')), { timeoutMs: 20_000, what: 'the run spans' });
   } finally {
     await stop(started); // flushes the batch processor
   }
-  const spans = receiver.spans.slice(before);
+  const spans = receiver.spans.slice(before ?? 0);
   const isPg = (span: (typeof spans)[number]) => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql';
   const inRuns = spans.filter((span) => traces.includes(span.traceId));
   const per = (count: number) => Math.round((count / COUNTED_RUNS) * 10) / 10;
