@@ -145,14 +145,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /**
- * Defaults for the SDK's own OTEL_* variables: no trace export unless an OTLP endpoint is configured,
- * no OTLP log export (logs are JSON lines on stdout), no metrics push (Prometheus pulls /metrics).
+ * Defaults for the SDK's own OTEL_* variables: no trace or log export unless an OTLP endpoint is configured
+ * (logs are JSON lines on stdout either way), no metrics push (Prometheus pulls /metrics).
  */
 export function otelDefaults(env: Record<string, string | undefined>): Record<string, string> {
   const defaults: Record<string, string> = {};
   const otlp = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   if (!env.OTEL_TRACES_EXPORTER) defaults.OTEL_TRACES_EXPORTER = otlp ? 'otlp' : 'none';
-  if (!env.OTEL_LOGS_EXPORTER) defaults.OTEL_LOGS_EXPORTER = 'none';
+  const otlpLogs = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT;
+  if (!env.OTEL_LOGS_EXPORTER) defaults.OTEL_LOGS_EXPORTER = otlpLogs ? 'otlp' : 'none';
   if (!env.OTEL_METRICS_EXPORTER) defaults.OTEL_METRICS_EXPORTER = 'none';
   if (!env.OTEL_SERVICE_NAME) defaults.OTEL_SERVICE_NAME = 'oddswatch';
   return defaults;

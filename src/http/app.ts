@@ -22,6 +22,7 @@ import { createPlatformRoutes } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import type { SseDeps } from './sse.js';
+import { traceContext } from './traceContext.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
   const { engine, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
+  app.use(traceContext());
 
   app.use(async (c, next) => {
     const started = performance.now();

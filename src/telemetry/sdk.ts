@@ -4,6 +4,7 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { VERSION } from '../version.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
@@ -18,14 +19,29 @@ let pipeline: MetricsPipeline | undefined;
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * The instrumentations oddswatch has something for (Hono on node:http, fetch/undici to the feeds, pg under
+ * MikroORM, runtime metrics, pino), unless OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35
+ * of auto-instrumentations-node would only hook module loading for libraries the service never loads.
+ */
+const USED_INSTRUMENTATIONS = 'http,undici,pg,runtime-node,pino';
+
 /** Both the http and the undici instrumentation emit http.client.request.duration; oddswatch's clients use fetch (undici). */
 const views: ViewOptions[] = [
   { instrumentName: 'http.client.request.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
   { instrumentName: 'http.client.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
 ];
 
+/** OTEL_LOGS_EXPORTER names an exporter (otelDefaults sets `otlp` when an OTLP endpoint is configured). */
+function logsExported(env: Record<string, string | undefined>): boolean {
+  const exporters = (env.OTEL_LOGS_EXPORTER ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  return exporters.length > 0 && !exporters.includes('none');
+}
+
 export function startTelemetry(env: Record<string, string | undefined>): void {
   if (sdk) return;
+  // getNodeAutoInstrumentations reads process.env itself.
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ||= env.OTEL_NODE_ENABLED_INSTRUMENTATIONS || USED_INSTRUMENTATIONS;
   const exporter = createPrometheusExporter();
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -34,16 +50,19 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
       'service.instance.id': randomUUID(),
     }),
     metricReaders: [exporter],
-    // Without an exporter spans are still recorded (not exported), so runs and logs get real trace ids.
-    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [] } : {}),
+    // Without an exporter spans are still recorded (not exported), so runs, logs and responses get real
+    // trace ids. NodeSDK registers a tracer provider only when it has at least one span processor: an empty
+    // list would leave every span non-recording (trace id 0), so give it one that does nothing.
+    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [new NoopSpanProcessor()] } : {}),
     views,
     instrumentations: [
       getNodeAutoInstrumentations({
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
-        '@opentelemetry/instrumentation-pino': { enabled: false }, // the logger's mixin adds trace ids itself
-        '@opentelemetry/instrumentation-knex': { enabled: false }, // pg spans already show every query
+        // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
+        // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
+        '@opentelemetry/instrumentation-pino': { enabled: logsExported(env), disableLogCorrelation: true },
+        // A statement outside any span (metrics scrape, scheduler jobs between runs) makes no root span and
+        // no duration record: a run's and a request's own statements still have theirs.
+        '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
         },

@@ -18,9 +18,12 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The built service (dist/) as a real child process, exactly as `npm start` runs it. */
-export async function spawnService(env: Record<string, string>, { timeoutMs = 60_000 } = {}): Promise<ChildService> {
-  const child = spawn(process.execPath, SERVICE_ARGS, {
+/**
+ * The built service (dist/) as a real child process, exactly as `npm start` runs it. `nodeArgs` replaces
+ * the node arguments (the benchmark starts it without the telemetry `--import`, or with `--cpu-prof`).
+ */
+export async function spawnService(env: Record<string, string>, { timeoutMs = 60_000, nodeArgs = SERVICE_ARGS }: { timeoutMs?: number; nodeArgs?: readonly string[] } = {}): Promise<ChildService> {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCHEDULER_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,17 @@ export interface ReceivedSpan {
   resource: Record<string, unknown>;
 }
 
+/** A log record as received over OTLP/HTTP JSON (trace and span ids hex, empty when outside a span). */
+export interface ReceivedLogRecord {
+  traceId: string;
+  spanId: string;
+  severityText?: string;
+  severityNumber?: number;
+  body: unknown;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}
+
 interface AnyValue {
   stringValue?: string;
   intValue?: string | number;
@@ -24,9 +35,10 @@ interface AnyValue {
 const plain = (value: AnyValue | undefined) => value?.stringValue ?? (value?.intValue !== undefined ? Number(value.intValue) : undefined) ?? value?.doubleValue ?? value?.boolValue;
 const attributesOf = (list: { key: string; value: AnyValue }[] = []) => Object.fromEntries(list.map((item) => [item.key, plain(item.value)]));
 
-/** A tiny OTLP/HTTP (JSON) trace receiver on loopback, for tests: POST /v1/traces. */
-export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; close(): Promise<void> }> {
+/** A tiny OTLP/HTTP (JSON) receiver on loopback, for tests: POST /v1/traces and /v1/logs. */
+export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; logs: ReceivedLogRecord[]; close(): Promise<void> }> {
   const spans: ReceivedSpan[] = [];
+  const logs: ReceivedLogRecord[] = [];
   const server = http.createServer((request, response) => {
     let body = '';
     request.setEncoding('utf8');
@@ -57,6 +69,27 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans: Receive
           }
         }
       }
+      if (request.url === '/v1/logs') {
+        const payload = JSON.parse(body) as {
+          resourceLogs?: { resource?: { attributes: { key: string; value: AnyValue }[] }; scopeLogs?: { logRecords?: Record<string, unknown>[] }[] }[];
+        };
+        for (const resourceLog of payload.resourceLogs ?? []) {
+          const resource = attributesOf(resourceLog.resource?.attributes);
+          for (const scope of resourceLog.scopeLogs ?? []) {
+            for (const record of scope.logRecords ?? []) {
+              logs.push({
+                traceId: String(record.traceId ?? ''),
+                spanId: String(record.spanId ?? ''),
+                severityText: record.severityText as string | undefined,
+                severityNumber: record.severityNumber as number | undefined,
+                body: plain(record.body as AnyValue | undefined),
+                attributes: attributesOf(record.attributes as never),
+                resource,
+              });
+            }
+          }
+        }
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -64,6 +97,7 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans: Receive
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
+    logs,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

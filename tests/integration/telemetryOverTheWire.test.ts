@@ -29,6 +29,7 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_BSP_SCHEDULE_DELAY: '200',
+    OTEL_BLRP_SCHEDULE_DELAY: '200',
     METRICS_PORT: '0',
     TRACE_URL_TEMPLATE: 'http://grafana.local/explore?traceId={traceId}',
   });
@@ -102,6 +103,24 @@ describe('logs', () => {
     expect(lines.every((line) => line.trace_id === run.traceId && typeof line.span_id === 'string')).toBe(true);
     const request = service.logs.find((line) => line.msg === 'request' && line.route === '/api/runs' && line.method === 'POST')!;
     expect(request).toMatchObject({ status: 202, duration_ms: expect.any(Number), trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  });
+});
+
+describe('log records over OTLP', () => {
+  it('carry the run trace id and span ids, as the stdout lines do', async () => {
+    // The same lines as on stdout (which still gets them as JSON), no more, no fewer.
+    const stdoutCount = service.logs.filter((line) => line.run_id === run.id && line.msg.startsWith('platform scrape')).length;
+    expect(stdoutCount).toBeGreaterThanOrEqual(6);
+    const runRecords = await waitFor(() => {
+      const records = receiver.logs.filter((record) => record.attributes.run_id === run.id && String(record.body).startsWith('platform scrape'));
+      return records.length >= stdoutCount ? records : undefined;
+    }, { timeoutMs: 15_000, what: 'the run log records' });
+    expect(runRecords).toHaveLength(stdoutCount);
+    expect(runRecords.every((record) => record.traceId === run.traceId && /^[0-9a-f]{16}$/.test(record.spanId))).toBe(true);
+    const platformSpanIds = new Set(spansOf(run.traceId!).filter((span) => span.name === 'scrape.platform').map((span) => span.spanId));
+    expect(runRecords.every((record) => platformSpanIds.has(record.spanId))).toBe(true);
+    expect(runRecords[0]!.resource).toMatchObject({ 'service.name': 'oddswatch' });
+    expect(runRecords.some((record) => record.severityText === 'info' || record.severityNumber === 9)).toBe(true);
   });
 });
 

@@ -43,8 +43,11 @@ interface DataSource {
   name: string;
   uid: string;
   type: string;
+  url?: string;
   jsonData?: {
     serviceMap?: { datasourceUid?: string };
+    tracesToLogsV2?: { datasourceUid?: string; customQuery?: boolean; query?: string; tags?: { key: string; value?: string }[] };
+    derivedFields?: { name: string; matcherType?: string; matcherRegex: string; datasourceUid?: string; url: string }[];
     tracesToMetrics?: { datasourceUid?: string };
     exemplarTraceIdDestinations?: { datasourceUid?: string }[];
     alertmanagerUid?: string;
@@ -55,6 +58,11 @@ const collector = readYaml<CollectorConfig>('otel-collector/config.yaml');
 const compose = readYaml<Compose>('docker-compose.yml');
 const prometheus = readYaml<PrometheusConfig>('prometheus/prometheus.yml');
 const services = Object.keys(compose.services);
+const loki = readYaml<{
+  server: { http_listen_port: number };
+  limits_config?: { allow_structured_metadata?: boolean };
+  schema_config: { configs: { store: string; schema: string }[] };
+}>('loki/loki.yaml');
 const dataSources = readdirSync(repoPath('grafana/provisioning/datasources'))
   .filter((file) => /\.ya?ml$/.test(file))
   .flatMap((file) => readYaml<{ datasources: DataSource[] }>(`grafana/provisioning/datasources/${file}`).datasources);
@@ -133,6 +141,20 @@ describe('OpenTelemetry Collector config', () => {
     expect((collector.exporters?.prometheus as { endpoint: string }).endpoint).toMatch(/:8889$/);
   });
 
+  it('sends log records to Loki: a logs pipeline from OTLP, through otlphttp to the compose Loki /otlp endpoint', () => {
+    const logs = collector.service.pipelines.logs!;
+    expect(logs, 'logs pipeline').toBeDefined();
+    expect(logs.receivers).toEqual(['otlp']);
+    expect(logs.processors).toEqual(['memory_limiter', 'batch']);
+    expect(logs.exporters).toHaveLength(1);
+    const exporter = logs.exporters![0]!;
+    expect(exporter.split('/')[0]).toBe('otlphttp');
+    const endpoint = new URL((collector.exporters?.[exporter] as { endpoint: string }).endpoint);
+    expect(compose.services[endpoint.hostname]?.image).toBe('${LOKI_IMAGE}');
+    expect(Number(endpoint.port)).toBe(loki.server.http_listen_port);
+    expect(endpoint.pathname).toBe('/otlp');
+  });
+
   it('enables a defined health_check extension', () => {
     expect(Object.keys(collector.extensions ?? {})).toContain('health_check');
     for (const extension of collector.service.extensions ?? []) expect(Object.keys(collector.extensions ?? {})).toContain(extension);
@@ -194,6 +216,18 @@ describe('docker-compose.yml', () => {
   it("points the app's OTLP endpoint at a compose service", () => {
     const endpoint = compose.services.app?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
     expect(services).toContain(hostOf(endpoint));
+  });
+
+  it('lets the app export its logs over OTLP (OTEL_LOGS_EXPORTER not forced to none)', () => {
+    expect(compose.services.app?.environment?.OTEL_LOGS_EXPORTER ?? 'otlp').not.toBe('none');
+  });
+
+  it('runs Loki with loki/loki.yaml, structured metadata on (trace_id of OTLP lines) and a tsdb v13 schema', () => {
+    const service = compose.services.loki!;
+    const configArg = ([] as string[]).concat((service as { command?: string[] }).command ?? []).find((arg) => arg.startsWith('-config.file='));
+    expect(hostPathOf(service, configArg!.slice('-config.file='.length))).toBe('loki/loki.yaml');
+    expect(loki.limits_config?.allow_structured_metadata).toBe(true);
+    expect(loki.schema_config.configs.at(-1)).toMatchObject({ store: 'tsdb', schema: 'v13' });
   });
 
   it('links traces to Grafana through TRACE_URL_TEMPLATE with a {traceId} placeholder', () => {
@@ -269,19 +303,49 @@ describe('Alertmanager config', () => {
 describe('Grafana provisioning and dashboards', () => {
   const grafana = compose.services.grafana!;
 
-  it('provisions Prometheus, Tempo and Alertmanager with fixed, unique uids, linked to each other', () => {
+  it('provisions Prometheus, Tempo, Loki and Alertmanager with fixed, unique uids, linked to each other', () => {
     expect(provisionedUids.size).toBe(dataSources.length);
     const byType = Object.fromEntries(dataSources.map((source) => [source.type, source]));
     expect(byType.prometheus?.uid).toBe('prometheus');
     expect(byType.tempo?.uid).toBe('tempo');
+    expect(byType.loki?.uid).toBe('loki');
     expect(byType.alertmanager?.uid).toBe('alertmanager');
     const links = [
       byType.tempo?.jsonData?.serviceMap?.datasourceUid,
       byType.tempo?.jsonData?.tracesToMetrics?.datasourceUid,
+      byType.tempo?.jsonData?.tracesToLogsV2?.datasourceUid,
+      ...(byType.loki?.jsonData?.derivedFields ?? []).map((d) => d.datasourceUid),
       byType.prometheus?.jsonData?.alertmanagerUid,
       ...(byType.prometheus?.jsonData?.exemplarTraceIdDestinations ?? []).map((d) => d.datasourceUid),
     ];
     for (const uid of links) expect(provisionedUids, `linked data source ${uid}`).toContain(uid);
+  });
+
+  it('queries the compose Loki on its configured port', () => {
+    const source = dataSources.find((candidate) => candidate.type === 'loki')!;
+    const url = new URL(source.url!);
+    expect(compose.services[url.hostname]?.image).toBe('${LOKI_IMAGE}');
+    expect(Number(url.port)).toBe(loki.server.http_listen_port);
+  });
+
+  it('links a log line to its trace: a derived field on the trace_id label opens the Tempo data source', () => {
+    const fields = dataSources.find((source) => source.type === 'loki')!.jsonData?.derivedFields ?? [];
+    const traceField = fields.find((field) => field.matcherRegex === 'trace_id');
+    expect(traceField, 'a derived field on trace_id').toBeDefined();
+    // OTLP lines carry trace_id as structured metadata: matched as a label, not by a regex on the line.
+    expect(traceField!.matcherType).toBe('label');
+    expect(dataSources.find((source) => source.uid === traceField!.datasourceUid)?.type).toBe('tempo');
+    // `$$` is Grafana's escape for `$` in provisioning files: the query is the raw value.
+    expect(traceField!.url).toBe('$${__value.raw}');
+  });
+
+  it("links a trace to its logs: Tempo's tracesToLogsV2 queries Loki by service and trace_id", () => {
+    const toLogs = dataSources.find((source) => source.type === 'tempo')!.jsonData?.tracesToLogsV2;
+    expect(dataSources.find((source) => source.uid === toLogs?.datasourceUid)?.type).toBe('loki');
+    expect(toLogs?.tags).toContainEqual({ key: 'service.name', value: 'service_name' });
+    expect(toLogs?.customQuery).toBe(true);
+    // Loki's OTLP ingestion indexes service.name as service_name and keeps trace_id as structured metadata.
+    expect(toLogs?.query).toBe('{$${__tags}} | trace_id="$${__trace.traceId}"');
   });
 
   it('loads the dashboards directory through the provider and the compose mount', () => {

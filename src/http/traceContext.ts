@@ -1,0 +1,32 @@
+import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
+import type { MiddlewareHandler } from 'hono';
+
+/**
+ * Tells the client which trace its request belongs to, so an operator can paste it into Tempo:
+ * `X-Trace-Id: <trace id>` and `Server-Timing: traceparent;desc="00-<trace id>-<span id>-<flags>"`
+ * (the W3C traceparent of the request's server span, readable by browsers through Server-Timing).
+ * No header when the request has no recorded span (SDK not loaded, or a quiet path like /healthz).
+ */
+export function traceContext(): MiddlewareHandler {
+  return async (c, next) => {
+    const span = trace.getActiveSpan();
+    const context = span?.spanContext();
+    if (!context || !isSpanContextValid(context)) return next();
+    const flags = (context.traceFlags & TraceFlags.SAMPLED ? '01' : '00');
+    const headers = {
+      'X-Trace-Id': context.traceId,
+      'Server-Timing': `traceparent;desc="00-${context.traceId}-${context.spanId}-${flags}"`,
+    };
+    // Before next(): streamed responses (SSE) send their headers early.
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    await next();
+    for (const [name, value] of Object.entries(headers)) {
+      if (c.res.headers.has(name)) continue;
+      try {
+        c.res.headers.set(name, value);
+      } catch {
+        // A response with immutable headers (e.g. a proxied fetch Response): leave it as it is.
+      }
+    }
+  };
+}
