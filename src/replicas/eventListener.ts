@@ -114,6 +114,7 @@ export class EventListener {
     try {
       await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
     } catch (error) {
+      if (generation === this.generation) this.generation++; // its 'end' must not count as a loss
       destroyClient(client);
       throw error;
     }
