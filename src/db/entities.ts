@@ -120,4 +120,22 @@ export const SchedulerJobSetting = defineEntity({
 });
 export type SchedulerJobSetting = InferEntity<typeof SchedulerJobSetting>;
 
-export const entities = [Run, PlatformStep, RunEvent, Odds, SchedulerJobSetting];
+/**
+ * Watchers per replica, published with a lease (src/replicas/presence.ts): a row stops counting once
+ * `leaseUntil` passes. `runSubscribers` maps a run id to that replica's run-stream subscriber count.
+ */
+export const ReplicaPresence = defineEntity({
+  name: 'ReplicaPresence',
+  tableName: 'replica_presence',
+  properties: {
+    replicaId: p.string().columnType('text').primary(),
+    globalSubscribers: p.integer().default(0),
+    runSubscribers: p.json<Record<string, number>>().columnType('jsonb'),
+    leaseUntil: p.datetime().columnType('timestamptz'),
+    updatedAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+  indexes: [{ name: 'replica_presence_lease_idx', properties: ['leaseUntil'] }],
+});
+export type ReplicaPresence = InferEntity<typeof ReplicaPresence>;
+
+export const entities = [Run, PlatformStep, RunEvent, Odds, SchedulerJobSetting, ReplicaPresence];

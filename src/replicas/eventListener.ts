@@ -1,0 +1,239 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { StreamEvent } from '../shared/contract.js';
+import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from './dedicatedClient.js';
+import { EVENTS_CHANNEL, type PublishedEventRow } from './eventPublisher.js';
+
+export interface EventListenerOptions {
+  databaseUrl: string;
+  /** application_name of the LISTEN session (how an operator, or a test, finds its backend). */
+  applicationName: string;
+  logger: Logger;
+  /** The local fan-out: called once per event, in increasing id order, never twice for an id. */
+  onEvent: (event: StreamEvent) => void;
+  /** Deliver events after this id; 'latest': only events committed after start. */
+  afterId: number | 'latest';
+  channel?: string;
+  /** Counted by the caller as `oddswatch_bus_reconnects_total`. */
+  onReconnect?: () => void;
+  pollIntervalMs?: number;
+  checkIntervalMs?: number;
+  checkTimeoutMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  batchSize?: number;
+}
+
+/**
+ * The receiving side of the PostgreSQL progress bus: one dedicated LISTEN session; on a notification
+ * (or a periodic poll, the safety net for a lost notification) it reads the rows after the last id it
+ * delivered, in id order, and hands them to `onEvent`. Because writers publish under the events lock
+ * (see eventPublisher.ts), seeing id N means no smaller id can still appear, so "read after the last
+ * delivered id" never skips one. A periodic check (`select` with a timeout that also asserts the
+ * LISTEN is still registered) catches a half-open session; any failure drops the session, reconnects
+ * with capped exponential backoff, re-LISTENs and catches up from the last delivered id: nothing lost.
+ */
+export class EventListener {
+  private client: pg.Client | undefined;
+  private generation = 0;
+  private lastId = 0;
+  private reading = false;
+  private readAgain = false;
+  private stopped = true;
+  private reconnectAttempt = 0;
+  private reconnectCount = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly channel: string;
+  private readonly settings: Required<Pick<EventListenerOptions, 'pollIntervalMs' | 'checkIntervalMs' | 'checkTimeoutMs' | 'backoffInitialMs' | 'backoffMaxMs' | 'batchSize'>>;
+
+  constructor(private readonly options: EventListenerOptions) {
+    this.channel = options.channel ?? EVENTS_CHANNEL;
+    this.settings = {
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      checkIntervalMs: options.checkIntervalMs ?? 5_000,
+      checkTimeoutMs: options.checkTimeoutMs ?? 2_000,
+      backoffInitialMs: options.backoffInitialMs ?? 100,
+      backoffMaxMs: options.backoffMaxMs ?? 5_000,
+      batchSize: options.batchSize ?? 500,
+    };
+  }
+
+  get lastDeliveredId(): number {
+    return this.lastId;
+  }
+
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Connects, LISTENs and delivers what is already after `afterId`; rejects when the first connection fails. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.reading = true; // no delivery before the starting position is known
+    try {
+      await this.connect();
+      this.lastId = this.options.afterId === 'latest' ? await this.latestId() : this.options.afterId;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    } finally {
+      this.reading = false;
+    }
+    this.timers.push(setInterval(() => void this.drain(), this.settings.pollIntervalMs));
+    this.timers.push(setInterval(() => void this.check(), this.settings.checkIntervalMs));
+    for (const timer of this.timers) timer.unref();
+    await this.drain();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    clearTimeout(this.reconnectTimer);
+    this.generation++;
+    const client = this.client;
+    this.client = undefined;
+    if (client) await closeClient(client);
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    const client = await connectDedicated(
+      { databaseUrl: this.options.databaseUrl, applicationName: this.options.applicationName },
+      (error) => this.connectionLost(generation, error),
+    );
+    client.on('notification', (message) => {
+      if (generation !== this.generation || message.channel !== this.channel) return;
+      if (Number(message.payload) > this.lastId) void this.drain();
+    });
+    try {
+      await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
+    } catch (error) {
+      if (generation === this.generation) this.generation++; // its 'end' must not count as a loss
+      destroyClient(client);
+      throw error;
+    }
+    if (generation !== this.generation) {
+      destroyClient(client); // lost or stopped while connecting
+      throw new Error('listener connection superseded');
+    }
+    this.client = client;
+  }
+
+  private async latestId(): Promise<number> {
+    const { rows } = await this.client!.query<{ max_id: string | null }>('select max(id) as max_id from run_events');
+    return Number(rows[0]?.max_id ?? 0);
+  }
+
+  private connectionLost(generation: number, error: Error): void {
+    if (generation !== this.generation || this.stopped) return;
+    this.generation++;
+    const client = this.client;
+    this.client = undefined;
+    if (client) destroyClient(client);
+    this.options.logger.warn({ err: error, last_event_id: this.lastId }, 'progress bus listener lost its connection: reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = backoffDelay(this.reconnectAttempt++, this.settings.backoffInitialMs, this.settings.backoffMaxMs);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.connect();
+    } catch (error) {
+      if (this.stopped) return;
+      this.options.logger.warn({ err: error, attempt: this.reconnectAttempt }, 'progress bus listener could not reconnect: retrying');
+      this.scheduleReconnect();
+      return;
+    }
+    this.reconnectAttempt = 0;
+    this.reconnectCount++;
+    this.options.onReconnect?.();
+    this.options.logger.warn({ last_event_id: this.lastId, reconnects: this.reconnectCount }, 'progress bus listener reconnected: catching up');
+    await this.drain();
+  }
+
+  /** Half-open detection: the session must answer quickly and still be listening on the channel. */
+  private async check(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const generation = this.generation;
+    try {
+      const { rows } = await withTimeout(
+        client.query<{ listening: boolean }>('select exists (select 1 from pg_listening_channels() c where c = $1) as listening', [this.channel]),
+        this.settings.checkTimeoutMs,
+        'listener check',
+      );
+      if (!rows[0]?.listening) throw new Error(`no longer listening on ${this.channel}`);
+    } catch (error) {
+      this.connectionLost(generation, error as Error);
+    }
+  }
+
+  /** Reads and delivers every row after the last delivered id; one read at a time, re-run when asked meanwhile. */
+  private async drain(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.readAgain = false;
+        const client = this.client;
+        if (!client || this.stopped) break;
+        const generation = this.generation;
+        let rows: PublishedEventRow[];
+        try {
+          ({ rows } = await withTimeout(
+            client.query<PublishedEventRow>(
+              'select id, run_id, seq, type, payload, created_at from run_events where id > $1 order by id limit $2',
+              [this.lastId, this.settings.batchSize],
+            ),
+            this.settings.checkTimeoutMs * 5,
+            'listener read',
+          ));
+        } catch (error) {
+          if (generation === this.generation) this.connectionLost(generation, error as Error);
+          else this.readAgain = true; // a newer session exists: read on it
+          continue;
+        }
+        for (const row of rows) this.deliver(row);
+        if (rows.length === this.settings.batchSize) this.readAgain = true;
+      } while (this.readAgain && !this.stopped);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private deliver(row: PublishedEventRow): void {
+    const id = Number(row.id);
+    if (id <= this.lastId) return;
+    this.lastId = id;
+    try {
+      this.options.onEvent(toStreamEvent(row));
+    } catch (error) {
+      this.options.logger.error({ err: error, event_id: id }, 'progress event subscriber threw');
+    }
+  }
+}
+
+export function toStreamEvent(row: PublishedEventRow): StreamEvent {
+  return {
+    id: Number(row.id),
+    seq: row.seq,
+    runId: row.run_id === null ? null : Number(row.run_id),
+    type: row.type,
+    at: new Date(row.created_at).toISOString(),
+    data: typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload,
+  } as StreamEvent;
+}

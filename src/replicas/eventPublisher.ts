@@ -1,0 +1,86 @@
+import type pg from 'pg';
+import { LOCK_NAMES, pgExecutor, type SqlExecutor } from './sql.js';
+
+/** The channel every replica LISTENs on; a notification's payload is the global id of one new event row. */
+export const EVENTS_CHANNEL = 'oddswatch_events';
+
+export interface PublishedEventRow extends Record<string, unknown> {
+  id: string;
+  run_id: string | null;
+  seq: number | null;
+  type: string;
+  payload: unknown;
+  created_at: Date | string;
+}
+
+/**
+ * The publishing side of the PostgreSQL bus. MUST run inside a transaction (`executor` bound to it),
+ * and every writer of `run_events` must go through it.
+ *
+ * Ordering rule: ids come from a sequence, and two writers may commit out of order (id N+1 visible
+ * while N is still in flight), so a reader that trusted "max id seen" would skip N forever. Here
+ * each writer first takes the transaction-scoped advisory lock `oddswatch-events`, then takes its id,
+ * inserts and NOTIFYs; the lock is released only after the commit is visible. Hence ids become
+ * visible in increasing order, and a reader that sees id N knows every smaller id is committed
+ * already or was rolled back for good (a sequence value is never handed out again): it never waits
+ * on a hole and never needs a settle window. Cost: event writes are serialised across replicas for
+ * the length of the writer's transaction (one insert, a few ms); keep these transactions short.
+ * Alternatives rejected: a settle window loses events behind a transaction slower than the window;
+ * "deliver up to the oldest id in flight" needs each writer to advertise its id before commit (an
+ * extra table and cleanup after crashed writers).
+ *
+ * Deadlock rule: take this lock before any row lock on `runs` in the same transaction (call it
+ * first, or in a transaction of its own); it then takes the run's row lock for `last_seq` itself.
+ */
+export async function insertEventAndNotify(
+  execute: SqlExecutor,
+  runId: number | null,
+  type: string,
+  payload: unknown,
+  channel = EVENTS_CHANNEL,
+): Promise<PublishedEventRow> {
+  await execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [LOCK_NAMES.events]);
+  const json = JSON.stringify(payload);
+  const rows =
+    runId === null
+      ? await execute<PublishedEventRow>(
+          `with inserted as (insert into run_events (type, payload) values (?, ?::jsonb) returning id, run_id, seq, type, payload, created_at)
+           select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
+          [type, json, channel],
+        )
+      : await execute<PublishedEventRow>(
+          `with next as (update runs set last_seq = last_seq + 1 where id = ? returning id, last_seq),
+           inserted as (insert into run_events (run_id, seq, type, payload) select id, last_seq, ?, ?::jsonb from next
+                        returning id, run_id, seq, type, payload, created_at)
+           select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
+          [runId, type, json, channel],
+        );
+  const row = rows[0];
+  if (!row) throw new Error(`cannot record ${type}: run ${runId} does not exist`);
+  delete (row as Record<string, unknown>).pg_notify;
+  return row;
+}
+
+/** `insertEventAndNotify` in a transaction of its own on a node-postgres client or pool. */
+export async function publishEvent(
+  db: pg.Pool | pg.Client,
+  runId: number | null,
+  type: string,
+  payload: unknown,
+  channel = EVENTS_CHANNEL,
+): Promise<PublishedEventRow> {
+  const client = 'totalCount' in db ? await db.connect() : db;
+  try {
+    await client.query('begin');
+    try {
+      const row = await insertEventAndNotify(pgExecutor(client), runId, type, payload, channel);
+      await client.query('commit');
+      return row;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    if (client !== db) (client as pg.PoolClient).release();
+  }
+}

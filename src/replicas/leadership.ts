@@ -1,0 +1,147 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { closeClient, connectDedicated, destroyClient, withTimeout } from './dedicatedClient.js';
+import { LOCK_NAMES } from './sql.js';
+
+export interface LeadershipOptions {
+  databaseUrl: string;
+  /** application_name of the leadership session, e.g. `oddswatch-leader-<replica id>`. */
+  applicationName: string;
+  logger: Logger;
+  /** How often a follower tries to take the lock (default 2 s): the takeover time after a leader's session ends. */
+  retryIntervalMs?: number;
+  /** How often the leader checks that its session still answers (default 1 s). */
+  checkIntervalMs?: number;
+  checkTimeoutMs?: number;
+  lockName?: string;
+  onLeader?: () => void;
+  onFollower?: () => void;
+}
+
+/**
+ * One leader among the replicas: the holder of a session advisory lock on a dedicated connection.
+ * Followers try `pg_try_advisory_lock` every retry interval and take over once the leader's session is
+ * gone (process stopped or killed, connection cut: PostgreSQL frees session locks with the session).
+ * A leader that loses its connection steps down at once (it cannot know whether the server still holds
+ * its lock), and a check that does not answer within its timeout counts as a loss; so the old leader
+ * stops acting before the server frees the lock and a follower can win it.
+ */
+export class Leadership {
+  private client: pg.Client | undefined;
+  private generation = 0;
+  private leader = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private changeCount = 0;
+  private readonly retryIntervalMs: number;
+  private readonly checkIntervalMs: number;
+  private readonly checkTimeoutMs: number;
+  private readonly lockName: string;
+
+  constructor(private readonly options: LeadershipOptions) {
+    this.retryIntervalMs = options.retryIntervalMs ?? 2_000;
+    this.checkIntervalMs = options.checkIntervalMs ?? 1_000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
+    this.lockName = options.lockName ?? LOCK_NAMES.leader;
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** How many times this replica became the leader (the lead sums it as the leadership-changes counter). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Makes the first attempt before resolving, so a lone replica is the leader when start() returns. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.stepDown('stopping');
+    this.generation++;
+    const client = this.client;
+    this.client = undefined;
+    if (client) await closeClient(client); // ending the session frees the lock
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), this.leader ? this.checkIntervalMs : this.retryIntervalMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (!this.client) await this.connect();
+      const client = this.client;
+      if (!client || this.stopped) return;
+      const generation = this.generation;
+      if (this.leader) {
+        await this.query(client, generation, 'select 1');
+      } else {
+        const rows = await this.query(client, generation, 'select pg_try_advisory_lock(hashtextextended($1, 0)) as got', [this.lockName]);
+        if (rows?.[0]?.got === true && !this.stopped && generation === this.generation) this.becomeLeader();
+      }
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'leadership session unavailable: retrying');
+    } finally {
+      this.schedule();
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    const client = await connectDedicated(
+      { databaseUrl: this.options.databaseUrl, applicationName: this.options.applicationName, connectTimeoutMs: this.retryIntervalMs },
+      (error) => this.lost(generation, error),
+    );
+    if (generation !== this.generation || this.stopped) {
+      destroyClient(client);
+      return;
+    }
+    this.client = client;
+  }
+
+  /** A query that does not answer in time is a lost session: the answer (lock taken or not) can no longer be trusted. */
+  private async query(client: pg.Client, generation: number, sql: string, params: unknown[] = []) {
+    try {
+      const { rows } = await withTimeout(client.query<{ got?: boolean }>(sql, params), this.checkTimeoutMs, 'leadership session');
+      return rows;
+    } catch (error) {
+      this.lost(generation, error as Error);
+      return undefined;
+    }
+  }
+
+  private lost(generation: number, error: Error): void {
+    if (generation !== this.generation || this.stopped) return;
+    this.generation++;
+    const client = this.client;
+    this.client = undefined;
+    if (client) destroyClient(client);
+    if (this.leader) this.options.logger.warn({ err: error }, 'scheduler leader lost its database session: stepping down');
+    this.stepDown('session lost');
+    this.schedule();
+  }
+
+  private becomeLeader(): void {
+    this.leader = true;
+    this.changeCount++;
+    this.options.logger.warn({ leadership_changes: this.changeCount }, 'this replica is now the scheduler leader');
+    this.options.onLeader?.();
+  }
+
+  private stepDown(reason: string): void {
+    if (!this.leader) return;
+    this.leader = false;
+    this.options.logger.warn({ reason }, 'this replica is no longer the scheduler leader');
+    this.options.onFollower?.();
+  }
+}

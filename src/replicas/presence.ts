@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import type { SqlExecutor } from './sql.js';
+
+/** This replica's local subscriber counts: global-stream subscribers and run-stream subscribers per run. */
+export interface LocalCounts {
+  global: number;
+  runs: ReadonlyMap<number, number>;
+}
+
+export interface ReplicaPresenceOptions {
+  execute: SqlExecutor;
+  replicaId: string;
+  counts: () => LocalCounts;
+  logger: Logger;
+  /** Default 2 s. */
+  refreshMs?: number;
+  /** Default three refreshes: a replica that missed three refreshes stops counting. */
+  leaseMs?: number;
+}
+
+/**
+ * Watchers across replicas. Each replica upserts one `replica_presence` row with its counts and a lease
+ * (`lease_until`, on the database clock so replicas' clocks need not agree) every refresh; readers sum
+ * only rows whose lease has not passed, so a dead replica's watchers stop counting within one lease.
+ * A clean stop deletes the row at once. Rows whose lease passed over an hour ago are pruned.
+ */
+export class ReplicaPresence {
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly refreshMs: number;
+  private readonly leaseMs: number;
+
+  constructor(private readonly options: ReplicaPresenceOptions) {
+    this.refreshMs = options.refreshMs ?? 2_000;
+    this.leaseMs = options.leaseMs ?? 3 * this.refreshMs;
+  }
+
+  get replicaId(): string {
+    return this.options.replicaId;
+  }
+
+  async start(): Promise<void> {
+    await this.publish();
+    this.timer = setInterval(() => void this.publish(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  /** Publishes the current counts now (also call it when a subscription starts or ends); never rejects. */
+  publish(): Promise<void> {
+    this.tail = this.tail.then(() => this.write());
+    return this.tail;
+  }
+
+  /** Who watches `runId` on every live replica: that run's stream subscribers plus global-stream subscribers. */
+  async watchersOf(runId: number): Promise<number> {
+    return this.sum(runId, false);
+  }
+
+  /** The same, without this replica's row: add the exact local count to it. */
+  async remoteWatchersOf(runId: number): Promise<number> {
+    return this.sum(runId, true);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.tail;
+    await this.options.execute('delete from replica_presence where replica_id = ?', [this.options.replicaId]);
+  }
+
+  private async write(): Promise<void> {
+    const counts = this.options.counts();
+    const runs = Object.fromEntries([...counts.runs].filter(([, n]) => n > 0).map(([runId, n]) => [String(runId), n]));
+    try {
+      await this.options.execute(
+        `insert into replica_presence (replica_id, global_subscribers, run_subscribers, lease_until, updated_at)
+         values (?, ?, ?::jsonb, now() + ? * interval '1 millisecond', now())
+         on conflict (replica_id) do update set global_subscribers = excluded.global_subscribers,
+           run_subscribers = excluded.run_subscribers, lease_until = excluded.lease_until, updated_at = excluded.updated_at`,
+        [this.options.replicaId, counts.global, JSON.stringify(runs), this.leaseMs],
+      );
+      await this.options.execute(`delete from replica_presence where lease_until < now() - interval '1 hour'`);
+    } catch (error) {
+      this.options.logger.warn({ err: error, replica_id: this.options.replicaId }, 'could not publish this replica\'s watchers: retrying at the next refresh');
+    }
+  }
+
+  private async sum(runId: number, excludeSelf: boolean): Promise<number> {
+    const rows = await this.options.execute<{ watchers: number }>(
+      `select coalesce(sum(global_subscribers + coalesce((run_subscribers ->> ?)::int, 0)), 0)::int as watchers
+       from replica_presence where lease_until > now() and (not ? or replica_id <> ?)`,
+      [String(runId), excludeSelf, this.options.replicaId],
+    );
+    return Number(rows[0]?.watchers ?? 0);
+  }
+}

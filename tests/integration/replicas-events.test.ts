@@ -1,0 +1,149 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventListener } from '../../src/replicas/eventListener.js';
+import { insertEventAndNotify, publishEvent } from '../../src/replicas/eventPublisher.js';
+import { pgExecutor } from '../../src/replicas/sql.js';
+import type { StreamEvent } from '../../src/shared/contract.js';
+import { capturingLogger, delay, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let runId: number;
+const listeners: EventListener[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrate(db.url);
+  pool = new pg.Pool({ connectionString: db.url, max: 12 });
+  const [run] = await db.query<{ id: string }>(`insert into runs (status, trigger, platforms) values ('running', 'api', '{}') returning id`);
+  runId = Number(run!.id);
+});
+afterAll(async () => {
+  for (const listener of listeners) await listener.stop();
+  await pool?.end();
+  await db?.drop();
+});
+
+function listen(name: string, overrides: Partial<ConstructorParameters<typeof EventListener>[0]> = {}) {
+  const received: StreamEvent[] = [];
+  const log = capturingLogger('warn');
+  const listener = new EventListener({
+    databaseUrl: db.url,
+    applicationName: name,
+    logger: log.logger,
+    afterId: 'latest',
+    onEvent: (event) => received.push(event),
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+    ...overrides,
+  });
+  listeners.push(listener);
+  return { listener, received, lines: log.lines };
+}
+
+/** One writer: transactions with random delays before and after the insert; about one in five rolls back. */
+async function writer(count: number, committed: number[], tag: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    for (let i = 0; i < count; i++) {
+      await client.query('begin');
+      await delay(Math.random() * 4);
+      const row = await insertEventAndNotify(pgExecutor(client), i % 2 ? runId : null, 'platform.progress', { tag, i });
+      await delay(Math.random() * 8);
+      if (Math.random() < 0.2) {
+        await client.query('rollback');
+      } else {
+        await client.query('commit');
+        committed.push(Number(row.id));
+      }
+    }
+  } finally {
+    client.release();
+  }
+}
+
+function expectExactlyOnceInOrder(received: StreamEvent[], committed: number[]) {
+  const ids = received.map((event) => event.id);
+  for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+  expect(ids).toEqual([...committed].sort((a, b) => a - b));
+}
+
+describe('PostgreSQL progress bus', () => {
+  it('delivers every committed event exactly once, in id order, to every listener, under concurrent writers that roll back', async () => {
+    const a = listen('replicas-events-a');
+    const b = listen('replicas-events-b');
+    await Promise.all([a.listener.start(), b.listener.start()]);
+    const committed: number[] = [];
+    await Promise.all(Array.from({ length: 6 }, (_, w) => writer(40, committed, `w${w}`)));
+    expect(committed.length).toBeGreaterThan(100);
+    await waitFor(() => a.received.length >= committed.length && b.received.length >= committed.length, { what: 'both listeners caught up' });
+    expectExactlyOnceInOrder(a.received, committed);
+    expectExactlyOnceInOrder(b.received, committed);
+    expect(a.received.filter((event) => event.runId === runId).every((event) => event.seq !== null)).toBe(true);
+    await Promise.all([a.listener.stop(), b.listener.stop()]);
+  });
+
+  it('loses nothing and duplicates nothing when its listening connection is terminated while writers write', async () => {
+    const { listener, received, lines } = listen('replicas-events-reconnect');
+    await listener.start();
+    const committed: number[] = [];
+    let writing = true;
+    const writers = Promise.all(
+      Array.from({ length: 3 }, async (_, w) => {
+        while (writing) {
+          const row = await publishEvent(pool, w === 0 ? runId : null, 'platform.progress', { w });
+          committed.push(Number(row.id));
+          await delay(2);
+        }
+      }),
+    );
+    for (let cut = 1; cut <= 3; cut++) {
+      await waitFor(() => listener.connected && received.length > committed.length / 2 && committed.length > cut * 40, { what: 'events flowing' });
+      expect(await terminateBackends(db.url, 'replicas-events-reconnect')).toBe(1);
+      await waitFor(() => listener.reconnects === cut, { what: `reconnect ${cut}` });
+    }
+    writing = false;
+    await writers;
+    await waitFor(() => received.length >= committed.length, { what: 'catch-up after reconnects' });
+    expectExactlyOnceInOrder(received, committed);
+    expect(listener.reconnects).toBe(3);
+    expect(lines.filter((line) => line.level === 40 && String(line.msg).includes('reconnected'))).toHaveLength(3);
+  });
+
+  it('notices a session that no longer listens (periodic check) and reconnects', async () => {
+    const onReconnect: number[] = [];
+    const { listener, received } = listen('replicas-events-check', { checkIntervalMs: 100, pollIntervalMs: 60_000, onReconnect: () => onReconnect.push(Date.now()) });
+    await listener.start();
+    // The session silently stops listening: no error, no notification; only the check can tell.
+    await (listener as unknown as { client: pg.Client }).client.query('unlisten *');
+    await waitFor(() => onReconnect.length === 1, { what: 'reconnect after the check' });
+    const row = await publishEvent(pool, null, 'platform.progress', { after: 'check' });
+    await waitFor(() => received.some((event) => event.id === Number(row.id)), { what: 'event after the reconnect' });
+  });
+
+  it('measures commit (NOTIFY) to callback latency over 1,000 events on loopback', async () => {
+    const latencies: number[] = [];
+    const committingAt = new Map<number, number>();
+    const { listener } = listen('replicas-events-latency', {
+      onEvent: (event) => latencies.push(performance.now() - committingAt.get(event.id)!),
+    });
+    await listener.start();
+    const client = await pool.connect();
+    for (let i = 0; i < 1_000; i++) {
+      await client.query('begin');
+      const row = await insertEventAndNotify(pgExecutor(client), null, 'platform.progress', { i });
+      committingAt.set(Number(row.id), performance.now());
+      await client.query('commit');
+    }
+    client.release();
+    await waitFor(() => latencies.length === 1_000, { what: '1,000 events' });
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    const p99 = percentile(sorted, 99);
+    console.log(`notify-to-callback latency over 1,000 events: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`);
+    expect(p50).toBeLessThan(50);
+    expect(p99).toBeLessThan(250);
+  });
+});
