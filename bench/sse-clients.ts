@@ -88,8 +88,18 @@ function report() {
   return { clients: clients.length, minEvents: Math.min(...counts), maxEvents: Math.max(...counts), duplicates, outOfOrder, differing, p50: pick(0.5), p99: pick(0.99), referenceIds: reference };
 }
 
-process.on('message', async (message: { connect?: { url: string; count: number; concurrency: number }; report?: boolean; reset?: boolean; close?: boolean }) => {
+/** Resolves when every client has `count` events, or after `timeoutMs`. */
+async function waitForEvents(count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && clients.some((client) => client.ids.length < count)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+process.on('message', async (message: { waitFor?: { count: number; timeoutMs: number }; connect?: { url: string; count: number; concurrency: number }; report?: boolean; reset?: boolean; close?: boolean }) => {
   if (message.connect) process.send!({ connectMs: await connect(message.connect.url, message.connect.count, message.connect.concurrency) });
+  if (message.waitFor) {
+    await waitForEvents(message.waitFor.count, message.waitFor.timeoutMs);
+    process.send!({ waited: true });
+  }
   if (message.reset) {
     for (const client of clients) {
       client.ids = [];

@@ -171,16 +171,19 @@ try {
     if (target.name === 'service') {
       const run = await postRun(target.url);
       runMs = run.durationMs!;
-      await new Promise((resolve) => setTimeout(resolve, 300)); // let the last frames land
-      const [row] = (await sql.query<{ n: number }>('select count(*)::int as n from run_events where run_id = $1', [run.id])).rows;
-      expected = row!.n;
+      let row: { n: number; finished: boolean } | undefined;
+      while (!(row = (await sql.query<{ n: number; finished: boolean }>(`select count(*)::int as n, bool_or(type = 'run.finished') as finished from run_events where run_id = $1`, [run.id])).rows[0])?.finished) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expected = row.n;
     } else {
       target.child.send({ publish: schedule });
       await once(target.child, 'published');
-      await new Promise((resolve) => setTimeout(resolve, 300));
       runMs = schedule.at(-1)!.delayMs;
       expected = schedule.length;
     }
+    clients.send({ waitFor: { count: expected, timeoutMs: 10_000 } }); // the last frames may still be on their way
+    await once(clients, 'waited');
     const done = await target.probe();
     clients.send({ report: true });
     const report = await once<{ clients: number; minEvents: number; maxEvents: number; duplicates: number; outOfOrder: number; differing: number; p50: number; p99: number }>(clients, 'report');
