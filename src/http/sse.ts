@@ -1,5 +1,6 @@
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
@@ -8,6 +9,9 @@ import type { ReplayResult } from '../runs/eventLog.js';
 import type { ProgressBus, Scope } from '../runs/progressBus.js';
 import type { AppEnv } from './appEnv.js';
 import { parseWith } from './errors.js';
+import { Fanout } from './sse/fanout.js';
+import { eventFrame, retryFrame, SSE_HEADERS } from './sse/frame.js';
+import { Subscription } from './sse/subscription.js';
 
 const cursorSchema = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'Last-Event-ID must be a non-negative integer').transform(Number);
 
@@ -44,116 +48,51 @@ export interface SseDeps {
   open: Set<{ end(reason: SseDisconnectReason): void }>;
 }
 
+const fanouts = new WeakMap<SseDeps, Fanout>();
+
 /**
- * One SSE subscription: replay, then live events with no gap and no duplicate. A bounded buffer per
- * subscriber and a write deadline mean a slow reader is cut (`slow`) and never slows anyone else.
- * Whatever signal comes first (abort, socket close, failed write) ends the subscription exactly once.
+ * One SSE subscription, written straight to the Node response: replay, then live events with no gap
+ * and no duplicate. Live frames are encoded once per event and delivered in batches (sse/fanout.ts);
+ * a subscriber that cannot keep up is cut as `slow` and never slows anyone else (sse/subscription.ts).
  */
 export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStreamOptions): Response {
-  const response = streamSSE(c, (stream) => pump(c, stream, deps, options));
-  response.headers.set('Cache-Control', 'no-cache, no-transform');
-  response.headers.set('X-Accel-Buffering', 'no');
-  return response;
+  // HEAD answers the headers and opens nothing.
+  if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+  const response = c.env.outgoing as ServerResponse;
+  let fanout = fanouts.get(deps);
+  if (!fanout) fanouts.set(deps, (fanout = new Fanout(deps.settings.heartbeatMs)));
+
+  const subscription = new Subscription(response, options.stream, deps.settings, fanout, (ended) => deps.open.delete(ended), deps.logger, deps.metrics);
+  response.writeHead(200, SSE_HEADERS);
+  subscription.write(retryFrame(deps.settings.retryMs));
+  subscription.unsubscribe = deps.bus.subscribe(options.scope, subscription.listener(options.idOf, options.endsWith));
+  deps.open.add(subscription);
+  fanout.add(subscription);
+  const signal = c.req.raw.signal;
+  signal.addEventListener('abort', () => subscription.end('client_closed'), { once: true });
+  // A client gone before we listened: its close events have already fired.
+  if (signal.aborted || response.destroyed || !response.socket || response.socket.destroyed) subscription.end('client_closed');
+  if (!subscription.isEnded) void replay(subscription, deps, options);
+  // Tells @hono/node-server that this handler writes the response itself.
+  return RESPONSE_ALREADY_SENT;
 }
 
-async function pump(c: Context<AppEnv>, stream: SSEStreamingApi, deps: SseDeps, options: EventStreamOptions): Promise<void> {
-  const queue: StreamEvent[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  let heartbeat: NodeJS.Timeout | undefined;
-  const socket = c.env?.incoming?.socket;
-
-  const subscription = {
-    end(reason: SseDisconnectReason) {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      deps.open.delete(subscription);
-      clearInterval(heartbeat);
-      socket?.off('close', onSocketClose);
-      deps.metrics.sseDisconnected(options.stream, reason);
-      wake?.();
-      if (reason === 'slow' || reason === 'server_shutdown') socket?.destroy();
-    },
-  };
-  const onSocketClose = () => subscription.end('client_closed');
-
-  const unsubscribe = deps.bus.subscribe(options.scope, (event) => {
-    if (ended) return;
-    if (queue.length >= deps.settings.bufferSize) {
-      deps.logger.warn({ stream: options.stream, buffered: queue.length }, 'SSE subscriber too slow: buffer full, disconnecting');
-      subscription.end('slow');
-      return;
-    }
-    queue.push(event);
-    wake?.();
-  });
-  deps.open.add(subscription);
-  stream.onAbort(() => subscription.end('client_closed'));
-  c.req.raw.signal.addEventListener('abort', () => subscription.end('client_closed'), { once: true });
-  socket?.once('close', onSocketClose);
-
-  const write = async (text: string): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      stream.write(text).then(
-        () => 'ok' as const,
-        () => 'failed' as const,
-      ),
-      new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), deps.settings.writeTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      deps.logger.warn({ stream: options.stream }, 'SSE subscriber too slow: write deadline passed, disconnecting');
-      subscription.end('slow');
-    }
-    if (outcome === 'failed') subscription.end('client_closed');
-    return outcome === 'ok' && !ended;
-  };
-  const format = (event: StreamEvent) => `event: ${event.type}\nid: ${options.idOf(event)}\ndata: ${JSON.stringify(event)}\n\n`;
-
+async function replay(subscription: Subscription, deps: SseDeps, options: EventStreamOptions): Promise<void> {
   try {
-    if (!(await write(`retry: ${deps.settings.retryMs}\n\n`))) return;
-    heartbeat = setInterval(() => void write(': ping\n\n'), deps.settings.heartbeatMs);
-    heartbeat.unref();
-
-    let lastId = -1;
-    const replay = await options.replay();
-    if (replay.kind === 'resync') {
+    const result = await options.replay();
+    if (result.kind === 'resync') {
       // The client refetches its state over REST; live events after the latest id follow.
-      const resync = { id: replay.latestId, seq: null, runId: null, type: 'resync', at: new Date().toISOString(), data: { reason: replay.reason } } as const;
-      if (!(await write(`event: resync\nid: ${replay.latestId}\ndata: ${JSON.stringify(resync)}\n\n`))) return;
-      lastId = replay.latestId;
+      const resync = { id: result.latestId, seq: null, runId: null, type: 'resync', at: new Date().toISOString(), data: { reason: result.reason } } as const;
+      if (!(await subscription.replayed(eventFrame(resync as StreamEvent, options.stream, result.latestId), result.latestId))) return;
     } else {
-      for (const event of replay.events) {
-        if (!(await write(format(event)))) return;
-        lastId = options.idOf(event);
-        if (options.endsWith?.(event)) return subscription.end('run_finished');
+      for (const event of result.events) {
+        if (!(await subscription.replayed(eventFrame(event, options.stream, options.idOf(event)), options.idOf(event), options.endsWith?.(event)))) return;
       }
     }
-
-    while (!ended) {
-      const event = queue.shift();
-      if (!event) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-        continue;
-      }
-      const id = options.idOf(event);
-      if (id <= lastId) continue; // already replayed
-      if (!(await write(format(event)))) return;
-      lastId = id;
-      if (options.endsWith?.(event)) return subscription.end('run_finished');
-    }
+    subscription.goLive();
   } catch (error) {
-    // Errors inside a stream never reach onError: log here, and never send their text to the client.
+    // Never send an error's text to the client.
     deps.logger.error({ err: error, stream: options.stream }, 'SSE stream failed');
     subscription.end('client_closed');
-  } finally {
-    subscription.end('client_closed'); // no-op when already ended
   }
 }

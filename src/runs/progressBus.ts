@@ -3,7 +3,8 @@ import type { StreamEvent } from '../shared/contract.js';
 /**
  * Publish/subscribe of persisted progress events, per run and globally. The in-process implementation
  * serves one replica; the interface lets a PostgreSQL LISTEN/NOTIFY implementation serve several.
- * A subscriber callback must not block: each SSE subscription buffers on its own.
+ * A subscriber callback must not block: an SSE subscription only queues the event for batched delivery
+ * (src/http/sse/fanout.ts), so publishing returns at once however many subscribers there are.
  */
 export type Listener = (event: StreamEvent) => void;
 export type Scope = { runId: number } | 'global';

@@ -5,15 +5,14 @@ import { eventStream, lastEventId, type SseDeps } from '../sse.js';
 
 /** GET /api/events: the dashboard's one stream, every event, ids from the global sequence. */
 export function createEventRoutes({ events, sse, replayWindow }: { events: EventLog; sse: SseDeps; replayWindow: number }) {
-  return new Hono<AppEnv>().get('/', async (c) => {
+  return new Hono<AppEnv>().get('/', (c) => {
     const cursor = lastEventId(c);
-    // A fresh client starts live: its REST snapshot already holds the past.
-    const start = cursor ?? (await events.latestGlobalId());
     return eventStream(c, sse, {
       stream: 'global',
       scope: 'global',
       idOf: (event) => event.id,
-      replay: () => events.globalEventsAfter(start, replayWindow),
+      // A fresh client starts live (its REST snapshot already holds the past): no query at all.
+      replay: async () => (cursor === undefined ? { kind: 'events', events: [] } : events.globalEventsAfter(cursor, replayWindow)),
     });
   });
 }
