@@ -16,6 +16,7 @@ import type { MetaInfo } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
+import { refuseCrossSite, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
 import { createPlatformRoutes } from './routes/platforms.js';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
   const { engine, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
+  app.use(securityHeaders(), refuseUnknownMethods());
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -78,7 +80,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  api.use(requireOperatorToken(deps.config.operatorToken));
+  api.use(refuseCrossSite(), requireOperatorToken(deps.config.operatorToken, (route) => engine.metrics.unauthorized(route)));
   api.use((_c, next) => RequestContext.create(engine.orm.em, next));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
