@@ -5,6 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { redactedClientSpanAttributes } from '../platforms/redact.js';
 import { VERSION } from '../version.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
@@ -44,6 +45,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-net': { enabled: false },
         '@opentelemetry/instrumentation-pino': { enabled: false }, // the logger's mixin adds trace ids itself
         '@opentelemetry/instrumentation-knex': { enabled: false }, // pg spans already show every query
+        '@opentelemetry/instrumentation-undici': { startSpanHook: redactedClientSpanAttributes }, // feed URLs carry API keys
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
         },
