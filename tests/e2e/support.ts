@@ -98,6 +98,10 @@ export async function openTab(
     if (url.pathname === '/api/runs' && request.method() === 'POST') runPosts.push(request);
   });
   page.on('pageerror', (error) => pageErrors.push(error));
+  // A Content-Security-Policy violation is a page error too: every test asserting none fails on one.
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(new Error(`CSP violation: ${message.text()}`));
+  });
   const read = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
   try {
     await prepare?.(page);
