@@ -80,7 +80,9 @@ describe('Content-Security-Policy', () => {
   });
 
   it('blocks what it should: an injected inline script is refused and reported', async () => {
-    const tab = await openTab(browser, server.url, '/', undefined, async (page) => page.addInitScript({ content: RECORD_VIOLATIONS }));
+    const tab = await openTab(browser, server.url, '/', undefined, async (page) => {
+      await page.addInitScript({ content: RECORD_VIOLATIONS });
+    });
     try {
       await waitDashboardLoaded(tab.page);
       await tab.page.evaluate(`(() => { const s = document.createElement('script'); s.textContent = 'window.__ran = true'; document.body.appendChild(s); })()`);
