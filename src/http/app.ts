@@ -43,7 +43,6 @@ export function createApp(deps: AppDeps) {
   const { engine, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
-  app.use(securityHeaders(), refuseUnknownMethods());
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -56,6 +55,7 @@ export function createApp(deps: AppDeps) {
       'request',
     );
   });
+  app.use(securityHeaders(), refuseUnknownMethods());
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {

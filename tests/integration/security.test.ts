@@ -64,8 +64,12 @@ describe('cross-site requests', () => {
 
 describe('security headers', () => {
   it('puts CSP, nosniff, frame and referrer policies on API, error and dashboard responses', async () => {
-    for (const path of ['/api/meta', '/api/nope', '/healthz', '/', '/runs/1']) {
+    for (const path of ['/api/meta', '/api/nope', '/healthz', '/metrics', '/', '/runs/1', '/api/events']) {
       const response = await open.api(path);
+      if (path === '/api/events') {
+        expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        await response.body?.cancel();
+      }
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp, path).toContain("default-src 'self'");
       expect(csp, path).toContain("frame-ancestors 'none'");
@@ -85,6 +89,7 @@ describe('unknown methods', () => {
       expect(answer, method).toMatch(/^HTTP\/1\.1 405/);
       expect(answer).toContain('"code":"method_not_allowed"');
     }
+    expect(open.logs.some((line) => line.msg === 'request' && line.method === 'TRACE' && line.status === 405)).toBe(true);
   });
 
   it('answers CONNECT with a 405 JSON error instead of closing the socket', async () => {
