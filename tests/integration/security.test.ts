@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -6,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { ROOT, SERVICE_ARGS } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
+import { readYaml, repoPath } from '../ops/repo.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const TOKEN = 'sekrit-operator-token-4f9a1c';
@@ -140,5 +142,17 @@ describe('closed by default: listen address', () => {
     expect(result.status).toBe(78);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^oddswatch: Invalid configuration: HOST: a non-loopback address needs OPERATOR_TOKEN .*unset HOST/);
+  });
+});
+
+describe('compose', () => {
+  it('runs the app with a token from .env (so it may listen on 0.0.0.0) and a read-only root file system', () => {
+    const app = readYaml<{ services: { app: { read_only?: boolean; tmpfs?: string[]; environment: Record<string, string> } } }>('docker-compose.yml').services.app;
+    expect(app.read_only).toBe(true);
+    expect(app.tmpfs).toContain('/tmp');
+    expect(app.environment.OPERATOR_TOKEN).toBe('${OPERATOR_TOKEN}');
+    expect(app.environment.HOST).toBeUndefined();
+    const token = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(repoPath('.env'), 'utf8'))?.[1] ?? '';
+    expect(loadConfig({ OPERATOR_TOKEN: token }).host).toBe('0.0.0.0');
   });
 });
