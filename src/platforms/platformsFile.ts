@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { HttpJsonPlatform } from './httpJsonAdapter.js';
+import { redactText } from './redact.js';
 
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'a valid HTTP header name');
 /** A header value: literal text (nothing secret), or `{ "env": "NAME" }` read from that environment variable at start-up. */
@@ -35,7 +36,11 @@ export async function readPlatformsFile(
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new Error(`PLATFORMS_FILE ${file}: ${(error as Error).message}`, { cause: error });
+    // JSON.parse quotes part of the text, where a feed URL with its credentials may be: keep only where.
+    const message = (error as Error).message;
+    const reason = error instanceof SyntaxError ? `not valid JSON${/ at position \d+/.exec(message)?.[0] ?? ''}` : redactText(message);
+    // eslint-disable-next-line preserve-caught-error -- the cause would carry the quoted text into the log
+    throw new Error(`PLATFORMS_FILE ${file}: ${reason}`);
   }
   const parsed = platformsFileSchema.safeParse(raw);
   if (!parsed.success) {

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { feedRequest } from '../../src/platforms/httpJsonAdapter.js';
+import { readPlatformsFile } from '../../src/platforms/platformsFile.js';
 import { redactQuery, redactText, redactUrl } from '../../src/platforms/redact.js';
 
 describe('feed request URLs', () => {
@@ -34,5 +38,30 @@ describe('redaction', () => {
     expect(redactText('GET https://u:p@h.example/v1?token=abc failed: header was s3cr3t-value', ['s3cr3t-value'])).toBe(
       'GET https://***@h.example/v1?token=*** failed: header was ***',
     );
+  });
+});
+
+describe('PLATFORMS_FILE', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-platforms-'));
+  const write = (text: string) => {
+    const file = path.join(dir, `${Math.random()}.json`);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('resolves header values from environment variables by name, and names a missing one', async () => {
+    const file = write(JSON.stringify([{ name: 'acme', baseUrl: 'https://h.example/v1', headers: { Authorization: { env: 'ACME_TOKEN' }, 'X-Client': 'oddswatch' } }]));
+    const [acme] = await readPlatformsFile(file, 1000, { ACME_TOKEN: 'Bearer t0ken-value' });
+    expect(acme!.headers).toEqual({ Authorization: 'Bearer t0ken-value', 'X-Client': 'oddswatch' });
+    await expect(readPlatformsFile(file, 1000, {})).rejects.toThrow(/0\.headers\.Authorization: environment variable ACME_TOKEN is not set/);
+    await expect(readPlatformsFile(write('[{"name":"a","baseUrl":"https://h.example","header":{}}]'), 1000, {})).rejects.toThrow(/Unrecognized key/);
+  });
+
+  it('never quotes the file in its errors (a URL with credentials could be there)', async () => {
+    for (const text of ['[{"name":"a","baseUrl":"https://u:pw-s3cr3t@h.example/v1?apikey=ak-s3cr3t" x}]', '[{"name":"a","baseUrl":"https://u:pw-s3cr3t@h/?apikey=ak-s3cr3t"},}]']) {
+      const error = (await readPlatformsFile(write(text), 1000, {}).catch((caught: unknown) => caught)) as Error;
+      expect(error.message).toMatch(/not valid JSON/);
+      expect(error.message).not.toContain('s3cr3t');
+    }
   });
 });
