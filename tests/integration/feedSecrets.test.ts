@@ -10,7 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactedClientSpanAttributes } from '../../src/platforms/redact.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startHostileFeed, type FeedCredentials, type HostileFeed } from '../helpers/hostileFeed.js';
+import { spawnService } from '../helpers/childService.js';
+import { startOtlpReceiver } from '../helpers/otlpReceiver.js';
 import { connectSse } from '../helpers/sseClient.js';
+import { createTestDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
 import type { TestServer } from '../helpers/testServer.js';
 
 /**
@@ -32,6 +36,7 @@ const credentials: FeedCredentials = {
 };
 const SECRETS = [credentials.password, credentials.apiKey, credentials.header.value, encodeURIComponent(credentials.password)];
 const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-secrets-'));
+const PLATFORMS = path.join(dir, 'platforms.json');
 let feed: HostileFeed;
 let server: TestServer;
 
@@ -44,7 +49,7 @@ beforeAll(async () => {
     timeoutMs: 3_000,
     headers: { [credentials.header.name]: { env: 'ODDSWATCH_TEST_FEED_TOKEN' } },
   });
-  const file = path.join(dir, 'platforms.json');
+  const file = PLATFORMS;
   writeFileSync(file, JSON.stringify([secured('secured-ok', 'healthy'), secured('secured-500', 'error500'), secured('secured-reset', 'reset'), secured('secured-junk', 'invalid-json')]));
   process.env.ODDSWATCH_TEST_FEED_TOKEN = credentials.header.value;
   const { startTestServer } = await import('../helpers/testServer.js');
@@ -104,4 +109,35 @@ describe('feed secrets', () => {
       for (const [where, text] of Object.entries(places)) expect(text.includes(secret), `${secret} in ${where}`).toBe(false);
     }
   });
+
+  it('the built service (telemetry as npm start sets it up) exports fetch spans with the URL redacted', async () => {
+    const db = await createTestDatabase();
+    const receiver = await startOtlpReceiver();
+    const service = await spawnService({
+      DATABASE_URL: db.url,
+      PLATFORMS_FILE: PLATFORMS,
+      ODDSWATCH_TEST_FEED_TOKEN: credentials.header.value,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    try {
+      const created = (await (await fetch(`${service.url}/api/runs`, { method: 'POST', body: '{"platforms":["secured-ok","secured-500"]}', headers: { 'content-type': 'application/json' } })).json()) as RunDetail;
+      const clientSpans = await waitFor(() => {
+        const found = receiver.spans.filter((span) => String(span.attributes['url.full'] ?? '').includes('/events'));
+        return found.length >= 3 ? found : undefined; // two pages of secured-ok, one of secured-500
+      }, { timeoutMs: 20_000, what: `client spans of run ${created.id}` });
+      expect(clientSpans.every((span) => String(span.attributes['url.full']).includes('apikey=***'))).toBe(true);
+      const exported = JSON.stringify(receiver.spans);
+      const logs = JSON.stringify(service.logs);
+      for (const secret of SECRETS) {
+        expect(exported.includes(secret), `${secret} in exported spans`).toBe(false);
+        expect(logs.includes(secret), `${secret} in logs`).toBe(false);
+      }
+    } finally {
+      await service.stop('SIGTERM');
+      await receiver.close();
+      await db.drop();
+    }
+  }, 120_000);
 });
