@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
  * - server: unit and integration tests of the service (real PostgreSQL, real HTTP on loopback).
  * - ops: alert rules (promtool), dashboards and stack configs checked against real tools.
  * - dashboard: Vue stores/components in happy-dom (dashboard/vitest.config.ts).
+ * - faults: hostile input and failing dependencies, figures in test-artifacts/fault-report.json.
  * - e2e: the real service driven in Debian's Chromium through playwright-core.
  */
 export default defineConfig({
@@ -37,6 +38,20 @@ export default defineConfig({
       'dashboard/vitest.config.ts',
       {
         test: {
+          name: 'faults',
+          include: ['tests/faults/**/*.test.ts'],
+          globalSetup: ['tests/globalSetup.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          fileParallelism: false,
+          // After server and ops, before e2e: fault scenarios measure time and memory, so alone.
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
           globalSetup: ['tests/globalSetup.ts'],
@@ -46,7 +61,7 @@ export default defineConfig({
           pool: 'forks',
           fileParallelism: false,
           // After every other project, alone: Chromium and timing-sensitive server tests share 2 cores.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -15,7 +15,7 @@ const optionalString = z
 const configSchema = z
   .object({
     PORT: intFrom(0, 65_535).default(3000),
-    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    HOST: z.string().trim().min(1).optional(),
     METRICS_PORT: intFrom(0, 65_535).optional(),
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
@@ -52,6 +52,9 @@ const configSchema = z
     SIM_FEEDS: optionalString,
   })
   .superRefine((config, ctx) => {
+    if (config.HOST && !config.OPERATOR_TOKEN && !isLoopback(config.HOST)) {
+      ctx.addIssue({ code: 'custom', path: ['HOST'], message: 'a non-loopback address needs OPERATOR_TOKEN (16+ characters); unset HOST to listen on 127.0.0.1' });
+    }
     if (config.STALE_AFTER_MS <= config.HEARTBEAT_INTERVAL_MS * 2) {
       ctx.addIssue({
         code: 'custom',
@@ -60,6 +63,8 @@ const configSchema = z
       });
     }
   });
+
+const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(host);
 
 type RawConfig = z.output<typeof configSchema>;
 
@@ -116,7 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   return {
     port: c.PORT,
-    host: c.HOST,
+    host: c.HOST ?? (c.OPERATOR_TOKEN ? '0.0.0.0' : '127.0.0.1'), // closed by default: no token, loopback only
     metricsPort: c.METRICS_PORT,
     databaseUrl: c.DATABASE_URL,
     embeddedPgDir: c.EMBEDDED_PG_DIR,

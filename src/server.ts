@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Orm } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { createApp, createMetricsApp } from './http/app.js';
+import { answerConnect } from './http/security.js';
 import type { SseDeps } from './http/sse.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
 import { ConnectionGuard } from './runs/connectionGuard.js';
@@ -179,6 +180,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const app = createApp({ config, engine, scheduler, sse, metrics: metricsPipeline, logger, version: VERSION, dashboardDir: options.dashboardDir });
     const server = await listen(app.fetch, config.host, config.port);
+    answerConnect(server);
     const port = (server.address() as AddressInfo).port;
     let metricsServer: ServerType | undefined;
     if (config.metricsPort !== undefined) {

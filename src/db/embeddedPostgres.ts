@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { freeLoopbackPort } from '../net.js';
@@ -90,18 +91,54 @@ async function claimDataDir(root: string, logger: Logger): Promise<void> {
   if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
     throw new Error(`embedded PostgreSQL data directory ${root} is in use by process ${owner}`);
   }
-  const postmaster = await readFile(path.join(root, 'postmaster.pid'), 'utf8').catch(() => '');
-  const orphan = Number.parseInt(postmaster.split('\n')[0] ?? '', 10);
+  const lockFile = path.join(root, 'postmaster.pid');
+  const lock = (await readFile(lockFile, 'utf8').catch(() => '')).split('\n');
+  const orphan = Number.parseInt(lock[0] ?? '', 10);
   if (Number.isInteger(orphan) && isAlive(orphan)) {
-    logger.warn({ pid: orphan, dataDir: root }, 'stopping an embedded PostgreSQL orphaned by a previous process');
-    process.kill(orphan, 'SIGINT');
-    const deadline = Date.now() + 30_000;
-    while (isAlive(orphan)) {
-      if (Date.now() > deadline) throw new Error(`orphaned PostgreSQL (pid ${orphan}) did not stop`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!(await isPostgresOf(orphan, root, Number.parseInt(lock[3] ?? '', 10)))) {
+      // The PID was reused by an unrelated process: never signal it. PostgreSQL itself would refuse to
+      // start while the PID in its lock file is alive, so the stale file goes.
+      logger.warn({ orphan_pid: orphan, dataDir: root }, 'postmaster.pid names a process that is not this data directory\'s PostgreSQL: removing the stale lock file');
+      await rm(lockFile, { force: true });
+    } else {
+      logger.warn({ orphan_pid: orphan, dataDir: root }, 'stopping an embedded PostgreSQL orphaned by a previous process');
+      process.kill(orphan, 'SIGINT');
+      const deadline = Date.now() + 30_000;
+      while (isAlive(orphan)) {
+        if (Date.now() > deadline) throw new Error(`orphaned PostgreSQL (pid ${orphan}) did not stop`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   }
   await writeFile(ownerFile(root), String(process.pid));
+}
+
+/**
+ * Whether `pid` is the postmaster of `root`: its command is postgres and its -D argument or working
+ * directory is `root` (Linux /proc). Without /proc, whether the lock file's port answers.
+ */
+async function isPostgresOf(pid: number, root: string, port: number): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (cmdline === undefined) return Number.isInteger(port) && port > 0 && (await portAnswers(port));
+  const argv = cmdline.split('\0').filter(Boolean);
+  if (!/postgres$/.test(path.basename(argv[0] ?? ''))) return false;
+  const real = await realpath(root).catch(() => root);
+  const dataArg = argv[argv.indexOf('-D') + 1];
+  if (argv.includes('-D') && dataArg && (await realpath(path.resolve(dataArg)).catch(() => dataArg)) === real) return true;
+  return (await readlink(`/proc/${pid}/cwd`).catch(() => '')) === real;
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 1_000 });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 function isAlive(pid: number): boolean {

@@ -16,6 +16,7 @@ import type { MetaInfo } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
+import { refuseCrossSite, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
 import { createPlatformRoutes } from './routes/platforms.js';
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps) {
       'request',
     );
   });
+  app.use(securityHeaders(), refuseUnknownMethods());
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -80,7 +82,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  api.use(requireOperatorToken(deps.config.operatorToken));
+  api.use(refuseCrossSite(), requireOperatorToken(deps.config.operatorToken, (route) => engine.metrics.unauthorized(route)));
   api.use((_c, next) => RequestContext.create(engine.orm.em, next));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({

@@ -2,17 +2,28 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
 import type { AppEnv } from './appEnv.js';
+import { routePattern } from './security.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Both sides hashed to 32 bytes: timingSafeEqual needs equal lengths, and the length of the token leaks nothing.
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** When OPERATOR_TOKEN is set, mutating API routes need `Authorization: Bearer <token>`. */
-export function requireOperatorToken(token: string | undefined): MiddlewareHandler<AppEnv> {
+/** Matches a presented token against the expected one in constant time. */
+export function tokenMatches(presented: string, expected: Buffer): boolean {
+  return timingSafeEqual(digest(presented), expected);
+}
+
+/**
+ * When OPERATOR_TOKEN is set, mutating API routes need `Authorization: Bearer <token>`. Each refusal is
+ * reported with the route pattern it targeted (never the raw path, never the token).
+ */
+export function requireOperatorToken(token: string | undefined, onRefused: (route: string) => void = () => undefined): MiddlewareHandler<AppEnv> {
   const expected = token ? digest(token) : undefined;
   return async (c, next) => {
     if (expected && MUTATING.has(c.req.method)) {
       const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
-      if (!match || !timingSafeEqual(digest(match[1]!.trim()), expected)) {
+      if (!match || !tokenMatches(match[1]!.trim(), expected)) {
+        onRefused(routePattern(c));
         c.header('WWW-Authenticate', 'Bearer realm="oddswatch"');
         throw new AppError('unauthorized', 401, 'this action needs the operator token (Authorization: Bearer <OPERATOR_TOKEN>)');
       }

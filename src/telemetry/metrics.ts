@@ -35,6 +35,7 @@ export interface Metrics {
   platformEvents(platform: string, count: number): void;
   tickSkipped(job: JobId): void;
   sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
+  unauthorized(route: string): void;
   observe(sources: LiveStateSources): void;
 }
 
@@ -47,6 +48,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
+  const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
   const runDuration = meter.createHistogram('oddswatch_run_duration_seconds', {
     description: 'Wall time of finished runs, from start to terminal status.',
     unit: 's',
@@ -126,6 +128,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
     tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
+    unauthorized: (route) => unauthorized.add(1, { route }),
     observe,
   };
 }

@@ -6,6 +6,7 @@ import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { redactedClientSpanAttributes } from '../platforms/redact.js';
 import { VERSION } from '../version.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
@@ -63,6 +64,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         // A statement outside any span (metrics scrape, scheduler jobs between runs) makes no root span and
         // no duration record: a run's and a request's own statements still have theirs.
         '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
+        '@opentelemetry/instrumentation-undici': { startSpanHook: redactedClientSpanAttributes }, // feed URLs carry API keys
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
         },

@@ -98,6 +98,10 @@ export async function openTab(
     if (url.pathname === '/api/runs' && request.method() === 'POST') runPosts.push(request);
   });
   page.on('pageerror', (error) => pageErrors.push(error));
+  // A Content-Security-Policy violation is a page error too: every test asserting none fails on one.
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(new Error(`CSP violation: ${message.text()}`));
+  });
   const read = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
   try {
     await prepare?.(page);
@@ -133,14 +137,10 @@ export async function waitConnected(page: Page, timeoutMs = 10_000): Promise<voi
 /** Waits until the dashboard's REST snapshot is on screen (recent runs and scheduler no longer "Loading…"). */
 export async function waitDashboardLoaded(page: Page, timeoutMs = 10_000): Promise<void> {
   await waitConnected(page, timeoutMs);
-  await page.waitForFunction(
-    `['recent-runs', 'scheduler-card', 'platforms-card'].every((id) => {
-      const card = document.querySelector('[data-testid="' + id + '"]');
-      return card && !card.textContent.includes('Loading…');
-    })`,
-    undefined,
-    { timeout: timeoutMs },
-  );
+  // Locators, not waitForFunction(string): the service's CSP forbids the eval a string predicate needs.
+  for (const id of ['recent-runs', 'scheduler-card', 'platforms-card']) {
+    await byTestId(page, id).filter({ hasNotText: 'Loading…' }).waitFor({ timeout: timeoutMs });
+  }
 }
 
 /** A full-page PNG in test-artifacts/screenshots/ (git ignores test-artifacts/). Returns its path. */

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,41 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     const recovered = await spawnService(env, { timeoutMs: 90_000 });
     running.push(recovered);
     expect((await fetch(`${recovered.url}/readyz`)).status).toBe(200);
+    expect(recovered.logs.find((line) => line.msg === 'stopping an embedded PostgreSQL orphaned by a previous process')).toMatchObject({ orphan_pid: expect.any(Number) });
     expect(await recovered.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await waitFor(() => postgresProcesses().length === 0, { timeoutMs: 15_000, what: 'the embedded PostgreSQL to stop' });
+  }, 180_000);
+
+  it('never signals an unrelated process named by a stale postmaster.pid: the file is stale, start-up goes on', async () => {
+    const env = { EMBEDDED_PG_DIR: dataDir, SIM_FEEDS: FAST_FEEDS };
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      const init = await spawnService(env, { timeoutMs: 90_000 });
+      running.push(init);
+      expect(await init.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    }
+    // An unrelated process that survives SIGINT (the old code waited 30 s for it, then failed).
+    const bystander = spawn(process.execPath, ['-e', "process.on('SIGINT', () => console.log('SIGINT')); console.log('ready'); setInterval(() => {}, 1000)"], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    bystander.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    try {
+      await waitFor(() => output.includes('ready'), { timeoutMs: 10_000, what: 'the bystander to start' });
+      writeFileSync(path.join(dataDir, 'postmaster.pid'), `${bystander.pid}\n${dataDir}\n1700000000\n5999\n\n127.0.0.1\n  1234  5678\nready   \n`);
+      const started = Date.now();
+      const service = await spawnService(env, { timeoutMs: 90_000 });
+      running.push(service);
+      const startupMs = Date.now() - started;
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      expect(bystander.exitCode).toBeNull();
+      expect(() => process.kill(bystander.pid!, 0)).not.toThrow();
+      expect(output).not.toContain('SIGINT');
+      const warning = service.logs.find((line) => String(line.msg).startsWith('postmaster.pid names a process'));
+      expect(warning).toMatchObject({ orphan_pid: bystander.pid, pid: service.process.pid });
+      expect(startupMs).toBeLessThan(25_000);
+      expect(await service.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      bystander.kill('SIGKILL');
+    }
   }, 180_000);
 });

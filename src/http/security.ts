@@ -1,0 +1,93 @@
+import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import { AppError } from '../errors.js';
+import type { AppEnv } from './appEnv.js';
+import { errorBody } from './errors.js';
+
+/** Methods the service answers; anything else (TRACE, PROPFIND, ...) gets a 405 JSON answer. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Headers on every response. The built dashboard loads one module script and one stylesheet from
+ * /assets, its icon is a data: URL, and it talks to its own origin only (fetch and EventSource).
+ * Vue sets inline styles through the CSSOM (element.style), which CSP does not restrict.
+ * No HSTS: the service speaks plain HTTP; the TLS proxy in front of it decides that.
+ */
+export const securityHeaders = (): MiddlewareHandler<AppEnv> =>
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+    },
+    referrerPolicy: 'no-referrer',
+    xFrameOptions: 'DENY',
+    strictTransportSecurity: false,
+  });
+
+/** 405 for methods no route can answer (TRACE and the like), before anything else looks at them. */
+export const refuseUnknownMethods = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  if (!KNOWN_METHODS.has(c.req.method)) {
+    c.header('Allow', [...KNOWN_METHODS].join(', '));
+    return c.json(errorBody('method_not_allowed', `method ${c.req.method.slice(0, 20)} is not allowed`), 405);
+  }
+  await next();
+};
+
+/**
+ * Cross-site request refusal for every mutating request, token or not: a page on another origin can
+ * make the operator's browser send a plain POST without a preflight. Browsers say where a request
+ * comes from (Sec-Fetch-Site, Origin); clients that send neither (curl, scripts) are not browsers
+ * acting for someone else, so they pass.
+ */
+export const refuseCrossSite = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  if (!SAFE_METHODS.has(c.req.method) && isCrossSite(c)) {
+    throw new AppError('cross_site_request', 403, 'cross-site requests may not change anything: use the dashboard on this origin');
+  }
+  await next();
+};
+
+function isCrossSite(c: Context<AppEnv>): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site && site !== 'same-origin' && site !== 'none') return true;
+  const origin = c.req.header('origin');
+  if (origin === undefined) return false;
+  try {
+    // Host only: a TLS proxy in front changes the scheme the service sees, never the host.
+    return new URL(origin).host !== (c.req.header('host') ?? '');
+  } catch {
+    return true; // "null" (sandboxed frames, file:) and garbage
+  }
+}
+
+/** The route pattern a request matched (bounded, never the raw path), or `unmatched`. */
+export function routePattern(c: Context<AppEnv>): string {
+  const route = matchedRoutes(c).find((candidate) => candidate.method !== 'ALL');
+  return route?.path ?? 'unmatched';
+}
+
+/**
+ * Node's HTTP server closes the socket on CONNECT unless someone listens for it: answer 405 like
+ * any other method the service does not serve.
+ */
+export function answerConnect(server: EventEmitter): void {
+  server.on('connect', (_request: unknown, socket: Duplex) => {
+    const body = JSON.stringify(errorBody('method_not_allowed', 'method CONNECT is not allowed'));
+    socket.on('error', () => undefined);
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Allow: ${[...KNOWN_METHODS].join(', ')}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { tokenMatches } from '../../src/http/auth.js';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { ROOT, SERVICE_ARGS } from '../helpers/childService.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
+import { readYaml, repoPath } from '../ops/repo.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+
+const TOKEN = 'sekrit-operator-token-4f9a1c';
+let open: TestServer; // no token
+let closed: TestServer; // OPERATOR_TOKEN set
+
+beforeAll(async () => {
+  [open, closed] = await Promise.all([startTestServer(), startTestServer({ OPERATOR_TOKEN: TOKEN })]);
+});
+afterAll(async () => Promise.all([open?.close(), closed?.close()]));
+
+/** Sends raw bytes and resolves with everything the server answered before closing (or after 3 s). */
+function rawRequest(url: string, bytes: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    const timer = setTimeout(() => socket.destroy(), 3_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+describe('cross-site requests', () => {
+  it.each([
+    ['Origin of another site', { origin: 'http://evil.example' }],
+    ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site same-site', { 'sec-fetch-site': 'same-site' }],
+    ['Origin null', { origin: 'null' }],
+  ])('refuses a mutating request with %s, with or without a token', async (_what, headers) => {
+    for (const [server, auth] of [[open, {}], [closed, { authorization: `Bearer ${TOKEN}` }]] as const) {
+      const response = await server.api('/api/scheduler/pause', { method: 'POST', headers: { ...headers, ...auth } });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toMatchObject({ error: { code: 'cross_site_request' } });
+    }
+    expect((await (await open.api('/api/scheduler')).json()) as { jobs: Record<string, { paused: boolean }> }).not.toMatchObject({
+      jobs: { scrape_all_platforms: { paused: true } },
+    });
+  });
+
+  it('lets the same-origin dashboard and clients without Origin (curl) through, and reads from anywhere', async () => {
+    const host = new URL(open.url).host;
+    const sameOrigin = await open.api('/api/scheduler/pause', { method: 'POST', headers: { origin: open.url, 'sec-fetch-site': 'same-origin' } });
+    expect(sameOrigin.status).toBe(200);
+    expect((await open.api('/api/scheduler/resume', { method: 'POST' })).status).toBe(200);
+    expect((await open.api('/api/scheduler', { headers: { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+    expect(host).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe('security headers', () => {
+  it('puts CSP, nosniff, frame and referrer policies on API, error and dashboard responses', async () => {
+    for (const path of ['/api/meta', '/api/nope', '/healthz', '/metrics', '/', '/runs/1', '/api/events']) {
+      const response = await open.api(path);
+      if (path === '/api/events') {
+        expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        await response.body?.cancel();
+      }
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+    }
+  });
+});
+
+describe('unknown methods', () => {
+  it('answers TRACE and made-up methods with a 405 JSON error', async () => {
+    for (const method of ['TRACE', 'PROPFIND']) {
+      const answer = await rawRequest(open.url, `${method} /api/runs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(answer, method).toMatch(/^HTTP\/1\.1 405/);
+      expect(answer).toContain('"code":"method_not_allowed"');
+    }
+    expect(open.logs.some((line) => line.msg === 'request' && line.method === 'TRACE' && line.status === 405)).toBe(true);
+  });
+
+  it('answers CONNECT with a 405 JSON error instead of closing the socket', async () => {
+    const answer = await rawRequest(open.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 405 Method Not Allowed/);
+    expect(answer).toContain('"code":"method_not_allowed"');
+  });
+});
+
+describe('operator token', () => {
+  it('compares hashes in constant time, whatever the presented length', () => {
+    const expected = createHash('sha256').update(TOKEN).digest();
+    expect(tokenMatches(TOKEN, expected)).toBe(true);
+    expect(tokenMatches(`${TOKEN}x`, expected)).toBe(false);
+    expect(tokenMatches('', expected)).toBe(false);
+    expect(tokenMatches('x'.repeat(10_000), expected)).toBe(false);
+  });
+
+  it('counts 401s by route pattern, never the raw path, and never logs the token', async () => {
+    const wrong = `${TOKEN}-wrong`;
+    for (const path of ['/api/runs', '/api/scheduler/jobs/scrape_all_platforms/run', '/api/scheduler/jobs/detect_stale_runs/run']) {
+      const response = await closed.api(path, { method: 'POST', headers: { authorization: `Bearer ${wrong}` } });
+      expect(response.status).toBe(401);
+    }
+    expect((await closed.api(`/api/runs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(202);
+    const metrics = await MetricsSnapshot.scrape(`${closed.url}/metrics`);
+    expect(metrics.value('oddswatch_http_unauthorized_total', { route: '/api/runs' })).toBe(1);
+    expect(metrics.value('oddswatch_http_unauthorized_total', { route: '/api/scheduler/jobs/:id/run' })).toBe(2);
+    expect(metrics.samples('oddswatch_http_unauthorized_total').every((sample) => !/scrape_all|detect_stale/.test(sample.labels.route ?? ''))).toBe(true);
+    const logs = JSON.stringify(closed.logs);
+    expect(logs).not.toContain(TOKEN);
+    expect(logs).toContain('"status":401');
+  });
+});
+
+describe('closed by default: listen address', () => {
+  it('listens on loopback without a token, on every address with one', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ OPERATOR_TOKEN: TOKEN }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '127.0.0.2' }).host).toBe('127.0.0.2');
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST: a non-loopback address needs OPERATOR_TOKEN/);
+  });
+
+  it('the built service refuses a non-loopback HOST without a token: exit 78, one line naming HOST and OPERATOR_TOKEN', () => {
+    const result = spawnSync(process.execPath, SERVICE_ARGS, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOST: '0.0.0.0' }, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^oddswatch: Invalid configuration: HOST: a non-loopback address needs OPERATOR_TOKEN .*unset HOST/);
+  });
+});
+
+describe('compose', () => {
+  it('runs the app with a token from .env (so it may listen on 0.0.0.0) and a read-only root file system', () => {
+    const app = readYaml<{ services: { app: { read_only?: boolean; tmpfs?: string[]; environment: Record<string, string> } } }>('docker-compose.yml').services.app;
+    expect(app.read_only).toBe(true);
+    expect(app.tmpfs).toContain('/tmp');
+    expect(app.environment.OPERATOR_TOKEN).toBe('${OPERATOR_TOKEN}');
+    expect(app.environment.HOST).toBeUndefined();
+    const token = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(repoPath('.env'), 'utf8'))?.[1] ?? '';
+    expect(loadConfig({ OPERATOR_TOKEN: token }).host).toBe('0.0.0.0');
+  });
+});
