@@ -110,8 +110,12 @@ export const Odds = defineEntity({
     previousScrapedAt: p.datetime().columnType('timestamptz').nullable(),
   },
   uniques: [{ name: 'odds_natural_key_unique', properties: ['platform', 'eventKey', 'market', 'selection'] }],
-  // GET /api/odds pages over sporting events (event_key order) across every bookmaker.
-  indexes: [{ name: 'odds_event_key_idx', properties: ['eventKey'] }],
+  indexes: [
+    // GET /api/odds pages over sporting events (event_key order) across every bookmaker.
+    { name: 'odds_event_key_idx', properties: ['eventKey'] },
+    // Name search (ILIKE '%q%') without a scan of every price; pg_trgm is created by the migration.
+    { name: 'odds_event_name_trgm_idx', expression: `create index "odds_event_name_trgm_idx" on "odds" using gin ("event_name" gin_trgm_ops)` },
+  ],
   checks: [{ name: 'odds_price_above_one', expression: 'price > 1' }],
 });
 export type Odds = InferEntity<typeof Odds>;

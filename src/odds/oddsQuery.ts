@@ -35,8 +35,9 @@ interface OddsRow {
 
 /** The page's statement, exported for the bench's EXPLAIN. One page of event keys, then their rows. */
 export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[] } {
-  const where = ['o.platform = any(?::text[])'];
-  const params: unknown[] = [sqlArray(filter.platform ? [filter.platform] : filter.platforms)];
+  // `platform = ?` lets one bookmaker's page walk the natural-key index (platform, event_key, ...) in order.
+  const where = [filter.platform ? 'o.platform = ?' : 'o.platform = any(?::text[])'];
+  const params: unknown[] = [filter.platform ?? sqlArray(filter.platforms)];
   if (filter.search) {
     where.push(`o.event_name ilike ?`);
     params.push(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`);

@@ -38,9 +38,9 @@ const pricesOf = (page: OddsPage) =>
 beforeAll(async () => {
   server = await startTestServer();
   firstRun = await runAll();
-  afterFirst = await odds('?limit=100');
+  afterFirst = await odds('?limit=50');
   secondRun = await runAll();
-  afterSecond = await odds('?limit=100');
+  afterSecond = await odds('?limit=50');
 }, 60_000);
 afterAll(async () => server?.close());
 
@@ -106,7 +106,7 @@ describe('GET /api/odds', () => {
   });
 
   it('filters by bookmaker: only its prices, best still compared with every bookmaker', async () => {
-    const page = await odds('?platform=redfox&limit=100');
+    const page = await odds('?platform=redfox&limit=50');
     expect(page.items.map((event) => event.eventKey)).toEqual(afterSecond.items.map((event) => event.eventKey));
     const all = new Map(pricesOf(afterSecond).map((entry) => [entry.key, entry]));
     const prices = pricesOf(page);
@@ -156,7 +156,7 @@ describe('GET /api/odds', () => {
     const cases: [string, string][] = [
       ['?platform=nowhere', 'unknown_platform'],
       ['?limit=0', 'invalid_request'],
-      ['?limit=101', 'invalid_request'],
+      ['?limit=51', 'invalid_request'],
       ['?limit=ten', 'invalid_request'],
       ['?cursor=not-a-token', 'invalid_cursor'],
       [`?cursor=${Buffer.from('r:12').toString('base64url')}`, 'invalid_cursor'],
@@ -184,7 +184,7 @@ describe('odds retention (pruneOdds)', () => {
     expect(await pruneOdds(server.engine, 7)).toBe(redfox);
     expect(await count('select count(*)::int as n from odds')).toBe(total - redfox);
     expect(await count(`select count(*)::int as n from odds where platform = 'luckyowl'`)).toBe(EVENTS * SELECTIONS);
-    const shown = pricesOf(await odds('?limit=100')).map(({ price }): BookmakerPrice => price);
+    const shown = pricesOf(await odds('?limit=50')).map(({ price }): BookmakerPrice => price);
     expect(shown.some((price) => price.platform === 'redfox')).toBe(false);
     expect(shown).toHaveLength(EVENTS * SELECTIONS * (BOOKMAKERS - 1));
     expect(server.logs.some((line) => line.msg === 'pruned stale odds' && line.deleted === redfox)).toBe(true);

@@ -14,7 +14,7 @@ const oddsQuery = z
       .max(100, 'search at most 100 characters')
       .transform((value) => value.trim())
       .optional(),
-    limit: z.coerce.number({ error: 'expected an integer from 1 to 100' }).int().min(1).max(100).default(20),
+    limit: z.coerce.number({ error: 'expected an integer from 1 to 50' }).int().min(1).max(50).default(20),
     cursor: z.string().max(1000).optional(),
   })
   .strict();
