@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOdds } from '../../src/odds/pruneOdds.js';
 import { upsertOdds } from '../../src/runs/oddsStore.js';
-import type { ApiErrorBody, BookmakerPrice, OddsPage, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
-import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
+import { spawnService } from '../helpers/childService.js';
+import { createTestDatabase } from '../helpers/testDatabase.js';
+import { FAST_FEEDS, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 // FAST_FEEDS: every bookmaker serves 2 pages of 5 sporting events (ev-0..ev-9), 2 markets, 5 selections.
 const EVENTS = 10;
@@ -189,4 +192,27 @@ describe('odds retention (pruneOdds)', () => {
     expect(shown).toHaveLength(EVENTS * SELECTIONS * (BOOKMAKERS - 1));
     expect(server.logs.some((line) => line.msg === 'pruned stale odds' && line.deleted === redfox)).toBe(true);
   });
+});
+
+describe('the built service, started as npm start does', () => {
+  it('serves odds and a platform history after a run (migration applied at start-up)', async () => {
+    const db = await createTestDatabase();
+    const service = await spawnService({ DATABASE_URL: db.url, SIM_FEEDS: FAST_FEEDS });
+    try {
+      const created = (await (await fetch(`${service.url}/api/runs`, { method: 'POST' })).json()) as RunDetail;
+      await waitFor(async () => ((await (await fetch(`${service.url}/api/runs/${created.id}`)).json()) as RunDetail).status === 'completed', {
+        timeoutMs: 30_000,
+        what: 'the run to complete',
+      });
+      const page = (await (await fetch(`${service.url}/api/odds?limit=50`)).json()) as OddsPage;
+      expect(page.items).toHaveLength(EVENTS);
+      expect(pricesOf(page)).toHaveLength(EVENTS * SELECTIONS * BOOKMAKERS);
+      expect(pricesOf(page).every(({ price }) => price.movement === 'new' && price.runId === created.id)).toBe(true);
+      const history = (await (await fetch(`${service.url}/api/platforms/redfox/history`)).json()) as PlatformHistory;
+      expect(history.items.map((scrape) => [scrape.runId, scrape.outcome])).toEqual([[created.id, 'completed']]);
+    } finally {
+      expect(await service.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await db.drop();
+    }
+  }, 120_000);
 });
