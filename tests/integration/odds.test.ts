@@ -194,6 +194,19 @@ describe('odds retention (pruneOdds)', () => {
   });
 });
 
+describe('simulated feeds price drift', () => {
+  it('leaves prices unchanged from one scrape to the next with priceDrift 0', async () => {
+    server.platforms.simulated!.set('luckyowl', { priceDrift: 0 });
+    for (let i = 0; i < 2; i += 1) {
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['luckyowl'] } })).json()) as RunDetail;
+      await server.waitForRun(created.id, ['completed']);
+    }
+    const prices = pricesOf(await odds('?platform=luckyowl&limit=50')).map(({ price }) => price);
+    expect(prices).toHaveLength(EVENTS * SELECTIONS);
+    expect(prices.every((price) => price.movement === 'unchanged' && price.previousPrice === price.price)).toBe(true);
+  });
+});
+
 describe('the built service, started as npm start does', () => {
   it('serves odds and a platform history after a run (migration applied at start-up)', async () => {
     const db = await createTestDatabase();
