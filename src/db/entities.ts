@@ -66,6 +66,8 @@ export const PlatformStep = defineEntity({
     error: p.string().columnType('text').nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
+  // A platform's last scrapes (GET /api/platforms/:name/history, last outcome per platform).
+  indexes: [{ name: 'platform_steps_platform_finished_idx', properties: ['platform', 'finishedAt'] }],
 });
 export type PlatformStep = InferEntity<typeof PlatformStep>;
 
@@ -86,7 +88,11 @@ export const RunEvent = defineEntity({
 });
 export type RunEvent = InferEntity<typeof RunEvent>;
 
-/** Latest odds per (platform, event, market, selection): upserted by every run, never duplicated. */
+/**
+ * Latest odds per (platform, event, market, selection): upserted by every run, never duplicated. The
+ * price and time of that bookmaker's previous scrape sit beside the current ones (movement), so the
+ * table holds one row per price whatever the number of scrapes.
+ */
 export const Odds = defineEntity({
   name: 'Odds',
   tableName: 'odds',
@@ -100,8 +106,12 @@ export const Odds = defineEntity({
     price: p.decimal('number').precision(10).scale(3),
     scrapedAt: p.datetime().columnType('timestamptz'),
     runId: p.bigint('number'),
+    previousPrice: p.decimal('number').precision(10).scale(3).nullable(),
+    previousScrapedAt: p.datetime().columnType('timestamptz').nullable(),
   },
   uniques: [{ name: 'odds_natural_key_unique', properties: ['platform', 'eventKey', 'market', 'selection'] }],
+  // GET /api/odds pages over sporting events (event_key order) across every bookmaker.
+  indexes: [{ name: 'odds_event_key_idx', properties: ['eventKey'] }],
   checks: [{ name: 'odds_price_above_one', expression: 'price > 1' }],
 });
 export type Odds = InferEntity<typeof Odds>;

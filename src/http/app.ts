@@ -18,6 +18,8 @@ import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
+import { createHistoryRoutes } from './routes/history.js';
+import { createOddsRoutes } from './routes/odds.js';
 import { createPlatformRoutes } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
@@ -88,7 +90,9 @@ export function createApp(deps: AppDeps) {
       connectionGraceMs: deps.config.connectionGraceMs,
     }),
   );
+  api.route('/', createHistoryRoutes({ engine })); // before /runs: /runs/history is not a run id
   api.route('/runs', createRunRoutes({ engine, sse: deps.sse }));
+  api.route('/odds', createOddsRoutes({ engine }));
   api.route('/events', createEventRoutes({ events: engine.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   api.route('/platforms', createPlatformRoutes({ engine }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler, engine }));

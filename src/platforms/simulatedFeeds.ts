@@ -4,8 +4,10 @@ import { z } from 'zod';
 
 /**
  * Built-in simulated bookmakers: a small HTTP server on a loopback port serving fictional feeds in the
- * format httpJsonAdapter reads. Each feed has knobs (latency per page, pages, failure rate, hang) that
- * SIM_FEEDS and tests can change at run time to make a platform slow, failing or hung.
+ * format httpJsonAdapter reads. Each feed has knobs (latency per page, pages, failure rate, hang, price
+ * drift) that SIM_FEEDS and tests can change at run time to make a platform slow, failing, hung or moving.
+ * Sporting events carry one id across bookmakers (`ev-N`, as an odds aggregator's normalised feed does),
+ * so their prices can be compared.
  */
 
 export interface FeedKnobs {
@@ -17,15 +19,21 @@ export interface FeedKnobs {
   failureRate: number;
   /** Never answer (until the client gives up). */
   hang: boolean;
+  /**
+   * Price movement per scrape (a scrape starts with page 1): the Nth scrape shifts each price by
+   * -drift, 0 or +drift, a fixed pattern per selection and N, so consecutive scrapes move some prices
+   * up, some down and leave some unchanged. The first scrape is never shifted; 0 keeps prices fixed.
+   */
+  priceDrift: number;
 }
 
 export const SIMULATED_BOOKMAKERS: Record<string, FeedKnobs> = {
-  northwind: { latencyMs: 250, pages: 4, eventsPerPage: 12, failureRate: 0, hang: false },
-  luckyowl: { latencyMs: 400, pages: 3, eventsPerPage: 15, failureRate: 0, hang: false },
-  harborline: { latencyMs: 300, pages: 5, eventsPerPage: 10, failureRate: 0, hang: false },
-  redfox: { latencyMs: 500, pages: 3, eventsPerPage: 8, failureRate: 0, hang: false },
-  silverstake: { latencyMs: 200, pages: 6, eventsPerPage: 9, failureRate: 0, hang: false },
-  bluepeak: { latencyMs: 350, pages: 4, eventsPerPage: 11, failureRate: 0, hang: false },
+  northwind: { latencyMs: 250, pages: 4, eventsPerPage: 12, failureRate: 0, hang: false, priceDrift: 0.05 },
+  luckyowl: { latencyMs: 400, pages: 3, eventsPerPage: 15, failureRate: 0, hang: false, priceDrift: 0.05 },
+  harborline: { latencyMs: 300, pages: 5, eventsPerPage: 10, failureRate: 0, hang: false, priceDrift: 0.05 },
+  redfox: { latencyMs: 500, pages: 3, eventsPerPage: 8, failureRate: 0, hang: false, priceDrift: 0.05 },
+  silverstake: { latencyMs: 200, pages: 6, eventsPerPage: 9, failureRate: 0, hang: false, priceDrift: 0.05 },
+  bluepeak: { latencyMs: 350, pages: 4, eventsPerPage: 11, failureRate: 0, hang: false, priceDrift: 0.05 },
 };
 
 const knobsOverride = z
@@ -35,6 +43,8 @@ const knobsOverride = z
     eventsPerPage: z.number().int().min(0).max(1_000),
     failureRate: z.number().min(0).max(1),
     hang: z.boolean(),
+    // Above 0.15 the lowest simulated price (1.2) could reach 1, which odds refuse.
+    priceDrift: z.number().min(0).max(0.15),
   })
   .partial()
   .strict();
@@ -64,6 +74,7 @@ export class SimulatedFeeds {
   private server: ServerType | undefined;
   private baseUrl = '';
   private readonly requestCounts = new Map<string, number>();
+  private readonly scrapeCounts = new Map<string, number>();
 
   constructor(overrides: Record<string, Partial<FeedKnobs>> = {}) {
     const everyFeed = overrides['*'] ?? {};
@@ -103,13 +114,14 @@ export class SimulatedFeeds {
       if (!knobs) return c.json({ error: 'unknown feed' }, 404);
       this.requestCounts.set(name, this.requests(name) + 1);
       const page = Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1);
+      if (page === 1) this.scrapeCounts.set(name, (this.scrapeCounts.get(name) ?? 0) + 1);
       if (knobs.hang) {
         await new Promise<void>((resolve) => c.req.raw.signal.addEventListener('abort', () => resolve(), { once: true }));
         return c.body(null, 503);
       }
       if (knobs.latencyMs > 0) await abortableDelay(knobs.latencyMs, c.req.raw.signal);
       if (Math.random() < knobs.failureRate) return c.json({ error: 'feed temporarily unavailable' }, 503);
-      return c.json({ page, totalPages: knobs.pages, events: page > knobs.pages ? [] : this.events(name, page, knobs.eventsPerPage) });
+      return c.json({ page, totalPages: knobs.pages, events: page > knobs.pages ? [] : this.events(name, page, knobs) });
     });
     await new Promise<void>((resolve) => {
       this.server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
@@ -129,31 +141,35 @@ export class SimulatedFeeds {
     });
   }
 
-  private events(name: string, page: number, count: number) {
-    const drift = (Date.now() / 60_000) % 1; // prices move a little between runs, so upserts update rows
+  private events(name: string, page: number, knobs: FeedKnobs) {
+    const count = knobs.eventsPerPage;
+    const scrape = Math.max(0, (this.scrapeCounts.get(name) ?? 1) - 1);
     return Array.from({ length: count }, (_, index) => {
       const n = (page - 1) * count + index;
       const home = TEAMS[n % TEAMS.length]!;
       const away = TEAMS[(n * 7 + 3) % TEAMS.length]!;
       const base = 1.5 + ((n * 37 + name.length * 11) % 300) / 100;
-      const price = (offset: number) => Math.round((base + offset + drift / 10) * 100) / 100;
+      const price = (selection: number, offset: number) => {
+        const shift = scrape === 0 ? 0 : knobs.priceDrift * (((n + selection + scrape) % 3) - 1);
+        return Math.round((base + offset + shift) * 100) / 100;
+      };
       return {
-        id: `${name}-ev-${n}`,
+        id: `ev-${n}`,
         name: `${home} v ${away === home ? 'Olympique' : away}`,
         markets: [
           {
             name: 'match_result',
             selections: [
-              { name: 'home', price: price(0) },
-              { name: 'draw', price: price(1.1) },
-              { name: 'away', price: price(0.6) },
+              { name: 'home', price: price(0, 0) },
+              { name: 'draw', price: price(1, 1.1) },
+              { name: 'away', price: price(2, 0.6) },
             ],
           },
           {
             name: 'total_goals_2.5',
             selections: [
-              { name: 'over', price: price(-0.3) },
-              { name: 'under', price: price(-0.2) },
+              { name: 'over', price: price(3, -0.3) },
+              { name: 'under', price: price(4, -0.2) },
             ],
           },
         ],

@@ -2,7 +2,11 @@ import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
 
-/** Upserts one batch of odds in a single statement: the latest price per natural key, never a duplicate row. */
+/**
+ * Upserts one batch of odds in a single statement: the latest price per natural key, never a duplicate
+ * row. The row's old price and scrape time move to previous_price/previous_scraped_at, so movement is
+ * "since this bookmaker's previous scrape"; a second write in the same run keeps the previous scrape's.
+ */
 export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
   if (batch.length === 0) return;
   // A page may list the same selection twice; ON CONFLICT cannot touch one row twice in a statement.
@@ -13,7 +17,10 @@ export async function upsertOdds(orm: Orm, platform: string, runId: number, batc
      select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
      on conflict (platform, event_key, market, selection)
-     do update set price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`,
+     do update set
+       previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
+       previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,
+       price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`,
     [
       platform,
       runId,

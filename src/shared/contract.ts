@@ -178,3 +178,85 @@ export type StreamEvent = {
     data: EventPayloads[T];
   };
 }[EventType];
+
+/** How a bookmaker's price moved since its previous scrape of the selection; `new` when there was none. */
+export const PRICE_MOVEMENTS = ['up', 'down', 'unchanged', 'new'] as const;
+export type PriceMovement = (typeof PRICE_MOVEMENTS)[number];
+
+/** One bookmaker's latest price for a selection (GET /api/odds). */
+export interface BookmakerPrice {
+  platform: string;
+  price: number;
+  /** No configured bookmaker offers more for this selection (ties are all best). */
+  best: boolean;
+  scrapedAt: string;
+  runId: number;
+  movement: PriceMovement;
+  previousPrice: number | null;
+  previousScrapedAt: string | null;
+}
+
+export interface OddsSelection {
+  name: string;
+  /** The highest price of every configured bookmaker, also when `platform` filters `prices` to one. */
+  bestPrice: number;
+  prices: BookmakerPrice[];
+}
+
+export interface OddsMarket {
+  name: string;
+  selections: OddsSelection[];
+}
+
+/** A sporting event with its markets (by name), selections (by name) and bookmaker prices (by bookmaker). */
+export interface SportingEventOdds {
+  eventKey: string;
+  eventName: string;
+  markets: OddsMarket[];
+}
+
+export interface OddsPage {
+  /** Sporting events in `eventKey` order. */
+  items: SportingEventOdds[];
+  /** Opaque page token for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** A platform step's outcome: `timeout` and `aborted` are failed steps told apart by what the step recorded. */
+export const SCRAPE_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] as const;
+export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
+
+/** One finished scrape of a platform (one platform step). */
+export interface PlatformScrape {
+  runId: number;
+  startedAt: string | null;
+  finishedAt: string;
+  durationMs: number | null;
+  eventsFound: number;
+  outcome: ScrapeOutcome;
+  hasError: boolean;
+  /** The silent-feed flag; null until volume-drop detection records it. */
+  volumeDrop: boolean | null;
+}
+
+/** GET /api/platforms/:name/history: the last finished scrapes, oldest first (ready to draw). */
+export interface PlatformHistory {
+  platform: string;
+  items: PlatformScrape[];
+}
+
+/** One finished run on the runs trend (GET /api/runs/history). */
+export interface RunHistoryPoint {
+  id: number;
+  status: TerminalRunStatus;
+  trigger: RunTrigger;
+  failureReason: FailureReason | null;
+  startedAt: string | null;
+  finishedAt: string;
+  durationMs: number | null;
+}
+
+/** The last finished runs, oldest first. */
+export interface RunHistory {
+  items: RunHistoryPoint[];
+}

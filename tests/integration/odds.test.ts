@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneOdds } from '../../src/odds/pruneOdds.js';
+import { upsertOdds } from '../../src/runs/oddsStore.js';
+import type { ApiErrorBody, BookmakerPrice, OddsPage, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+
+// FAST_FEEDS: every bookmaker serves 2 pages of 5 sporting events (ev-0..ev-9), 2 markets, 5 selections.
+const EVENTS = 10;
+const SELECTIONS = 5;
+const BOOKMAKERS = 6;
+
+let server: TestServer;
+let firstRun: RunDetail;
+let secondRun: RunDetail;
+let afterFirst: OddsPage;
+let afterSecond: OddsPage;
+
+async function runAll(): Promise<RunDetail> {
+  const response = await server.api('/api/runs', { method: 'POST', json: {} });
+  expect(response.status).toBe(202);
+  const run = (await response.json()) as RunDetail;
+  return server.waitForRun(run.id, ['completed']);
+}
+
+async function odds(query = ''): Promise<OddsPage> {
+  const response = await server.api(`/api/odds${query}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as OddsPage;
+}
+
+const pricesOf = (page: OddsPage) =>
+  page.items.flatMap((event) =>
+    event.markets.flatMap((market) =>
+      market.selections.flatMap((selection) => selection.prices.map((price) => ({ key: `${event.eventKey}/${market.name}/${selection.name}/${price.platform}`, selection, price }))),
+    ),
+  );
+
+beforeAll(async () => {
+  server = await startTestServer();
+  firstRun = await runAll();
+  afterFirst = await odds('?limit=100');
+  secondRun = await runAll();
+  afterSecond = await odds('?limit=100');
+}, 60_000);
+afterAll(async () => server?.close());
+
+describe('GET /api/odds', () => {
+  it('lists every sporting event with each bookmaker latest price and when it was scraped', async () => {
+    expect(afterFirst.items.map((event) => event.eventKey)).toEqual([...Array(EVENTS).keys()].map((n) => `ev-${n}`).sort());
+    expect(afterFirst.nextCursor).toBeNull();
+    const prices = pricesOf(afterFirst);
+    expect(prices).toHaveLength(EVENTS * SELECTIONS * BOOKMAKERS);
+    for (const { price } of prices) {
+      expect(price.runId).toBe(firstRun.id);
+      expect(price.movement).toBe('new');
+      expect(price.previousPrice).toBeNull();
+      expect(Date.parse(price.scrapedAt)).toBeGreaterThanOrEqual(Date.parse(firstRun.startedAt!) - 1000);
+      expect(Date.parse(price.scrapedAt)).toBeLessThanOrEqual(Date.parse(firstRun.finishedAt!) + 1000);
+    }
+    // The database holds the second run's prices now, and the first run's beside them.
+    const [stored] = await server.db.query<{ price: string; previous_price: string }>(
+      `select price, previous_price from odds where platform = 'redfox' and event_key = 'ev-3' and market = 'match_result' and selection = 'draw'`,
+    );
+    const key = 'ev-3/match_result/draw/redfox';
+    expect(prices.find((entry) => entry.key === key)?.price.price).toBe(Number(stored!.previous_price));
+    expect(pricesOf(afterSecond).find((entry) => entry.key === key)?.price.price).toBe(Number(stored!.price));
+  });
+
+  it('marks the best price of each selection across bookmakers, ties included', () => {
+    for (const { selection } of pricesOf(afterSecond)) {
+      const max = Math.max(...selection.prices.map((price) => price.price));
+      expect(selection.bestPrice).toBe(max);
+      expect(selection.prices.filter((price) => price.best).map((price) => price.platform)).toEqual(
+        selection.prices.filter((price) => price.price === max).map((price) => price.platform),
+      );
+    }
+    // Some bookmaker is not the best somewhere: the mark means something.
+    expect(pricesOf(afterSecond).some(({ price }) => !price.best)).toBe(true);
+  });
+
+  it('shows how each price moved since that bookmaker previous scrape', () => {
+    const before = new Map(pricesOf(afterFirst).map((entry) => [entry.key, entry.price]));
+    const movements = new Set<string>();
+    for (const { key, price } of pricesOf(afterSecond)) {
+      const previous = before.get(key)!;
+      expect(price.runId).toBe(secondRun.id);
+      expect(price.previousPrice).toBe(previous.price);
+      expect(price.previousScrapedAt).toBe(previous.scrapedAt);
+      const expected = price.price > previous.price ? 'up' : price.price < previous.price ? 'down' : 'unchanged';
+      expect(price.movement).toBe(expected);
+      movements.add(price.movement);
+    }
+    // The simulated feeds' default drift moves some prices up, some down and leaves some as they were.
+    expect([...movements].sort()).toEqual(['down', 'unchanged', 'up']);
+  });
+
+  it('keeps the previous scrape price when one run writes a selection twice', async () => {
+    const row = { eventKey: 'twice-ev', eventName: 'Twice v Once', market: 'match_result', selection: 'home', price: 2 };
+    await upsertOdds(server.orm, 'redfox', 900_001, [row]);
+    await upsertOdds(server.orm, 'redfox', 900_002, [{ ...row, price: 2.5 }]);
+    await upsertOdds(server.orm, 'redfox', 900_002, [{ ...row, price: 2.4 }]);
+    const page = await odds('?q=Twice%20v%20Once');
+    const [price] = pricesOf(page).map((entry) => entry.price);
+    expect(price).toMatchObject({ price: 2.4, previousPrice: 2, movement: 'up', runId: 900_002 });
+    await server.db.query(`delete from odds where event_key = 'twice-ev'`);
+  });
+
+  it('filters by bookmaker: only its prices, best still compared with every bookmaker', async () => {
+    const page = await odds('?platform=redfox&limit=100');
+    expect(page.items.map((event) => event.eventKey)).toEqual(afterSecond.items.map((event) => event.eventKey));
+    const all = new Map(pricesOf(afterSecond).map((entry) => [entry.key, entry]));
+    const prices = pricesOf(page);
+    expect(prices).toHaveLength(EVENTS * SELECTIONS);
+    for (const { key, selection, price } of prices) {
+      expect(price.platform).toBe('redfox');
+      expect(selection.prices).toHaveLength(1);
+      expect(selection.bestPrice).toBe(all.get(key)!.selection.bestPrice);
+      expect(price.best).toBe(all.get(key)!.price.best);
+    }
+  });
+
+  it('searches sporting event names, case-insensitive, with % and _ taken literally', async () => {
+    const expected = afterSecond.items.filter((event) => event.eventName.includes('Arsenal')).map((event) => event.eventKey);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(EVENTS);
+    const page = await odds('?q=%20arSENAL%20');
+    expect(page.items.map((event) => event.eventKey)).toEqual(expected);
+    expect((await odds('?q=%25')).items).toEqual([]);
+    expect((await odds('?q=_')).items).toEqual([]);
+  });
+
+  it('pages through sporting events with a page token, without gap or duplicate', async () => {
+    const seen: SportingEventOdds[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: OddsPage = await odds(`?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      sizes.push(page.items.length);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(sizes).toEqual([3, 3, 3, 1]);
+    expect(seen).toEqual(afterSecond.items);
+
+    const filtered: string[] = [];
+    cursor = null;
+    do {
+      const page: OddsPage = await odds(`?platform=luckyowl&q=v&limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      filtered.push(...page.items.map((event) => event.eventKey));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(filtered).toEqual(afterSecond.items.map((event) => event.eventKey));
+  });
+
+  it('answers bad input with a 400 in the API error shape', async () => {
+    const cases: [string, string][] = [
+      ['?platform=nowhere', 'unknown_platform'],
+      ['?limit=0', 'invalid_request'],
+      ['?limit=101', 'invalid_request'],
+      ['?limit=ten', 'invalid_request'],
+      ['?cursor=not-a-token', 'invalid_cursor'],
+      [`?cursor=${Buffer.from('r:12').toString('base64url')}`, 'invalid_cursor'],
+      [`?q=${'x'.repeat(101)}`, 'invalid_request'],
+      ['?sort=price', 'invalid_request'],
+    ];
+    for (const [query, code] of cases) {
+      const response = await server.api(`/api/odds${query}`);
+      expect(response.status, query).toBe(400);
+      const body = (await response.json()) as ApiErrorBody;
+      expect(body.error.code, query).toBe(code);
+      expect(body.error.message).toEqual(expect.any(String));
+    }
+  });
+});
+
+describe('odds retention (pruneOdds)', () => {
+  it('deletes the prices a bookmaker has not scraped for longer than the retention, keeps the rest', async () => {
+    const count = async (sql: string) => (await server.db.query<{ n: number }>(sql))[0]!.n;
+    const total = await count('select count(*)::int as n from odds');
+    const redfox = await count(`select count(*)::int as n from odds where platform = 'redfox'`);
+    await server.db.query(`update odds set scraped_at = now() - interval '8 days' where platform = 'redfox'`);
+    await server.db.query(`update odds set scraped_at = now() - interval '6 days' where platform = 'luckyowl'`);
+
+    expect(await pruneOdds(server.engine, 7)).toBe(redfox);
+    expect(await count('select count(*)::int as n from odds')).toBe(total - redfox);
+    expect(await count(`select count(*)::int as n from odds where platform = 'luckyowl'`)).toBe(EVENTS * SELECTIONS);
+    const shown = pricesOf(await odds('?limit=100')).map(({ price }): BookmakerPrice => price);
+    expect(shown.some((price) => price.platform === 'redfox')).toBe(false);
+    expect(shown).toHaveLength(EVENTS * SELECTIONS * (BOOKMAKERS - 1));
+    expect(server.logs.some((line) => line.msg === 'pruned stale odds' && line.deleted === redfox)).toBe(true);
+  });
+});
