@@ -27,17 +27,20 @@ export interface Frame {
   height: number;
   /** Space kept free around the plot (markers overhang their point). */
   pad: number;
+  /** Extra space on the left (for the axis label). */
+  left?: number;
 }
 
 /** One x slot per point, evenly spaced by order (one point per scrape), y from 0 to the largest value. */
 export function place(points: ChartPoint[], frame: Frame): { placed: PlacedPoint[]; max: number } {
   const { width, height, pad } = frame;
+  const left = pad + (frame.left ?? 0);
   const max = Math.max(0, ...points.map((p) => p.value ?? 0));
-  const step = points.length > 1 ? (width - 2 * pad) / (points.length - 1) : 0;
+  const step = points.length > 1 ? (width - left - pad) / (points.length - 1) : 0;
   const baseline = height - pad;
   const placed = points.map((p, i) => ({
     ...p,
-    x: points.length > 1 ? pad + i * step : width / 2,
+    x: points.length > 1 ? left + i * step : (left + width - pad) / 2,
     y: p.value == null ? null : max > 0 ? baseline - (p.value / max) * (height - 2 * pad) : baseline,
     baseline,
   }));
