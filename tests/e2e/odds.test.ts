@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OddsPage, RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
-import { ensureBuilt, launchBrowser, openTab, testId, waitConnected, waitFor } from './support.js';
+import { ensureBuilt, launchBrowser, openTab, screenshot, setFeeds, testId, waitConnected, waitFor } from './support.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -163,4 +163,32 @@ describe('odds page', () => {
       await tab.close();
     }
   }, 60_000);
+
+  it("greys a bookmaker's prices with their age once it has not been scraped successfully for over two scrape intervals", async () => {
+    const patch = await server.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 10 } });
+    expect(patch.status).toBe(200);
+    const lastSuccess = Date.now();
+    // Past two intervals (20 s), a run where redfox fails: redfox is stale, the others have just succeeded.
+    await new Promise((resolve) => setTimeout(resolve, 21_000 - (Date.now() - lastSuccess)));
+    setFeeds(server, { failureRate: 0 }, { redfox: { failureRate: 1 } });
+    const response = await server.api('/api/runs', { method: 'POST', json: {} });
+    await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
+    const tab = await openTab(browser, server.url, '/odds');
+    try {
+      await testId(tab.page, 'odds-price').first().waitFor({ timeout: 10_000 });
+      const shown = await cells(tab.page);
+      const stale = (await tab.page.evaluate(`[...document.querySelectorAll('[data-testid="odds-price"][data-stale="true"]')].map((td) => td.dataset.platform)`)) as string[];
+      expect(new Set(stale)).toEqual(new Set(['redfox']));
+      expect(stale.length).toBe(shown.filter((c) => c.platform === 'redfox').length);
+      const redfox = tab.page.locator('[data-testid="odds-price"][data-platform="redfox"]').first();
+      expect(await redfox.locator('[data-testid="odds-age"]').textContent()).toMatch(/stale, scraped \d+s ago/);
+      expect(await tab.page.locator('[data-testid="odds-bookmaker-col"][data-platform="redfox"]').textContent()).toContain('stale');
+      const colour = (await redfox.evaluate((td) => getComputedStyle(td).color)) as string;
+      const fresh = (await tab.page.locator('[data-testid="odds-price"][data-platform="northwind"]').first().evaluate((td) => getComputedStyle(td).color)) as string;
+      expect(colour).not.toBe(fresh);
+      await screenshot(tab.page, 'odds-stale-redfox-1280');
+    } finally {
+      await tab.close();
+    }
+  }, 90_000);
 });
