@@ -183,8 +183,10 @@ describe('odds page', () => {
       const redfox = tab.page.locator('[data-testid="odds-price"][data-platform="redfox"]').first();
       expect(await redfox.locator('[data-testid="odds-age"]').textContent()).toMatch(/stale, scraped \d+s ago/);
       expect(await tab.page.locator('[data-testid="odds-bookmaker-col"][data-platform="redfox"]').textContent()).toContain('stale');
-      const colour = (await redfox.evaluate((td) => getComputedStyle(td).color)) as string;
-      const fresh = (await tab.page.locator('[data-testid="odds-price"][data-platform="northwind"]').first().evaluate((td) => getComputedStyle(td).color)) as string;
+      const colourOf = (platform: string) =>
+        tab.page.evaluate(`getComputedStyle(document.querySelector('[data-testid="odds-price"][data-platform="${platform}"]')).color`) as Promise<string>;
+      const colour = await colourOf('redfox');
+      const fresh = await colourOf('northwind');
       expect(colour).not.toBe(fresh);
       await screenshot(tab.page, 'odds-stale-redfox-1280');
     } finally {
