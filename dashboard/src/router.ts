@@ -2,6 +2,8 @@ import { createRouter, createWebHistory } from 'vue-router';
 import type { RouteRecordRaw } from 'vue-router';
 import DashboardView from '@/views/DashboardView.vue';
 import NotFoundView from '@/views/NotFoundView.vue';
+import OddsView from '@/views/OddsView.vue';
+import PlatformView from '@/views/PlatformView.vue';
 import RunDetailView from '@/views/RunDetailView.vue';
 import RunsView from '@/views/RunsView.vue';
 
@@ -9,6 +11,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'dashboard', component: DashboardView, meta: { title: 'Dashboard' } },
   { path: '/runs', name: 'runs', component: RunsView, meta: { title: 'Runs' } },
   { path: '/runs/:id(\\d+)', name: 'run', component: RunDetailView, meta: { title: 'Run' } },
+  { path: '/odds', name: 'odds', component: OddsView, meta: { title: 'Odds' } },
+  { path: '/platforms/:name', name: 'platform', component: PlatformView, meta: { title: 'Bookmaker' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Not found' } },
 ];
 
@@ -16,7 +20,8 @@ export const routes: RouteRecordRaw[] = [
 export function createAppRouter() {
   const router = createRouter({ history: createWebHistory('/'), routes });
   router.afterEach((to) => {
-    const title = to.name === 'run' ? `Run #${String(to.params.id)}` : String(to.meta.title ?? '');
+    const title =
+      to.name === 'run' ? `Run #${String(to.params.id)}` : to.name === 'platform' ? `Bookmaker ${String(to.params.name)}` : String(to.meta.title ?? '');
     document.title = title ? `${title} · oddswatch` : 'oddswatch';
   });
   return router;

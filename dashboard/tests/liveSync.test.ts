@@ -8,6 +8,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { effectScope } from 'vue';
 import { useLiveSync } from '@/composables/useLiveSync';
 import { useActiveRunStore } from '@/stores/activeRun';
+import { useOddsStore } from '@/stores/odds';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { ev, makeDetail, makeRun, makeScheduler } from './helpers/fixtures';
@@ -113,6 +114,30 @@ describe('useLiveSync', () => {
     await flush();
     expect(fake.callsTo('GET', '/api/meta')).toHaveLength(2);
     expect(fake.callsTo('GET', '/api/runs/active')).toHaveLength(2);
+  });
+
+  it('the odds page shown is read again on reconnect and resync, and a finished scrape refetches only its bookmaker', async () => {
+    const fake = installFakeFetch({ ...baseRoutes([{ body: { items: [], nextCursor: null } }]), 'GET /api/odds': { body: { items: [], nextCursor: null } } });
+    const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+    FakeEventSource.last.open();
+    await sync.firstLoad;
+    expect(fake.callsTo('GET', '/api/odds')).toHaveLength(0); // not shown: not read
+    await useOddsStore().open({ platform: null, q: '', cursor: null });
+    expect(fake.callsTo('GET', '/api/odds')).toHaveLength(1);
+
+    FakeEventSource.last.emit('platform.progress', ev.progress(60, 1, 7, 'alpha', 3), 60);
+    FakeEventSource.last.emit('platform.completed', ev.completed(61, 2, 7, 'alpha', 1, 10), 61);
+    await flush();
+    expect(fake.callsTo('GET', '/api/odds').map((c) => c.url.search)).toEqual(['?limit=20', '?platform=alpha&limit=20']);
+
+    FakeEventSource.last.emit('resync', ev.resync(), 0);
+    await flush();
+    expect(fake.callsTo('GET', '/api/odds').at(-1)!.url.search).toBe('?limit=20');
+    FakeEventSource.last.fail();
+    sync.stream.reconnect();
+    FakeEventSource.last.open();
+    await flush();
+    expect(fake.callsTo('GET', '/api/odds').map((c) => c.url.search)).toEqual(['?limit=20', '?platform=alpha&limit=20', '?limit=20', '?limit=20']);
   });
 
   it('de-duplicates where events enter: a replay after a reconnect is applied once, and resumes from the last id', async () => {

@@ -156,6 +156,14 @@ describe('dashboard: Scrape now', () => {
       await page.locator(`[data-testid="run-detail-view"][data-run-id="${id}"]`).waitFor();
       await page.goForward();
       await testId(page, 'dashboard-view').waitFor();
+      // The odds page and a bookmaker's page read the same stream too (no second EventSource).
+      await testId(page, 'nav-odds').click();
+      await testId(page, 'odds-price').first().waitFor();
+      await testId(page, 'nav-dashboard').click();
+      await testId(page, 'platform-link').first().click();
+      await testId(page, 'platform-view').waitFor();
+      await testId(page, 'nav-dashboard').click();
+      await testId(page, 'dashboard-view').waitFor();
 
       // Still live after all that navigation: a new run reaches the dashboard's recent runs.
       const second = (await (await server.api('/api/runs', { method: 'POST', json: {} })).json()) as RunDetail;

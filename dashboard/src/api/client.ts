@@ -9,8 +9,11 @@ import type {
   ApiErrorBody,
   JobId,
   MetaInfo,
+  OddsPage,
+  PlatformHistory,
   PlatformInfo,
   RunDetail,
+  RunHistory,
   RunPage,
   RunStatus,
   RunTrigger,
@@ -123,6 +126,13 @@ export interface RunQuery {
   cursor?: string;
 }
 
+export interface OddsQuery {
+  platform?: string;
+  q?: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export interface StartRunBody {
   platforms?: string[];
   observe?: boolean;
@@ -145,6 +155,10 @@ export const api = {
   startRun: (body: StartRunBody) => authorized(() => request<RunDetail>('POST', '/api/runs', body)),
 
   platforms: () => request<{ items: PlatformInfo[] }>('GET', '/api/platforms'),
+  platformHistory: (name: string) => request<PlatformHistory>('GET', `/api/platforms/${encodeURIComponent(name)}/history`),
+  runHistory: () => request<RunHistory>('GET', '/api/runs/history'),
+
+  odds: (q: OddsQuery = {}) => request<OddsPage>('GET', `/api/odds${query({ ...q })}`),
 
   scheduler: () => request<SchedulerState>('GET', '/api/scheduler'),
   pauseScheduler: () => authorized(() => request<SchedulerState>('POST', '/api/scheduler/pause')),

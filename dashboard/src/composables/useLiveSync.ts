@@ -4,10 +4,12 @@ import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useAuthStore } from '@/stores/auth';
+import { useOddsStore } from '@/stores/odds';
 import { usePlatformsStore } from '@/stores/platforms';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { useToastsStore } from '@/stores/toasts';
+import { useTrendsStore } from '@/stores/trends';
 import { createEventGate } from '@/lib/eventGate';
 import { localRunEvent } from '@/lib/localEvents';
 import { autoRescrape } from './autoRescrape';
@@ -37,7 +39,8 @@ function defaultSessionStorage(): Storage | null {
  * The app's data flow, used once by App.vue:
  * 1. the tab's one EventSource on /api/events; each event passes the tab's one de-duplication gate (which also
  *    keeps the stream position to resume from), then goes to every store's `applyEvent`;
- * 2. once it is open, the REST snapshot of everything shown (meta, runs, active run, scheduler, platforms).
+ * 2. once it is open, the REST snapshot of everything shown (meta, runs, active run, scheduler, platforms; the
+ *    odds page and trend series when a page shows them).
  *    A fresh stream starts "live", so the snapshot must be read after it opened or the events in between would
  *    be lost; events that arrive while a snapshot is loading wait and are applied after it. If the stream is
  *    slow to open, a first snapshot is loaded anyway (and loaded again once it opens);
@@ -51,6 +54,8 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const platforms = usePlatformsStore();
   const auth = useAuthStore();
   const toasts = useToastsStore();
+  const odds = useOddsStore();
+  const trends = useTrendsStore();
 
   let loading: Promise<void> | null = null;
   let again = false;
@@ -65,6 +70,8 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     active.applyEvent(ev);
     scheduler.applyEvent(ev);
     platforms.applyEvent(ev);
+    trends.applyEvent(ev);
+    odds.applyEvent(ev);
   }
 
   function onEvent(_type: string, data: unknown) {
@@ -78,7 +85,8 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   async function loadOnce() {
     const meta = await platforms.fetchMeta();
     if (meta) auth.setAuthRequired(meta.authRequired);
-    await Promise.all([runs.refresh(), active.refresh(), scheduler.load(), platforms.load()]);
+    // Odds and trends are read only while a page shows them (otherwise these are no-ops).
+    await Promise.all([runs.refresh(), active.refresh(), scheduler.load(), platforms.load(), odds.refresh(), trends.refresh()]);
   }
 
   /** Loads (or reloads) the snapshot; concurrent calls coalesce, a call during a load schedules one more. */

@@ -1,0 +1,113 @@
+import { acceptHMRUpdate, defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { SportingEventOdds, StreamEvent } from '@contract';
+import { api, errorMessage } from '@/api/client';
+import { mergeBookmakerPrices } from '@/lib/odds';
+
+export const ODDS_PAGE_LIMIT = 20;
+
+export interface OddsView {
+  /** Bookmaker filter (one column); null: every bookmaker. */
+  platform: string | null;
+  /** Text search on the sporting event's name. */
+  q: string;
+  /** Page token of the page shown; null: the first page. */
+  cursor: string | null;
+}
+
+/**
+ * The page of odds the Odds page shows, while it is shown (`open`/`close`). Kept current without reloading the
+ * table: a `platform.completed` refetches that bookmaker's prices of this page only and merges them; the whole
+ * page is read again on `open` and on `refresh` (useLiveSync's snapshot: reconnect and `resync`).
+ * Requests run one at a time, in order, so an older answer never lands over a newer one.
+ */
+export const useOddsStore = defineStore('odds', () => {
+  const view = ref<OddsView | null>(null);
+  const items = ref<SportingEventOdds[]>([]);
+  const nextCursor = ref<string | null>(null);
+  const loaded = ref(false);
+  const loading = ref(false);
+  const error = ref<string | null>(null);
+  /** Bookmakers whose prices to refetch (coalesced while a request runs). */
+  const dirty = new Set<string>();
+  let chain: Promise<void> = Promise.resolve();
+  /** Bumped by every full load: a bookmaker refetch queued before it is dropped (the full page has it). */
+  let generation = 0;
+
+  function enqueue(task: () => Promise<void>): Promise<void> {
+    chain = chain.then(task, task);
+    return chain;
+  }
+
+  function loadPage(): Promise<void> {
+    const gen = ++generation;
+    dirty.clear();
+    loading.value = true;
+    return enqueue(async () => {
+      const v = view.value;
+      if (!v || gen !== generation) return;
+      try {
+        const page = await api.odds({ platform: v.platform ?? undefined, q: v.q || undefined, cursor: v.cursor ?? undefined, limit: ODDS_PAGE_LIMIT });
+        if (view.value !== v || gen !== generation) return;
+        items.value = page.items;
+        nextCursor.value = page.nextCursor;
+        error.value = null;
+      } catch (e) {
+        error.value = errorMessage(e);
+      } finally {
+        if (gen === generation) {
+          loading.value = false;
+          loaded.value = true;
+        }
+      }
+    });
+  }
+
+  function refetchBookmaker(platform: string): Promise<void> {
+    if (dirty.has(platform)) return chain;
+    dirty.add(platform);
+    const gen = generation;
+    return enqueue(async () => {
+      const v = view.value;
+      if (!v || gen !== generation || !dirty.delete(platform)) return;
+      try {
+        const page = await api.odds({ platform, q: v.q || undefined, cursor: v.cursor ?? undefined, limit: ODDS_PAGE_LIMIT });
+        if (view.value !== v || gen !== generation) return;
+        mergeBookmakerPrices(items.value, page.items, platform, nextCursor.value == null);
+      } catch (e) {
+        error.value = errorMessage(e);
+      }
+    });
+  }
+
+  /** The Odds page shows this view (filters and page token from its URL). */
+  function open(next: OddsView): Promise<void> {
+    const same = view.value && next.platform === view.value.platform && next.q === view.value.q && next.cursor === view.value.cursor;
+    if (same && loaded.value) return chain;
+    view.value = next;
+    return loadPage();
+  }
+
+  function close(): void {
+    view.value = null;
+    generation++;
+    dirty.clear();
+    loaded.value = false;
+    items.value = [];
+  }
+
+  /** The whole page again, if the Odds page is shown (after a reconnect or a `resync`). */
+  const refresh = (): Promise<void> => (view.value ? loadPage() : Promise.resolve());
+
+  /** Only what a finished scrape changed: that bookmaker's prices on this page. Progress events change nothing. */
+  function applyEvent(ev: StreamEvent): void {
+    if (ev.type !== 'platform.completed' || !view.value) return;
+    const platform = ev.data.platform;
+    if (view.value.platform && view.value.platform !== platform) return;
+    void refetchBookmaker(platform);
+  }
+
+  return { view, items, nextCursor, loaded, loading, error, open, close, refresh, applyEvent };
+});
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOddsStore, import.meta.hot));
