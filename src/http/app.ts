@@ -8,11 +8,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { migrationsApplied } from '../db/database.js';
+import { migrationsApplied, type Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
-import type { RunEngine } from '../runs/engine.js';
+import type { Platforms } from '../platforms/registry.js';
+import type { EventLog } from '../runs/eventLog.js';
+import { platformOutcomes } from '../runs/platformOutcomes.js';
+import type { RunReadModel } from '../runs/runReadModel.js';
+import type { StartRunRequest } from '../runs/startRun.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { MetaInfo } from '../shared/contract.js';
+import type { MetaInfo, RunDetail } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
@@ -25,7 +29,11 @@ import type { SseDeps } from './sse.js';
 
 export interface AppDeps {
   config: Config;
-  engine: RunEngine;
+  orm: Orm;
+  platforms: Platforms;
+  runs: RunReadModel;
+  events: EventLog;
+  startRun(request: StartRunRequest): Promise<RunDetail>;
   scheduler: Scheduler;
   sse: SseDeps;
   metrics: MetricsPipeline;
@@ -39,7 +47,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
 export function createApp(deps: AppDeps) {
-  const { engine, logger } = deps;
+  const { orm, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
 
@@ -58,8 +66,8 @@ export function createApp(deps: AppDeps) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {
-      await engine.orm.em.getConnection().execute('select 1');
-      if (!(await migrationsApplied(engine.orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
+      await orm.em.getConnection().execute('select 1');
+      if (!(await migrationsApplied(orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
       return c.json({ status: 'ready' });
     } catch {
       return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
@@ -79,19 +87,19 @@ export function createApp(deps: AppDeps) {
     }),
   );
   api.use(requireOperatorToken(deps.config.operatorToken));
-  api.use((_c, next) => RequestContext.create(engine.orm.em, next));
+  api.use((_c, next) => RequestContext.create(orm.em, next));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,
       authRequired: Boolean(deps.config.operatorToken),
-      platforms: engine.platforms.names,
+      platforms: deps.platforms.names,
       connectionGraceMs: deps.config.connectionGraceMs,
     }),
   );
-  api.route('/runs', createRunRoutes({ engine, sse: deps.sse }));
-  api.route('/events', createEventRoutes({ events: engine.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
-  api.route('/platforms', createPlatformRoutes({ engine }));
-  api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler, engine }));
+  api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
+  api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
+  api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
+  api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
