@@ -29,7 +29,9 @@ describe('races', () => {
   it('the runner and concurrent compare-and-sets: exactly one wins, and the runner then tries to finish and loses', async () => {
     server.platforms.simulated!.set('bluepeak', { latencyMs: 300 });
     const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['bluepeak'] } })).json()) as RunDetail;
-    await server.waitForRun(run.id, ['running']);
+    await waitFor(async () => ((await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail).steps[0]!.status === 'running', {
+      what: 'the platform to be mid-scrape',
+    });
     // Two transitions from another process (its own in-flight runs: ours is not stopped), racing each other
     // while our runner is mid-scrape; the heartbeat (every 5 s) cannot tell the runner before it finishes.
     const otherProcess = { ...server.engine, inFlight: new InFlightRuns() };
