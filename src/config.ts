@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { JOB_INTERVAL_SECONDS } from './shared/contract.js';
 
-/** Every setting of oddswatch, read once from the environment (the only module that reads it). */
+/**
+ * Every setting of oddswatch, read once from the environment (the only module that reads it). Each
+ * variable is stated once, in the schema below; `Config` is its output with camelCase keys
+ * (SCRAPE_INTERVAL_SECONDS -> scrapeIntervalSeconds).
+ */
 
 const intFrom = (min: number, max: number) => {
   const expected = `expected an integer from ${min} to ${max}`;
@@ -22,20 +27,22 @@ const configSchema = z
     ),
     EMBEDDED_PG_DIR: z.string().trim().min(1).default('./data/postgres'),
     PLATFORMS_FILE: optionalString,
-    SCRAPE_INTERVAL_SECONDS: intFrom(10, 86_400).default(300),
+    SCRAPE_INTERVAL_SECONDS: intFrom(JOB_INTERVAL_SECONDS.min, JOB_INTERVAL_SECONDS.max).default(300),
     SCRAPE_CONCURRENCY: intFrom(1, 64).default(3),
     PLATFORM_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
     HEARTBEAT_INTERVAL_MS: intFrom(50, 600_000).default(5_000),
     STALE_AFTER_MS: intFrom(100, 86_400_000).default(60_000),
     MAX_RUN_DURATION_MS: intFrom(1_000, 86_400_000).default(900_000),
-    WATCHDOG_INTERVAL_SECONDS: intFrom(1, 86_400).default(120),
+    WATCHDOG_INTERVAL_SECONDS: intFrom(1, JOB_INTERVAL_SECONDS.max).default(120),
     CONNECTION_GRACE_MS: intFrom(0, 600_000).default(15_000),
     SSE_HEARTBEAT_MS: intFrom(100, 600_000).default(15_000),
     SSE_RETRY_MS: intFrom(100, 600_000).default(2_000),
     SSE_SUBSCRIBER_BUFFER: intFrom(1, 100_000).default(1_000),
     SSE_WRITE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
     GLOBAL_REPLAY_WINDOW: intFrom(1, 1_000_000).default(1_000),
+    /** How long a run in flight may take to finish on SIGTERM before it is failed as interrupted. */
     SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),
+    /** Progress events of runs finished longer ago than this are pruned (the runs themselves stay). */
     EVENT_RETENTION_DAYS: intFrom(1, 3650).default(30),
     SCHEDULER_ENABLED: z
       .enum(['true', 'false'], { error: 'expected true or false' })
@@ -49,6 +56,7 @@ const configSchema = z
         .optional(),
     ),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** JSON overrides of the simulated feeds' knobs (latency, failure rate, hang), see platforms/simulatedFeeds.ts. */
     SIM_FEEDS: optionalString,
   })
   .superRefine((config, ctx) => {
@@ -62,43 +70,18 @@ const configSchema = z
         message: `must be more than twice HEARTBEAT_INTERVAL_MS (${config.HEARTBEAT_INTERVAL_MS})`,
       });
     }
-  });
+  })
+  .transform((raw) => ({
+    ...(Object.fromEntries(Object.entries(raw).map(([key, value]) => [camelCase(key), value])) as CamelKeys<typeof raw>),
+    host: raw.HOST ?? (raw.OPERATOR_TOKEN ? '0.0.0.0' : '127.0.0.1'), // closed by default: no token, loopback only
+  }));
 
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(host);
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}` : Lowercase<S>;
+type CamelKeys<T> = { [K in keyof T as CamelCase<K & string>]: T[K] };
+const camelCase = (name: string) => name.toLowerCase().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
-type RawConfig = z.output<typeof configSchema>;
-
-export interface Config {
-  port: number;
-  host: string;
-  metricsPort: number | undefined;
-  databaseUrl: string | undefined;
-  embeddedPgDir: string;
-  platformsFile: string | undefined;
-  scrapeIntervalSeconds: number;
-  scrapeConcurrency: number;
-  platformTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  staleAfterMs: number;
-  maxRunDurationMs: number;
-  watchdogIntervalSeconds: number;
-  connectionGraceMs: number;
-  sseHeartbeatMs: number;
-  sseRetryMs: number;
-  sseSubscriberBuffer: number;
-  sseWriteTimeoutMs: number;
-  globalReplayWindow: number;
-  /** How long a run in flight may take to finish on SIGTERM before it is failed as interrupted. */
-  shutdownGraceMs: number;
-  /** Progress events of runs finished longer ago than this are pruned (the runs themselves stay). */
-  eventRetentionDays: number;
-  schedulerEnabled: boolean;
-  operatorToken: string | undefined;
-  traceUrlTemplate: string | undefined;
-  logLevel: RawConfig['LOG_LEVEL'];
-  /** JSON overrides of the simulated feeds' knobs (latency, failure rate, hang), see platforms/simulatedFeeds.ts. */
-  simFeeds: string | undefined;
-}
+export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -118,35 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
-  const c = parsed.data;
-  return {
-    port: c.PORT,
-    host: c.HOST ?? (c.OPERATOR_TOKEN ? '0.0.0.0' : '127.0.0.1'), // closed by default: no token, loopback only
-    metricsPort: c.METRICS_PORT,
-    databaseUrl: c.DATABASE_URL,
-    embeddedPgDir: c.EMBEDDED_PG_DIR,
-    platformsFile: c.PLATFORMS_FILE,
-    scrapeIntervalSeconds: c.SCRAPE_INTERVAL_SECONDS,
-    scrapeConcurrency: c.SCRAPE_CONCURRENCY,
-    platformTimeoutMs: c.PLATFORM_TIMEOUT_MS,
-    heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
-    staleAfterMs: c.STALE_AFTER_MS,
-    maxRunDurationMs: c.MAX_RUN_DURATION_MS,
-    watchdogIntervalSeconds: c.WATCHDOG_INTERVAL_SECONDS,
-    connectionGraceMs: c.CONNECTION_GRACE_MS,
-    sseHeartbeatMs: c.SSE_HEARTBEAT_MS,
-    sseRetryMs: c.SSE_RETRY_MS,
-    sseSubscriberBuffer: c.SSE_SUBSCRIBER_BUFFER,
-    sseWriteTimeoutMs: c.SSE_WRITE_TIMEOUT_MS,
-    globalReplayWindow: c.GLOBAL_REPLAY_WINDOW,
-    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
-    eventRetentionDays: c.EVENT_RETENTION_DAYS,
-    schedulerEnabled: c.SCHEDULER_ENABLED,
-    operatorToken: c.OPERATOR_TOKEN,
-    traceUrlTemplate: c.TRACE_URL_TEMPLATE,
-    logLevel: c.LOG_LEVEL,
-    simFeeds: c.SIM_FEEDS,
-  };
+  return parsed.data;
 }
 
 /**

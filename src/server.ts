@@ -9,20 +9,25 @@ import { createApp, createMetricsApp } from './http/app.js';
 import { answerConnect } from './http/security.js';
 import type { SseDeps } from './http/sse.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
+import { Freshness } from './liveState/freshness.js';
+import { observeLiveState } from './liveState/observeLiveState.js';
 import { ConnectionGuard } from './runs/connectionGuard.js';
-import { detectStaleRuns } from './runs/detectStaleRuns.js';
-import type { RunEngine } from './runs/engine.js';
+import { detectStaleRuns, type DetectStaleRunsDeps } from './runs/detectStaleRuns.js';
 import { EventLog } from './runs/eventLog.js';
+import { InFlightRuns } from './runs/inFlightRuns.js';
 import { OwnerLiveness } from './runs/ownerLiveness.js';
-import { InProcessProgressBus } from './runs/progressBus.js';
-import { pruneRunEvents } from './runs/pruneRunEvents.js';
-import { recoverInterruptedRuns } from './runs/recoverInterruptedRuns.js';
-import { RunRepository } from './runs/runRepository.js';
-import { startRun } from './runs/startRun.js';
+import { platformOutcomes } from './runs/platformOutcomes.js';
+import { InProcessProgressBus, type ProgressBus } from './runs/progressBus.js';
+import { pruneOdds } from './odds/pruneOdds.js';
+import { pruneRunEvents, type PruneRunEventsDeps } from './runs/pruneRunEvents.js';
+import { recoverInterruptedRuns, type RecoverDeps } from './runs/recoverInterruptedRuns.js';
+import { RunReadModel } from './runs/runReadModel.js';
+import { RunTransitions } from './runs/runTransitions.js';
+import { startRun, type StartRunDeps } from './runs/startRun.js';
 import { stopRuns } from './runs/stopRuns.js';
+import { createJobs } from './scheduler/jobs.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { AppError } from './errors.js';
-import { RETENTION_JOB_ID, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from './shared/contract.js';
+import { settlesWithin } from './shared/timeout.js';
 import { createLogger } from './telemetry/logger.js';
 import { VERSION } from './version.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -35,12 +40,16 @@ export interface ServerOptions {
   dashboardDir?: string;
 }
 
+/** The run engine as wired here: every use case takes the part of it that it declares. */
+export type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & { bus: ProgressBus };
+
 export interface RunningServer {
   url: string;
   port: number;
   metricsUrl: string | undefined;
   databaseUrl: string;
-  engine: RunEngine;
+  /** The run engine's wiring, for tests that drive a use case directly. */
+  engine: RunWiring;
   scheduler: Scheduler;
   platforms: Platforms;
   orm: Orm;
@@ -58,15 +67,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Each shutdown step gets a deadline: a dependency that died first (the database, say) must not hang the exit.
   const closeAll = async () => {
     for (const step of cleanup.reverse()) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          logger.error({ step: step.name || 'anonymous' }, 'shutdown step did not finish in 10 s; going on');
-          resolve();
-        }, 10_000);
-      });
-      await Promise.race([step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed')), deadline]);
-      clearTimeout(timer);
+      const done = step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+      if (!(await settlesWithin(done, 10_000))) logger.error({ step: step.name || 'anonymous' }, 'shutdown step did not finish in 10 s; going on');
     }
     cleanup.length = 0;
   };
@@ -93,62 +95,35 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const metrics = createMetrics(metricsPipeline.meter, platforms.names);
 
     const bus = new InProcessProgressBus();
-    const runs = new RunRepository(orm, config.traceUrlTemplate);
-    const engine: RunEngine = {
+    const engine: RunWiring = {
       config,
       orm,
-      runs,
-      events: new EventLog(orm, bus),
-      bus,
-      guard: new ConnectionGuard(bus, config.connectionGraceMs),
-      platforms,
-      metrics,
       logger,
+      metrics,
+      platforms,
       ownerId,
-      inFlight: new Map(),
-      lastSuccess: new Map(),
+      bus,
+      transitions: new RunTransitions(orm),
+      reads: new RunReadModel(orm, config.traceUrlTemplate),
+      events: new EventLog(orm, bus),
+      guard: new ConnectionGuard(bus, config.connectionGraceMs),
+      inFlight: new InFlightRuns(),
+      freshness: new Freshness(await platformOutcomes(orm)),
     };
-    for (const outcome of await runs.platformOutcomes()) {
-      if (outcome.lastSuccessAt) engine.lastSuccess.set(outcome.platform, outcome.lastSuccessAt.getTime() / 1000);
-    }
-
     await recoverInterruptedRuns(engine, liveness);
 
+    const jobs = createJobs({
+      startRun: (request) => startRun(engine, request),
+      detectStaleRuns: () => detectStaleRuns(engine),
+      pruneRunEvents: () => pruneRunEvents(engine),
+      pruneOdds: () => pruneOdds(engine, config.eventRetentionDays),
+      metrics,
+      logger,
+      config,
+    });
     const scheduler = new Scheduler(
       orm,
-      [
-        {
-          id: SCRAPE_JOB_ID,
-          description: 'Scrape every configured platform',
-          defaultIntervalSeconds: config.scrapeIntervalSeconds,
-          pausable: true,
-          tick: async () => {
-            try {
-              const run = await startRun(engine, { trigger: 'scheduled' });
-              return `started run ${run.id}`;
-            } catch (error) {
-              if (!(error instanceof AppError && error.code === 'run_active')) throw error;
-              metrics.tickSkipped(SCRAPE_JOB_ID);
-              logger.info({ job: SCRAPE_JOB_ID, active_run_id: (error.details as { activeRunId: number }).activeRunId }, 'scheduled scrape skipped: a run is active');
-              return 'skipped';
-            }
-          },
-        },
-        {
-          id: WATCHDOG_JOB_ID,
-          description: 'Fail runs that stopped making progress (stale)',
-          defaultIntervalSeconds: config.watchdogIntervalSeconds,
-          pausable: false,
-          tick: async () => `failed ${await detectStaleRuns(engine)} stale runs`,
-        },
-        {
-          id: RETENTION_JOB_ID,
-          description: `Delete progress events of runs finished over ${config.eventRetentionDays} days ago`,
-          defaultIntervalSeconds: 3600,
-          pausable: false,
-          tick: async () => `deleted ${await pruneRunEvents(engine)} events`,
-        },
-      ],
+      jobs,
       logger,
       async (state) => {
         await engine.events.record(null, 'scheduler.changed', { scheduler: state });
@@ -170,15 +145,23 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         writeTimeoutMs: config.sseWriteTimeoutMs,
       },
     };
-    metrics.observe({
-      sseSubscribers: (stream) => bus.subscriberCount(stream),
-      runActivity: () => runs.runActivity(),
-      lastSuccessSeconds: () => engine.lastSuccess,
-      schedulerPaused: () => scheduler.isPaused(),
-      schedulerNextRunSeconds: (job) => scheduler.nextRunSeconds(job),
-    });
+    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, scheduler });
 
-    const app = createApp({ config, engine, scheduler, sse, metrics: metricsPipeline, logger, version: VERSION, dashboardDir: options.dashboardDir });
+    const app = createApp({
+      config,
+      orm,
+      platforms,
+      runs: engine.reads,
+      events: engine.events,
+      startRun: (request) => startRun(engine, request),
+      scheduler,
+      sse,
+      metrics: metricsPipeline,
+      onUnauthorized: (route) => metrics.unauthorized(route),
+      logger,
+      version: VERSION,
+      dashboardDir: options.dashboardDir,
+    });
     const server = await listen(app.fetch, config.host, config.port);
     answerConnect(server);
     const port = (server.address() as AddressInfo).port;

@@ -22,7 +22,6 @@ export const Run = defineEntity({
     platforms: p.array().columnType('text[]'),
     ownerId: p.string().columnType('text').nullable(),
     traceId: p.string().columnType('text').nullable(),
-    eventsFound: p.integer().default(0),
     lastSeq: p.integer().default(0),
     createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
     startedAt: p.datetime().columnType('timestamptz').nullable(),

@@ -8,11 +8,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { migrationsApplied } from '../db/database.js';
+import { migrationsApplied, type Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
-import type { RunEngine } from '../runs/engine.js';
+import type { Platforms } from '../platforms/registry.js';
+import type { EventLog } from '../runs/eventLog.js';
+import { platformOutcomes } from '../runs/platformOutcomes.js';
+import type { RunReadModel } from '../runs/runReadModel.js';
+import type { StartRunRequest } from '../runs/startRun.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { MetaInfo } from '../shared/contract.js';
+import type { MetaInfo, RunDetail } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
@@ -29,10 +33,16 @@ import { traceContext } from './traceContext.js';
 
 export interface AppDeps {
   config: Config;
-  engine: RunEngine;
+  orm: Orm;
+  platforms: Platforms;
+  runs: RunReadModel;
+  events: EventLog;
+  startRun(request: StartRunRequest): Promise<RunDetail>;
   scheduler: Scheduler;
   sse: SseDeps;
   metrics: MetricsPipeline;
+  /** Counts a refused operator token by route pattern. */
+  onUnauthorized?(route: string): void;
   logger: Logger;
   version: string;
   /** The built dashboard (dashboard/dist); absent: a hint to build it. */
@@ -43,7 +53,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
 export function createApp(deps: AppDeps) {
-  const { engine, logger } = deps;
+  const { orm, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
   app.use(traceContext());
@@ -64,8 +74,8 @@ export function createApp(deps: AppDeps) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {
-      await engine.orm.em.getConnection().execute('select 1');
-      if (!(await migrationsApplied(engine.orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
+      await orm.em.getConnection().execute('select 1');
+      if (!(await migrationsApplied(orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
       return c.json({ status: 'ready' });
     } catch {
       return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
@@ -84,22 +94,22 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  api.use(refuseCrossSite(), requireOperatorToken(deps.config.operatorToken, (route) => engine.metrics.unauthorized(route)));
-  api.use((_c, next) => RequestContext.create(engine.orm.em, next));
+  api.use(refuseCrossSite(), requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized));
+  api.use((_c, next) => RequestContext.create(orm.em, next));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,
       authRequired: Boolean(deps.config.operatorToken),
-      platforms: engine.platforms.names,
+      platforms: deps.platforms.names,
       connectionGraceMs: deps.config.connectionGraceMs,
     }),
   );
-  api.route('/', createHistoryRoutes({ engine })); // before /runs: /runs/history is not a run id
-  api.route('/runs', createRunRoutes({ engine, sse: deps.sse }));
-  api.route('/odds', createOddsRoutes({ engine }));
-  api.route('/events', createEventRoutes({ events: engine.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
-  api.route('/platforms', createPlatformRoutes({ engine }));
-  api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler, engine }));
+  api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id
+  api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
+  api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms }));
+  api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
+  api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
+  api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 

@@ -1,5 +1,7 @@
-import type { Context, ErrorHandler } from 'hono';
+import { zValidator } from '@hono/zod-validator';
+import type { ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { ValidationTargets } from 'hono/types';
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
 import { AppError } from '../errors.js';
@@ -10,7 +12,7 @@ export function errorBody(code: string, message: string, details?: unknown): Api
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-/** zod failures -> 400, AppError -> its status, Hono's own HTTP errors -> their status, the rest -> logged 500. */
+/** The one error handler: zod failures -> 400, AppError -> its status, Hono's own HTTP errors -> their status, the rest -> logged 500. */
 export function onError(logger: Logger): ErrorHandler<AppEnv> {
   return (error, c) => {
     if (error instanceof AppError) return c.json(errorBody(error.code, error.message, error.details), error.status);
@@ -25,31 +27,39 @@ export function onError(logger: Logger): ErrorHandler<AppEnv> {
   };
 }
 
-export function validationBody(error: z.ZodError): ApiErrorBody {
+function validationBody(error: z.ZodError): ApiErrorBody {
   const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   const first = details[0];
   return errorBody('invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'invalid request', details);
 }
 
-/** Parses a JSON body with a schema; an empty body is `{}` (so `curl -X POST` works), malformed JSON is a 400. */
-export async function jsonBody<S extends ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
-  const text = await c.req.text();
-  let raw: unknown = {};
-  if (text.trim() !== '') {
-    const type = c.req.header('content-type') ?? '';
-    if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
-      throw new AppError('unsupported_media_type', 415, 'send the body as application/json');
-    }
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new AppError('invalid_json', 400, 'the request body is not valid JSON');
-    }
-  }
-  return schema.parse(raw);
-}
+/** @hono/zod-validator whose failure is thrown into onError, so it answers in the one error shape. */
+export const validate = <Target extends keyof ValidationTargets, S extends ZodType>(target: Target, schema: S) =>
+  zValidator(target, schema, (result) => {
+    if (!result.success) throw result.error;
+  });
 
-/** Path and query parameters validated the same way. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Before `validate('json', ...)`: a body of another media type is a 415, malformed JSON a 400
+ * `invalid_json`. A request without a body (`curl -X POST`) validates as `{}`.
+ */
+export const jsonMediaType: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = c.req.header('content-type');
+  if (type && !JSON_MEDIA_TYPE.test(type) && (await c.req.text()).trim() !== '') {
+    throw new AppError('unsupported_media_type', 415, 'send the body as application/json');
+  }
+  if (type && JSON_MEDIA_TYPE.test(type)) {
+    // Parsed once here; the validator reads Hono's cached result.
+    await c.req.json().catch(() => {
+      throw new AppError('invalid_json', 400, 'the request body is not valid JSON');
+    });
+  }
+  await next();
+};
+
+/** Header values validated with a schema (SSE's Last-Event-ID); a failure reaches onError as a 400. */
 export function parseWith<S extends ZodType>(schema: S, value: unknown): z.output<S> {
   return schema.parse(value);
 }

@@ -70,7 +70,7 @@ export class EventLog {
     return rows.map(toStreamEvent);
   }
 
-  /** Global events after `afterId` within the replay window; a cursor outside it asks the client to resync. */
+  /** Global progress events after stream position `afterId`, within the replay window; a position outside it asks the client to resync. */
   async globalEventsAfter(afterId: number, window: number): Promise<ReplayResult> {
     const connection = this.orm.em.getConnection();
     const [bounds] = await connection.execute<{ max_id: string | null }[]>(`select max(id) as max_id from run_events`, [], 'all');

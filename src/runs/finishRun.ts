@@ -1,6 +1,22 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 import type { FailureReason, RunDetail, RunStatus, TerminalRunStatus } from '../shared/contract.js';
-import type { RunEngine } from './engine.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { ConnectionGuard } from './connectionGuard.js';
+import type { EventLog } from './eventLog.js';
+import type { InFlightRuns } from './inFlightRuns.js';
+import type { RunReadModel } from './runReadModel.js';
+import type { RunTransitions } from './runTransitions.js';
+
+export interface FinishRunDeps {
+  transitions: RunTransitions;
+  reads: RunReadModel;
+  events: EventLog;
+  inFlight: InFlightRuns;
+  guard: ConnectionGuard;
+  metrics: Metrics;
+  logger: Logger;
+}
 
 export interface FinishOptions {
   /** Statuses the run may be in for this transition to win (compare-and-set). */
@@ -12,68 +28,53 @@ export interface FinishOptions {
 }
 
 /**
- * Ends a run in exactly one terminal status. Only the caller whose compare-and-set wins logs, counts,
- * publishes `run.finished` (which closes the run's streams) and ends the span; a loser changes nothing.
+ * Ends a run in exactly one terminal status. Only the caller whose compare-and-set wins stops the
+ * run's runner in this process, logs, counts and publishes `run.finished` (which closes the run's
+ * streams); a loser changes nothing and says so on the active span and in the log. The run's span is
+ * ended by its owner (runSpan.ts), never here.
  */
 export async function finishRun(
-  engine: RunEngine,
+  deps: FinishRunDeps,
   runId: number,
   status: TerminalRunStatus,
   reason: FailureReason | null,
   options: FinishOptions,
 ): Promise<RunDetail | null> {
-  const log = engine.logger.child({ run_id: runId, actor: options.actor });
-  const won = await engine.runs.finish(runId, status, reason, options.from ?? ['running']);
-  const inFlight = engine.inFlight.get(runId);
+  const log = deps.logger.child({ run_id: runId, actor: options.actor });
+  const won = await deps.transitions.finish(runId, status, reason, options.from ?? ['running']);
   if (!won) {
+    trace.getActiveSpan()?.addEvent('run.finish_lost', { actor: options.actor, wanted_status: status });
     log.info({ wanted_status: status, failure_reason: reason }, 'run already ended elsewhere: this transition lost the race and changed nothing');
     return null;
   }
-  inFlight?.controller.abort(new Error(`run ${runId} ended: ${status}${reason ? ` (${reason})` : ''}`));
-  engine.guard.untrack(runId);
+  deps.inFlight.abort(runId, `run ${runId} ended: ${status}${reason ? ` (${reason})` : ''}`);
+  deps.guard.untrack(runId);
 
-  const summary = (await engine.runs.detailOf(runId))!;
-  await engine.events.record(runId, 'run.finished', {
+  const run = (await deps.reads.detailOf(runId))!;
+  await deps.events.record(runId, 'run.finished', {
     runId,
-    platformsDone: summary.platformsDone,
-    platformsTotal: summary.platformsTotal,
-    run: summary,
+    platformsDone: run.platformsDone,
+    platformsTotal: run.platformsTotal,
+    run,
     status,
     failureReason: reason,
   });
 
-  const durationSeconds = summary.durationMs === null ? null : summary.durationMs / 1000;
-  engine.metrics.runFinished(summary.trigger, status, durationSeconds);
-  if (status === 'connection_failed') engine.metrics.connectionFailed(summary.trigger);
-  if (reason === 'stale') engine.metrics.staleRun();
-
-  if (inFlight) {
-    const span = inFlight.span;
-    span.setAttributes({
-      'oddswatch.run.status': status,
-      'oddswatch.run.events_found': summary.eventsFound,
-      'oddswatch.run.platforms_succeeded': summary.platformsSucceeded,
-      'oddswatch.run.platforms_failed': summary.platformsFailed,
-      ...(reason ? { 'oddswatch.run.failure_reason': reason } : {}),
-    });
-    if (status === 'failed' || status === 'connection_failed') {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: `${status}${reason ? `: ${reason}` : ''}` });
-    }
-    span.addEvent('run.finished', { status, ...(reason ? { failure_reason: reason } : {}) });
-    span.end();
-  }
+  deps.metrics.runFinished(run.trigger, status, run.durationMs === null ? null : run.durationMs / 1000);
+  if (status === 'connection_failed') deps.metrics.connectionFailed(run.trigger);
+  if (reason === 'stale') deps.metrics.staleRun();
 
   const fields = {
-    trigger: summary.trigger,
+    trigger: run.trigger,
     status,
     failure_reason: reason,
-    duration_ms: summary.durationMs,
-    events_found: summary.eventsFound,
-    platforms_succeeded: summary.platformsSucceeded,
-    platforms_failed: summary.platformsFailed,
+    duration_ms: run.durationMs,
+    events_found: run.eventsFound,
+    platforms_succeeded: run.platformsSucceeded,
+    platforms_failed: run.platformsFailed,
     ...options.details,
   };
   const bad = status === 'connection_failed' || reason === 'stale' || reason === 'interrupted';
   log[bad ? 'warn' : 'info'](fields, `run ${status}${reason ? ` (${reason})` : ''}`);
-  return summary;
+  return run;
 }

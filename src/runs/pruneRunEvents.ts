@@ -1,19 +1,27 @@
-import type { RunEngine } from './engine.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Orm } from '../db/database.js';
+
+export interface PruneRunEventsDeps {
+  orm: Orm;
+  logger: Logger;
+  config: Pick<Config, 'eventRetentionDays'>;
+}
 
 /**
  * Retention (job prune_run_events): deletes the progress events of runs that finished more than
  * EVENT_RETENTION_DAYS ago, and scheduler events as old. Runs, their platform steps and odds stay; a
  * stream opened on such a run answers 204 (nothing to replay).
  */
-export async function pruneRunEvents(engine: RunEngine): Promise<number> {
-  const days = engine.config.eventRetentionDays;
-  const result = await engine.orm.em.getConnection().execute<{ affectedRows: number }>(
+export async function pruneRunEvents(deps: PruneRunEventsDeps): Promise<number> {
+  const days = deps.config.eventRetentionDays;
+  const result = await deps.orm.em.getConnection().execute<{ affectedRows: number }>(
     `delete from run_events e
      where (e.run_id is null and e.created_at < now() - make_interval(days => ?))
         or e.run_id in (select r.id from runs r where r.finished_at < now() - make_interval(days => ?))`,
     [days, days],
     'run',
   );
-  if (result.affectedRows > 0) engine.logger.info({ deleted: result.affectedRows, retention_days: days }, 'pruned old run events');
+  if (result.affectedRows > 0) deps.logger.info({ deleted: result.affectedRows, retention_days: days }, 'pruned old run events');
   return result.affectedRows;
 }

@@ -1,32 +1,49 @@
-import type { RunEngine } from './engine.js';
-import { finishRun } from './finishRun.js';
+import type { Orm } from '../db/database.js';
+import { finishRun, type FinishRunDeps } from './finishRun.js';
 import type { OwnerLiveness } from './ownerLiveness.js';
+
+export interface RecoverDeps extends FinishRunDeps {
+  orm: Orm;
+  ownerId: string;
+}
 
 /**
  * Start-up recovery, before the scheduler starts: runs left active by a process that is gone are failed
  * with failure_reason `interrupted`. A run whose owner still holds its liveness lock (another live
  * replica) is left alone.
  */
-export async function recoverInterruptedRuns(engine: RunEngine, liveness: OwnerLiveness): Promise<number> {
-  const byOwner = await engine.runs.activeRunsByOwner(engine.ownerId);
+export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: OwnerLiveness): Promise<number> {
+  const byOwner = await activeRunsByOwner(deps.orm, deps.ownerId);
   let recovered = 0;
   for (const [owner, runIds] of byOwner) {
     if (owner !== null && (await liveness.isAlive(owner))) {
-      engine.logger.info({ owner_id: owner, run_ids: runIds }, 'active runs belong to a live process; not recovering them');
+      deps.logger.info({ owner_id: owner, run_ids: runIds }, 'active runs belong to a live process; not recovering them');
       continue;
     }
     for (const runId of runIds) {
-      const summary = await finishRun(engine, runId, 'failed', 'interrupted', {
+      const run = await finishRun(deps, runId, 'failed', 'interrupted', {
         actor: 'recovery',
         from: ['pending', 'running'],
         details: { dead_owner_id: owner },
       });
-      if (summary) recovered += 1;
+      if (run) recovered += 1;
     }
   }
   if (recovered > 0) {
-    engine.metrics.runsRecovered(recovered);
-    engine.logger.warn({ recovered }, 'failed runs interrupted by a dead process');
+    deps.metrics.runsRecovered(recovered);
+    deps.logger.warn({ recovered }, 'failed runs interrupted by a dead process');
   }
   return recovered;
+}
+
+/** Active runs owned by other processes, grouped by owner. */
+async function activeRunsByOwner(orm: Orm, exceptOwner: string): Promise<Map<string | null, number[]>> {
+  const rows = await orm.em.getConnection().execute<{ id: string; owner_id: string | null }[]>(
+    `select id, owner_id from runs where status in ('pending', 'running') and owner_id is distinct from ?`,
+    [exceptOwner],
+    'all',
+  );
+  const byOwner = new Map<string | null, number[]>();
+  for (const row of rows) byOwner.set(row.owner_id, [...(byOwner.get(row.owner_id) ?? []), Number(row.id)]);
+  return byOwner;
 }

@@ -2,8 +2,22 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { PlatformAdapter } from '../platforms/adapter.js';
 import type { PlatformOutcome } from '../telemetry/metrics.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
-import type { RunEngine } from './engine.js';
+import type { Logger } from 'pino';
+import type { Orm } from '../db/database.js';
+import type { Freshness } from '../liveState/freshness.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { EventLog } from './eventLog.js';
 import { upsertOdds } from './oddsStore.js';
+import type { RunTransitions } from './runTransitions.js';
+
+export interface ScrapePlatformDeps {
+  orm: Orm;
+  transitions: RunTransitions;
+  events: EventLog;
+  metrics: Metrics;
+  freshness: Freshness;
+  logger: Logger;
+}
 
 export interface PlatformResult {
   platform: string;
@@ -14,7 +28,7 @@ export interface PlatformResult {
 /** What the runner shares with each platform it scrapes. */
 export interface RunProgress {
   runId: number;
-  runSpan: Span;
+  runSpan: Span | undefined;
   signal: AbortSignal;
   platformsTotal: number;
   platformsDone: number;
@@ -25,10 +39,10 @@ export interface RunProgress {
  * page by page, progress events persisted then published. A step already ended by someone else (the
  * watchdog, shutdown) is left as it is.
  */
-export async function scrapePlatform(engine: RunEngine, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
+export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
   const platform = adapter.name;
-  const log = engine.logger.child({ run_id: run.runId, platform });
-  if (run.signal.aborted || !(await engine.runs.stepStarted(run.runId, platform))) {
+  const log = deps.logger.child({ run_id: run.runId, platform });
+  if (run.signal.aborted || !(await deps.transitions.stepStarted(run.runId, platform))) {
     return { platform, outcome: 'not_started', eventsFound: 0 };
   }
   return tracer.startActiveSpan(
@@ -42,7 +56,7 @@ export async function scrapePlatform(engine: RunEngine, adapter: PlatformAdapter
       let error: string | null = null;
       try {
         log.info('platform scrape started');
-        await engine.events.record(run.runId, 'platform.started', {
+        await deps.events.record(run.runId, 'platform.started', {
           runId: run.runId,
           platform,
           eventsFound: 0,
@@ -54,12 +68,12 @@ export async function scrapePlatform(engine: RunEngine, adapter: PlatformAdapter
         const signal = AbortSignal.any([run.signal, timeout]);
         try {
           eventsFound = await adapter.scrape(signal, async (progress) => {
-            await upsertOdds(engine.orm, platform, run.runId, progress.batch);
-            engine.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
+            await upsertOdds(deps.orm, platform, run.runId, progress.batch);
+            deps.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
             eventsFound = progress.eventsFound;
-            await engine.runs.stepProgress(run.runId, platform, eventsFound);
+            await deps.transitions.stepProgress(run.runId, platform, eventsFound);
             span.addEvent('page.saved', { events_found: eventsFound, odds: progress.batch.length });
-            await engine.events.record(run.runId, 'platform.progress', {
+            await deps.events.record(run.runId, 'platform.progress', {
               runId: run.runId,
               platform,
               eventsFound,
@@ -81,22 +95,22 @@ export async function scrapePlatform(engine: RunEngine, adapter: PlatformAdapter
 
         const durationMs = elapsedMs();
         const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
-        const won = await engine.runs.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error);
-        engine.metrics.platformScraped(platform, outcome, durationMs / 1000);
+        const won = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error);
+        deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });
-          engine.lastSuccess.set(platform, Date.now() / 1000);
+          deps.freshness.succeeded(platform);
         }
         if (won) {
           run.platformsDone += 1;
-          run.runSpan.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
+          run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
           const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
           if (stepStatus === 'completed') {
-            await engine.events.record(run.runId, 'platform.completed', common);
+            await deps.events.record(run.runId, 'platform.completed', common);
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
-            await engine.events.record(run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
+            await deps.events.record(run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
             log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, error }, 'platform scrape failed');
           }
         }

@@ -1,29 +1,21 @@
-import type { RunEngine } from './engine.js';
-import { finishRun } from './finishRun.js';
+import { settlesWithin } from '../shared/timeout.js';
+import { finishRun, type FinishRunDeps } from './finishRun.js';
 
 /**
  * Graceful shutdown of the runs this process executes: each gets up to `graceMs` to finish; one still
- * running then is failed with failure_reason `interrupted` (which aborts its platforms).
+ * running then is failed with failure_reason `interrupted` (which aborts its platforms). Resolves when
+ * every runner, and its span, is done.
  */
-export async function stopRuns(engine: RunEngine, graceMs: number): Promise<void> {
-  const runs = [...engine.inFlight.entries()];
+export async function stopRuns(deps: FinishRunDeps, graceMs: number): Promise<void> {
   await Promise.all(
-    runs.map(async ([runId, run]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        run.done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!timedOut) return;
-      await finishRun(engine, runId, 'failed', 'interrupted', {
+    deps.inFlight.list().map(async ({ runId, done }) => {
+      if (await settlesWithin(done, graceMs)) return;
+      await finishRun(deps, runId, 'failed', 'interrupted', {
         actor: 'shutdown',
         from: ['pending', 'running'],
         details: { shutdown_grace_ms: graceMs },
       });
-      await run.done;
+      await done;
     }),
   );
 }

@@ -4,16 +4,7 @@ import type { Orm } from '../db/database.js';
 import { SchedulerJobSetting } from '../db/entities.js';
 import { AppError } from '../errors.js';
 import { JOB_IDS, type JobId, type SchedulerJob, type SchedulerState } from '../shared/contract.js';
-
-/** A job of the registry: what it does each tick, and whether an operator may pause it. */
-export interface JobDefinition {
-  id: JobId;
-  description: string;
-  defaultIntervalSeconds: number;
-  pausable: boolean;
-  /** One tick. Resolves to what happened, for the logs. */
-  tick(): Promise<string>;
-}
+import type { JobDefinition, JobOrigin, JobOutcome } from './jobs.js';
 
 interface JobState {
   definition: JobDefinition;
@@ -27,10 +18,8 @@ interface JobState {
   ticking: boolean;
 }
 
-export const INTERVAL_BOUNDS = { min: 10, max: 86_400 } as const;
-
 /**
- * Jobs by id (scrape_all_platforms, detect_stale_runs), each on its own interval. Operator changes
+ * Runs the job table (jobs.ts) by id, each on its own interval. Operator changes
  * (interval, pause) are stored in the database and survive restarts; every change is announced
  * through `onChange` (the global event stream). The timers are croner one-shot jobs re-armed after each tick.
  */
@@ -97,9 +86,8 @@ export class Scheduler {
   }
 
   job(id: string): SchedulerJob {
-    const found = this.state().jobs.find((job) => job.id === id);
-    if (!found) throw new AppError('not_found', 404, `unknown job ${id}; jobs: ${JOB_IDS.join(', ')}`);
-    return found;
+    const known = this.stateOf(id).definition.id;
+    return this.state().jobs.find((job) => job.id === known)!;
   }
 
   nextRunSeconds(id: JobId): number | null {
@@ -135,10 +123,9 @@ export class Scheduler {
     return this.job(id);
   }
 
-  /** Runs a job's tick now, outside its schedule (the schedule itself does not move). */
-  async runNow(id: string): Promise<void> {
-    const job = this.stateOf(id);
-    await job.definition.tick();
+  /** Runs a job now, outside its schedule (the schedule itself does not move); 404 for an unknown job. */
+  runNow(id: string, origin: JobOrigin = { by: 'operator' }): Promise<JobOutcome> {
+    return this.stateOf(id).definition.run(origin);
   }
 
   private stateOf(id: string): JobState {
@@ -169,8 +156,8 @@ export class Scheduler {
     job.ticking = true;
     job.lastRunAt = new Date();
     try {
-      const outcome = await job.definition.tick();
-      this.logger.debug({ job: job.definition.id, outcome }, 'job tick');
+      const outcome = await job.definition.run({ by: 'schedule' });
+      this.logger.debug({ job: job.definition.id, outcome: outcome.summary }, 'job tick');
     } catch (error) {
       this.logger.error({ job: job.definition.id, err: error }, 'job tick failed');
     } finally {

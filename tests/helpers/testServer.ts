@@ -4,7 +4,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 import { waitFor } from './waitFor.js';
-import type { RunDetail, RunStatus } from '../../src/shared/contract.js';
+import { TERMINAL_RUN_STATUSES, type RunDetail, type RunStatus } from '../../src/shared/contract.js';
 
 export interface LogLine {
   level: string;
@@ -70,7 +70,10 @@ export async function startTestServer(env: Record<string, string> = {}, db?: Tes
       return waitFor(
         async () => {
           const run = (await (await api(`/api/runs/${id}`)).json()) as RunDetail;
-          return statuses.includes(run.status) ? run : undefined;
+          if (!statuses.includes(run.status)) return undefined;
+          // An ended run is done once its runner is: counted, logged, its span ended.
+          const ended = (TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status);
+          return ended && server.engine.inFlight.has(id) ? undefined : run;
         },
         { timeoutMs, what: `run ${id} to become ${statuses.join('/')}` },
       );

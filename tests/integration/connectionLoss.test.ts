@@ -50,7 +50,7 @@ describe('connection guard', () => {
     expect(elapsed).toBeGreaterThanOrEqual(GRACE_MS);
     expect(elapsed).toBeLessThan(GRACE_MS + 2_000);
 
-    const warning = server.logs.find((line) => line.run_id === run.id && line.level === 'warn' && line.msg.includes('connection_failed'))!;
+    const warning = server.logs.find((line) => line.run_id === run.id && line.level === 'warn' && line.actor === 'connection_guard')!;
     expect(warning).toMatchObject({ trigger: 'api-stream', status: 'connection_failed' });
     expect(warning.platforms_done).toContain('northwind');
     expect(warning.platforms_not_done).toContain('harborline');

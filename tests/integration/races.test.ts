@@ -1,13 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { finishRun } from '../../src/runs/finishRun.js';
+import { InFlightRuns } from '../../src/runs/inFlightRuns.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(async () => server?.close());
+beforeEach(() => {
+  for (const name of server.platforms.names) server.platforms.simulated!.set(name, { latencyMs: 20, pages: 2, failureRate: 0, hang: false });
+});
 
 describe('races', () => {
   it('two concurrent POST /api/runs: exactly one 202 and one 409', async () => {
@@ -19,30 +24,35 @@ describe('races', () => {
     const conflict = (await responses.find((response) => response.status === 409)!.json()) as { error: { details: { activeRunId: number } } };
     expect(conflict.error.details.activeRunId).toBe(created.id);
     await server.waitForRun(created.id, ['completed']);
-    server.platforms.simulated!.set('northwind', { latencyMs: 20 });
   });
 
-  it('the runner and a concurrent compare-and-set: exactly one wins, the loser changes nothing', async () => {
+  it('the runner and concurrent compare-and-sets: exactly one wins, and the runner then tries to finish and loses', async () => {
     server.platforms.simulated!.set('bluepeak', { latencyMs: 300 });
     const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['bluepeak'] } })).json()) as RunDetail;
-    await server.waitForRun(run.id, ['running']);
-    // Race the runner with two outside transitions at once.
+    await waitFor(async () => ((await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail).steps[0]!.status === 'running', {
+      what: 'the platform to be mid-scrape',
+    });
+    // Two transitions from another process (its own in-flight runs: ours is not stopped), racing each other
+    // while our runner is mid-scrape; the heartbeat (every 5 s) cannot tell the runner before it finishes.
+    const otherProcess = { ...server.engine, inFlight: new InFlightRuns() };
     const outcomes = await Promise.all([
-      finishRun(server.engine, run.id, 'failed', 'stale', { actor: 'test-a' }),
-      finishRun(server.engine, run.id, 'failed', 'interrupted', { actor: 'test-b' }),
+      finishRun(otherProcess, run.id, 'failed', 'stale', { actor: 'test-a' }),
+      finishRun(otherProcess, run.id, 'failed', 'interrupted', { actor: 'test-b' }),
     ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     const winner = outcomes.find(Boolean)!;
-    const ended = await server.waitForRun(run.id, ['failed']);
-    expect(ended.failureReason).toBe(winner.failureReason);
-    // The runner later tries to finish: nothing changes, and it says it lost.
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    expect(server.engine.inFlight.has(run.id)).toBe(true); // our runner is still scraping
+
+    // The runner finishes its platform, tries to complete the run, and loses.
+    const lost = await waitFor(() => server.logs.find((line) => line.run_id === run.id && line.actor === 'runner' && line.wanted_status === 'completed'));
+    expect(lost.level).toBe('info');
+    await waitFor(() => !server.engine.inFlight.has(run.id), { what: 'the runner to stop' });
     const after = (await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail;
     expect(after.status).toBe('failed');
     expect(after.failureReason).toBe(winner.failureReason);
+    expect(after.steps[0]!.status).toBe('failed'); // the winner failed the running step; the runner's late result changed nothing
     const finished = await server.db.query('select count(*)::int as n from run_events where run_id = $1 and type = $2', [run.id, 'run.finished']);
     expect(finished[0]).toEqual({ n: 1 });
-    server.platforms.simulated!.set('bluepeak', { latencyMs: 20 });
   });
 
   it('the database refuses to change a terminal status, even without the compare-and-set guard', async () => {

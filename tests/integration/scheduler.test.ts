@@ -75,10 +75,15 @@ describe('scheduler', () => {
     expect(response.status).toBe(202);
     const { run } = (await response.json()) as { run: RunDetail };
     const before = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' });
-    expect(await server.scheduler.runNow('scrape_all_platforms')).toBeUndefined();
+    const outcome = await server.scheduler.runNow('scrape_all_platforms');
+    expect(outcome).toMatchObject({ kind: 'skipped', because: { code: 'run_active', details: { activeRunId: run.id } } });
     const after = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_scheduler_ticks_skipped_total', { scheduler_job: 'scrape_all_platforms' });
     expect(after - before).toBe(1);
-    expect(server.logs.some((line) => line.msg === 'scheduled scrape skipped: a run is active' && line.active_run_id === run.id)).toBe(true);
+    // The same job through the API: skipped too, and the operator is told why.
+    const again = await server.api('/api/scheduler/jobs/scrape_all_platforms/run', { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ApiErrorBody).error).toMatchObject({ code: 'run_active', details: { activeRunId: run.id } });
+    expect(((await (await server.api('/api/runs?limit=100')).json()) as { items: RunDetail[] }).items.filter((item) => item.status !== 'completed')).toHaveLength(1);
     await server.waitForRun(run.id, ['completed']);
   });
 

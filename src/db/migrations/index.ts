@@ -1,11 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123164035_initial } from './Migration20261123164035_initial.js';
+import { Migration20261125120000_dropRunEventsFound } from './Migration20261125120000_dropRunEventsFound.js';
 import { Migration20261125130000_odds_movement } from './Migration20261125130000_odds_movement.js';
 import { Migration20261125140000_replica_presence } from './Migration20261125140000_replica_presence.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123164035_initial', class: Migration20261123164035_initial },
+  { name: 'Migration20261125120000_dropRunEventsFound', class: Migration20261125120000_dropRunEventsFound },
   { name: 'Migration20261125130000_odds_movement', class: Migration20261125130000_odds_movement },
   { name: 'Migration20261125140000_replica_presence', class: Migration20261125140000_replica_presence },
 ];

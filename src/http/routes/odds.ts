@@ -2,9 +2,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { decodeOddsCursor, queryOdds } from '../../odds/oddsQuery.js';
-import type { RunEngine } from '../../runs/engine.js';
+import type { Orm } from '../../db/database.js';
+import type { Platforms } from '../../platforms/registry.js';
 import type { AppEnv } from '../appEnv.js';
-import { parseWith } from '../errors.js';
+import { validate } from '../errors.js';
 
 const oddsQuery = z
   .object({
@@ -20,10 +21,10 @@ const oddsQuery = z
   .strict();
 
 /** GET /api/odds: sporting events with every bookmaker's latest prices (see src/odds/oddsQuery.ts). */
-export function createOddsRoutes({ engine }: { engine: RunEngine }) {
-  return new Hono<AppEnv>().get('/', async (c) => {
-    const query = parseWith(oddsQuery, c.req.query());
-    const platforms = engine.platforms.names;
+export function createOddsRoutes({ orm, platforms: configured }: { orm: Orm; platforms: Pick<Platforms, 'names'> }) {
+  return new Hono<AppEnv>().get('/', validate('query', oddsQuery), async (c) => {
+    const query = c.req.valid('query');
+    const platforms = configured.names;
     if (query.platform !== undefined && !platforms.includes(query.platform)) {
       throw new AppError('unknown_platform', 400, `platform ${query.platform} is not configured`, { platforms });
     }
@@ -34,7 +35,7 @@ export function createOddsRoutes({ engine }: { engine: RunEngine }) {
       afterEventKey = decoded;
     }
     return c.json(
-      await queryOdds(engine.orm, {
+      await queryOdds(orm, {
         platforms,
         platform: query.platform,
         search: query.q || undefined,

@@ -1,13 +1,19 @@
 import { Hono } from 'hono';
-import type { RunEngine } from '../../runs/engine.js';
+import type { Platforms } from '../../platforms/registry.js';
+import type { PlatformOutcome } from '../../runs/platformOutcomes.js';
 import type { PlatformInfo } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
 
-export function createPlatformRoutes({ engine }: { engine: RunEngine }) {
+export interface PlatformRoutesDeps {
+  platforms: Pick<Platforms, 'adapters'>;
+  outcomes(): Promise<PlatformOutcome[]>;
+}
+
+export function createPlatformRoutes({ platforms, outcomes }: PlatformRoutesDeps) {
   return new Hono<AppEnv>().get('/', async (c) => {
-    const outcomes = new Map((await engine.runs.platformOutcomes()).map((outcome) => [outcome.platform, outcome]));
-    const items: PlatformInfo[] = [...engine.platforms.adapters.values()].map((adapter) => {
-      const last = outcomes.get(adapter.name);
+    const byPlatform = new Map((await outcomes()).map((outcome) => [outcome.platform, outcome]));
+    const items: PlatformInfo[] = [...platforms.adapters.values()].map((adapter) => {
+      const last = byPlatform.get(adapter.name);
       return {
         name: adapter.name,
         baseUrl: adapter.baseUrl,

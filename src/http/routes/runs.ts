@@ -2,12 +2,13 @@ import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError, notFound } from '../../errors.js';
-import type { RunEngine } from '../../runs/engine.js';
-import { decodeCursor } from '../../runs/runRepository.js';
-import { startRun } from '../../runs/startRun.js';
-import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES } from '../../shared/contract.js';
+import type { EventLog } from '../../runs/eventLog.js';
+import type { RunReadModel } from '../../runs/runReadModel.js';
+import type { StartRunRequest } from '../../runs/startRun.js';
+import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { idSchema, jsonBody, parseWith } from '../errors.js';
+import { idSchema, jsonMediaType, validate } from '../errors.js';
+import { decodePageToken, encodePageToken } from '../pageToken.js';
 import { eventStream, lastEventId, type SseDeps } from '../sse.js';
 
 const startRunBody = z
@@ -38,11 +39,21 @@ const listQuery = z
   })
   .strict();
 
-export function createRunRoutes({ engine, sse }: { engine: RunEngine; sse: SseDeps }) {
+const runParam = z.object({ id: idSchema });
+
+export interface RunRoutesDeps {
+  runs: RunReadModel;
+  events: EventLog;
+  startRun(request: StartRunRequest): Promise<RunDetail>;
+  sse: SseDeps;
+}
+
+export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
-      const body = await jsonBody(c, startRunBody);
-      const run = await startRun(engine, {
+    .post('/', jsonMediaType, validate('json', startRunBody), async (c) => {
+      const body = c.req.valid('json');
+      const run = await startRun({
+        // observe: the caller watches the run's progress stream; unwatched for too long, the run ends connection_failed.
         trigger: body.observe ? 'api-stream' : 'api',
         platforms: body.platforms,
         retryOf: body.retryOf,
@@ -50,33 +61,35 @@ export function createRunRoutes({ engine, sse }: { engine: RunEngine; sse: SseDe
       });
       return c.json(run, 202);
     })
-    .get('/', async (c) => {
-      const query = parseWith(listQuery, c.req.query());
+    .get('/', validate('query', listQuery), async (c) => {
+      const query = c.req.valid('query');
       let beforeId: number | undefined;
       if (query.cursor !== undefined) {
-        const decoded = decodeCursor(query.cursor);
+        const decoded = decodePageToken(query.cursor);
         if (decoded === null) throw new AppError('invalid_cursor', 400, 'cursor is not one this API returned');
         beforeId = decoded;
       }
-      return c.json(await engine.runs.list({ statuses: query.status, triggers: query.trigger, limit: query.limit, beforeId }));
+      const page = await runs.list({ statuses: query.status, triggers: query.trigger, limit: query.limit, beforeId });
+      const last = page.items.at(-1);
+      return c.json<RunPage>({ items: page.items, nextCursor: page.hasMore && last ? encodePageToken(last.id) : null });
     })
     .get('/active', async (c) => {
-      const id = await engine.runs.activeRunId();
-      return c.json({ run: id === null ? null : await engine.runs.detailOf(id) });
+      const id = await runs.activeRunId();
+      return c.json({ run: id === null ? null : await runs.detailOf(id) });
     })
-    .get('/:id', async (c) => {
-      const id = parseWith(idSchema, c.req.param('id'));
-      const run = await engine.runs.detailOf(id);
+    .get('/:id', validate('param', runParam), async (c) => {
+      const { id } = c.req.valid('param');
+      const run = await runs.detailOf(id);
       if (!run) throw notFound(`run ${id}`);
       return c.json(run);
     })
-    .get('/:id/events', async (c) => {
-      const id = parseWith(idSchema, c.req.param('id'));
+    .get('/:id/events', validate('param', runParam), async (c) => {
+      const { id } = c.req.valid('param');
       const afterSeq = lastEventId(c) ?? 0;
-      const run = await engine.runs.summaryOf(id);
+      const run = await runs.summaryOf(id);
       if (!run) throw notFound(`run ${id}`);
       if ((TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status)) {
-        const remaining = await engine.events.runEventsAfter(id, afterSeq);
+        const remaining = await events.runEventsAfter(id, afterSeq);
         // Everything was delivered, run.finished included: 204 tells EventSource to stop reconnecting.
         if (remaining.length === 0) return c.body(null, 204);
       }
@@ -84,7 +97,7 @@ export function createRunRoutes({ engine, sse }: { engine: RunEngine; sse: SseDe
         stream: 'run',
         scope: { runId: id },
         idOf: (event) => event.seq ?? 0,
-        replay: async () => ({ kind: 'events', events: await engine.events.runEventsAfter(id, afterSeq) }),
+        replay: async () => ({ kind: 'events', events: await events.runEventsAfter(id, afterSeq) }),
         endsWith: (event) => event.type === 'run.finished',
       });
     });

@@ -1,46 +1,34 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
-import { AppError } from '../../errors.js';
-import { INTERVAL_BOUNDS, type Scheduler } from '../../scheduler/scheduler.js';
-import type { RunEngine } from '../../runs/engine.js';
-import { detectStaleRuns } from '../../runs/detectStaleRuns.js';
-import { pruneRunEvents } from '../../runs/pruneRunEvents.js';
-import { startRun } from '../../runs/startRun.js';
-import { SCRAPE_JOB_ID } from '../../shared/contract.js';
-import type { AppEnv } from '../appEnv.js';
-import { jsonBody } from '../errors.js';
 import { trace } from '@opentelemetry/api';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import type { Scheduler } from '../../scheduler/scheduler.js';
+import { JOB_INTERVAL_SECONDS } from '../../shared/contract.js';
+import type { AppEnv } from '../appEnv.js';
+import { jsonMediaType, validate } from '../errors.js';
 
+const { min, max } = JOB_INTERVAL_SECONDS;
 const intervalBody = z
   .object({
-    intervalSeconds: z
-      .number({ error: `intervalSeconds: expected an integer from ${INTERVAL_BOUNDS.min} to ${INTERVAL_BOUNDS.max}` })
-      .int()
-      .min(INTERVAL_BOUNDS.min)
-      .max(INTERVAL_BOUNDS.max),
+    intervalSeconds: z.number({ error: `intervalSeconds: expected an integer from ${min} to ${max}` }).int().min(min).max(max),
   })
   .strict();
 
-export function createSchedulerRoutes({ scheduler, engine }: { scheduler: Scheduler; engine: RunEngine }) {
+export function createSchedulerRoutes({ scheduler }: { scheduler: Scheduler }) {
+  // 404 for an unknown job before anything else (the body included) is looked at.
+  const knownJob: MiddlewareHandler<AppEnv> = async (c, next) => {
+    scheduler.job(c.req.param('id') ?? '');
+    await next();
+  };
   return new Hono<AppEnv>()
     .get('/', (c) => c.json(scheduler.state()))
     .post('/pause', async (c) => c.json(await scheduler.setPaused(true)))
     .post('/resume', async (c) => c.json(await scheduler.setPaused(false)))
-    .patch('/jobs/:id', async (c) => {
-      const id = c.req.param('id');
-      scheduler.job(id); // 404 before validating the body
-      const body = await jsonBody(c, intervalBody);
-      return c.json(await scheduler.setInterval(id, body.intervalSeconds));
-    })
+    .patch('/jobs/:id', knownJob, jsonMediaType, validate('json', intervalBody), async (c) =>
+      c.json(await scheduler.setInterval(c.req.param('id'), c.req.valid('json').intervalSeconds)),
+    )
     .post('/jobs/:id/run', async (c) => {
-      const id = c.req.param('id');
-      scheduler.job(id);
-      if (id === SCRAPE_JOB_ID) {
-        const run = await startRun(engine, { trigger: 'api', requestSpan: trace.getActiveSpan()?.spanContext() });
-        return c.json({ run }, 202);
-      }
-      if (id === 'detect_stale_runs') return c.json({ staleRunsFailed: await detectStaleRuns(engine) });
-      if (id === 'prune_run_events') return c.json({ eventsDeleted: await pruneRunEvents(engine) });
-      throw new AppError('not_found', 404, `unknown job ${id}`);
+      const outcome = await scheduler.runNow(c.req.param('id'), { by: 'operator', requestSpan: trace.getActiveSpan()?.spanContext() });
+      if (outcome.kind === 'skipped') throw outcome.because;
+      return c.json(outcome.result, outcome.accepted ? 202 : 200);
     });
 }

@@ -1,0 +1,29 @@
+/**
+ * The runs this process executes, by id: how to stop each and when it is done. The only owner of that
+ * state: startRun registers a run, the entry leaves by itself when its runner is done, finishRun stops
+ * a runner whose run it ended, and shutdown waits for them.
+ */
+export class InFlightRuns {
+  private readonly runs = new Map<number, { controller: AbortController; done: Promise<void> }>();
+
+  /** Registers a runner; `done` settles when the runner and its span are finished (never rejects). */
+  add(runId: number, controller: AbortController, done: Promise<void>): void {
+    this.runs.set(runId, { controller, done });
+    void done.finally(() => this.runs.delete(runId));
+  }
+
+  has(runId: number): boolean {
+    return this.runs.has(runId);
+  }
+
+  /** Stops the runner of a run that was ended elsewhere; a no-op for a run this process does not execute. */
+  abort(runId: number, reason: string): void {
+    const run = this.runs.get(runId);
+    if (run && !run.controller.signal.aborted) run.controller.abort(new Error(reason));
+  }
+
+  /** Ids and completion of every run in flight (shutdown). */
+  list(): { runId: number; done: Promise<void> }[] {
+    return [...this.runs].map(([runId, run]) => ({ runId, done: run.done }));
+  }
+}

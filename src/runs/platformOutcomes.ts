@@ -1,0 +1,32 @@
+import type { Orm } from '../db/database.js';
+
+export interface PlatformOutcome {
+  platform: string;
+  runId: number;
+  status: 'completed' | 'failed';
+  finishedAt: Date;
+  eventsFound: number;
+  lastSuccessAt: Date | null;
+}
+
+/** Each platform's last finished step and its last success (GET /api/platforms, freshness at start-up). */
+export async function platformOutcomes(orm: Orm): Promise<PlatformOutcome[]> {
+  const rows = await orm.em.getConnection().execute<
+    { platform: string; run_id: string; status: 'completed' | 'failed'; finished_at: Date | string; events_found: number; last_success_at: Date | string | null }[]
+  >(
+    `select distinct on (ps.platform) ps.platform, ps.run_id, ps.status, ps.finished_at, ps.events_found,
+       (select max(ok.finished_at) from platform_steps ok where ok.platform = ps.platform and ok.status = 'completed') as last_success_at
+     from platform_steps ps where ps.status in ('completed', 'failed') and ps.finished_at is not null
+     order by ps.platform, ps.finished_at desc`,
+    [],
+    'all',
+  );
+  return rows.map((row) => ({
+    platform: row.platform,
+    runId: Number(row.run_id),
+    status: row.status,
+    finishedAt: new Date(row.finished_at),
+    eventsFound: row.events_found,
+    lastSuccessAt: row.last_success_at === null ? null : new Date(row.last_success_at),
+  }));
+}

@@ -1,0 +1,111 @@
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunDetail, RunStatus } from '../../src/shared/contract.js';
+import type { TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/**
+ * Whatever ends a run, its `scrape.run` span and each `scrape.platform` span are exported exactly once,
+ * with the run's final status. Spans are captured in process by an in-memory exporter registered
+ * before the service modules load.
+ */
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+trace.setGlobalTracerProvider(provider);
+
+let server: TestServer;
+beforeAll(async () => {
+  const { FAST_LIFECYCLE, startTestServer } = await import('../helpers/testServer.js');
+  // Heartbeats every 2 s: a runner finishing a 300 ms scrape learns from no heartbeat that its run was ended.
+  server = await startTestServer({ ...FAST_LIFECYCLE, HEARTBEAT_INTERVAL_MS: '2000', STALE_AFTER_MS: '5000', SHUTDOWN_GRACE_MS: '200' });
+});
+afterAll(async () => {
+  await server?.close();
+  await provider.shutdown();
+});
+beforeEach(() => {
+  for (const name of server.platforms.names) server.platforms.simulated!.set(name, { latencyMs: 20, pages: 2, failureRate: 0, hang: false });
+});
+
+const ERROR = 2;
+const named = (traceId: string, name: string) => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId && span.name === name);
+
+async function start(body: unknown): Promise<RunDetail> {
+  const response = await server.api('/api/runs', { method: 'POST', json: body });
+  expect(response.status).toBe(202);
+  return (await response.json()) as RunDetail;
+}
+
+/** Waits for the run's span, then checks every span of the run was exported once, with the final status. */
+async function expectSpansOnce(run: RunDetail, status: RunStatus, message?: string): Promise<ReadableSpan> {
+  const runSpan = await waitFor(() => named(run.traceId!, 'scrape.run')[0], { what: `the scrape.run span of run ${run.id}` });
+  expect(named(run.traceId!, 'scrape.run')).toHaveLength(1);
+  expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.id': run.id, 'oddswatch.run.status': status });
+  if (message) expect(runSpan.status).toMatchObject({ code: ERROR, message });
+  else expect(runSpan.status.code).not.toBe(ERROR);
+  const steps = await server.db.query<{ platform: string }>('select platform from platform_steps where run_id = $1 and started_at is not null', [run.id]);
+  const started = steps.map((step) => step.platform);
+  expect(started.length).toBeGreaterThan(0);
+  const platformSpans = named(run.traceId!, 'scrape.platform');
+  expect(platformSpans.map((span) => span.attributes['oddswatch.platform']).sort()).toEqual([...started].sort());
+  expect(platformSpans.every((span) => span.parentSpanContext?.spanId === runSpan.spanContext().spanId)).toBe(true);
+  return runSpan;
+}
+
+describe('the scrape.run span, whoever ends the run', () => {
+  it('the runner: completed', async () => {
+    const run = await start({ platforms: ['northwind', 'redfox'] });
+    await server.waitForRun(run.id, ['completed']);
+    await expectSpansOnce(run, 'completed');
+  });
+
+  it('the watchdog: failed (stale)', async () => {
+    const { detectStaleRuns } = await import('../../src/runs/detectStaleRuns.js');
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const run = await start({ platforms: ['luckyowl'] });
+    await server.waitForRun(run.id, ['running']);
+    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    const platform = await expectSpansOnce(run, 'failed', 'failed: stale').then(() => named(run.traceId!, 'scrape.platform')[0]!);
+    expect(platform.attributes['oddswatch.platform.outcome']).toBe('aborted');
+    expect(platform.status.code).toBe(ERROR);
+  });
+
+  it('the connection guard: connection_failed', async () => {
+    server.platforms.simulated!.set('northwind', { latencyMs: 150, pages: 4 });
+    const run = await start({ platforms: ['northwind', 'redfox'], observe: true });
+    await server.waitForRun(run.id, ['connection_failed']);
+    await expectSpansOnce(run, 'connection_failed', 'connection_failed: connection_lost');
+  });
+
+  it('a lost compare-and-set: the runner tries to finish after another process did, and the span says so', async () => {
+    const { finishRun } = await import('../../src/runs/finishRun.js');
+    const { InFlightRuns } = await import('../../src/runs/inFlightRuns.js');
+    server.platforms.simulated!.set('bluepeak', { latencyMs: 150 });
+    const run = await start({ platforms: ['bluepeak'] });
+    await server.waitForRun(run.id, ['running']);
+    expect(await finishRun({ ...server.engine, inFlight: new InFlightRuns() }, run.id, 'failed', 'stale', { actor: 'other-process' })).not.toBeNull();
+    const runSpan = await expectSpansOnce(run, 'failed', 'failed: stale');
+    expect(runSpan.events.find((event) => event.name === 'run.finish_lost')?.attributes).toMatchObject({ actor: 'runner', wanted_status: 'completed' });
+  });
+
+  it('another process ended the run: the heartbeat stops the runner', async () => {
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const run = await start({ platforms: ['luckyowl'] });
+    await server.waitForRun(run.id, ['running']);
+    await server.db.query(`update runs set status = 'failed', failure_reason = 'interrupted', finished_at = now() where id = $1`, [run.id]);
+    await expectSpansOnce(run, 'failed', 'failed: interrupted');
+    expect(named(run.traceId!, 'scrape.platform')[0]!.attributes['oddswatch.platform.outcome']).toBe('aborted');
+  });
+
+  it('shutdown: failed (interrupted) after the grace', async () => {
+    server.platforms.simulated!.set('luckyowl', { hang: true });
+    const run = await start({ platforms: ['luckyowl'] });
+    await server.waitForRun(run.id, ['running']);
+    await server.stop(); // resolves once every runner, and its span, is done
+    expect(named(run.traceId!, 'scrape.run')).toHaveLength(1);
+    await expectSpansOnce(run, 'failed', 'failed: interrupted');
+  });
+});
