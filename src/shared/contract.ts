@@ -94,10 +94,6 @@ export const RETENTION_JOB_ID: JobId = 'prune_run_events';
 /** What a job's interval may be set to (PATCH /api/scheduler/jobs/:id, SCRAPE_INTERVAL_SECONDS, the dashboard's form). */
 export const JOB_INTERVAL_SECONDS = { min: 10, max: 86_400 } as const;
 
-/** Bounds of a job's interval (PATCH /api/scheduler/jobs/:id and SCRAPE_INTERVAL_SECONDS). */
-export const SCHEDULER_INTERVAL_MIN_SECONDS = 10;
-export const SCHEDULER_INTERVAL_MAX_SECONDS = 86_400;
-
 export interface SchedulerJob {
   id: JobId;
   description: string;

@@ -1,13 +1,13 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { SCHEDULER_INTERVAL_MAX_SECONDS, SCHEDULER_INTERVAL_MIN_SECONDS, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from '@contract';
+import { JOB_INTERVAL_SECONDS, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from '@contract';
 import type { JobId, RunDetail, SchedulerJob, SchedulerState, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { localSchedulerEvent } from '@/lib/localEvents';
 
 /** The service's bounds, from the contract (the same constants validate PATCH /api/scheduler/jobs/:id). */
-export const MIN_INTERVAL_SECONDS = SCHEDULER_INTERVAL_MIN_SECONDS;
-export const MAX_INTERVAL_SECONDS = SCHEDULER_INTERVAL_MAX_SECONDS;
+export const MIN_INTERVAL_SECONDS = JOB_INTERVAL_SECONDS.min;
+export const MAX_INTERVAL_SECONDS = JOB_INTERVAL_SECONDS.max;
 
 /** Null when valid, else the reason (shown next to the field). */
 export function validateInterval(raw: unknown): string | null {
