@@ -7,7 +7,7 @@ import { makeDetail, makeScheduler } from './helpers/fixtures';
 import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 
 beforeEach(() => {
-  localStorage.clear();
+  sessionStorage.clear();
   setActivePinia(createPinia());
 });
 
@@ -27,7 +27,7 @@ describe('API client', () => {
   });
 
   it('sends the stored operator token as a bearer token', async () => {
-    localStorage.setItem(TOKEN_STORAGE_KEY, 's3cret');
+    sessionStorage.setItem(TOKEN_STORAGE_KEY, 's3cret');
     setActivePinia(createPinia());
     const fake = installFakeFetch({ 'POST /api/scheduler/pause': { body: makeScheduler({ paused: true }) } });
     await api.pauseScheduler();
@@ -45,11 +45,11 @@ describe('API client', () => {
     auth.submitToken('tok-1');
     expect((await pending).id).toBe(3);
     expect(fake.calls[0]!.headers.authorization).toBe('Bearer tok-1');
-    expect(localStorage.getItem(TOKEN_STORAGE_KEY)).toBe('tok-1'); // entered once, kept
+    expect(sessionStorage.getItem(TOKEN_STORAGE_KEY)).toBe('tok-1'); // entered once, kept
   });
 
   it('on 401 forgets the token, asks again and retries once with the new one', async () => {
-    localStorage.setItem(TOKEN_STORAGE_KEY, 'old');
+    sessionStorage.setItem(TOKEN_STORAGE_KEY, 'old');
     setActivePinia(createPinia());
     const auth = useAuthStore();
     const fake = installFakeFetch({
@@ -60,7 +60,7 @@ describe('API client', () => {
     await flush();
     expect(auth.promptOpen).toBe(true);
     expect(auth.promptReason).toBe('rejected');
-    expect(localStorage.getItem(TOKEN_STORAGE_KEY)).toBeNull();
+    expect(sessionStorage.getItem(TOKEN_STORAGE_KEY)).toBeNull();
     auth.submitToken('new');
     await pending;
     expect(fake.calls.map((c) => c.headers.authorization)).toEqual(['Bearer old', 'Bearer new']);

@@ -5,7 +5,7 @@ export const TOKEN_STORAGE_KEY = 'oddswatch.operatorToken';
 
 function readStoredToken(): string | null {
   try {
-    return globalThis.localStorage?.getItem(TOKEN_STORAGE_KEY) || null;
+    return globalThis.sessionStorage?.getItem(TOKEN_STORAGE_KEY) || null;
   } catch {
     return null; // storage disabled: the token then lives for this page only
   }
@@ -14,7 +14,7 @@ function readStoredToken(): string | null {
 export type TokenPromptReason = 'required' | 'rejected';
 
 /**
- * The operator token (kept in localStorage) and the small prompt that asks for it.
+ * The operator token (kept in sessionStorage: gone when the tab closes, never in a URL) and the small prompt that asks for it.
  * `askForToken` opens the prompt and resolves when the operator saves (true) or cancels (false);
  * concurrent callers share one prompt.
  */
@@ -35,8 +35,8 @@ export const useAuthStore = defineStore('auth', () => {
     const trimmed = value.trim();
     token.value = trimmed || null;
     try {
-      if (trimmed) globalThis.localStorage?.setItem(TOKEN_STORAGE_KEY, trimmed);
-      else globalThis.localStorage?.removeItem(TOKEN_STORAGE_KEY);
+      if (trimmed) globalThis.sessionStorage?.setItem(TOKEN_STORAGE_KEY, trimmed);
+      else globalThis.sessionStorage?.removeItem(TOKEN_STORAGE_KEY);
     } catch {
       /* storage disabled */
     }
