@@ -17,24 +17,32 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Vue sets inline styles through the CSSOM (element.style), which CSP does not restrict.
  * No HSTS: the service speaks plain HTTP; the TLS proxy in front of it decides that.
  */
-export const securityHeaders = (): MiddlewareHandler<AppEnv> =>
-  secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      fontSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-    },
-    referrerPolicy: 'no-referrer',
-    xFrameOptions: 'DENY',
-    strictTransportSecurity: false,
-  });
+const setSecurityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+  },
+  referrerPolicy: 'no-referrer',
+  xFrameOptions: 'DENY',
+  strictTransportSecurity: false,
+});
+
+export const securityHeaders = (): MiddlewareHandler<AppEnv> => setSecurityHeaders;
+
+/** The same headers as a record, for responses written straight to the socket (SSE), which no after-`next()` middleware reaches. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = await (async () => {
+  const probe = { res: new Response(null) };
+  await setSecurityHeaders(probe as never, async () => undefined);
+  return Object.fromEntries(probe.res.headers);
+})();
 
 /** 405 for methods no route can answer (TRACE and the like), before anything else looks at them. */
 export const refuseUnknownMethods = (): MiddlewareHandler<AppEnv> => async (c, next) => {

@@ -9,6 +9,8 @@ import type { ReplayResult } from '../runs/eventLog.js';
 import type { ProgressBus, Scope } from '../runs/progressBus.js';
 import type { AppEnv } from './appEnv.js';
 import { parseWith } from './errors.js';
+import { SECURITY_HEADERS } from './security.js';
+import { traceHeaders } from './traceContext.js';
 import { Fanout } from './sse/fanout.js';
 import { eventFrame, retryFrame, SSE_HEADERS } from './sse/frame.js';
 import { Subscription } from './sse/subscription.js';
@@ -63,7 +65,8 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
   if (!fanout) fanouts.set(deps, (fanout = new Fanout(deps.settings.heartbeatMs)));
 
   const subscription = new Subscription(response, options.stream, deps.settings, fanout, (ended) => deps.open.delete(ended), deps.logger, deps.metrics);
-  response.writeHead(200, SSE_HEADERS);
+  // Written to the socket directly: the headers middleware would add afterwards (security, trace id) go in here.
+  response.writeHead(200, { ...SECURITY_HEADERS, ...traceHeaders(), ...SSE_HEADERS });
   subscription.write(retryFrame(deps.settings.retryMs));
   subscription.unsubscribe = deps.bus.subscribe(options.scope, subscription.listener(options.idOf, options.endsWith));
   deps.open.add(subscription);

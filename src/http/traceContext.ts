@@ -9,14 +9,8 @@ import type { MiddlewareHandler } from 'hono';
  */
 export function traceContext(): MiddlewareHandler {
   return async (c, next) => {
-    const span = trace.getActiveSpan();
-    const context = span?.spanContext();
-    if (!context || !isSpanContextValid(context)) return next();
-    const flags = (context.traceFlags & TraceFlags.SAMPLED ? '01' : '00');
-    const headers = {
-      'X-Trace-Id': context.traceId,
-      'Server-Timing': `traceparent;desc="00-${context.traceId}-${context.spanId}-${flags}"`,
-    };
+    const headers = traceHeaders();
+    if (!headers) return next();
     // Before next(): streamed responses (SSE) send their headers early.
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();
@@ -28,5 +22,16 @@ export function traceContext(): MiddlewareHandler {
         // A response with immutable headers (e.g. a proxied fetch Response): leave it as it is.
       }
     }
+  };
+}
+
+/** The trace headers of the active span, or undefined when there is no recorded span. */
+export function traceHeaders(): Record<string, string> | undefined {
+  const context = trace.getActiveSpan()?.spanContext();
+  if (!context || !isSpanContextValid(context)) return undefined;
+  const flags = context.traceFlags & TraceFlags.SAMPLED ? '01' : '00';
+  return {
+    'X-Trace-Id': context.traceId,
+    'Server-Timing': `traceparent;desc="00-${context.traceId}-${context.spanId}-${flags}"`,
   };
 }
