@@ -17,7 +17,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  execSync('node scripts/build-if-stale.mjs --service-only', { stdio: 'inherit' });
+  // The fault suite's fuzzing and the e2e suite request the dashboard too; the other projects need only the service.
+  const dashboardToo = project.name === 'faults' || project.name === 'e2e';
+  execSync(`node scripts/build-if-stale.mjs${dashboardToo ? '' : ' --service-only'}`, { stdio: 'inherit' });
   const teardown: (() => Promise<void>)[] = [];
   let url = process.env.TEST_DATABASE_URL;
   if (!url) url = await tryContainer(teardown);

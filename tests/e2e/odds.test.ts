@@ -42,9 +42,9 @@ const cells = (page: Page) =>
       price: Number(td.dataset.price), best: td.dataset.best === 'true', movement: td.dataset.movement, text: td.textContent };
   })`) as Promise<Cell[]>;
 
-/** The same cells from the API (one page of 100 sporting events covers the simulated 10). */
+/** The same cells from the API (one page of 50 sporting events, the most a page holds, covers the simulated 10). */
 async function apiCells(): Promise<Map<string, { price: number; best: boolean; movement: string }>> {
-  const page = (await (await server.api('/api/odds?limit=100')).json()) as OddsPage;
+  const page = (await (await server.api('/api/odds?limit=50')).json()) as OddsPage;
   const map = new Map<string, { price: number; best: boolean; movement: string }>();
   for (const event of page.items)
     for (const market of event.markets)
