@@ -25,6 +25,10 @@ const configSchema = z
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
     ),
+    /** Longest a database statement may run (server statement_timeout; the client gives up 1 s later). */
+    DATABASE_STATEMENT_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+    /** Longest to wait for a new database connection (and, plus the statement timeout, for a pooled one). */
+    DATABASE_CONNECT_TIMEOUT_MS: intFrom(100, 600_000).default(3_000),
     EMBEDDED_PG_DIR: z.string().trim().min(1).default('./data/postgres'),
     PLATFORMS_FILE: optionalString,
     SCRAPE_INTERVAL_SECONDS: intFrom(JOB_INTERVAL_SECONDS.min, JOB_INTERVAL_SECONDS.max).default(300),
@@ -39,6 +43,9 @@ const configSchema = z
     SSE_RETRY_MS: intFrom(100, 600_000).default(2_000),
     SSE_SUBSCRIBER_BUFFER: intFrom(1, 100_000).default(1_000),
     SSE_WRITE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+    /** Concurrent SSE streams one client address may hold, and all clients together (429 beyond). */
+    SSE_MAX_STREAMS_PER_CLIENT: intFrom(1, 1_000_000).default(20),
+    SSE_MAX_STREAMS: intFrom(1, 1_000_000).default(10_000),
     GLOBAL_REPLAY_WINDOW: intFrom(1, 1_000_000).default(1_000),
     /** How long a run in flight may take to finish on SIGTERM before it is failed as interrupted. */
     SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),

@@ -83,7 +83,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       cleanup.push(() => embedded!.stop());
     }
     const databaseUrl = config.databaseUrl ?? embedded!.url;
-    const orm = await openDatabase(databaseUrl, logger);
+    const orm = await openDatabase(databaseUrl, logger, { statementTimeoutMs: config.databaseStatementTimeoutMs, connectTimeoutMs: config.databaseConnectTimeoutMs });
     cleanup.push(() => orm.close(true));
 
     const ownerId = randomUUID();
@@ -143,9 +143,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         retryMs: config.sseRetryMs,
         bufferSize: config.sseSubscriberBuffer,
         writeTimeoutMs: config.sseWriteTimeoutMs,
+        maxStreamsPerClient: config.sseMaxStreamsPerClient,
+        maxStreams: config.sseMaxStreams,
       },
     };
-    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, scheduler });
+    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, scheduler, logger });
 
     const app = createApp({
       config,
@@ -158,6 +160,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       sse,
       metrics: metricsPipeline,
       onUnauthorized: (route) => metrics.unauthorized(route),
+      onLimited: () => metrics.limited('unauthorized'),
       logger,
       version: VERSION,
       dashboardDir: options.dashboardDir,

@@ -4,13 +4,22 @@ import { fileURLToPath } from 'node:url';
 import { entities } from './entities.js';
 import { migrations } from './migrations/index.js';
 
+/** Bounds on every database call (DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_CONNECT_TIMEOUT_MS). */
+export interface DatabaseTimeouts {
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
+/** The server's own statement_timeout answers first when it can (a clear 57014); the client's read timeout is the backstop. */
+const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /**
  * The one MikroORM configuration: explicit entity list, committed migrations (an explicit list; `path`
  * is where `npm run migration:create` writes new ones), no schema sync.
  */
-export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
+export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): Options {
   return defineConfig({
     clientUrl,
     entities,
@@ -28,7 +37,18 @@ export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): 
       snapshotName: '.snapshot-oddswatch',
       emit: 'ts',
     },
-    pool: { min: 0, max: 10 },
+    // Waiting for a pooled connection is bounded too: with every connection stuck, a request fails fast.
+    pool: { min: 0, max: 10, acquireTimeoutMillis: timeouts.connectTimeoutMs + timeouts.statementTimeoutMs },
+    driverOptions: {
+      acquireConnectionTimeout: timeouts.connectTimeoutMs + timeouts.statementTimeoutMs,
+      connection: {
+        connectionTimeoutMillis: timeouts.connectTimeoutMs,
+        // The server cancels a statement that runs too long (slow query, lock wait)...
+        statement_timeout: timeouts.statementTimeoutMs,
+        // ...and the client gives up on one whose answer never comes (a frozen or unreachable server).
+        query_timeout: timeouts.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+      },
+    },
     forceUtcTimezone: true,
     debug: false,
     allowGlobalContext: false,

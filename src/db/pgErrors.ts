@@ -17,3 +17,31 @@ export function pgConstraint(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown, constraint?: string) =>
   pgErrorCode(error) === PG_UNIQUE_VIOLATION && (constraint === undefined || pgConstraint(error) === constraint);
+
+/**
+ * SQLSTATEs that mean "the database cannot serve now": connection exceptions (class 08), statement
+ * timeout or cancel (57014), administrator shutdown, crash shutdown, cannot connect now (57P01-57P03),
+ * too many connections (53300).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57014|57P0[123]|53300)$/;
+/** Socket-level codes of node and pg when the server is gone, refusing or unreachable. */
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** pg, knex and tarn signal timeouts and dead connections by message only. */
+const UNAVAILABLE_MESSAGE =
+  /Query read timeout|Timeout acquiring a connection|Connection terminated|connection timeout|timeout expired|not queryable|Connection ended unexpectedly|Client was closed/i;
+
+/**
+ * True when `error` (or an error it wraps) says the database is down, frozen, too slow or refusing
+ * connections, rather than that this statement was wrong: the API answers 503 `database_unavailable`.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let current = error; current && typeof current === 'object' && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+    seen.add(current);
+    const candidate = current as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof candidate.code === 'string' && (UNAVAILABLE_SQLSTATE.test(candidate.code) || UNAVAILABLE_SOCKET_CODES.has(candidate.code))) return true;
+    if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException' || candidate.name === 'TimeoutError') return true;
+    if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)) return true;
+  }
+  return false;
+}

@@ -30,6 +30,7 @@ import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import type { SseDeps } from './sse.js';
 import { traceContext } from './traceContext.js';
+import { limitUnauthorized } from './unauthorizedLimit.js';
 
 export interface AppDeps {
   config: Config;
@@ -43,6 +44,8 @@ export interface AppDeps {
   metrics: MetricsPipeline;
   /** Counts a refused operator token by route pattern. */
   onUnauthorized?(route: string): void;
+  /** Counts a client refused with 429 after too many wrong tokens. */
+  onLimited?(): void;
   logger: Logger;
   version: string;
   /** The built dashboard (dashboard/dist); absent: a hint to build it. */
@@ -50,6 +53,12 @@ export interface AppDeps {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Wrong-token 401s a client address may get per minute before it is refused with 429. */
+const UNAUTHORIZED_PER_MINUTE = 20;
+/** /readyz answers 503 when the database has not answered within this (probes time out at a few seconds). */
+export const READINESS_DEADLINE_MS = 1_500;
+const rejectAfter = (ms: number) =>
+  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref());
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
 export function createApp(deps: AppDeps) {
@@ -73,9 +82,15 @@ export function createApp(deps: AppDeps) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    try {
+    // Its own short deadline: a frozen database makes the probe fail in time, never hang it.
+    const check = (async () => {
       await orm.em.getConnection().execute('select 1');
-      if (!(await migrationsApplied(orm))) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
+      return migrationsApplied(orm);
+    })();
+    check.catch(() => undefined); // settled late, after the deadline answered
+    try {
+      const applied = await Promise.race([check, rejectAfter(READINESS_DEADLINE_MS)]);
+      if (!applied) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
       return c.json({ status: 'ready' });
     } catch {
       return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
@@ -94,7 +109,11 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  api.use(refuseCrossSite(), requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized));
+  api.use(
+    refuseCrossSite(),
+    limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
+    requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
+  );
   api.use((_c, next) => RequestContext.create(orm.em, next));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({

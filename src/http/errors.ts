@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ValidationTargets } from 'hono/types';
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
+import { isDatabaseUnavailable } from '../db/pgErrors.js';
 import { AppError } from '../errors.js';
 import type { ApiErrorBody } from '../shared/contract.js';
 import type { AppEnv } from './appEnv.js';
@@ -12,7 +13,13 @@ export function errorBody(code: string, message: string, details?: unknown): Api
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-/** The one error handler: zod failures -> 400, AppError -> its status, Hono's own HTTP errors -> their status, the rest -> logged 500. */
+/** How long a client should wait before retrying while the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one error handler: zod failures -> 400, AppError -> its status, Hono's own HTTP errors -> their
+ * status, a database that is down or too slow -> 503 database_unavailable, the rest -> logged 500.
+ */
 export function onError(logger: Logger): ErrorHandler<AppEnv> {
   return (error, c) => {
     if (error instanceof AppError) return c.json(errorBody(error.code, error.message, error.details), error.status);
@@ -21,6 +28,11 @@ export function onError(logger: Logger): ErrorHandler<AppEnv> {
       const status = error.status;
       const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
       return c.json(errorBody(code, error.message || 'bad request'), status);
+    }
+    if (isDatabaseUnavailable(error)) {
+      (c.get('logger') ?? logger).warn({ err: { name: error.name, message: error.message }, method: c.req.method, path: c.req.path }, 'database unavailable');
+      c.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      return c.json(errorBody('database_unavailable', 'the database is unavailable; retry shortly'), 503);
     }
     (c.get('logger') ?? logger).error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
     return c.json(errorBody('internal', 'internal server error'), 500);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { z } from 'zod';
@@ -8,10 +8,12 @@ import type { Metrics, SseDisconnectReason, SseStream } from '../telemetry/metri
 import type { ReplayResult } from '../runs/eventLog.js';
 import type { ProgressBus, Scope } from '../runs/progressBus.js';
 import type { AppEnv } from './appEnv.js';
-import { parseWith } from './errors.js';
+import { isDatabaseUnavailable } from '../db/pgErrors.js';
+import { errorBody, parseWith } from './errors.js';
 import { SECURITY_HEADERS } from './security.js';
 import { traceHeaders } from './traceContext.js';
 import { Fanout } from './sse/fanout.js';
+import { STREAM_LIMIT_RETRY_AFTER_SECONDS, StreamLimits } from './sse/limits.js';
 import { eventFrame, retryFrame, SSE_HEADERS } from './sse/frame.js';
 import { Subscription } from './sse/subscription.js';
 
@@ -28,6 +30,9 @@ export interface SseSettings {
   retryMs: number;
   bufferSize: number;
   writeTimeoutMs: number;
+  /** Concurrent streams per client address and in total; beyond them 429 (SSE_MAX_STREAMS_PER_CLIENT, SSE_MAX_STREAMS). */
+  maxStreamsPerClient: number;
+  maxStreams: number;
 }
 
 export interface EventStreamOptions {
@@ -51,6 +56,7 @@ export interface SseDeps {
 }
 
 const fanouts = new WeakMap<SseDeps, Fanout>();
+const limitsOf = new WeakMap<SseDeps, StreamLimits>();
 
 /**
  * One SSE subscription, written straight to the Node response: replay, then live events with no gap
@@ -63,8 +69,29 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
   const response = c.env.outgoing as ServerResponse;
   let fanout = fanouts.get(deps);
   if (!fanout) fanouts.set(deps, (fanout = new Fanout(deps.settings.heartbeatMs)));
+  let limits = limitsOf.get(deps);
+  if (!limits) limitsOf.set(deps, (limits = new StreamLimits(deps.settings.maxStreamsPerClient, deps.settings.maxStreams)));
 
-  const subscription = new Subscription(response, options.stream, deps.settings, fanout, (ended) => deps.open.delete(ended), deps.logger, deps.metrics);
+  const client = (c.env.incoming as IncomingMessage).socket.remoteAddress ?? 'unknown';
+  const refused = limits.tryOpen(client);
+  if (refused) {
+    deps.metrics.limited(refused);
+    const message = refused === 'sse_client' ? 'too many open streams from this address' : 'too many open streams';
+    return c.json(errorBody('too_many_streams', message), 429, { 'Retry-After': String(STREAM_LIMIT_RETRY_AFTER_SECONDS) });
+  }
+  const held = limits;
+  const subscription = new Subscription(
+    response,
+    options.stream,
+    deps.settings,
+    fanout,
+    (ended) => {
+      deps.open.delete(ended);
+      held.release(client);
+    },
+    deps.logger,
+    deps.metrics,
+  );
   // Written to the socket directly: the headers middleware would add afterwards (security, trace id) go in here.
   response.writeHead(200, { ...SECURITY_HEADERS, ...traceHeaders(), ...SSE_HEADERS });
   subscription.write(retryFrame(deps.settings.retryMs));
@@ -94,8 +121,9 @@ async function replay(subscription: Subscription, deps: SseDeps, options: EventS
     }
     subscription.goLive();
   } catch (error) {
-    // Never send an error's text to the client.
-    deps.logger.error({ err: error, stream: options.stream }, 'SSE stream failed');
+    // Never send an error's text to the client. A database outage is expected: the client resumes later.
+    if (isDatabaseUnavailable(error)) deps.logger.warn({ err: { message: (error as Error).message }, stream: options.stream }, 'SSE replay failed: database unavailable');
+    else deps.logger.error({ err: error, stream: options.stream }, 'SSE stream failed');
     subscription.end('client_closed');
   }
 }

@@ -10,6 +10,8 @@ export const PLATFORM_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] a
 export type PlatformOutcome = (typeof PLATFORM_OUTCOMES)[number];
 export const SSE_STREAMS = ['run', 'global'] as const;
 export type SseStream = (typeof SSE_STREAMS)[number];
+export const LIMIT_REASONS = ['sse_client', 'sse_total', 'unauthorized'] as const;
+export type LimitReason = (typeof LIMIT_REASONS)[number];
 export const SSE_DISCONNECT_REASONS = ['client_closed', 'slow', 'server_shutdown', 'run_finished'] as const;
 export type SseDisconnectReason = (typeof SSE_DISCONNECT_REASONS)[number];
 
@@ -19,8 +21,10 @@ const PLATFORM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60
 /** Where observable gauges read the live state from, so they can never drift. */
 export interface LiveStateSources {
   sseSubscribers(stream: SseStream): number;
-  /** Active runs and the age of the oldest running one, read from the database at scrape time. */
+  /** Active runs and the age of the oldest running one, read from the database at scrape time (last known values when it does not answer in time; never rejects). */
   runActivity(): Promise<{ active: number; oldestRunningAgeSeconds: number }>;
+  /** Whether the database answered the last read (after runActivity). */
+  databaseUp(): boolean;
   lastSuccessSeconds(): ReadonlyMap<string, number>;
   schedulerPaused(): boolean;
   schedulerNextRunSeconds(job: JobId): number | null;
@@ -36,6 +40,7 @@ export interface Metrics {
   tickSkipped(job: JobId): void;
   sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
   unauthorized(route: string): void;
+  limited(reason: LimitReason): void;
   observe(sources: LiveStateSources): void;
 }
 
@@ -49,6 +54,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
+  const limited = counter('oddswatch_http_limited', 'Requests refused with 429 by a limit, by reason (sse_client, sse_total, unauthorized).');
   const runDuration = meter.createHistogram('oddswatch_run_duration_seconds', {
     description: 'Wall time of finished runs, from start to terminal status.',
     unit: 's',
@@ -75,6 +81,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const platform of platforms) zero(eventsScraped, { platform });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
+  for (const reason of LIMIT_REASONS) zero(limited, { reason });
 
   const observe = (sources: LiveStateSources) => {
     meter
@@ -87,11 +94,13 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
       description: 'Age of the oldest running run; 0 when none runs.',
       unit: 's',
     });
+    const databaseUp = meter.createObservableGauge('oddswatch_database_up', { description: '1 while the database answers within the metrics deadline, 0 while it is down or frozen.' });
     meter.addBatchObservableCallback(async (result) => {
       const activity = await sources.runActivity();
       result.observe(active, activity.active);
       result.observe(oldest, activity.oldestRunningAgeSeconds);
-    }, [active, oldest]);
+      result.observe(databaseUp, sources.databaseUp() ? 1 : 0);
+    }, [active, oldest, databaseUp]);
     meter
       .createObservableGauge('oddswatch_platform_last_success_timestamp_seconds', {
         description: 'Unix time of the last successful scrape of each platform (freshness).',
@@ -129,6 +138,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
     unauthorized: (route) => unauthorized.add(1, { route }),
+    limited: (reason) => limited.add(1, { reason }),
     observe,
   };
 }

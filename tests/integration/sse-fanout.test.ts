@@ -10,7 +10,7 @@ let service: ChildService;
 beforeAll(async () => {
   db = await createTestDatabase();
   // The built service in its own process with the default simulated bookmakers, so its clients do not share its event loop.
-  service = await spawnService({ DATABASE_URL: db.url });
+  service = await spawnService({ DATABASE_URL: db.url, SSE_MAX_STREAMS_PER_CLIENT: '100000' });
 });
 afterAll(async () => {
   await service?.stop();

@@ -14,7 +14,7 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ SSE_HEARTBEAT_MS: '100', PLATFORM_TIMEOUT_MS: '120000' });
+  server = await startTestServer({ SSE_HEARTBEAT_MS: '100', PLATFORM_TIMEOUT_MS: '120000', SSE_MAX_STREAMS_PER_CLIENT: '100000' });
 });
 afterAll(async () => server?.close());
 

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/waitFor.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ SSE_SUBSCRIBER_BUFFER: '20', SSE_WRITE_TIMEOUT_MS: '1000', PLATFORM_TIMEOUT_MS: '120000' });
+  server = await startTestServer({ SSE_SUBSCRIBER_BUFFER: '20', SSE_WRITE_TIMEOUT_MS: '1000', PLATFORM_TIMEOUT_MS: '120000', SSE_MAX_STREAMS_PER_CLIENT: '100000' });
 });
 afterAll(async () => server?.close());
 

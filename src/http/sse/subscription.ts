@@ -109,7 +109,8 @@ export class Subscription implements FanoutTarget {
     this.metrics.sseDisconnected(this.stream, reason);
     this.onEnd(this, reason);
     this.drained?.();
-    if (reason === 'run_finished') {
+    if (reason === 'run_finished' || reason === 'server_shutdown') {
+      // A clean end of the chunked body, so clients see the stream end rather than a reset.
       // Node buffers what the socket has not taken yet (bounded by the backlog), then closes.
       for (const frame of this.backlog.splice(0)) this.response.write(frame);
       this.response.end();
