@@ -3,13 +3,15 @@ import type { ProgressBus } from '../runs/progressBus.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Freshness } from './freshness.js';
+import type { LastScrapeEvents } from './lastScrapeEvents.js';
 
 /** Points the observable gauges at the live state they report, read at scrape time so they never drift. */
-export function observeLiveState(metrics: Metrics, sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; scheduler: Scheduler }): void {
+export function observeLiveState(metrics: Metrics, sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; lastScrape: LastScrapeEvents; scheduler: Scheduler }): void {
   metrics.observe({
     sseSubscribers: (stream) => sources.bus.subscriberCount(stream),
     runActivity: () => runActivity(sources.orm),
     lastSuccessSeconds: () => sources.freshness.lastSuccessSeconds(),
+    lastScrapeEvents: () => sources.lastScrape.eventsFound(),
     schedulerPaused: () => sources.scheduler.isPaused(),
     schedulerNextRunSeconds: (job) => sources.scheduler.nextRunSeconds(job),
   });
