@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformHistory, RunDetail } from '../../src/shared/contract.js';
+import { spawnService, type ChildService } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse, type SseClient } from '../helpers/sseClient.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { FAST_FEEDS, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 /**
  * The silent-feed check end to end: normal scrapes of redfox (FAST_FEEDS: 2 pages of 5 sporting
@@ -100,4 +102,46 @@ describe('volume drop (a silent feed)', () => {
     server.platforms.simulated!.set('redfox', { eventsFraction: 0.4 }); // 2 pages of round(5 x 0.4) = 2
     expect(stepOf(await scrapeRedfox())).toMatchObject({ eventsFound: 4, volumeDrop: false, expectedEvents: 5 });
   });
+});
+
+describe('through the README start path (built service, SIM_FEEDS)', () => {
+  async function scrape(service: ChildService): Promise<RunDetail> {
+    const response = await fetch(`${service.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"platforms":["redfox"]}' });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as RunDetail;
+    return waitFor(
+      async () => {
+        const run = (await (await fetch(`${service.url}/api/runs/${id}`)).json()) as RunDetail;
+        return run.status === 'completed' ? run : undefined;
+      },
+      { timeoutMs: 15_000, what: `run ${id} to complete` },
+    );
+  }
+
+  it('`eventsFraction` makes a silent feed that is flagged, and the last-scrape gauge survives the restart', async () => {
+    const database = await createTestDatabase();
+    let service: ChildService | undefined;
+    try {
+      service = await spawnService({ DATABASE_URL: database.url, SIM_FEEDS: FAST_FEEDS });
+      for (let index = 0; index < 3; index += 1) await scrape(service);
+      await service.stop();
+
+      const thinFeeds = JSON.stringify({ ...(JSON.parse(FAST_FEEDS) as object), redfox: { eventsFraction: 0.2 } });
+      service = await spawnService({ DATABASE_URL: database.url, SIM_FEEDS: thinFeeds });
+      const restarted = await MetricsSnapshot.scrape(`${service.url}/metrics`);
+      expect(restarted.value('oddswatch_platform_events_last_scrape', { platform: 'redfox' })).toBe(10);
+
+      const run = await scrape(service);
+      expect(stepOf(run)).toMatchObject({ eventsFound: 2, volumeDrop: true, expectedEvents: 10 });
+      const after = await MetricsSnapshot.scrape(`${service.url}/metrics`);
+      expect(after.value('oddswatch_platform_events_last_scrape', { platform: 'redfox' })).toBe(2);
+      expect(after.value('oddswatch_platform_volume_drops_total', { platform: 'redfox' })).toBe(1);
+      const warning = service.logs.find((line) => line.msg.startsWith('platform volume drop'));
+      expect(warning).toMatchObject({ level: 'warn', run_id: run.id, platform: 'redfox' });
+      expect(warning?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    } finally {
+      await service?.stop();
+      await database.drop();
+    }
+  }, 120_000);
 });
