@@ -51,6 +51,14 @@ const configSchema = z
     SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),
     /** Progress events of runs finished longer ago than this are pruned (the runs themselves stay). */
     EVENT_RETENTION_DAYS: intFrom(1, 3650).default(30),
+    /** A successful scrape below this fraction of its platform's usual sporting events is a volume drop (0: never). */
+    VOLUME_DROP_FRACTION: z.coerce
+      .number({ error: 'expected a number from 0 to 1' })
+      .min(0, { error: 'expected a number from 0 to 1' })
+      .max(1, { error: 'expected a number from 0 to 1' })
+      .default(0.5),
+    /** "Usual": the median of that many previous successful scrapes (at least 3, the fewest judged at all). */
+    VOLUME_DROP_WINDOW: intFrom(3, 1000).default(10),
     SCHEDULER_ENABLED: z
       .enum(['true', 'false'], { error: 'expected true or false' })
       .default('true')

@@ -24,6 +24,7 @@ import { recoverInterruptedRuns, type RecoverDeps } from './runs/recoverInterrup
 import { RunReadModel } from './runs/runReadModel.js';
 import { RunTransitions } from './runs/runTransitions.js';
 import { startRun, type StartRunDeps } from './runs/startRun.js';
+import { VolumeWatch } from './runs/volumeDrop.js';
 import { stopRuns } from './runs/stopRuns.js';
 import { createJobs } from './scheduler/jobs.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -109,6 +110,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       guard: new ConnectionGuard(bus, config.connectionGraceMs),
       inFlight: new InFlightRuns(),
       freshness: new Freshness(await platformOutcomes(orm)),
+      volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
     };
     await recoverInterruptedRuns(engine, liveness);
 
@@ -147,7 +149,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         maxStreams: config.sseMaxStreams,
       },
     };
-    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, scheduler, logger });
+    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, lastScrape: engine.volume.lastScrape, scheduler, logger });
 
     const app = createApp({
       config,

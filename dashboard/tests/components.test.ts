@@ -58,6 +58,24 @@ describe('PlatformStep', () => {
     expect(skipped.text()).toContain('Skipped');
   });
 
+  it('a completed scrape flagged as a volume drop reads "12 events, usually ~48" with a text warning', () => {
+    const drop = mount(PlatformStep, {
+      props: { step: makeStep('foxtrot', { status: 'completed', eventsFound: 12, durationMs: 900, volumeDrop: true, expectedEvents: 48 }), now },
+    });
+    expect(drop.get('[data-testid="step-events"]').text()).toBe('12 events, usually ~48');
+    // Not by colour alone: an icon and the words "Volume drop".
+    expect(drop.get('[data-testid="step-volume-drop"]').text()).toBe('⚠ Volume drop');
+    expect(drop.get('[data-testid="step-events"]').classes()).toContain('drop');
+
+    for (const volumeDrop of [false, null]) {
+      const usual = mount(PlatformStep, {
+        props: { step: makeStep('foxtrot', { status: 'completed', eventsFound: 47, durationMs: 900, volumeDrop, expectedEvents: volumeDrop === false ? 48 : null }), now },
+      });
+      expect(usual.get('[data-testid="step-events"]').text()).toBe('47 events');
+      expect(usual.find('[data-testid="step-volume-drop"]').exists()).toBe(false);
+    }
+  });
+
   it('elapsed time ticks with the shared clock', async () => {
     const step = makeStep('alpha', { status: 'running' });
     const wrapper = mount(PlatformStep, { props: { step, now, anchor: { elapsedMs: 0, receivedAt: now } } });

@@ -155,6 +155,21 @@ describe('a run from created to finished, from the events alone', () => {
   });
 });
 
+describe('the volume-drop flag of a finished step', () => {
+  it('comes live with platform.completed, so the row needs no refetch', () => {
+    installFakeFetch({});
+    const active = useActiveRunStore();
+    const run = makeRun({ id: 12, status: 'running' });
+    route(ev.created(200, 1, run), ev.platformStarted(201, 2, 12, 'alpha'));
+    const thin = ev.completed(202, 3, 12, 'alpha', 1, 12, 900);
+    route({ ...thin, data: { ...thin.data, volumeDrop: true, expectedEvents: 48 } });
+    expect(active.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 12, volumeDrop: true, expectedEvents: 48 });
+    // An event recorded before the check existed carries neither: not judged.
+    route(ev.platformStarted(203, 4, 12, 'bravo', 1), ev.completed(204, 5, 12, 'bravo', 2, 30, 900));
+    expect(active.run?.steps[1]).toMatchObject({ status: 'completed', volumeDrop: null, expectedEvents: null });
+  });
+});
+
 describe('runs store: lists', () => {
   it('loads a snapshot first, then prepends created runs and updates counts from platform events', async () => {
     installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 3, status: 'completed' })], nextCursor: null } } });

@@ -63,6 +63,9 @@ export const PlatformStep = defineEntity({
     finishedAt: p.datetime().columnType('timestamptz').nullable(),
     durationMs: p.integer().nullable(),
     error: p.string().columnType('text').nullable(),
+    // Set when a step completes and its platform has enough previous successful scrapes (src/runs/volumeDrop.ts).
+    expectedEvents: p.integer().nullable(),
+    volumeDrop: p.boolean().nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
   // A platform's last scrapes (GET /api/platforms/:name/history, last outcome per platform).

@@ -22,11 +22,11 @@ const OUTCOME = `case
 
 export async function platformHistory(orm: Orm, platform: string, limit: number): Promise<PlatformScrape[]> {
   const rows = await orm.em.getConnection().execute<
-    { run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; has_error: boolean }[]
+    { run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; has_error: boolean; volume_drop: boolean | null }[]
   >(
     `select * from (
        select ps.run_id, ps.started_at, ps.finished_at, ps.duration_ms, ps.events_found, ${OUTCOME} as outcome,
-         ps.error is not null as has_error
+         ps.error is not null as has_error, ps.volume_drop
        from platform_steps ps
        where ps.platform = ? and ps.status in ('completed', 'failed') and ps.finished_at is not null
        order by ps.finished_at desc, ps.id desc
@@ -43,7 +43,7 @@ export async function platformHistory(orm: Orm, platform: string, limit: number)
     eventsFound: row.events_found,
     outcome: row.outcome,
     hasError: row.has_error,
-    volumeDrop: null,
+    volumeDrop: row.volume_drop,
   }));
 }
 

@@ -5,6 +5,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DatabaseState } from './databaseState.js';
 import type { Freshness } from './freshness.js';
+import type { LastScrapeEvents } from './lastScrapeEvents.js';
 
 /**
  * Points the observable gauges at the live state they report, read at scrape time so they never drift.
@@ -12,7 +13,7 @@ import type { Freshness } from './freshness.js';
  */
 export function observeLiveState(
   metrics: Metrics,
-  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; scheduler: Scheduler; logger: Logger },
+  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; lastScrape: LastScrapeEvents; scheduler: Scheduler; logger: Logger },
 ): DatabaseState {
   const database = new DatabaseState(sources.orm, sources.logger);
   metrics.observe({
@@ -20,6 +21,7 @@ export function observeLiveState(
     runActivity: () => database.runActivity(),
     databaseUp: () => database.isUp,
     lastSuccessSeconds: () => sources.freshness.lastSuccessSeconds(),
+    lastScrapeEvents: () => sources.lastScrape.eventsFound(),
     schedulerPaused: () => sources.scheduler.isPaused(),
     schedulerNextRunSeconds: (job) => sources.scheduler.nextRunSeconds(job),
   });

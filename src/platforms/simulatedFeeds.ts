@@ -5,7 +5,8 @@ import { z } from 'zod';
 /**
  * Built-in simulated bookmakers: a small HTTP server on a loopback port serving fictional feeds in the
  * format httpJsonAdapter reads. Each feed has knobs (latency per page, pages, failure rate, hang, price
- * drift) that SIM_FEEDS and tests can change at run time to make a platform slow, failing, hung or moving.
+ * drift, share of events served) that SIM_FEEDS and tests can change at run time to make a platform
+ * slow, failing, hung, moving or silently thin.
  * Sporting events carry one id across bookmakers (`ev-N`, as an odds aggregator's normalised feed does),
  * so their prices can be compared.
  */
@@ -25,15 +26,17 @@ export interface FeedKnobs {
    * up, some down and leave some unchanged. The first scrape is never shifted; 0 keeps prices fixed.
    */
   priceDrift: number;
+  /** 0..1: the share of each page's sporting events actually served (a silent feed: fewer events, no error). */
+  eventsFraction: number;
 }
 
 export const SIMULATED_BOOKMAKERS: Record<string, FeedKnobs> = {
-  northwind: { latencyMs: 250, pages: 4, eventsPerPage: 12, failureRate: 0, hang: false, priceDrift: 0.05 },
-  luckyowl: { latencyMs: 400, pages: 3, eventsPerPage: 15, failureRate: 0, hang: false, priceDrift: 0.05 },
-  harborline: { latencyMs: 300, pages: 5, eventsPerPage: 10, failureRate: 0, hang: false, priceDrift: 0.05 },
-  redfox: { latencyMs: 500, pages: 3, eventsPerPage: 8, failureRate: 0, hang: false, priceDrift: 0.05 },
-  silverstake: { latencyMs: 200, pages: 6, eventsPerPage: 9, failureRate: 0, hang: false, priceDrift: 0.05 },
-  bluepeak: { latencyMs: 350, pages: 4, eventsPerPage: 11, failureRate: 0, hang: false, priceDrift: 0.05 },
+  northwind: { latencyMs: 250, pages: 4, eventsPerPage: 12, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
+  luckyowl: { latencyMs: 400, pages: 3, eventsPerPage: 15, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
+  harborline: { latencyMs: 300, pages: 5, eventsPerPage: 10, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
+  redfox: { latencyMs: 500, pages: 3, eventsPerPage: 8, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
+  silverstake: { latencyMs: 200, pages: 6, eventsPerPage: 9, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
+  bluepeak: { latencyMs: 350, pages: 4, eventsPerPage: 11, failureRate: 0, hang: false, priceDrift: 0.05, eventsFraction: 1 },
 };
 
 const knobsOverride = z
@@ -45,6 +48,7 @@ const knobsOverride = z
     hang: z.boolean(),
     // Above 0.15 the lowest simulated price (1.2) could reach 1, which odds refuse.
     priceDrift: z.number().min(0).max(0.15),
+    eventsFraction: z.number().min(0).max(1),
   })
   .partial()
   .strict();
@@ -142,10 +146,11 @@ export class SimulatedFeeds {
   }
 
   private events(name: string, page: number, knobs: FeedKnobs) {
-    const count = knobs.eventsPerPage;
+    const count = Math.round(knobs.eventsPerPage * knobs.eventsFraction);
     const scrape = Math.max(0, (this.scrapeCounts.get(name) ?? 1) - 1);
     return Array.from({ length: count }, (_, index) => {
-      const n = (page - 1) * count + index;
+      // Numbered as on a full page: a thinned feed serves a subset of the same sporting events.
+      const n = (page - 1) * knobs.eventsPerPage + index;
       const home = TEAMS[n % TEAMS.length]!;
       const away = TEAMS[(n * 7 + 3) % TEAMS.length]!;
       const base = 1.5 + ((n * 37 + name.length * 11) % 300) / 100;

@@ -34,6 +34,8 @@ interface StepRow {
   finished_at: Timestamp | null;
   duration_ms: number | null;
   error: string | null;
+  volume_drop: boolean | null;
+  expected_events: number | null;
 }
 
 const SELECT_RUNS = `
@@ -83,7 +85,7 @@ export class RunReadModel {
     const summary = await this.summaryOf(id);
     if (!summary) return null;
     const steps = await this.connection.execute<StepRow[]>(
-      `select platform, status, events_found, started_at, finished_at, duration_ms, error
+      `select platform, status, events_found, started_at, finished_at, duration_ms, error, volume_drop, expected_events
        from platform_steps where run_id = ? order by array_position(?::text[], platform), platform`,
       [id, sqlArray(summary.platforms)],
       'all',
@@ -157,5 +159,7 @@ function toStep(row: StepRow): PlatformStep {
     finishedAt: iso(row.finished_at),
     durationMs: row.duration_ms,
     error: row.error,
+    volumeDrop: row.volume_drop,
+    expectedEvents: row.expected_events,
   };
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { EventLog } from './eventLog.js';
 import { upsertOdds } from './oddsStore.js';
 import type { RunTransitions } from './runTransitions.js';
+import type { VolumeWatch } from './volumeDrop.js';
 
 export interface ScrapePlatformDeps {
   orm: Orm;
@@ -16,6 +17,7 @@ export interface ScrapePlatformDeps {
   events: EventLog;
   metrics: Metrics;
   freshness: Freshness;
+  volume: VolumeWatch;
   logger: Logger;
 }
 
@@ -107,7 +109,8 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
           const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
           if (stepStatus === 'completed') {
-            await deps.events.record(run.runId, 'platform.completed', common);
+            const volume = await deps.volume.check(run.runId, platform, eventsFound);
+            await deps.events.record(run.runId, 'platform.completed', { ...common, ...volume });
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
             await deps.events.record(run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });

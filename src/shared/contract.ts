@@ -37,6 +37,13 @@ export interface PlatformStep {
   finishedAt: string | null;
   durationMs: number | null;
   error: string | null;
+  /**
+   * A completed step that found fewer sporting events than VOLUME_DROP_FRACTION of its platform's usual
+   * (a silent feed). Null when not judged: not completed, or fewer than 3 previous successful scrapes.
+   */
+  volumeDrop: boolean | null;
+  /** Its platform's usual: the median sporting events of its previous successful scrapes (null: not judged). */
+  expectedEvents: number | null;
 }
 
 export interface RunSummary {
@@ -153,7 +160,8 @@ export interface EventPayloads {
   'run.started': RunScoped & { run: RunSummary };
   'platform.started': PlatformScoped;
   'platform.progress': PlatformScoped;
-  'platform.completed': PlatformScoped & { durationMs: number };
+  /** `volumeDrop`/`expectedEvents` as stored on the step (absent from events recorded before the check existed). */
+  'platform.completed': PlatformScoped & { durationMs: number; volumeDrop?: boolean | null; expectedEvents?: number | null };
   'platform.failed': PlatformScoped & { durationMs: number; error: string };
   /** Carries the run with its final platform steps, so a client needs no refetch. */
   'run.finished': RunScoped & { run: RunDetail; status: TerminalRunStatus; failureReason: FailureReason | null };
@@ -233,7 +241,7 @@ export interface PlatformScrape {
   eventsFound: number;
   outcome: ScrapeOutcome;
   hasError: boolean;
-  /** The silent-feed flag; null until volume-drop detection records it. */
+  /** The silent-feed flag (see PlatformStep.volumeDrop); null when the scrape was not judged. */
   volumeDrop: boolean | null;
 }
 

@@ -26,6 +26,8 @@ export interface LiveStateSources {
   /** Whether the database answered the last read (after runActivity). */
   databaseUp(): boolean;
   lastSuccessSeconds(): ReadonlyMap<string, number>;
+  /** Sporting events found by each platform's last successful scrape. */
+  lastScrapeEvents(): ReadonlyMap<string, number>;
   schedulerPaused(): boolean;
   schedulerNextRunSeconds(job: JobId): number | null;
 }
@@ -37,6 +39,7 @@ export interface Metrics {
   runsRecovered(count: number): void;
   platformScraped(platform: string, outcome: PlatformOutcome, durationSeconds: number): void;
   platformEvents(platform: string, count: number): void;
+  volumeDropped(platform: string): void;
   tickSkipped(job: JobId): void;
   sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
   unauthorized(route: string): void;
@@ -51,6 +54,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const staleRuns = counter('oddswatch_stale_runs', 'Runs failed by the watchdog (failure_reason=stale).');
   const recovered = counter('oddswatch_runs_recovered', 'Runs left active by a dead process and failed at start-up (failure_reason=interrupted).');
   const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
+  const volumeDrops = counter('oddswatch_platform_volume_drops', 'Successful scrapes that found far fewer sporting events than their platform usually does.');
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
@@ -79,6 +83,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   zero(staleRuns, {});
   zero(recovered, {});
   for (const platform of platforms) zero(eventsScraped, { platform });
+  for (const platform of platforms) zero(volumeDrops, { platform });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
@@ -110,6 +115,11 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
         for (const [platform, seconds] of sources.lastSuccessSeconds()) result.observe(seconds, { platform });
       });
     meter
+      .createObservableGauge('oddswatch_platform_events_last_scrape', { description: 'Sporting events found by the last successful scrape of each platform.' })
+      .addCallback((result) => {
+        for (const [platform, events] of sources.lastScrapeEvents()) result.observe(events, { platform });
+      });
+    meter
       .createObservableGauge('oddswatch_scheduler_paused', { description: '1 while the scrape schedule is paused by an operator.' })
       .addCallback((result) => result.observe(sources.schedulerPaused() ? 1 : 0));
     meter
@@ -135,6 +145,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     runsRecovered: (count) => recovered.add(count),
     platformScraped: (platform, outcome, seconds) => platformDuration.record(seconds, { platform, outcome }),
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
+    volumeDropped: (platform) => volumeDrops.add(1, { platform }),
     tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
     unauthorized: (route) => unauthorized.add(1, { route }),

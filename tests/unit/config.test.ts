@@ -9,6 +9,8 @@ describe('configuration', () => {
     expect(config.scrapeIntervalSeconds).toBe(300);
     expect(config.watchdogIntervalSeconds).toBe(120);
     expect(config.connectionGraceMs).toBe(15_000);
+    expect(config.volumeDropFraction).toBe(0.5);
+    expect(config.volumeDropWindow).toBe(10);
   });
 
   it.each([
@@ -27,6 +29,9 @@ describe('configuration', () => {
     ['TRACE_URL_TEMPLATE', 'https://grafana/explore', 'must contain {traceId}'],
     ['LOG_LEVEL', 'loud', 'expected one of'],
     ['SCHEDULER_ENABLED', 'yes', 'expected true or false'],
+    ['VOLUME_DROP_FRACTION', '1.5', 'expected a number from 0 to 1'],
+    ['VOLUME_DROP_FRACTION', 'half', 'expected a number from 0 to 1'],
+    ['VOLUME_DROP_WINDOW', '2', 'from 3 to 1000'],
   ])('rejects %s=%s with a message naming the variable', (variable, value, expected) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     try {

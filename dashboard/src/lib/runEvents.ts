@@ -57,7 +57,7 @@ export function toSummary(run: RunSummary): RunSummary {
 }
 
 function emptyStep(platform: string): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, volumeDrop: null, expectedEvents: null };
 }
 
 /** A run's steps copied, one per platform, in the run's platform order. */
@@ -140,6 +140,7 @@ function applyToStep(step: PlatformStep, ev: PlatformEvent): void {
   }
   Object.assign(step, { status: ev.type === 'platform.completed' ? 'completed' : 'failed', durationMs: ev.data.durationMs, finishedAt: ev.at });
   if (ev.type === 'platform.failed') step.error = ev.data.error;
+  else Object.assign(step, { volumeDrop: ev.data.volumeDrop ?? null, expectedEvents: ev.data.expectedEvents ?? null });
 }
 
 /** Applies one run or platform event of this run to its entry. */

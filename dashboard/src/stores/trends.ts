@@ -85,7 +85,7 @@ export const useTrendsStore = defineStore('trends', () => {
         eventsFound: ev.data.eventsFound,
         outcome: outcomeOf(ev.type === 'platform.completed' ? 'completed' : 'failed', error),
         hasError: error != null,
-        volumeDrop: null,
+        volumeDrop: ev.type === 'platform.completed' ? (ev.data.volumeDrop ?? null) : null,
       });
     } else if (ev.type === 'run.finished') {
       const run = ev.data.run;
@@ -101,7 +101,7 @@ export const useTrendsStore = defineStore('trends', () => {
           eventsFound: step.eventsFound,
           outcome: outcomeOf(step.status, step.error),
           hasError: step.error != null,
-          volumeDrop: null,
+          volumeDrop: step.volumeDrop,
         });
       }
       if (runs.value && run.finishedAt) {

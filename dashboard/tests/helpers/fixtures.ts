@@ -28,7 +28,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, ...overrides };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, volumeDrop: null, expectedEvents: null, ...overrides };
 }
 
 export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {
