@@ -1,0 +1,11 @@
+import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
+import { retryWrite } from './databaseRetry.js';
+import type { EventLog } from './eventLog.js';
+
+/**
+ * Records a progress event for the runner, repeated through a short database outage (only while the
+ * insert certainly did not happen, see databaseRetry.ts, so an event is never recorded twice).
+ */
+export function record<T extends EventType>(deps: { events: EventLog }, runId: number, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
+  return retryWrite(() => deps.events.record(runId, type, data));
+}
