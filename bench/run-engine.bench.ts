@@ -1,68 +1,202 @@
 /**
- * Run engine figures: a 6-platform run's wall time against its slowest platform (measured alone in
- * this same run), and odds persisted per second with the batched upsert against one INSERT per row.
- * Usage: npm run bench:engine (needs a PostgreSQL: BENCH_DATABASE_URL, default the local one).
+ * Run engine figures, every setting at its DEFAULT (no SCRAPE_CONCURRENCY override):
+ *  1. Runs of 6, 60 and 200 simulated platforms (PLATFORMS_FILE over the six simulated feeds, their own
+ *     latencies and pages): the run's wall time against its slowest platform scraped alone in this same
+ *     bench, and the scrape pool's peak concurrency.
+ *  2. SQL statements per 6-platform run: counted by wrapping pg's Client.prototype.query in this process
+ *     (every round trip of the service's pool, BEGIN/COMMIT included; pg_stat_statements is not preloaded
+ *     on the local server), from the POST until the runner is done.
+ *  3. Odds persistence, 50,000 rows, warm, inserts then updates (prices moved, new run): the per-feed-page
+ *     upsert as it was (the baseline: unnest statement, pages of 50), the shipped one (the same statement on
+ *     batches of ODDS_FLUSH_ROWS), a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
+ *     table then INSERT ... SELECT ... ON CONFLICT (COPY through a minimal pg submittable: pg-copy-streams is
+ *     not installed). Rounds alternate the order (ABBA); medians; ratios against the baseline.
+ * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60).
  */
+import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
+import type { ScrapedSelection } from '../src/platforms/adapter.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { ODDS_FLUSH_ROWS, oddsUpsertCte } from '../src/runs/oddsStore.js';
+import { startRun } from '../src/runs/startRun.js';
 import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { benchDatabase, median } from './support.js';
+import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
+const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ODDS_ROWS = 50_000;
 const silent = createLogger('silent', new Writable({ write: (_chunk, _encoding, callback) => callback() }));
-const db = await benchDatabase();
-const server = await startServer(
-  loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, SCHEDULER_ENABLED: 'false', SCRAPE_CONCURRENCY: '6', LOG_LEVEL: 'silent' }),
-  { logger: silent },
-);
 
-async function run(platforms: string[]): Promise<RunDetail> {
-  const created = (await (await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ platforms }) })).json()) as RunDetail;
-  for (;;) {
-    const current = (await (await fetch(`${server.url}/api/runs/${created.id}`)).json()) as RunDetail;
-    if (current.finishedAt) return current;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+// Every statement any pg client of this process sends (the service's pool and liveness connection).
+let statements = 0;
+const originalQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+async function runToEnd(server: RunningServer, platforms: string[]): Promise<{ run: RunDetail; statements: number }> {
+  const before = statements;
+  const created = await startRun(server.engine, { trigger: 'api', platforms });
+  await server.engine.inFlight.list().find((entry) => entry.runId === created.id)?.done;
+  const counted = statements - before;
+  return { run: (await server.engine.reads.detailOf(created.id))!, statements: counted };
+}
+
+async function engineFigures(count: number): Promise<void> {
+  const db = await benchDatabase();
+  const { file, feeds } = await simulatedPlatforms(count, {});
+  const server = await startServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, PLATFORMS_FILE: file, SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'silent' }), {
+    logger: silent,
+  });
+  try {
+    const all = server.platforms.names;
+    await runToEnd(server, all); // warm-up
+    const ratios: number[] = [];
+    const walls: number[] = [];
+    const alone: number[] = [];
+    const counts: number[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const together = await runToEnd(server, all);
+      counts.push(together.statements);
+      const slowest = together.run.steps.reduce((a, b) => ((a.durationMs ?? 0) >= (b.durationMs ?? 0) ? a : b));
+      const single = (await runToEnd(server, [slowest.platform])).run.durationMs!;
+      walls.push(together.run.durationMs!);
+      alone.push(single);
+      ratios.push(together.run.durationMs! / single);
+      if (together.run.status !== 'completed') console.log(`  (run ${together.run.id} ended ${together.run.status})`);
+    }
+    console.log(
+      `${String(count).padStart(3)} platforms: run ${median(walls)} ms, slowest platform alone ${median(alone)} ms, ratio ${median(ratios).toFixed(2)}x ` +
+        `(pool peak ${server.engine.scrapePool.peak}, ceiling ${server.engine.scrapePool.ceiling}); SQL statements per run ${median(counts)} (${(median(counts) / count).toFixed(1)} per platform)`,
+    );
+  } finally {
+    await server.stop();
+    await feeds.stop();
+    rmSync(file, { force: true });
+    await db.drop();
   }
 }
 
-try {
-  const all = server.platforms.names;
-  await run(all); // warm-up
-  const walls: number[] = [];
-  const slowestAlone: number[] = [];
-  let slowestName = '';
-  for (let round = 0; round < 5; round += 1) {
-    const together = await run(all);
-    walls.push(together.durationMs!);
-    const slowest = together.steps.reduce((a, b) => ((a.durationMs ?? 0) >= (b.durationMs ?? 0) ? a : b));
-    slowestName = slowest.platform;
-    slowestAlone.push((await run([slowest.platform])).durationMs!);
+/** COPY ... FROM STDIN through pg's submittable interface (what pg-copy-streams does, without streaming). */
+class CopyIn {
+  private error: unknown;
+  constructor(
+    private readonly text: string,
+    private readonly data: string,
+    private readonly done: (error?: unknown) => void,
+  ) {}
+  submit(connection: { query(text: string): void }) {
+    connection.query(this.text);
   }
-  const [odds] = (await server.orm.em.getConnection().execute('select count(*)::int as n from odds')) as { n: number }[];
-  console.log(`6-platform run (concurrency 6): median wall ${median(walls)} ms; slowest platform (${slowestName}) alone: ${median(slowestAlone)} ms; ratio ${(median(walls) / median(slowestAlone)).toFixed(2)}x`);
+  handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }) {
+    connection.sendCopyFromChunk(Buffer.from(this.data));
+    connection.endCopyFrom();
+  }
+  handleCommandComplete() {}
+  handleReadyForQuery() {
+    this.done(this.error);
+  }
+  handleError(error: unknown) {
+    this.error = error;
+  }
+  handleEmptyQuery() {}
+  handleRowDescription() {}
+  handleDataRow() {}
+}
 
-  // Odds persistence: the batched upsert (one statement per feed page) against one INSERT per row.
-  const rows = Array.from({ length: 5000 }, (_, index) => ({ eventKey: `bench-ev-${Math.floor(index / 5)}`, eventName: 'A v B', market: 'match_result', selection: `s${index % 5}`, price: 1.5 + (index % 100) / 100 }));
-  const { upsertOdds } = await import('../src/runs/oddsStore.js');
-  let started = performance.now();
-  for (let offset = 0; offset < rows.length; offset += 50) await upsertOdds(server.orm, 'bench-batched', 1, rows.slice(offset, offset + 50));
-  const batchedPerSecond = rows.length / ((performance.now() - started) / 1000);
+const UPDATE_SET = `previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
+  previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,
+  price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`;
+const numbered = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+type Write = (client: pg.Client, platform: string, runId: number, rows: ScrapedSelection[]) => Promise<unknown>;
+const unnestUpsert: Write = (client, platform, runId, rows) => {
+  const cte = oddsUpsertCte(platform, runId, rows);
+  return client.query(numbered(`with ${cte.sql} select 1`), cte.params);
+};
+const valuesUpsert: Write = (client, platform, runId, rows) => {
+  const params: unknown[] = [platform, runId];
+  const tuples = rows.map((row) => {
+    params.push(row.eventKey, row.eventName, row.market, row.selection, row.price);
+    const n = params.length;
+    return `($1, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::numeric, now(), $2::bigint)`;
+  });
+  return client.query(
+    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id) values ${tuples.join(',')}
+     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+    params,
+  );
+};
+const tsv = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+const copyUpsert: Write = async (client, platform, runId, rows) => {
+  await client.query('begin');
+  await client.query(`create temporary table if not exists odds_in (event_key text, event_name text, market text, selection text, price numeric) on commit delete rows`);
+  const data = rows.map((row) => `${tsv(row.eventKey)}\t${tsv(row.eventName)}\t${tsv(row.market)}\t${tsv(row.selection)}\t${row.price}\n`).join('');
+  await new Promise<void>((resolve, reject) => {
+    client.query(new CopyIn('copy odds_in from stdin', data, (error) => (error ? reject(error) : resolve())) as never);
+  });
+  await client.query(
+    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+     select distinct on (event_key, market, selection) $1, event_key, event_name, market, selection, price, now(), $2::bigint from odds_in
+     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+    [platform, runId],
+  );
+  await client.query('commit');
+};
+
+async function oddsFigures(): Promise<void> {
+  const db = await benchDatabase();
+  // The service's migrations create the odds table as it ships.
+  const server = await startServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'silent' }), { logger: silent });
+  await server.stop();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  started = performance.now();
-  for (const row of rows) {
-    await client.query(
-      `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id) values ('bench-single', $1, $2, $3, $4, $5, now(), 1)
-       on conflict (platform, event_key, market, selection) do update set price = excluded.price, scraped_at = excluded.scraped_at`,
-      [row.eventKey, row.eventName, row.market, row.selection, row.price],
-    );
+  const variants: [string, number, Write][] = [
+    ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert],
+    [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows`, ODDS_FLUSH_ROWS, unnestUpsert],
+    ['multi-row VALUES, 1,000 rows', 1_000, valuesUpsert],
+    ['COPY temp table + INSERT SELECT, 5,000 rows', 5_000, copyUpsert],
+  ];
+  const rows = (shift: number) =>
+    Array.from({ length: ODDS_ROWS }, (_, index) => ({ eventKey: `ev-${Math.floor(index / 5)}`, eventName: 'A v B', market: 'match_result', selection: `s${index % 5}`, price: 1.5 + ((index + shift) % 100) / 100 }));
+  const pass = async ([, size, write]: [string, number, Write], platform: string, shift: number, runId: number) => {
+    const batch = rows(shift);
+    const started = performance.now();
+    for (let offset = 0; offset < batch.length; offset += size) await write(client, platform, runId, batch.slice(offset, offset + size));
+    return ODDS_ROWS / ((performance.now() - started) / 1000);
+  };
+  try {
+    // Warm: every variant once on a throwaway platform.
+    for (const variant of variants) await pass(variant, `warm-${variant[1]}`, 0, 1);
+    const figures = variants.map(() => ({ inserts: [] as number[], updates: [] as number[] }));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = round % 2 === 0 ? [...variants.keys()] : [...variants.keys()].reverse();
+      for (const index of order) {
+        const platform = `odds-${index}-${round}`;
+        figures[index]!.inserts.push(await pass(variants[index]!, platform, 0, 1));
+        figures[index]!.updates.push(await pass(variants[index]!, platform, 7, 2));
+      }
+    }
+    const base = figures[0]!;
+    console.log(`odds persistence, ${ODDS_ROWS} rows a pass, ${ROUNDS} alternated rounds, medians (ratio to the baseline):`);
+    for (const [index, [name]] of variants.entries()) {
+      const figure = figures[index]!;
+      console.log(
+        `  ${name.padEnd(46)} inserts ${String(Math.round(median(figure.inserts))).padStart(7)} rows/s (${(median(figure.inserts) / median(base.inserts)).toFixed(2)}x), ` +
+          `updates ${String(Math.round(median(figure.updates))).padStart(7)} rows/s (${(median(figure.updates) / median(base.updates)).toFixed(2)}x)`,
+      );
+    }
+  } finally {
+    await client.end();
+    await db.drop();
   }
-  const singlePerSecond = rows.length / ((performance.now() - started) / 1000);
-  await client.end();
-  console.log(`odds persisted: batched ${Math.round(batchedPerSecond)} rows/s; one INSERT per row ${Math.round(singlePerSecond)} rows/s; ratio ${(batchedPerSecond / singlePerSecond).toFixed(1)}x (odds rows after the runs: ${odds!.n})`);
-} finally {
-  await server.stop();
-  await db.drop();
 }
+
+for (const count of SIZES) await engineFigures(count);
+if (!process.env.BENCH_SKIP_ODDS) await oddsFigures();

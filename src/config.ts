@@ -32,7 +32,8 @@ const configSchema = z
     EMBEDDED_PG_DIR: z.string().trim().min(1).default('./data/postgres'),
     PLATFORMS_FILE: optionalString,
     SCRAPE_INTERVAL_SECONDS: intFrom(JOB_INTERVAL_SECONDS.min, JOB_INTERVAL_SECONDS.max).default(300),
-    SCRAPE_CONCURRENCY: intFrom(1, 64).default(3),
+    /** Ceiling of the autoscaled scrape pool (src/runs/scrapePool.ts): it grows toward it while event-loop delay and heap stay healthy. */
+    SCRAPE_CONCURRENCY: intFrom(1, 1024).default(256),
     PLATFORM_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
     HEARTBEAT_INTERVAL_MS: intFrom(50, 600_000).default(5_000),
     STALE_AFTER_MS: intFrom(100, 86_400_000).default(60_000),

@@ -23,6 +23,7 @@ import { pruneRunEvents, type PruneRunEventsDeps } from './runs/pruneRunEvents.j
 import { recoverInterruptedRuns, type RecoverDeps } from './runs/recoverInterruptedRuns.js';
 import { RunReadModel } from './runs/runReadModel.js';
 import { RunTransitions } from './runs/runTransitions.js';
+import { ScrapePool } from './runs/scrapePool.js';
 import { startRun, type StartRunDeps } from './runs/startRun.js';
 import { VolumeWatch } from './runs/volumeDrop.js';
 import { stopRuns } from './runs/stopRuns.js';
@@ -104,7 +105,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       platforms,
       ownerId,
       bus,
-      transitions: new RunTransitions(orm),
+      transitions: new RunTransitions(orm, { onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database unreachable; retrying the write') }),
+      scrapePool: new ScrapePool(config.scrapeConcurrency),
       reads: new RunReadModel(orm, config.traceUrlTemplate),
       events: new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs),

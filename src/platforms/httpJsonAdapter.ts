@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PlatformError, type PlatformAdapter, type ScrapedSelection } from './adapter.js';
 import { readLimited } from './readLimited.js';
+import { requestPacer } from './requestPacer.js';
 import { redactText, redactUrl } from './redact.js';
 
 /**
@@ -35,6 +36,8 @@ export interface HttpJsonPlatform {
   headers?: Record<string, string>;
   /** A page larger than this fails the platform's step (default DEFAULT_MAX_RESPONSE_BYTES). */
   maxResponseBytes?: number;
+  /** At least this long between two requests to this feed (politeness), default none. */
+  minRequestIntervalMs?: number;
 }
 
 /** `{baseUrl}/events?page=N`, keeping the base's own query (an API key) and moving userinfo to a header. */
@@ -59,7 +62,10 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
   for (const [, value] of base.searchParams) secrets.push(value);
   const clean = (message: string) => redactText(message, secrets.filter((value) => value.length >= 8));
 
+  const pace = platform.minRequestIntervalMs ? requestPacer(platform.minRequestIntervalMs) : undefined;
+
   async function fetchPage(page: number, signal: AbortSignal): Promise<unknown> {
+    await pace?.(signal);
     const request = feedRequest(platform.baseUrl, page);
     const headers: Record<string, string> = { accept: 'application/json', ...platform.headers };
     if (request.authorization && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {

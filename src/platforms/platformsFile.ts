@@ -16,6 +16,7 @@ const platformsFileSchema = z
         timeoutMs: z.number().int().min(100).max(600_000).optional(),
         headers: z.record(headerName, headerValue).optional(),
         maxResponseBytes: z.number().int().min(1_024).max(1024 ** 3).optional(),
+        minRequestIntervalMs: z.number().int().min(0).max(600_000).optional(),
       })
       .strict(),
   )
@@ -24,7 +25,7 @@ const platformsFileSchema = z
 
 /**
  * Reads PLATFORMS_FILE: `[{ "name": "acme", "baseUrl": "https://feeds.acme.example/v1", "timeoutMs": 20000,
- * "headers": { "Authorization": { "env": "ACME_TOKEN" } }, "maxResponseBytes": 10485760 }]`.
+ * "headers": { "Authorization": { "env": "ACME_TOKEN" } }, "maxResponseBytes": 10485760, "minRequestIntervalMs": 500 }]`.
  * Header values named by environment variable are resolved here and never written back anywhere.
  */
 export async function readPlatformsFile(
@@ -64,6 +65,7 @@ export async function readPlatformsFile(
       timeoutMs: item.timeoutMs ?? defaultTimeoutMs,
       headers,
       ...(item.maxResponseBytes ? { maxResponseBytes: item.maxResponseBytes } : {}),
+      ...(item.minRequestIntervalMs ? { minRequestIntervalMs: item.minRequestIntervalMs } : {}),
     };
   });
 }

@@ -2,12 +2,17 @@ import { trace } from '@opentelemetry/api';
 import type { Config } from '../config.js';
 import type { Platforms } from '../platforms/registry.js';
 import { OBSERVED_TRIGGERS, type RunSummary, type RunTrigger } from '../shared/contract.js';
+import { retryWrite, WRITE_RETRY_BUDGET_MS } from './databaseRetry.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
+import { record } from './recordWithRetry.js';
+import type { ScrapePool } from './scrapePool.js';
 import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatformDeps } from './scrapePlatform.js';
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
-  config: Pick<Config, 'scrapeConcurrency' | 'heartbeatIntervalMs'>;
+  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs'>;
+  /** The process-wide scrape pool (SCRAPE_CONCURRENCY is its ceiling). */
+  scrapePool: ScrapePool;
 }
 
 export interface RunToExecute {
@@ -17,52 +22,75 @@ export interface RunToExecute {
 }
 
 /**
- * The runner, inside the run's span: pending -> running, platforms scraped concurrently up to
- * SCRAPE_CONCURRENCY, heartbeat while alive, and the final status by compare-and-set. For observed
- * runs the connection guard is asked between platforms (never after the last one): once the run is
- * lost, platforms in flight finish and are saved, the rest never start, and the run ends
- * `connection_failed`. Resolves to the run as it ended, whoever ended it.
+ * The runner, inside the run's span: pending -> running, every platform handed to the scrape pool at once
+ * (it decides how many run together), heartbeat while alive, and the final status by compare-and-set.
+ * For observed runs the connection guard is asked before each platform starts: once the run is lost,
+ * platforms in flight finish and are saved, the rest never start, and the run ends `connection_failed`.
+ * A runner that loses the database past its writes' retries ends its run `failed/interrupted` itself as
+ * soon as the database answers again. Resolves to the run as it ended, whoever ended it.
  */
 export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, controller: AbortController): Promise<RunSummary | null> {
   const log = deps.logger.child({ run_id: run.id, trigger: run.trigger });
-  if (!(await deps.transitions.markRunning(run.id))) {
-    log.info('run ended before it could start');
-    return deps.reads.summaryOf(run.id);
-  }
-  const started = await deps.reads.summaryOf(run.id);
-  await deps.events.record(run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
-  log.info({ platforms: run.platforms }, 'run started');
-
   const observed = (OBSERVED_TRIGGERS as readonly string[]).includes(run.trigger);
-  if (observed) deps.guard.track(run.id);
-  const heartbeat = startHeartbeat(deps, run.id, controller);
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
-    const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone: 0 };
-    const queue = [...run.platforms];
-    const results: PlatformResult[] = [];
-    let lost: { unwatchedMs: number } | null = null;
+    if (!(await deps.transitions.markRunning(run.id))) {
+      log.info('run ended before it could start');
+      return await deps.reads.summaryOf(run.id);
+    }
+    const started = await retryWrite(() => deps.reads.summaryOf(run.id));
+    await record(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
+    log.info({ platforms: run.platforms }, 'run started');
 
-    const worker = async () => {
-      while (queue.length > 0 && !controller.signal.aborted && !lost) {
-        if (observed && deps.guard.isLost(run.id)) {
-          lost = { unwatchedMs: deps.guard.unwatchedMs(run.id) };
-          trace.getActiveSpan()?.addEvent('connection.lost', { unwatched_ms: lost.unwatchedMs, platforms_not_started: queue.length });
-          break;
-        }
-        const name = queue.shift()!;
-        results.push(await scrapePlatform(deps, deps.platforms.adapters.get(name)!, progress));
+    if (observed) deps.guard.track(run.id);
+    heartbeat = startHeartbeat(deps, run.id, controller);
+    const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone: 0 };
+    let lost: { unwatchedMs: number } | null = null;
+    let notStarted = run.platforms.length;
+
+    const scrape = async (name: string): Promise<PlatformResult> => {
+      if (!controller.signal.aborted && !lost && observed && deps.guard.isLost(run.id)) {
+        lost = { unwatchedMs: deps.guard.unwatchedMs(run.id) };
+        trace.getActiveSpan()?.addEvent('connection.lost', { unwatched_ms: lost.unwatchedMs, platforms_not_started: notStarted });
       }
+      if (controller.signal.aborted || lost) return { platform: name, outcome: 'not_started', eventsFound: 0 };
+      notStarted -= 1;
+      return scrapePlatform(deps, deps.platforms.adapters.get(name)!, progress);
     };
-    await Promise.all(Array.from({ length: Math.min(deps.config.scrapeConcurrency, run.platforms.length) }, worker));
+    const settled = await Promise.allSettled(run.platforms.map((name) => deps.scrapePool.run(name, () => scrape(name))));
+    const crashed = settled.find((result) => result.status === 'rejected');
+    if (crashed) throw crashed.reason;
+    const results = settled.map((result) => (result as PromiseFulfilledResult<PlatformResult>).value);
 
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);
     const ended = await finishByResults(deps, run, results, lost);
     return ended ?? (await deps.reads.summaryOf(run.id));
+  } catch (error) {
+    if (!controller.signal.aborted) controller.abort(new Error('the runner lost the database'));
+    return await endAfterDatabaseLoss(deps, run.id, error);
   } finally {
     clearInterval(heartbeat);
     deps.guard.untrack(run.id);
   }
+}
+
+/**
+ * The runner's writes failed past their retries (the database is down or cut the connection mid-write):
+ * the platforms are stopped, and the run is ended `failed/interrupted` by the runner itself as soon as
+ * the database answers, instead of staying `running` until the watchdog. Retried until STALE_AFTER_MS
+ * has passed; after that the watchdog (or start-up recovery) is the backstop.
+ */
+async function endAfterDatabaseLoss(deps: ExecuteRunDeps, runId: number, error: unknown): Promise<RunSummary | null> {
+  const log = deps.logger.child({ run_id: runId, actor: 'runner' });
+  log.error({ err: error }, 'runner lost the database; the run ends as interrupted once the database answers');
+  trace.getActiveSpan()?.addEvent('run.database_lost', { error: error instanceof Error ? error.message.slice(0, 200) : String(error) });
+  const budgetMs = Math.max(WRITE_RETRY_BUDGET_MS, deps.config.staleAfterMs);
+  const ended = await retryWrite(
+    () => finishRun(deps, runId, 'failed', 'interrupted', { actor: 'runner', from: ['pending', 'running'], details: { cause: 'database_unreachable' } }),
+    { budgetMs, anyError: true },
+  );
+  return ended ?? (await retryWrite(() => deps.reads.summaryOf(runId), { budgetMs, anyError: true }));
 }
 
 /** The runner's own verdict; null when another actor ended the run first (the runner lost). */

@@ -6,6 +6,8 @@ import type { ConnectionGuard } from './connectionGuard.js';
 import type { EventLog } from './eventLog.js';
 import type { InFlightRuns } from './inFlightRuns.js';
 import type { RunReadModel } from './runReadModel.js';
+import { retryWrite } from './databaseRetry.js';
+import { record } from './recordWithRetry.js';
 import type { RunTransitions } from './runTransitions.js';
 
 export interface FinishRunDeps {
@@ -50,8 +52,8 @@ export async function finishRun(
   deps.inFlight.abort(runId, `run ${runId} ended: ${status}${reason ? ` (${reason})` : ''}`);
   deps.guard.untrack(runId);
 
-  const run = (await deps.reads.detailOf(runId))!;
-  await deps.events.record(runId, 'run.finished', {
+  const run = (await retryWrite(() => deps.reads.detailOf(runId)))!;
+  await record(deps, runId, 'run.finished', {
     runId,
     platformsDone: run.platformsDone,
     platformsTotal: run.platformsTotal,

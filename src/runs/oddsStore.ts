@@ -3,25 +3,26 @@ import { sqlArray } from '../db/sqlArray.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
 
 /**
- * Upserts one batch of odds in a single statement: the latest price per natural key, never a duplicate
- * row. The row's old price and scrape time move to previous_price/previous_scraped_at, so movement is
- * "since this bookmaker's previous scrape"; a second write in the same run keeps the previous scrape's.
+ * The odds upsert as one SQL fragment (`odds_upsert`, a data-modifying CTE) so that a platform step's own
+ * write can carry it: the latest price per natural key, never a duplicate row. The row's old price and
+ * scrape time move to previous_price/previous_scraped_at, so movement is "since this bookmaker's previous
+ * scrape"; a second write in the same run keeps the previous scrape's.
  */
-export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
-  if (batch.length === 0) return;
+export function oddsUpsertCte(platform: string, runId: number, batch: ScrapedSelection[]): { sql: string; params: unknown[] } {
   // A page may list the same selection twice; ON CONFLICT cannot touch one row twice in a statement.
   const unique = new Map(batch.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}`, row]));
   const rows = [...unique.values()];
-  await orm.em.getConnection().execute(
-    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+  return {
+    sql: `odds_upsert as (
+     insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
      on conflict (platform, event_key, market, selection)
      do update set
        previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
        previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,
-       price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`,
-    [
+       price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id)`,
+    params: [
       platform,
       runId,
       sqlArray(rows.map((row) => row.eventKey)),
@@ -30,6 +31,38 @@ export async function upsertOdds(orm: Orm, platform: string, runId: number, batc
       sqlArray(rows.map((row) => row.selection)),
       sqlArray(rows.map((row) => row.price)),
     ],
-    'run',
-  );
+  };
+}
+
+/** Upserts one batch of odds in a single statement (tests, benches; the runner writes through RunTransitions). */
+export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
+  if (batch.length === 0) return;
+  const cte = oddsUpsertCte(platform, runId, batch);
+  await orm.em.getConnection().execute(`with ${cte.sql} select 1`, cte.params, 'run');
+}
+
+/** Rows a platform collects before it writes them (bounded memory; ~2,000 rows is past the per-statement overhead). */
+export const ODDS_FLUSH_ROWS = 2_000;
+
+/**
+ * A platform's odds not yet written. Pages are collected and written in few, large statements (one per
+ * ODDS_FLUSH_ROWS, and the rest with the step's final write) instead of one statement per feed page.
+ */
+export class OddsBuffer {
+  private rows: ScrapedSelection[] = [];
+
+  constructor(private readonly flushRows = ODDS_FLUSH_ROWS) {}
+
+  /** Adds a page; true when the buffer is full and should be written now. */
+  add(batch: ScrapedSelection[]): boolean {
+    for (const row of batch) this.rows.push(row);
+    return this.rows.length >= this.flushRows;
+  }
+
+  /** Empties the buffer, returning what it held. */
+  take(): ScrapedSelection[] {
+    const rows = this.rows;
+    this.rows = [];
+    return rows;
+  }
 }

@@ -1,6 +1,9 @@
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
+import type { ScrapedSelection } from '../platforms/adapter.js';
 import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '../shared/contract.js';
+import { retryWrite, type RetryOptions } from './databaseRetry.js';
+import { oddsUpsertCte } from './oddsStore.js';
 
 export interface NewRun {
   trigger: RunTrigger;
@@ -13,38 +16,51 @@ export interface NewRun {
 /**
  * The writes of the run engine. Transitions are compare-and-set (`... WHERE status = ...`) and report
  * whether they won, because the runner, the watchdog, the connection guard, shutdown and start-up
- * recovery race to end the same run.
+ * recovery race to end the same run. Each is one statement (several writes are data-modifying CTEs of
+ * one statement, atomic as a transaction would be, one round trip instead of four).
  */
 export class RunTransitions {
-  constructor(private readonly orm: Orm) {}
+  /**
+   * Writes that fail because the database is unreachable are repeated (databaseRetry.ts) so a short outage
+   * does not kill the run; `retry` carries the budget and the log hook.
+   */
+  constructor(
+    private readonly orm: Orm,
+    private readonly retry: RetryOptions = {},
+  ) {}
 
   private get connection() {
     return this.orm.em.getConnection();
   }
 
-  private async won(sql: string, params: unknown[]): Promise<boolean> {
-    const result = await this.connection.execute<{ affectedRows: number }>(sql, params, 'run');
+  private async won(sql: string, params: unknown[], retry = true): Promise<boolean> {
+    const write = () => this.connection.execute<{ affectedRows: number }>(sql, params, 'run');
+    const result = retry ? await retryWrite(write, this.retry) : await write();
     return result.affectedRows === 1;
   }
 
-  /** Inserts a pending run with a pending step per platform. Throws the unique violation when a run is active. */
+  /** A compare-and-set whose statement ends with `select count(*)::int as won from <the CTE that updates>`. */
+  private async wonBySelect(sql: string, params: unknown[]): Promise<boolean> {
+    const [row] = await retryWrite(() => this.connection.execute<{ won: number }[]>(sql, params, 'all'), this.retry);
+    return Number(row?.won ?? 0) === 1;
+  }
+
+  /**
+   * Inserts a pending run with a pending step per platform, in one statement. Throws the unique violation
+   * when a run is active. Not retried: the caller answers the request, and a 503 beats a long wait.
+   */
   async insertRun(run: NewRun): Promise<number> {
-    return this.connection.transactional(async (trx) => {
-      const [row] = await this.connection.execute<{ id: string }[]>(
-        `insert into runs (status, trigger, retry_of, platforms, owner_id, trace_id) values ('pending', ?, ?, ?::text[], ?, ?) returning id`,
-        [run.trigger, run.retryOf, sqlArray(run.platforms), run.ownerId, run.traceId],
-        'all',
-        trx,
-      );
-      const id = Number(row!.id);
-      await this.connection.execute(
-        `insert into platform_steps (run_id, platform) select ?, unnest(?::text[])`,
-        [id, sqlArray(run.platforms)],
-        'run',
-        trx,
-      );
-      return id;
-    });
+    const [row] = await this.connection.execute<{ id: string }[]>(
+      `with run as (
+         insert into runs (status, trigger, retry_of, platforms, owner_id, trace_id) values ('pending', ?, ?, ?::text[], ?, ?) returning id
+       ), steps as (
+         insert into platform_steps (run_id, platform) select run.id, unnest(?::text[]) from run
+       )
+       select id from run`,
+      [run.trigger, run.retryOf, sqlArray(run.platforms), run.ownerId, run.traceId, sqlArray(run.platforms)],
+      'all',
+    );
+    return Number(row!.id);
   }
 
   /** pending -> running; false when the run was already ended by someone else. */
@@ -52,38 +68,31 @@ export class RunTransitions {
     return this.won(`update runs set status = 'running', started_at = now(), heartbeat_at = now() where id = ? and status = 'pending'`, [id]);
   }
 
-  /** Advances the heartbeat; false when the run is no longer running (ended elsewhere). */
+  /** Advances the heartbeat; false when the run is no longer running (ended elsewhere). Not retried: the next beat is the retry. */
   heartbeat(id: number): Promise<boolean> {
-    return this.won(`update runs set heartbeat_at = now() where id = ? and status = 'running'`, [id]);
+    return this.won(`update runs set heartbeat_at = now() where id = ? and status = 'running'`, [id], false);
   }
 
   /**
-   * Ends an active run by compare-and-set; the steps still pending become `skipped` and those still
-   * running `failed`. Returns false when the run was not in one of `from` (another actor won).
+   * Ends an active run by compare-and-set, in one statement; the steps still pending become `skipped` and
+   * those still running `failed`. Returns false when the run was not in one of `from` (another actor won).
    */
-  async finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
-    return this.connection.transactional(async (trx) => {
-      const won = await this.connection.execute<{ affectedRows: number }>(
-        `update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[])`,
-        [status, reason, id, sqlArray(from)],
-        'run',
-        trx,
-      );
-      if (won.affectedRows !== 1) return false;
-      const message = reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
-      await this.connection.execute(
-        `update platform_steps set
+  finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
+    const message = reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
+    return this.wonBySelect(
+      `with won as (
+         update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[]) returning id
+       ), steps as (
+         update platform_steps set
            status = case when status = 'pending' then 'skipped' else 'failed' end,
            error = case when status = 'running' then ? else error end,
            finished_at = case when status = 'running' then now() else finished_at end,
            duration_ms = case when status = 'running' then (extract(epoch from now() - started_at) * 1000)::int else duration_ms end
-         where run_id = ? and status in ('pending', 'running')`,
-        [message, id],
-        'run',
-        trx,
-      );
-      return true;
-    });
+         where run_id in (select id from won) and status in ('pending', 'running')
+       )
+       select count(*)::int as won from won`,
+      [status, reason, id, sqlArray(from), message],
+    );
   }
 
   /** A step pending -> running; false when the run already ended it. */
@@ -94,17 +103,42 @@ export class RunTransitions {
     ]);
   }
 
-  /** The sporting events found so far by a running step. */
-  async stepProgress(runId: number, platform: string, eventsFound: number): Promise<void> {
-    await this.won(`update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'`, [eventsFound, runId, platform]);
+  /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
+  async stepProgress(runId: number, platform: string, eventsFound: number, odds: ScrapedSelection[]): Promise<void> {
+    const upsert = oddsUpsertCte(platform, runId, odds);
+    await retryWrite(
+      () =>
+        this.connection.execute(
+          `with ${upsert.sql}
+           update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'`,
+          [...upsert.params, eventsFound, runId, platform],
+          'run',
+        ),
+      this.retry,
+    );
   }
 
-  /** running -> completed/failed; false when the run already ended the step (watchdog, shutdown). */
-  stepFinished(runId: number, platform: string, outcome: 'completed' | 'failed', eventsFound: number, durationMs: number, error: string | null): Promise<boolean> {
-    return this.won(
-      `update platform_steps set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
-       where run_id = ? and platform = ? and status = 'running'`,
-      [outcome, eventsFound, durationMs, error, runId, platform],
+  /**
+   * running -> completed/failed, with the step's last odds written in the same statement (written even
+   * when the step was already ended elsewhere); false when the run already ended the step (watchdog, shutdown).
+   */
+  stepFinished(
+    runId: number,
+    platform: string,
+    outcome: 'completed' | 'failed',
+    eventsFound: number,
+    durationMs: number,
+    error: string | null,
+    odds: ScrapedSelection[] = [],
+  ): Promise<boolean> {
+    const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
+    return this.wonBySelect(
+      `with ${upsert ? `${upsert.sql},` : ''} step as (
+         update platform_steps set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
+         where run_id = ? and platform = ? and status = 'running' returning 1
+       )
+       select count(*)::int as won from step`,
+      [...(upsert?.params ?? []), outcome, eventsFound, durationMs, error, runId, platform],
     );
   }
 }

@@ -7,7 +7,8 @@ import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventLog } from './eventLog.js';
-import { upsertOdds } from './oddsStore.js';
+import { record } from './recordWithRetry.js';
+import { OddsBuffer } from './oddsStore.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
 
@@ -36,9 +37,13 @@ export interface RunProgress {
   platformsDone: number;
 }
 
+/** A platform records at most one platform.progress event per this interval (its first page always). */
+export const PROGRESS_EVENT_INTERVAL_MS = 1_000;
+
 /**
- * Scrapes one platform inside a `scrape.platform` span: step running -> completed/failed, odds upserted
- * page by page, progress events persisted then published. A step already ended by someone else (the
+ * Scrapes one platform inside a `scrape.platform` span: step running -> completed/failed, odds collected
+ * page by page and written in large batches (the last with the step's final write), progress events
+ * persisted then published. A step already ended by someone else (the
  * watchdog, shutdown) is left as it is.
  */
 export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
@@ -58,7 +63,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       let error: string | null = null;
       try {
         log.info('platform scrape started');
-        await deps.events.record(run.runId, 'platform.started', {
+        await record(deps, run.runId, 'platform.started', {
           runId: run.runId,
           platform,
           eventsFound: 0,
@@ -68,14 +73,18 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         });
         const timeout = AbortSignal.timeout(adapter.timeoutMs);
         const signal = AbortSignal.any([run.signal, timeout]);
+        const odds = new OddsBuffer();
+        let progressRecordedAt = Number.NEGATIVE_INFINITY;
         try {
           eventsFound = await adapter.scrape(signal, async (progress) => {
-            await upsertOdds(deps.orm, platform, run.runId, progress.batch);
             deps.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
             eventsFound = progress.eventsFound;
-            await deps.transitions.stepProgress(run.runId, platform, eventsFound);
-            span.addEvent('page.saved', { events_found: eventsFound, odds: progress.batch.length });
-            await deps.events.record(run.runId, 'platform.progress', {
+            if (odds.add(progress.batch)) await deps.transitions.stepProgress(run.runId, platform, eventsFound, odds.take());
+            span.addEvent('page.read', { events_found: eventsFound, odds: progress.batch.length });
+            // Coalesced: the first page, then at most one per PROGRESS_EVENT_INTERVAL_MS; the final count comes with platform.completed/failed.
+            if (performance.now() - progressRecordedAt < PROGRESS_EVENT_INTERVAL_MS) return;
+            progressRecordedAt = performance.now();
+            await record(deps, run.runId, 'platform.progress', {
               runId: run.runId,
               platform,
               eventsFound,
@@ -97,7 +106,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
 
         const durationMs = elapsedMs();
         const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
-        const won = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error);
+        const won = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take());
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
         if (outcome === 'completed') {
@@ -110,10 +119,10 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
           if (stepStatus === 'completed') {
             const volume = await deps.volume.check(run.runId, platform, eventsFound);
-            await deps.events.record(run.runId, 'platform.completed', { ...common, ...volume });
+            await record(deps, run.runId, 'platform.completed', { ...common, ...volume });
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
-            await deps.events.record(run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
+            await record(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
             log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, error }, 'platform scrape failed');
           }
         }

@@ -86,7 +86,7 @@ describe('run engine against the simulated feeds over HTTP', () => {
     expect(second.id).toBeGreaterThan(first.id);
   });
 
-  it('persists every progress event in seq order with no gap, created first and finished last', async () => {
+  it('persists every progress event in seq order with no gap, created first and finished last; progress coalesced to one per second', async () => {
     const run = await runToEnd({ platforms: ['northwind', 'bluepeak'] });
     const events = await server.db.query<{ seq: number; type: string; payload: { platform?: string } }>(
       'select seq, type, payload from run_events where run_id = $1 order by seq',
@@ -98,7 +98,10 @@ describe('run engine against the simulated feeds over HTTP', () => {
     expect(events.at(-1)!.type).toBe('run.finished');
     for (const platform of ['northwind', 'bluepeak']) {
       const types = events.filter((event) => event.payload.platform === platform).map((event) => event.type);
-      expect(types).toEqual(['platform.started', 'platform.progress', 'platform.progress', 'platform.completed']);
+      // Two 20 ms pages: the first page is reported, the second falls within PROGRESS_EVENT_INTERVAL_MS and its count comes with platform.completed.
+      expect(types).toEqual(['platform.started', 'platform.progress', 'platform.completed']);
+      const completed = events.find((event) => event.payload.platform === platform && event.type === 'platform.completed')!;
+      expect(completed.payload).toMatchObject({ eventsFound: 10 });
     }
   });
 

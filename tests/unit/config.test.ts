@@ -18,7 +18,7 @@ describe('configuration', () => {
     ['PORT', '70000', 'expected an integer from 0 to 65535'],
     ['DATABASE_URL', 'mysql://db/x', 'postgres://'],
     ['SCRAPE_INTERVAL_SECONDS', '5', 'from 10 to 86400'],
-    ['SCRAPE_CONCURRENCY', '0', 'from 1 to 64'],
+    ['SCRAPE_CONCURRENCY', '0', 'from 1 to 1024'],
     ['PLATFORM_TIMEOUT_MS', '-1', 'expected an integer'],
     ['HEARTBEAT_INTERVAL_MS', '1.5', 'expected an integer'],
     ['STALE_AFTER_MS', '1000', 'more than twice HEARTBEAT_INTERVAL_MS'],
