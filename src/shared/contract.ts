@@ -1,6 +1,7 @@
 /**
  * The wire contract of oddswatch: statuses, triggers, JSON shapes of the REST API and the SSE events.
  * Pure types and constants, shared by the service (src/) and the dashboard (dashboard/): no runtime imports.
+ * Longer than our ~250-line norm on purpose: one file is the one place both sides read the contract from.
  */
 
 export const RUN_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'connection_failed'] as const;
