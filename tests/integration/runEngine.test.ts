@@ -88,8 +88,8 @@ describe('run engine against the simulated feeds over HTTP', () => {
 
   it('persists every progress event in seq order with no gap, created first and finished last; progress coalesced to one per second', async () => {
     const run = await runToEnd({ platforms: ['northwind', 'bluepeak'] });
-    const events = await server.db.query<{ seq: number; type: string; payload: { platform?: string } }>(
-      'select seq, type, payload from run_events where run_id = $1 order by seq',
+    const events = await server.db.query<{ seq: number; type: string; payload: { platform?: string }; created_at: Date }>(
+      'select seq, type, payload, created_at from run_events where run_id = $1 order by seq',
       [run.id],
     );
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
@@ -97,9 +97,16 @@ describe('run engine against the simulated feeds over HTTP', () => {
     expect(events[1]!.type).toBe('run.started');
     expect(events.at(-1)!.type).toBe('run.finished');
     for (const platform of ['northwind', 'bluepeak']) {
-      const types = events.filter((event) => event.payload.platform === platform).map((event) => event.type);
-      // Two 20 ms pages: the first page is reported, the second falls within PROGRESS_EVENT_INTERVAL_MS and its count comes with platform.completed.
-      expect(types).toEqual(['platform.started', 'platform.progress', 'platform.completed']);
+      const own = events.filter((event) => event.payload.platform === platform);
+      const types = own.map((event) => event.type);
+      // Two pages: the first is reported at once; a later one only once PROGRESS_EVENT_INTERVAL_MS has passed
+      // (its count otherwise comes with platform.completed), so under load there may be a second progress event.
+      expect(types[0]).toBe('platform.started');
+      expect(types.at(-1)).toBe('platform.completed');
+      const progress = own.filter((event) => event.type === 'platform.progress');
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress.length).toBeLessThanOrEqual(2);
+      if (progress.length === 2) expect(progress[1]!.created_at.getTime() - progress[0]!.created_at.getTime()).toBeGreaterThanOrEqual(900);
       const completed = events.find((event) => event.payload.platform === platform && event.type === 'platform.completed')!;
       expect(completed.payload).toMatchObject({ eventsFound: 10 });
     }
