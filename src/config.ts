@@ -44,6 +44,10 @@ const configSchema = z
     SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(10_000),
     /** Progress events of runs finished longer ago than this are pruned (the runs themselves stay). */
     EVENT_RETENTION_DAYS: intFrom(1, 3650).default(30),
+    /** Several replicas (docs/replicas.md): how often a follower tries to lead, presence refreshes, the leader looks for dead owners' runs. */
+    LEADER_RETRY_MS: intFrom(100, 60_000).default(2_000),
+    PRESENCE_REFRESH_MS: intFrom(100, 60_000).default(2_000),
+    ORPHAN_CHECK_INTERVAL_MS: intFrom(100, 600_000).default(3_000),
     SCHEDULER_ENABLED: z
       .enum(['true', 'false'], { error: 'expected true or false' })
       .default('true')
