@@ -32,9 +32,8 @@ export class EventLog {
 
   async record<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
     const connection = this.orm.em.getConnection();
-    const row = await connection.transactional((trx) =>
-      insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all', trx), runId, type, data),
-    );
+    // One statement in autocommit: lock, insert, notify and commit in one round trip.
+    const row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
     const event = toStreamEvent(row as unknown as EventRow);
     this.bus.publish(event);
     return event;
