@@ -60,6 +60,10 @@ const configSchema = z
       .default(0.5),
     /** "Usual": the median of that many previous successful scrapes (at least 3, the fewest judged at all). */
     VOLUME_DROP_WINDOW: intFrom(3, 1000).default(10),
+    /** Several replicas (docs/replicas.md): how often a follower tries to lead, presence refreshes, the leader looks for dead owners' runs. */
+    LEADER_RETRY_MS: intFrom(100, 60_000).default(2_000),
+    PRESENCE_REFRESH_MS: intFrom(100, 60_000).default(2_000),
+    ORPHAN_CHECK_INTERVAL_MS: intFrom(100, 600_000).default(3_000),
     SCHEDULER_ENABLED: z
       .enum(['true', 'false'], { error: 'expected true or false' })
       .default('true')

@@ -15,16 +15,22 @@ import { ConnectionGuard } from './runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from './runs/detectStaleRuns.js';
 import { EventLog } from './runs/eventLog.js';
 import { InFlightRuns } from './runs/inFlightRuns.js';
-import { OwnerLiveness } from './runs/ownerLiveness.js';
 import { platformOutcomes } from './runs/platformOutcomes.js';
-import { InProcessProgressBus, type ProgressBus } from './runs/progressBus.js';
+import type { ProgressBus } from './runs/progressBus.js';
+import { AppError } from './errors.js';
+import { finishRun } from './runs/finishRun.js';
+import { startCoordination } from './replicas/coordination.js';
+import { OwnerLiveness } from './replicas/ownerLiveness.js';
+import { PostgresProgressBus } from './replicas/postgresProgressBus.js';
+import { ReplicaPresence } from './replicas/presence.js';
+import { createReplicaMetrics } from './replicas/replicaMetrics.js';
 import { pruneOdds } from './odds/pruneOdds.js';
 import { pruneRunEvents, type PruneRunEventsDeps } from './runs/pruneRunEvents.js';
 import { recoverInterruptedRuns, type RecoverDeps } from './runs/recoverInterruptedRuns.js';
 import { RunReadModel } from './runs/runReadModel.js';
 import { RunTransitions } from './runs/runTransitions.js';
 import { ScrapePool } from './runs/scrapePool.js';
-import { startRun, type StartRunDeps } from './runs/startRun.js';
+import { startRun, type StartRunDeps, type StartRunRequest } from './runs/startRun.js';
 import { VolumeWatch } from './runs/volumeDrop.js';
 import { stopRuns } from './runs/stopRuns.js';
 import { createJobs } from './scheduler/jobs.js';
@@ -53,6 +59,9 @@ export interface RunningServer {
   /** The run engine's wiring, for tests that drive a use case directly. */
   engine: RunWiring;
   scheduler: Scheduler;
+  /** This process's owner id (its runs, liveness lock, presence row and session names). */
+  ownerId: string;
+  isLeader(): boolean;
   platforms: Platforms;
   orm: Orm;
   stop(): Promise<void>;
@@ -88,15 +97,51 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const orm = await openDatabase(databaseUrl, logger, { statementTimeoutMs: config.databaseStatementTimeoutMs, connectTimeoutMs: config.databaseConnectTimeoutMs });
     cleanup.push(() => orm.close(true));
 
+    // One id per process: its runs' owner, its liveness lock, its presence row and its sessions' names.
     const ownerId = randomUUID();
-    const liveness = await OwnerLiveness.hold(databaseUrl, ownerId);
-    cleanup.push(() => liveness.release());
-
     const metricsPipeline = options.metricsPipeline ?? createLocalMetricsPipeline();
     if (!options.metricsPipeline) cleanup.push(() => metricsPipeline.shutdown());
     const metrics = createMetrics(metricsPipeline.meter, platforms.names);
+    const replicaMetrics = createReplicaMetrics(metricsPipeline.meter);
 
-    const bus = new InProcessProgressBus();
+    // While the liveness lock is not held a survivor may fail this process's runs: stop owning them
+    // (runners stopped, new runs refused with 503), and fail the ones stopped once the lock is back.
+    const dropped = new Set<number>();
+    let engineReady = false;
+    const liveness = await OwnerLiveness.hold(databaseUrl, ownerId, {
+      logger,
+      onLost: () => {
+        if (!engineReady) return;
+        for (const { runId } of engine.inFlight.list()) {
+          dropped.add(runId);
+          engine.inFlight.abort(runId, 'this process lost its liveness lock');
+        }
+      },
+      onRegained: () => {
+        for (const runId of [...dropped]) {
+          dropped.delete(runId);
+          void finishRun(engine, runId, 'failed', 'interrupted', { actor: 'recovery', from: ['pending', 'running'], details: { cause: 'liveness lock lost' } }).catch(
+            (error: unknown) => logger.error({ err: error, run_id: runId }, 'cannot end a run stopped while the liveness lock was lost'),
+          );
+        }
+      },
+    });
+    cleanup.push(() => liveness.release());
+
+    const bus = new PostgresProgressBus({ databaseUrl, replicaId: ownerId, logger, onReconnect: () => replicaMetrics.busReconnected() });
+    await bus.start();
+    cleanup.push(() => bus.stop());
+    const presence = new ReplicaPresence({
+      execute: (sql, params) => orm.em.getConnection().execute(sql, params, 'all'),
+      replicaId: ownerId,
+      counts: () => bus.localCounts(),
+      logger,
+      refreshMs: config.presenceRefreshMs,
+    });
+    await presence.start();
+    cleanup.push(() => presence.stop());
+    bus.onSubscribersChanged(() => void presence.publish());
+
     const engine: RunWiring = {
       config,
       orm,
@@ -109,15 +154,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       scrapePool: new ScrapePool(config.scrapeConcurrency),
       reads: new RunReadModel(orm, config.traceUrlTemplate),
       events: new EventLog(orm, bus),
-      guard: new ConnectionGuard(bus, config.connectionGraceMs),
+      guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
       freshness: new Freshness(await platformOutcomes(orm)),
       volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
     };
+    engineReady = true;
     await recoverInterruptedRuns(engine, liveness);
 
+    const startRunHere = (request: StartRunRequest) => {
+      if (!liveness.isHeld()) {
+        throw new AppError('not_owning_runs', 503, 'this replica lost its database liveness lock and cannot own runs now; retry in a few seconds');
+      }
+      return startRun(engine, request);
+    };
     const jobs = createJobs({
-      startRun: (request) => startRun(engine, request),
+      startRun: startRunHere,
       detectStaleRuns: () => detectStaleRuns(engine),
       pruneRunEvents: () => pruneRunEvents(engine),
       pruneOdds: () => pruneOdds(engine, config.eventRetentionDays),
@@ -135,7 +187,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       (job) => metrics.tickSkipped(job),
     );
     await scheduler.start(config.schedulerEnabled);
-    cleanup.push(async () => scheduler.stop());
+    // The leader ticks the jobs and fails dead replicas' runs; every replica follows scheduler.changed.
+    const coordination = await startCoordination({
+      config,
+      databaseUrl,
+      replicaId: ownerId,
+      logger,
+      bus,
+      scheduler,
+      metrics: replicaMetrics,
+      recoverOrphans: () => recoverInterruptedRuns(engine, liveness, true),
+    });
+    cleanup.push(async () => {
+      scheduler.stop();
+      await coordination.stop();
+    });
 
     const sse: SseDeps = {
       bus,
@@ -159,7 +225,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       platforms,
       runs: engine.reads,
       events: engine.events,
-      startRun: (request) => startRun(engine, request),
+      startRun: startRunHere,
       scheduler,
       sse,
       metrics: metricsPipeline,
@@ -205,6 +271,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       databaseUrl,
       engine,
       scheduler,
+      ownerId,
+      isLeader: () => coordination.leadership.isLeader(),
       platforms,
       orm,
       stop,

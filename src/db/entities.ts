@@ -131,6 +131,7 @@ export const SchedulerJobSetting = defineEntity({
     intervalSeconds: p.integer().nullable(),
     paused: p.boolean().default(false),
     lastRunAt: p.datetime().columnType('timestamptz').nullable(),
+    nextRunAt: p.datetime().columnType('timestamptz').nullable(),
     updatedAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
   },
 });

@@ -40,6 +40,7 @@ export class EventListener {
   private reading = false;
   private readAgain = false;
   private stopped = true;
+  private positioned = false;
   private reconnectAttempt = 0;
   private reconnectCount = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -78,6 +79,7 @@ export class EventListener {
     try {
       await this.connect();
       this.lastId = this.options.afterId === 'latest' ? await this.latestId() : this.options.afterId;
+      this.positioned = true;
     } catch (error) {
       await this.stop();
       throw error;
@@ -88,6 +90,21 @@ export class EventListener {
     this.timers.push(setInterval(() => void this.check(), this.settings.checkIntervalMs));
     for (const timer of this.timers) timer.unref();
     await this.drain();
+  }
+
+  /**
+   * An event this process has just committed. When it is the next id it is delivered at once, saving the
+   * notification round trip and a read (the usual case with one replica); otherwise another writer's
+   * events may come first, so it is read in order like any other. Either way each id is delivered once.
+   */
+  offer(event: StreamEvent): void {
+    if (this.stopped || !this.positioned || event.id <= this.lastId) return;
+    if (event.id === this.lastId + 1) {
+      this.lastId = event.id;
+      this.emit(event);
+    } else {
+      void this.drain();
+    }
   }
 
   async stop(): Promise<void> {
@@ -219,10 +236,14 @@ export class EventListener {
     const id = Number(row.id);
     if (id <= this.lastId) return;
     this.lastId = id;
+    this.emit(toStreamEvent(row));
+  }
+
+  private emit(event: StreamEvent): void {
     try {
-      this.options.onEvent(toStreamEvent(row));
+      this.options.onEvent(event);
     } catch (error) {
-      this.options.logger.error({ err: error, event_id: id }, 'progress event subscriber threw');
+      this.options.logger.error({ err: error, event_id: event.id }, 'progress event subscriber threw');
     }
   }
 }

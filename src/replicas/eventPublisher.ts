@@ -14,8 +14,9 @@ export interface PublishedEventRow extends Record<string, unknown> {
 }
 
 /**
- * The publishing side of the PostgreSQL bus. MUST run inside a transaction (`executor` bound to it),
- * and every writer of `run_events` must go through it.
+ * The publishing side of the PostgreSQL bus: one statement, in autocommit or inside a transaction
+ * (`executor` bound to it; the lock is then held until that transaction ends, so keep it short).
+ * Every writer of `run_events` must go through it.
  *
  * Ordering rule: ids come from a sequence, and two writers may commit out of order (id N+1 visible
  * while N is still in flight), so a reader that trusted "max id seen" would skip N forever. Here
@@ -39,21 +40,24 @@ export async function insertEventAndNotify(
   payload: unknown,
   channel = EVENTS_CHANNEL,
 ): Promise<PublishedEventRow> {
-  await execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [LOCK_NAMES.events]);
+  // One statement (one round trip, and it may run in autocommit): the insert's rows come from the
+  // lock's row, so the lock is taken before the id's nextval is evaluated.
   const json = JSON.stringify(payload);
   const rows =
     runId === null
       ? await execute<PublishedEventRow>(
-          `with inserted as (insert into run_events (type, payload) values (?, ?::jsonb) returning id, run_id, seq, type, payload, created_at)
+          `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
+           inserted as (insert into run_events (type, payload) select ?, ?::jsonb from lock returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
-          [type, json, channel],
+          [LOCK_NAMES.events, type, json, channel],
         )
       : await execute<PublishedEventRow>(
-          `with next as (update runs set last_seq = last_seq + 1 where id = ? returning id, last_seq),
+          `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
+           next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock) returning id, last_seq),
            inserted as (insert into run_events (run_id, seq, type, payload) select id, last_seq, ?, ?::jsonb from next
                         returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
-          [runId, type, json, channel],
+          [LOCK_NAMES.events, runId, type, json, channel],
         );
   const row = rows[0];
   if (!row) throw new Error(`cannot record ${type}: run ${runId} does not exist`);

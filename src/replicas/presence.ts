@@ -27,6 +27,7 @@ export interface ReplicaPresenceOptions {
 export class ReplicaPresence {
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
   private readonly refreshMs: number;
   private readonly leaseMs: number;
 
@@ -45,10 +46,20 @@ export class ReplicaPresence {
     this.timer.unref();
   }
 
-  /** Publishes the current counts now (also call it when a subscription starts or ends); never rejects. */
+  /**
+   * Publishes the current counts now (also call it when a subscription starts or ends); never rejects.
+   * Calls made while a write is waiting share it (it reads the counts when it runs), so a storm of
+   * subscriptions costs at most one write in flight and one queued.
+   */
   publish(): Promise<void> {
-    this.tail = this.tail.then(() => this.write());
-    return this.tail;
+    if (this.queued) return this.queued;
+    const next = this.tail.then(() => {
+      this.queued = undefined;
+      return this.write();
+    });
+    this.queued = next;
+    this.tail = next;
+    return next;
   }
 
   /** Who watches `runId` on every live replica: that run's stream subscribers plus global-stream subscribers. */

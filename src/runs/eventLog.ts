@@ -1,5 +1,6 @@
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
+import { insertEventAndNotify } from '../replicas/eventPublisher.js';
 import type { ProgressBus } from './progressBus.js';
 
 interface EventRow {
@@ -16,44 +17,24 @@ export type ReplayResult =
   | { kind: 'resync'; reason: 'cursor_too_old' | 'cursor_unknown'; latestId: number };
 
 /**
- * The persisted progress log. `record` stores an event (a run's `seq` taken from `runs.last_seq` under
- * the row lock, so the runner and the watchdog can never take the same one) and only then publishes it.
- * Records are serialised in this process so that global ids are published in increasing order: a
- * client resuming after id N can never miss a smaller id committed later.
+ * The persisted progress log, and the publishing side of the PostgreSQL bus. `record` stores an event
+ * and its NOTIFY in one transaction through insertEventAndNotify (the events advisory lock first, so
+ * ids become visible in increasing order across every replica; a run's `seq` from `runs.last_seq` under
+ * the row lock, so the runner and the watchdog never take the same one), then hands it to the bus,
+ * which delivers it here at once when it is the next id and through its LISTEN session otherwise.
+ * Every writer of run_events goes through here (see docs/replicas.md, "Progress events").
  */
 export class EventLog {
-  private tail: Promise<unknown> = Promise.resolve();
-
   constructor(
     private readonly orm: Orm,
     private readonly bus: ProgressBus,
   ) {}
 
-  record<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
-    const next = this.tail.then(() => this.insertAndPublish(runId, type, data));
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-
-  private async insertAndPublish<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
+  async record<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
     const connection = this.orm.em.getConnection();
-    const rows =
-      runId === null
-        ? await connection.execute<EventRow[]>(
-            `insert into run_events (type, payload) values (?, ?::jsonb) returning id, run_id, seq, type, payload, created_at`,
-            [type, JSON.stringify(data)],
-            'all',
-          )
-        : await connection.execute<EventRow[]>(
-            `with next as (update runs set last_seq = last_seq + 1 where id = ? returning id, last_seq)
-             insert into run_events (run_id, seq, type, payload) select id, last_seq, ?, ?::jsonb from next
-             returning id, run_id, seq, type, payload, created_at`,
-            [runId, type, JSON.stringify(data)],
-            'all',
-          );
-    const row = rows[0];
-    if (!row) throw new Error(`cannot record ${type}: run ${runId} does not exist`);
-    const event = toStreamEvent(row);
+    // One statement in autocommit: lock, insert, notify and commit in one round trip.
+    const row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
+    const event = toStreamEvent(row as unknown as EventRow);
     this.bus.publish(event);
     return event;
   }

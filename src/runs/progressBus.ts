@@ -1,8 +1,9 @@
 import type { StreamEvent } from '../shared/contract.js';
 
 /**
- * Publish/subscribe of persisted progress events, per run and globally. The in-process implementation
- * serves one replica; the interface lets a PostgreSQL LISTEN/NOTIFY implementation serve several.
+ * Publish/subscribe of persisted progress events, per run and globally. The service runs the PostgreSQL
+ * bus (src/replicas/postgresProgressBus.ts), which uses the in-process implementation below as its
+ * local fan-out: the registry of this replica's subscribers.
  * A subscriber callback must not block: an SSE subscription only queues the event for batched delivery
  * (src/http/sse/fanout.ts), so publishing returns at once however many subscribers there are.
  */
@@ -67,6 +68,11 @@ export class InProcessProgressBus implements ProgressBus {
 
   subscriberCount(stream: 'run' | 'global'): number {
     return stream === 'global' ? this.globalListeners.size : this.runSubscriberTotal;
+  }
+
+  /** Global-stream subscribers and run-stream subscribers per run (what presence publishes). */
+  localCounts(): { global: number; runs: ReadonlyMap<number, number> } {
+    return { global: this.globalListeners.size, runs: new Map([...this.runListeners].map(([runId, set]) => [runId, set.size])) };
   }
 
   onSubscribersChanged(listener: () => void): () => void {

@@ -1,6 +1,6 @@
 import type { Orm } from '../db/database.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
-import type { OwnerLiveness } from './ownerLiveness.js';
+import type { OwnerLiveness } from '../replicas/ownerLiveness.js';
 
 export interface RecoverDeps extends FinishRunDeps {
   orm: Orm;
@@ -8,16 +8,17 @@ export interface RecoverDeps extends FinishRunDeps {
 }
 
 /**
- * Start-up recovery, before the scheduler starts: runs left active by a process that is gone are failed
- * with failure_reason `interrupted`. A run whose owner still holds its liveness lock (another live
- * replica) is left alone.
+ * Runs left active by a process that is gone are failed with failure_reason `interrupted` (which
+ * publishes run.finished to every replica's watchers). Called at start-up, before the scheduler starts,
+ * and every few seconds on the leader (`periodic`: quiet about live owners), so a dead replica's run
+ * ends within seconds. A run whose owner still holds its liveness lock (a live replica) is left alone.
  */
-export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: OwnerLiveness): Promise<number> {
+export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: Pick<OwnerLiveness, 'isAlive'>, periodic = false): Promise<number> {
   const byOwner = await activeRunsByOwner(deps.orm, deps.ownerId);
   let recovered = 0;
   for (const [owner, runIds] of byOwner) {
     if (owner !== null && (await liveness.isAlive(owner))) {
-      deps.logger.info({ owner_id: owner, run_ids: runIds }, 'active runs belong to a live process; not recovering them');
+      deps.logger[periodic ? 'debug' : 'info']({ owner_id: owner, run_ids: runIds }, 'active runs belong to a live process; not recovering them');
       continue;
     }
     for (const runId of runIds) {

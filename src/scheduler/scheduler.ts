@@ -19,13 +19,18 @@ interface JobState {
 }
 
 /**
- * Runs the job table (jobs.ts) by id, each on its own interval. Operator changes
- * (interval, pause) are stored in the database and survive restarts; every change is announced
- * through `onChange` (the global event stream). The timers are croner one-shot jobs re-armed after each tick.
+ * Runs the job table (jobs.ts) by id, each on its own interval, on the leader replica only
+ * (`lead(true)`, see src/replicas/leadership.ts); every replica serves the state. Operator changes
+ * (interval, pause) and each job's last and next run are stored in the database first, then applied
+ * in memory (a change that cannot be stored changes nothing), and announced through `onChange` (the
+ * global event stream). Every replica reloads the stored state when it sees `scheduler.changed`
+ * (`reload`); the leader then re-arms the jobs whose settings changed elsewhere. The timers are croner
+ * one-shot jobs re-armed after each tick.
  */
 export class Scheduler {
   private readonly jobs = new Map<JobId, JobState>();
-  private started = false;
+  private enabled = false;
+  private leading = false;
 
   constructor(
     private readonly orm: Orm,
@@ -48,29 +53,48 @@ export class Scheduler {
     }
   }
 
-  /** Loads the stored settings; arms the timers unless `arm` is false (scheduler disabled). */
-  async start(arm = true): Promise<void> {
-    const em = this.orm.em.fork();
-    const settings = await em.find(SchedulerJobSetting, { id: { $in: [...this.jobs.keys()] } });
-    for (const setting of settings) {
-      const job = this.jobs.get(setting.id as JobId);
-      if (!job) continue;
-      job.intervalOverride = setting.intervalSeconds ?? null;
-      job.intervalSeconds = job.intervalOverride ?? job.definition.defaultIntervalSeconds;
-      job.paused = job.definition.pausable && setting.paused;
-      job.lastRunAt = setting.lastRunAt ?? null;
+  /** Loads the stored settings; `enabled` false (SCHEDULER_ENABLED=false): never arms, even as leader. */
+  async start(enabled = true): Promise<void> {
+    this.enabled = enabled;
+    await this.load();
+  }
+
+  /** Becomes (true) or stops being (false) the replica whose timers tick the jobs. */
+  async lead(leading: boolean): Promise<void> {
+    this.leading = leading;
+    if (!leading) {
+      this.disarm();
+      return;
     }
-    this.started = arm;
-    if (arm) for (const job of this.jobs.values()) this.arm(job);
+    if (!this.enabled) return;
+    await this.load().catch((error: unknown) => this.logger.error({ err: error }, 'cannot load the scheduler state; arming from memory'));
+    for (const job of this.jobs.values()) {
+      const next = this.dueAt(job);
+      await this.saveTimes(job, next).catch((error: unknown) => this.logger.error({ err: error }, 'cannot store the next run'));
+      this.arm(job, next);
+    }
+    await this.changed();
+  }
+
+  /** Reads the stored state again (another replica changed it); the leader re-arms what changed. */
+  async reload(): Promise<void> {
+    const before = new Map([...this.jobs].map(([id, job]) => [id, `${job.intervalSeconds}/${job.paused}`]));
+    await this.load();
+    if (!this.armed) return;
+    let rearmed = false;
+    for (const [id, job] of this.jobs) {
+      if (before.get(id) === `${job.intervalSeconds}/${job.paused}` && (job.timer || job.paused || job.ticking)) continue;
+      const next = this.dueAt(job);
+      await this.saveTimes(job, next);
+      this.arm(job, next);
+      rearmed = true;
+    }
+    if (rearmed) await this.changed();
   }
 
   stop(): void {
-    this.started = false;
-    for (const job of this.jobs.values()) {
-      job.timer?.stop();
-      job.timer = null;
-      job.nextRunAt = null;
-    }
+    this.enabled = false;
+    this.disarm();
   }
 
   state(): SchedulerState {
@@ -102,9 +126,7 @@ export class Scheduler {
   async setPaused(paused: boolean): Promise<SchedulerState> {
     for (const job of this.jobs.values()) {
       if (!job.definition.pausable || job.paused === paused) continue;
-      job.paused = paused;
-      await this.save(job);
-      this.arm(job);
+      await this.change(job, { paused });
       this.logger.info({ job: job.definition.id, paused }, paused ? 'scheduler paused' : 'scheduler resumed');
     }
     await this.changed();
@@ -114,13 +136,21 @@ export class Scheduler {
   async setInterval(id: string, intervalSeconds: number): Promise<SchedulerJob> {
     const job = this.stateOf(id);
     const before = job.intervalSeconds;
-    job.intervalSeconds = intervalSeconds;
-    job.intervalOverride = intervalSeconds;
-    await this.save(job);
-    this.arm(job);
+    await this.change(job, { intervalSeconds, intervalOverride: intervalSeconds });
     this.logger.info({ job: id, interval_seconds: intervalSeconds, previous_interval_seconds: before }, 'job interval changed');
     await this.changed();
     return this.job(id);
+  }
+
+  /** Stores the changed job first; only once stored does memory (and the timer) change. */
+  private async change(job: JobState, patch: Partial<Pick<JobState, 'paused' | 'intervalSeconds' | 'intervalOverride'>>): Promise<void> {
+    const changed = { ...job, ...patch };
+    // A follower does not arm: the leader re-arms on scheduler.changed and stores the next run then.
+    const next = this.armed ? this.dueAt(changed) : changed.paused ? null : job.nextRunAt;
+    await this.save(changed, { nextRunAt: next });
+    Object.assign(job, patch);
+    if (this.armed) this.arm(job, next);
+    else job.nextRunAt = next;
   }
 
   /** Runs a job now, outside its schedule (the schedule itself does not move); 404 for an unknown job. */
@@ -134,16 +164,46 @@ export class Scheduler {
     return job;
   }
 
-  /** (Re)arms a job: next run one interval after the last one (never in the past), none while paused. */
-  private arm(job: JobState): void {
-    job.timer?.stop();
-    job.timer = null;
-    job.nextRunAt = null;
-    if (!this.started || job.paused) return;
+  private get armed(): boolean {
+    return this.enabled && this.leading;
+  }
+
+  private async load(): Promise<void> {
+    const em = this.orm.em.fork();
+    const settings = await em.find(SchedulerJobSetting, { id: { $in: [...this.jobs.keys()] } });
+    for (const setting of settings) {
+      const job = this.jobs.get(setting.id as JobId);
+      if (!job) continue;
+      job.intervalOverride = setting.intervalSeconds ?? null;
+      job.intervalSeconds = job.intervalOverride ?? job.definition.defaultIntervalSeconds;
+      job.paused = job.definition.pausable && setting.paused;
+      // The leader's tick in progress is newer than what is stored.
+      if (!job.ticking) job.lastRunAt = setting.lastRunAt ?? null;
+      if (!this.armed) job.nextRunAt = job.paused ? null : (setting.nextRunAt ?? null);
+    }
+  }
+
+  /** When a job runs next if armed now: one interval after the last run (never in the past); none while paused. */
+  private dueAt(job: Pick<JobState, 'paused' | 'lastRunAt' | 'intervalSeconds'>): Date | null {
+    if (job.paused) return null;
     const now = Date.now();
     const dueAt = job.lastRunAt ? job.lastRunAt.getTime() + job.intervalSeconds * 1000 : now + job.intervalSeconds * 1000;
-    const next = new Date(Math.max(dueAt, now + 1000));
+    return new Date(Math.max(dueAt, now + 1000));
+  }
+
+  private disarm(): void {
+    for (const job of this.jobs.values()) {
+      job.timer?.stop();
+      job.timer = null;
+    }
+  }
+
+  /** (Re)arms a job's timer for `next` (null: none). */
+  private arm(job: JobState, next: Date | null): void {
+    job.timer?.stop();
+    job.timer = null;
     job.nextRunAt = next;
+    if (!this.armed || !next) return;
     job.timer = new Cron(next, { name: `${job.definition.id}@${next.toISOString()}`, protect: true }, () => this.tick(job));
   }
 
@@ -154,6 +214,7 @@ export class Scheduler {
       return;
     }
     job.ticking = true;
+    job.timer = null;
     job.lastRunAt = new Date();
     try {
       const outcome = await job.definition.run({ by: 'schedule' });
@@ -162,21 +223,33 @@ export class Scheduler {
       this.logger.error({ job: job.definition.id, err: error }, 'job tick failed');
     } finally {
       job.ticking = false;
-      await this.save(job).catch((error: unknown) => this.logger.error({ err: error }, 'cannot store the scheduler state'));
-      this.arm(job);
+      const next = this.armed ? this.dueAt(job) : null;
+      await this.saveTimes(job, next).catch((error: unknown) => this.logger.error({ err: error }, 'cannot store the scheduler state'));
+      if (this.armed) this.arm(job, next);
       await this.changed();
     }
   }
 
-  private async save(job: JobState): Promise<void> {
+  private async save(job: Pick<JobState, 'definition' | 'intervalOverride' | 'paused' | 'lastRunAt'>, extra: { nextRunAt: Date | null }): Promise<void> {
     const em = this.orm.em.fork();
     await em.upsert(SchedulerJobSetting, {
       id: job.definition.id,
       intervalSeconds: job.intervalOverride,
       paused: job.paused,
       lastRunAt: job.lastRunAt,
+      nextRunAt: extra.nextRunAt,
       updatedAt: new Date(),
     });
+  }
+
+  /** Stores only a job's last and next run (the leader's timers), never an operator's settings. */
+  private async saveTimes(job: JobState, next: Date | null): Promise<void> {
+    await this.orm.em.getConnection().execute(
+      `insert into scheduler_jobs (id, paused, last_run_at, next_run_at, updated_at) values (?, false, ?, ?, now())
+       on conflict (id) do update set last_run_at = excluded.last_run_at, next_run_at = excluded.next_run_at, updated_at = now()`,
+      [job.definition.id, job.lastRunAt, next],
+      'run',
+    );
   }
 
   private async changed(): Promise<void> {

@@ -89,7 +89,7 @@ describe('service healthcheck', () => {
   });
 
   const composeCommand = () => {
-    const test = readYaml<{ services: { app: { healthcheck: { test: string[] } } } }>('docker-compose.yml').services.app.healthcheck.test;
+    const test = readYaml<{ services: { 'app-1': { healthcheck: { test: string[] } } } }>('docker-compose.yml').services['app-1'].healthcheck.test;
     expect(test[0]).toBe('CMD');
     return test.slice(1);
   };

@@ -214,12 +214,12 @@ describe('docker-compose.yml', () => {
   });
 
   it("points the app's OTLP endpoint at a compose service", () => {
-    const endpoint = compose.services.app?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
+    const endpoint = compose.services['app-1']?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
     expect(services).toContain(hostOf(endpoint));
   });
 
   it('lets the app export its logs over OTLP (OTEL_LOGS_EXPORTER not forced to none)', () => {
-    expect(compose.services.app?.environment?.OTEL_LOGS_EXPORTER ?? 'otlp').not.toBe('none');
+    expect(compose.services['app-1']?.environment?.OTEL_LOGS_EXPORTER ?? 'otlp').not.toBe('none');
   });
 
   it('runs Loki with loki/loki.yaml, structured metadata on (trace_id of OTLP lines) and a tsdb v13 schema', () => {
@@ -231,7 +231,35 @@ describe('docker-compose.yml', () => {
   });
 
   it('links traces to Grafana through TRACE_URL_TEMPLATE with a {traceId} placeholder', () => {
-    expect(compose.services.app?.environment?.TRACE_URL_TEMPLATE).toContain('{traceId}');
+    expect(compose.services['app-1']?.environment?.TRACE_URL_TEMPLATE).toContain('{traceId}');
+  });
+});
+
+describe('several replicas behind nginx', () => {
+  const replicas = services.filter((name) => /^app-\d+$/.test(name));
+  const nginxConf = readFileSync(repoPath('deploy/nginx/oddswatch.conf'), 'utf8');
+
+  it('runs two replicas of the same image with the same settings', () => {
+    expect(replicas).toEqual(['app-1', 'app-2']);
+    const [first, second] = replicas.map((name) => compose.services[name]!);
+    expect(second!.image).toBe(first!.image);
+    const { OTEL_RESOURCE_ATTRIBUTES: _a, ...firstEnv } = first!.environment ?? {};
+    const { OTEL_RESOURCE_ATTRIBUTES: _b, ...secondEnv } = second!.environment ?? {};
+    expect(secondEnv).toEqual(firstEnv);
+    expect(firstEnv.DATABASE_URL).toContain('@postgres:');
+  });
+
+  it('puts nginx (image pinned in .env) with the shipped config in front of exactly those replicas, on their port', () => {
+    const nginx = compose.services.nginx!;
+    expect(nginx.image).toBe('${NGINX_IMAGE}');
+    expect(bindMounts(nginx)).toContainEqual(['deploy/nginx/oddswatch.conf', '/etc/nginx/conf.d/default.conf']);
+    const upstreams = [...nginxConf.matchAll(/^\s*server\s+([\w.-]+):(\d+)/gm)].map((match) => `${match[1]}:${match[2]}`);
+    expect(upstreams).toEqual(replicas.map((name) => `${name}:${compose.services[name]!.environment?.PORT}`));
+    expect(nginxConf).toMatch(/proxy_buffering off;/);
+    expect(nginxConf).toMatch(/proxy_http_version 1\.1;/);
+    const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(nginxConf)?.[1]);
+    expect(readTimeout).toBeGreaterThan(15); // the default SSE heartbeat
+    for (const name of replicas) expect((compose.services[name] as { ports?: string[] }).ports ?? []).toEqual([]);
   });
 });
 
@@ -240,7 +268,7 @@ describe('Prometheus config', () => {
 
   it('scrapes the service as job "oddswatch" and the collector as job "otel-collector", all on compose services', () => {
     const jobs = Object.fromEntries(prometheus.scrape_configs.map((job) => [job.job_name, job.static_configs?.flatMap((c) => c.targets) ?? []]));
-    expect(jobs.oddswatch).toEqual(['app:3000']);
+    expect(jobs.oddswatch).toEqual(['app-1:3000', 'app-2:3000']);
     expect(jobs['otel-collector']).toEqual(['otel-collector:8889']);
     for (const [job, targets] of Object.entries(jobs)) {
       for (const target of targets) {

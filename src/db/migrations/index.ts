@@ -4,6 +4,7 @@ import { Migration20261125120000_dropRunEventsFound } from './Migration202611251
 import { Migration20261125130000_odds_movement } from './Migration20261125130000_odds_movement.js';
 import { Migration20261125140000_replica_presence } from './Migration20261125140000_replica_presence.js';
 import { Migration20261126010000_volume_drop } from './Migration20261126010000_volume_drop.js';
+import { Migration20261126020000_scheduler_next_run } from './Migration20261126020000_scheduler_next_run.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125130000_odds_movement', class: Migration20261125130000_odds_movement },
   { name: 'Migration20261125140000_replica_presence', class: Migration20261125140000_replica_presence },
   { name: 'Migration20261126010000_volume_drop', class: Migration20261126010000_volume_drop },
+  { name: 'Migration20261126020000_scheduler_next_run', class: Migration20261126020000_scheduler_next_run },
 ];

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { Leadership } from './leadership.js';
+import type { PostgresProgressBus } from './postgresProgressBus.js';
+import type { ReplicaMetrics } from './replicaMetrics.js';
+
+export interface CoordinationDeps {
+  config: Pick<Config, 'leaderRetryMs' | 'orphanCheckIntervalMs'>;
+  databaseUrl: string;
+  replicaId: string;
+  logger: Logger;
+  bus: PostgresProgressBus;
+  scheduler: Scheduler;
+  metrics: ReplicaMetrics;
+  /** Fails the runs of owners whose liveness lock is free (recoverInterruptedRuns, periodic). */
+  recoverOrphans(): Promise<number>;
+}
+
+export interface Coordination {
+  leadership: Leadership;
+  stop(): Promise<void>;
+}
+
+/**
+ * What makes N replicas one service beyond the bus: one leader ticks the scheduler's jobs and looks for
+ * dead owners' runs every ORPHAN_CHECK_INTERVAL_MS; every replica reloads the scheduler state when it sees
+ * `scheduler.changed` on the bus (the leader re-arms on it), so pause, resume, interval and run-now work
+ * through any replica and GET /api/scheduler answers the same everywhere.
+ */
+export async function startCoordination(deps: CoordinationDeps): Promise<Coordination> {
+  const { logger, scheduler } = deps;
+  let orphanTimer: NodeJS.Timeout | undefined;
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      await deps.recoverOrphans();
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot check for runs of dead replicas: retrying at the next check');
+    } finally {
+      sweeping = false;
+    }
+  };
+  // Scheduler transitions in order, so a quick lose-win cannot leave timers armed on a follower.
+  let roleChange: Promise<void> = Promise.resolve();
+  const setRole = (leading: boolean) => {
+    roleChange = roleChange.then(() => scheduler.lead(leading)).catch((error: unknown) => logger.error({ err: error }, 'scheduler role change failed'));
+  };
+  const leadership = new Leadership({
+    databaseUrl: deps.databaseUrl,
+    applicationName: `oddswatch-leader-${deps.replicaId}`,
+    logger,
+    retryIntervalMs: deps.config.leaderRetryMs,
+    onLeader: () => {
+      deps.metrics.leadershipTaken();
+      setRole(true);
+      clearInterval(orphanTimer);
+      orphanTimer = setInterval(() => void sweep(), deps.config.orphanCheckIntervalMs);
+      orphanTimer.unref();
+      void sweep();
+    },
+    onFollower: () => {
+      clearInterval(orphanTimer);
+      orphanTimer = undefined;
+      setRole(false);
+    },
+  });
+  deps.metrics.observeLeader(() => leadership.isLeader());
+
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+  const reload = () => {
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = (async () => {
+      do {
+        reloadAgain = false;
+        await roleChange;
+        await scheduler.reload().catch((error: unknown) => logger.warn({ err: error }, 'cannot reload the scheduler state'));
+      } while (reloadAgain);
+      reloading = undefined;
+    })();
+  };
+  const untap = deps.bus.tap((event) => {
+    if (event.type === 'scheduler.changed') reload();
+  });
+
+  await leadership.start();
+  await roleChange; // a lone replica has armed its jobs when the service starts listening
+  return {
+    leadership,
+    async stop() {
+      untap();
+      clearInterval(orphanTimer);
+      await leadership.stop();
+      await roleChange;
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectSse, type SseClient } from '../helpers/sseClient.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { leaderGauges, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
+import { terminateBackends } from '../helpers/replicas.js';
+import { waitFor } from '../helpers/waitFor.js';
+import type { SchedulerState } from '../../src/shared/contract.js';
+
+/**
+ * Three built service processes (A, B, C) on one database, as three replicas behind a load balancer
+ * would run: events, watchers, the scheduler and failover across them. Figures go to the log.
+ */
+let db: TestDatabase;
+const replicas: Replica[] = [];
+let a: Replica;
+let b: Replica;
+let c: Replica;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // One at a time: the first applies the migrations.
+  a = await startReplica('A', db.url, { CONNECTION_GRACE_MS: '1500' });
+  b = await startReplica('B', db.url, { CONNECTION_GRACE_MS: '1500' });
+  c = await startReplica('C', db.url, { CONNECTION_GRACE_MS: '1500' });
+  replicas.push(a, b, c);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(replicas.map((replica) => replica.stop('SIGKILL')));
+  await db?.drop();
+});
+
+const dbEventsOf = async (runId: number) =>
+  db.query<{ id: string; seq: number; type: string }>('select id, seq, type from run_events where run_id = $1 order by seq', [runId]);
+
+function expectInOrderNoGap(received: number[], expected: number[]): void {
+  expect(received).toEqual(expected);
+  expect(new Set(received).size).toBe(received.length);
+}
+
+describe('three replicas on one database', () => {
+  it('a run started on A reaches B\'s run stream and C\'s global stream: every event, in order, once', async () => {
+    const global = await connectSse(`${c.url}/api/events`);
+    const run = await startRunOn(a);
+    const runStream = await connectSse(`${b.url}/api/runs/${run.id}/events`);
+    await runStream.ended; // the run stream ends after run.finished
+    await global.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === run.id, 30_000);
+    global.close();
+
+    const stored = await dbEventsOf(run.id);
+    expect(stored.at(-1)?.type).toBe('run.finished');
+    expectInOrderNoGap(runStream.events.map((event) => Number(event.id)), stored.map((event) => event.seq));
+    const globalIds = global.events.filter((event) => event.data.runId === run.id).map((event) => Number(event.id));
+    expectInOrderNoGap(globalIds, stored.map((event) => Number(event.id)));
+  });
+
+  it('an observed run on A watched only through B completes; when B\'s watcher drops it ends connection_failed after the grace', async () => {
+    const first = await startRunOn(a, { observe: true });
+    const watcher = await connectSse(`${b.url}/api/runs/${first.id}/events`);
+    await watcher.ended;
+    expect((await waitForRunStatus(c, first.id, ['completed', 'partial', 'failed', 'connection_failed'])).status).toBe('completed');
+
+    const second = await startRunOn(a, { observe: true });
+    const dropping = await connectSse(`${b.url}/api/runs/${second.id}/events`);
+    await dropping.waitForEvent((event) => event.data.type === 'platform.completed', 20_000);
+    const droppedAt = Date.now();
+    dropping.close();
+    const ended = await waitForRunStatus(a, second.id, ['completed', 'partial', 'failed', 'connection_failed'], 30_000);
+    expect(ended.status).toBe('connection_failed');
+    console.info(`[replicas] connection_failed ${Date.now() - droppedAt} ms after the only (remote) watcher dropped (grace 1500 ms)`);
+  });
+
+  it('pause, interval and run-now work through any replica; GET /api/scheduler answers the same on every replica', async () => {
+    const paused = await b.api('/api/scheduler/pause', { method: 'POST' });
+    expect(paused.status).toBe(200);
+    const patched = await c.api('/api/scheduler/jobs/detect_stale_runs', { method: 'PATCH', json: { intervalSeconds: 77 } });
+    expect(patched.status).toBe(200);
+    const states = () => Promise.all(replicas.map((replica) => replica.api('/api/scheduler').then((response) => response.json() as Promise<SchedulerState>)));
+    await waitFor(async () => {
+      const [first, ...rest] = await states();
+      return rest.every((state) => JSON.stringify(state) === JSON.stringify(first)) && first?.paused === true ? first : undefined;
+    }, { timeoutMs: 10_000, what: 'the same scheduler state on every replica' });
+    const [state] = await states();
+    expect(state!.jobs.find((job) => job.id === 'detect_stale_runs')?.intervalSeconds).toBe(77);
+    await a.api('/api/scheduler/resume', { method: 'POST' });
+    const runNow = await c.api('/api/scheduler/jobs/scrape_all_platforms/run', { method: 'POST' });
+    expect(runNow.status).toBeLessThan(300);
+    const { run } = (await runNow.json()) as { run: { id: number } };
+    await waitForRunStatus(a, run.id, ['completed', 'partial', 'failed']);
+  });
+
+  it('a replica whose LISTEN session is terminated mid-run reconnects and its subscribers get every event', async () => {
+    const global = await connectSse(`${b.url}/api/events`);
+    const run = await startRunOn(a);
+    await global.waitForEvent((event) => event.data.type === 'platform.progress' && event.data.runId === run.id, 20_000);
+    expect(await terminateBackends(db.url, `oddswatch-listener-${b.ownerId}`)).toBe(1);
+    await global.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === run.id, 30_000);
+    global.close();
+    const stored = await dbEventsOf(run.id);
+    const received = global.events.filter((event) => event.data.runId === run.id).map((event) => Number(event.id));
+    expectInOrderNoGap(received, stored.map((event) => Number(event.id)));
+    const metrics = await fetch(`${b.url}/metrics`).then((response) => response.text());
+    expect(metrics).toMatch(/^oddswatch_bus_reconnects_total(\{[^}]*\})? 1$/m);
+  });
+
+  it('kill -9 the replica executing a run: a survivor fails it interrupted within seconds, and watchers elsewhere get run.finished', async () => {
+    const doomed = await startReplica('D', db.url);
+    replicas.push(doomed);
+    const watcher: SseClient = await connectSse(`${c.url}/api/events`);
+    const run = await startRunOn(doomed);
+    await watcher.waitForEvent((event) => event.data.type === 'platform.started' && event.data.runId === run.id, 20_000);
+    const killedAt = Date.now();
+    doomed.process.kill('SIGKILL');
+    const finished = await watcher.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === run.id, 15_000);
+    const tookMs = Date.now() - killedAt;
+    watcher.close();
+    expect(finished.data.type === 'run.finished' && finished.data.data.status).toBe('failed');
+    expect((await waitForRunStatus(b, run.id, ['failed'])).failureReason).toBe('interrupted');
+    console.info(`[replicas] dead owner's run failed interrupted ${tookMs} ms after kill -9 (orphan check every 300 ms)`);
+    expect(tookMs).toBeLessThan(10_000);
+  });
+
+  it('kill -9 the leader: another replica takes over (takeover time measured) and exactly one leads', async () => {
+    const gauges = await waitFor(async () => {
+      const values = await leaderGauges(replicas.filter((replica) => replica.name !== 'D'));
+      return values.reduce((sum, value) => sum + value, 0) === 1 ? values : undefined;
+    }, { what: 'exactly one leader' });
+    const live = replicas.filter((replica) => replica.name !== 'D');
+    const leader = live[gauges.indexOf(1)]!;
+    const rest = live.filter((replica) => replica !== leader);
+    const killedAt = Date.now();
+    leader.process.kill('SIGKILL');
+    await waitFor(async () => {
+      const values = await leaderGauges(rest);
+      return values.reduce((sum, value) => sum + value, 0) === 1 ? values : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 50, what: 'a new leader' });
+    const takeoverMs = Date.now() - killedAt;
+    console.info(`[replicas] leader takeover ${takeoverMs} ms after kill -9 (LEADER_RETRY_MS 300)`);
+    expect(takeoverMs).toBeLessThan(5_000);
+  });
+});
