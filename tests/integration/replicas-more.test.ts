@@ -113,8 +113,11 @@ describe('three replicas, more', () => {
     const unavailable = statuses.filter((entry) => entry.status === 503);
     for (const entry of unavailable) expect(entry.code).toBe('not_owning_runs');
     expect(statuses.every((entry) => [202, 409, 503].includes(entry.status))).toBe(true);
+    expect(c.logs.some((line) => String(line.msg).startsWith('owner liveness lock lost'))).toBe(true);
+    expect(c.logs.some((line) => line.msg === 'owner liveness lock held again')).toBe(true);
+    const finisher = replicas.find((replica) => replica.logs.some((line) => line.run_id === run.id && line.failure_reason === 'interrupted' && line.status === 'failed'));
     const window = unavailable.length ? `503 not_owning_runs seen ${unavailable.length}x from ${unavailable[0]!.at} to ${unavailable.at(-1)!.at} ms` : 'no 503 caught';
-    console.info(`[replicas-more] liveness cut on C: ${window}; first 202 at ${statuses.at(-1)!.at} ms after the cut (${statuses.length} POSTs); run ${run.id} ended ${ended.status}/${ended.failureReason}`);
+    console.info(`[replicas-more] liveness cut on C: ${window}; first 202 at ${statuses.at(-1)!.at} ms after the cut (${statuses.length} POSTs); run ${run.id} ended ${ended.status}/${ended.failureReason} by ${finisher?.name ?? '?'}`);
   });
 
   it('kill -9 the leader: another replica ticks the scrape job (a scheduled run), takeover measured', async () => {
