@@ -80,7 +80,7 @@ describe('slow readers', () => {
     const baseline = await finished(await startRun());
     expect(baseline.run.status).toBe('completed');
 
-    const [{ cursor }] = await db.query<{ cursor: string }>('select max(id) as cursor from run_events');
+    const [{ cursor } = { cursor: '0' }] = await db.query<{ cursor: string }>('select max(id) as cursor from run_events');
     await db.query(
       `insert into run_events (run_id, seq, type, payload)
        select $1::bigint, 100000 + g, 'platform.progress', jsonb_build_object('runId', $1::bigint, 'platform', 'northwind', 'elapsedMs', 0,
