@@ -16,12 +16,15 @@ let a: Replica;
 let b: Replica;
 let c: Replica;
 
+/** Runs of about 4.5 s: a dropped watcher's grace (1.5 s) plus the guard's remote re-read (<= 1 s) ends well before the last platform. */
+const REPLICA_ENV = { CONNECTION_GRACE_MS: '1500', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 250, pages: 3, eventsPerPage: 4 } }) };
+
 beforeAll(async () => {
   db = await createTestDatabase();
   // One at a time: the first applies the migrations.
-  a = await startReplica('A', db.url, { CONNECTION_GRACE_MS: '1500' });
-  b = await startReplica('B', db.url, { CONNECTION_GRACE_MS: '1500' });
-  c = await startReplica('C', db.url, { CONNECTION_GRACE_MS: '1500' });
+  a = await startReplica('A', db.url, REPLICA_ENV);
+  b = await startReplica('B', db.url, REPLICA_ENV);
+  c = await startReplica('C', db.url, REPLICA_ENV);
   replicas.push(a, b, c);
 }, 120_000);
 
@@ -62,7 +65,7 @@ describe('three replicas on one database', () => {
 
     const second = await startRunOn(a, { observe: true });
     const dropping = await connectSse(`${b.url}/api/runs/${second.id}/events`);
-    await dropping.waitForEvent((event) => event.data.type === 'platform.completed', 20_000);
+    await dropping.waitForEvent((event) => event.data.type === 'platform.started', 20_000);
     const droppedAt = Date.now();
     dropping.close();
     const ended = await waitForRunStatus(a, second.id, ['completed', 'partial', 'failed', 'connection_failed'], 30_000);

@@ -146,12 +146,16 @@ describe('closed by default: listen address', () => {
 });
 
 describe('compose', () => {
-  it('runs the app with a token from .env (so it may listen on 0.0.0.0) and a read-only root file system', () => {
-    const app = readYaml<{ services: { app: { read_only?: boolean; tmpfs?: string[]; environment: Record<string, string> } } }>('docker-compose.yml').services.app;
-    expect(app.read_only).toBe(true);
-    expect(app.tmpfs).toContain('/tmp');
-    expect(app.environment.OPERATOR_TOKEN).toBe('${OPERATOR_TOKEN}');
-    expect(app.environment.HOST).toBeUndefined();
+  it('runs every app replica with a token from .env (so it may listen on 0.0.0.0) and a read-only root file system', () => {
+    type AppService = { read_only?: boolean; tmpfs?: string[]; environment: Record<string, string> };
+    const services = readYaml<{ services: Record<string, AppService> }>('docker-compose.yml').services;
+    const replicas = ['app-1', 'app-2'].map((name) => services[name]!);
+    for (const app of replicas) {
+      expect(app.read_only).toBe(true);
+      expect(app.tmpfs).toContain('/tmp');
+      expect(app.environment.OPERATOR_TOKEN).toBe('${OPERATOR_TOKEN}');
+      expect(app.environment.HOST).toBeUndefined();
+    }
     const token = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(repoPath('.env'), 'utf8'))?.[1] ?? '';
     expect(loadConfig({ OPERATOR_TOKEN: token }).host).toBe('0.0.0.0');
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
+import { finishRun } from '../../src/runs/finishRun.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -97,8 +98,19 @@ describe('GET /api/runs/:id/events', () => {
   });
 
   it('has no gap and no duplicate while 1,000 events are published and clients resume concurrently', async () => {
-    server.platforms.simulated!.set('luckyowl', { latencyMs: 0, pages: 1000, eventsPerPage: 1 });
+    // The runner coalesces progress to one event a second, so the 1,000 events are recorded here, through the
+    // same event log and bus, while the run hangs on its feed; then the run is ended (run.finished closes streams).
+    server.platforms.simulated!.set('luckyowl', { hang: true });
     const run = await startRun({ platforms: ['luckyowl'] });
+    await server.waitForRun(run.id, ['running']);
+    const publishing = (async () => {
+      for (let index = 1; index <= 1000; index += 1) {
+        await server.engine.events.record(run.id, 'platform.progress', {
+          runId: run.id, platform: 'luckyowl', eventsFound: index, elapsedMs: index, platformsDone: 0, platformsTotal: 1,
+        });
+      }
+      await finishRun(server.engine, run.id, 'failed', 'stale', { actor: 'sse-test' });
+    })();
     const received: number[] = [];
     let cursor: string | undefined;
     // Reconnect repeatedly mid-stream, each time resuming from the last id seen.
@@ -111,6 +123,7 @@ describe('GET /api/runs/:id/events', () => {
       cursor = client.events.at(-1)?.id ?? cursor;
       if (client.events.at(-1)?.event === 'run.finished') break;
     }
+    await publishing;
     const final = await connectSse(`${server.url}/api/runs/${run.id}/events`, cursor ? { lastEventId: cursor } : {});
     if (final.status === 200) {
       await final.ended;
