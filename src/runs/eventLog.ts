@@ -1,16 +1,10 @@
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
-import { insertEventAndNotify } from '../replicas/eventPublisher.js';
+import { insertEventAndNotify, type PublishedEventRow } from '../replicas/eventPublisher.js';
+import { toStreamEvent } from '../replicas/eventListener.js';
 import type { ProgressBus } from './progressBus.js';
 
-interface EventRow {
-  id: string;
-  run_id: string | null;
-  seq: number | null;
-  type: EventType;
-  payload: unknown;
-  created_at: Date | string;
-}
+type EventRow = PublishedEventRow & { type: EventType };
 
 export type ReplayResult =
   | { kind: 'events'; events: StreamEvent[] }
@@ -34,7 +28,7 @@ export class EventLog {
     const connection = this.orm.em.getConnection();
     // One statement in autocommit: lock, insert, notify and commit in one round trip.
     const row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
-    const event = toStreamEvent(row as unknown as EventRow);
+    const event = toStreamEvent(row);
     this.bus.publish(event);
     return event;
   }
@@ -70,15 +64,4 @@ export class EventLog {
     const [row] = await this.orm.em.getConnection().execute<{ max_id: string | null }[]>(`select max(id) as max_id from run_events`, [], 'all');
     return Number(row?.max_id ?? 0);
   }
-}
-
-function toStreamEvent(row: EventRow): StreamEvent {
-  return {
-    id: Number(row.id),
-    seq: row.seq,
-    runId: row.run_id === null ? null : Number(row.run_id),
-    type: row.type,
-    at: new Date(row.created_at).toISOString(),
-    data: (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as never,
-  } as StreamEvent;
 }
