@@ -85,7 +85,11 @@ describe('the scrape.run span, whoever ends the run', () => {
     const { InFlightRuns } = await import('../../src/runs/inFlightRuns.js');
     server.platforms.simulated!.set('bluepeak', { latencyMs: 150 });
     const run = await start({ platforms: ['bluepeak'] });
-    await server.waitForRun(run.id, ['running']);
+    // Mid-scrape, so the runner goes on to finish its platform and then tries (and loses) to finish the run.
+    await waitFor(
+      async () => (await server.db.query('select 1 from platform_steps where run_id = $1 and started_at is not null', [run.id])).length > 0,
+      { what: 'the platform to start' },
+    );
     expect(await finishRun({ ...server.engine, inFlight: new InFlightRuns() }, run.id, 'failed', 'stale', { actor: 'other-process' })).not.toBeNull();
     const runSpan = await expectSpansOnce(run, 'failed', 'failed: stale');
     expect(runSpan.events.find((event) => event.name === 'run.finish_lost')?.attributes).toMatchObject({ actor: 'runner', wanted_status: 'completed' });
