@@ -11,19 +11,23 @@ export interface NginxFront {
   stop(): Promise<void>;
 }
 
-/** The shipped deploy/nginx/oddswatch.conf with only its upstream servers and listen port templated. */
-export function templatedConf(upstreams: string[], listen: number): string {
+/**
+ * The shipped deploy/nginx/oddswatch.conf with only its upstream servers and listen port templated (and the
+ * read timeout, when a test must see an idle stream outlive it).
+ */
+export function templatedConf(upstreams: string[], listen: number, readTimeoutSeconds?: number): string {
   const shipped = readFileSync(path.resolve('deploy/nginx/oddswatch.conf'), 'utf8');
   const servers = upstreams.map((hostPort) => `    server ${hostPort} max_fails=1 fail_timeout=5s;`).join('\n');
   const out = shipped
     .replace(/# replicas:begin[\s\S]*# replicas:end/, `# replicas:begin\n${servers}\n    # replicas:end`)
-    .replace(/listen \d+;/, `listen 127.0.0.1:${listen};`);
+    .replace(/listen \d+;/, `listen 127.0.0.1:${listen};`)
+    .replace(/proxy_read_timeout \d+s;/, (shippedTimeout) => (readTimeoutSeconds === undefined ? shippedTimeout : `proxy_read_timeout ${readTimeoutSeconds}s;`));
   if (out === shipped || out.includes('app-1:3000')) throw new Error('deploy/nginx/oddswatch.conf: the replicas or listen markers moved');
   return out;
 }
 
 /** Debian's nginx (no daemon, a private prefix) in front of `upstreams` ("127.0.0.1:port"). */
-export async function startNginx(upstreams: string[]): Promise<NginxFront> {
+export async function startNginx(upstreams: string[], options: { readTimeoutSeconds?: number } = {}): Promise<NginxFront> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-nginx-'));
   chmodSync(dir, 0o755);
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
@@ -32,7 +36,7 @@ export async function startNginx(upstreams: string[]): Promise<NginxFront> {
     chmodSync(path.join(dir, temp), 0o777); // workers run as nobody when the tests run as root
   }
   const port = await freeLoopbackPort();
-  writeFileSync(path.join(dir, 'oddswatch.conf'), templatedConf(upstreams, port));
+  writeFileSync(path.join(dir, 'oddswatch.conf'), templatedConf(upstreams, port, options.readTimeoutSeconds));
   const tempPaths = temps.map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
   writeFileSync(
     path.join(dir, 'nginx.conf'),

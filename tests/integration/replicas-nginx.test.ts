@@ -1,11 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../src/net.js';
+import { startNginx, type NginxFront } from '../helpers/nginxFront.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -21,8 +17,7 @@ interface Replica {
   streams: Set<http.ServerResponse>;
 }
 
-let dir: string;
-let nginx: ChildProcess;
+let front: NginxFront | undefined;
 let port: number;
 const replicas: Replica[] = [];
 
@@ -43,18 +38,6 @@ function startReplica(name: string): Promise<Replica> {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ replica: name }));
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ name, server, streams })));
-}
-
-function templated(ports: number[], listen: number): string {
-  const shipped = readFileSync(path.resolve('deploy/nginx/oddswatch.conf'), 'utf8');
-  const servers = ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join('\n');
-  const out = shipped
-    .replace(/# replicas:begin[\s\S]*# replicas:end/, `# replicas:begin\n${servers}\n    # replicas:end`)
-    .replace(/listen \d+;/, `listen 127.0.0.1:${listen};`)
-    .replace(/proxy_read_timeout \d+s;/, `proxy_read_timeout ${READ_TIMEOUT_S}s;`);
-  expect(out).not.toBe(shipped);
-  expect(out).not.toContain('app1:3000');
-  return out;
 }
 
 interface Stream {
@@ -83,45 +66,19 @@ function openStream(pathname: string): Promise<Stream> {
 
 beforeAll(async () => {
   replicas.push(await startReplica('a'), await startReplica('b'));
-  dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-nginx-'));
-  chmodSync(dir, 0o755);
-  for (const temp of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
-    mkdirSync(path.join(dir, temp));
-    chmodSync(path.join(dir, temp), 0o777); // workers run as nobody when the tests run as root
-  }
-  port = await freeLoopbackPort();
-  writeFileSync(path.join(dir, 'oddswatch.conf'), templated(replicas.map((r) => (r.server.address() as AddressInfo).port), port));
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
-  writeFileSync(
-    path.join(dir, 'nginx.conf'),
-    `worker_processes 1;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp { access_log off; ${temps} include ${dir}/oddswatch.conf; }\n`,
+  front = await startNginx(
+    replicas.map((r) => `127.0.0.1:${(r.server.address() as AddressInfo).port}`),
+    { readTimeoutSeconds: READ_TIMEOUT_S },
   );
-  nginx = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: 'ignore' });
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        http
-          .get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
-            res.resume();
-            resolve(res.statusCode === 200);
-          })
-          .on('error', () => resolve(false));
-      }),
-    { what: `nginx on ${port}: ${dir}/error.log` },
-  );
+  port = Number(new URL(front.url).port);
 });
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx.once('exit', resolve));
-    nginx.kill('SIGQUIT');
-    await exited;
-  }
+  await front?.stop();
   for (const replica of replicas) {
     for (const res of replica.streams) res.destroy();
     await new Promise((resolve) => replica.server.close(resolve));
   }
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('nginx in front of two replicas, configured for SSE', () => {
