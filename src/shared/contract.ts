@@ -69,7 +69,11 @@ export interface RunSummary {
   heartbeatAt: string | null;
   durationMs: number | null;
   traceId: string | null;
-  /** `TRACE_URL_TEMPLATE` with the trace id filled in; null when either is missing. */
+  /**
+   * Where to open the run's trace: `TRACE_URL_TEMPLATE` with the trace id filled in (Tempo in Grafana),
+   * else, when this service exports no traces, the dashboard's own trace view `/traces/<traceId>`
+   * (a path on this service, see TraceDetail); null without a trace id.
+   */
   traceUrl: string | null;
 }
 
@@ -266,4 +270,38 @@ export interface RunHistoryPoint {
 /** The last finished runs, oldest first. */
 export interface RunHistory {
   items: RunHistoryPoint[];
+}
+
+export const SPAN_KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
+export type SpanKind = (typeof SPAN_KINDS)[number];
+
+/** One finished span of a trace held by the service (GET /api/traces/:traceId). */
+export interface TraceSpan {
+  spanId: string;
+  /** Null for the trace's root (a run's `scrape.run`), or when the parent was not recorded here. */
+  parentSpanId: string | null;
+  name: string;
+  kind: SpanKind;
+  startedAt: string;
+  /** From the start of the trace's earliest span. */
+  offsetMs: number;
+  durationMs: number;
+  status: 'unset' | 'ok' | 'error';
+  statusMessage: string | null;
+  /** Primitive attributes; strings longer than 500 characters are cut. */
+  attributes: Record<string, string | number | boolean>;
+  /** Span events (e.g. `page.read`, `platform.completed`), offsets from the trace start. */
+  events: { name: string; offsetMs: number }[];
+}
+
+/**
+ * The spans of one run trace as the process that ran it recorded them: held in memory for its last
+ * runs when no trace exporter is configured, so `npm start` alone gives every run a trace to open.
+ */
+export interface TraceDetail {
+  traceId: string;
+  /** The run this trace belongs to (its `oddswatch.run.id` attribute), when known. */
+  runId: number | null;
+  /** Ordered by start time. */
+  spans: TraceSpan[];
 }
