@@ -33,6 +33,9 @@ export interface EventListenerOptions {
  * LISTEN is still registered) catches a half-open session; any failure drops the session, reconnects
  * with capped exponential backoff, re-LISTENs and catches up from the last delivered id: nothing lost.
  */
+/** How long a notification or an early local offer waits for this process's own writers' offers. */
+const LOCAL_GRACE_MS = 20;
+
 export class EventListener {
   private client: pg.Client | undefined;
   private generation = 0;
@@ -45,6 +48,13 @@ export class EventListener {
   private reconnectCount = 0;
   private timers: NodeJS.Timeout[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Events of this process's writers that arrived ahead of an earlier id (replies can overtake each other). */
+  private readonly held = new Map<number, StreamEvent>();
+  /** Writes by this process between their insert and their offer. */
+  private localInFlight = 0;
+  /** The highest id known to exist (notified or offered). */
+  private knownId = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
   private readonly channel: string;
   private readonly settings: Required<Pick<EventListenerOptions, 'pollIntervalMs' | 'checkIntervalMs' | 'checkTimeoutMs' | 'backoffInitialMs' | 'backoffMaxMs' | 'batchSize'>>;
 
@@ -93,22 +103,40 @@ export class EventListener {
   }
 
   /**
+   * Called before this process writes an event; the returned function when the write returned (before
+   * `offer`). While a local write is in flight, a notification or an early offer waits up to
+   * LOCAL_GRACE_MS for the local offers before reading: the notification of our own commit often arrives
+   * before the writer's reply, and concurrent writers' replies can overtake each other.
+   */
+  expectLocal(): () => void {
+    this.localInFlight += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.localInFlight -= 1;
+    };
+  }
+
+  /**
    * An event this process has just committed. When it is the next id it is delivered at once, saving the
-   * notification round trip and a read (the usual case with one replica); otherwise another writer's
-   * events may come first, so it is read in order like any other. Either way each id is delivered once.
+   * notification round trip and a read (the usual case with one replica); when an earlier id is missing
+   * it is held, and the gap is filled by the earlier local offer or, after the grace, by a read in order
+   * (another replica's event, or an id a rolled-back writer consumed). Either way each id is delivered once.
    */
   offer(event: StreamEvent): void {
     if (this.stopped || !this.positioned || event.id <= this.lastId) return;
-    if (event.id === this.lastId + 1) {
-      this.lastId = event.id;
-      this.emit(event);
-    } else {
-      void this.drain();
-    }
+    this.knownId = Math.max(this.knownId, event.id);
+    this.held.set(event.id, event);
+    this.releaseHeld();
+    if (this.held.size > 0) this.readAfterGrace();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.held.clear();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     clearTimeout(this.reconnectTimer);
@@ -126,7 +154,11 @@ export class EventListener {
     );
     client.on('notification', (message) => {
       if (generation !== this.generation || message.channel !== this.channel) return;
-      if (Number(message.payload) > this.lastId) void this.drain();
+      const id = Number(message.payload);
+      if (id <= this.lastId) return;
+      this.knownId = Math.max(this.knownId, id);
+      if (this.localInFlight > 0 || this.held.size > 0) this.readAfterGrace();
+      else void this.drain();
     });
     try {
       await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
@@ -225,11 +257,32 @@ export class EventListener {
           continue;
         }
         for (const row of rows) this.deliver(row);
+        this.releaseHeld();
         if (rows.length === this.settings.batchSize) this.readAgain = true;
       } while (this.readAgain && !this.stopped);
     } finally {
       this.reading = false;
     }
+  }
+
+  /** Delivers held events that are next in order; drops those already delivered by a read. */
+  private releaseHeld(): void {
+    for (let next = this.held.get(this.lastId + 1); next; next = this.held.get(this.lastId + 1)) {
+      this.held.delete(next.id);
+      this.lastId = next.id;
+      this.emit(next);
+    }
+    for (const id of this.held.keys()) if (id <= this.lastId) this.held.delete(id);
+  }
+
+  /** Reads once the grace has passed, unless local offers have delivered up to every known id by then. */
+  private readAfterGrace(): void {
+    if (this.graceTimer) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.knownId > this.lastId) void this.drain();
+    }, LOCAL_GRACE_MS);
+    this.graceTimer.unref();
   }
 
   private deliver(row: PublishedEventRow): void {

@@ -55,6 +55,10 @@ export class PostgresProgressBus implements ProgressBus {
     return this.listener.lastDeliveredId;
   }
 
+  beginPublish(): () => void {
+    return this.listener.expectLocal();
+  }
+
   publish(event: StreamEvent): void {
     this.listener.offer(event);
   }

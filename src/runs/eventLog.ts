@@ -26,8 +26,14 @@ export class EventLog {
 
   async record<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
     const connection = this.orm.em.getConnection();
-    // One statement in autocommit: lock, insert, notify and commit in one round trip.
-    const row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
+    const release = this.bus.beginPublish?.();
+    let row;
+    try {
+      // One statement in autocommit: lock, insert, notify and commit in one round trip.
+      row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
+    } finally {
+      release?.();
+    }
     const event = toStreamEvent(row);
     this.bus.publish(event);
     return event;

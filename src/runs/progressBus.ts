@@ -11,6 +11,8 @@ export type Listener = (event: StreamEvent) => void;
 export type Scope = { runId: number } | 'global';
 
 export interface ProgressBus {
+  /** Called before an event is written; the returned function once the write returned, just before `publish`. */
+  beginPublish?(): () => void;
   publish(event: StreamEvent): void;
   /** Returns an idempotent unsubscribe. */
   subscribe(scope: Scope, listener: Listener): () => void;

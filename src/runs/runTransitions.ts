@@ -4,6 +4,7 @@ import type { ScrapedSelection } from '../platforms/adapter.js';
 import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '../shared/contract.js';
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 import { oddsUpsertCte } from './oddsStore.js';
+import type { VolumeCriteria, VolumeVerdict } from './volumeDrop.js';
 
 export interface NewRun {
   trigger: RunTrigger;
@@ -120,9 +121,12 @@ export class RunTransitions {
 
   /**
    * running -> completed/failed, with the step's last odds written in the same statement (written even
-   * when the step was already ended elsewhere); false when the run already ended the step (watchdog, shutdown).
+   * when the step was already ended elsewhere). A completed step is also judged for a volume drop in that
+   * statement when `judge` is given: the median of the platform's previous successful scrapes (the
+   * (platform, finished_at) index, newest first) is read from the snapshot before this step completes and
+   * stored on the step (see volumeDrop.ts). `won` is false when the run already ended the step (watchdog, shutdown).
    */
-  stepFinished(
+  async stepFinished(
     runId: number,
     platform: string,
     outcome: 'completed' | 'failed',
@@ -130,15 +134,49 @@ export class RunTransitions {
     durationMs: number,
     error: string | null,
     odds: ScrapedSelection[] = [],
-  ): Promise<boolean> {
+    judge?: VolumeCriteria,
+  ): Promise<{ won: boolean; verdict: VolumeVerdict }> {
     const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
-    return this.wonBySelect(
-      `with ${upsert ? `${upsert.sql},` : ''} step as (
-         update platform_steps set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
-         where run_id = ? and platform = ? and status = 'running' returning 1
-       )
-       select count(*)::int as won from step`,
-      [...(upsert?.params ?? []), outcome, eventsFound, durationMs, error, runId, platform],
+    const judged = outcome === 'completed' && judge !== undefined;
+    const usual = judged
+      ? `usual as (
+           select percentile_cont(0.5) within group (order by prev.events_found) as median, count(*) as scrapes
+           from (
+             select ps.events_found from platform_steps ps
+             where ps.platform = ? and ps.status = 'completed' and ps.finished_at is not null and ps.run_id <> ?
+             order by ps.finished_at desc limit ?
+           ) prev
+         ),`
+      : '';
+    const [row] = await retryWrite(
+      () =>
+        this.connection.execute<{ won: number; expected_events: number | null; volume_drop: boolean | null }[]>(
+          `with ${upsert ? `${upsert.sql},` : ''} ${usual} step as (
+             update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
+             ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
+                          volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
+             ${judged ? 'from usual' : ''}
+             where s.run_id = ? and s.platform = ? and s.status = 'running' returning s.expected_events, s.volume_drop
+           )
+           select count(*)::int as won, max(expected_events) as expected_events, bool_or(volume_drop) as volume_drop from step`,
+          [
+            ...(upsert?.params ?? []),
+            ...(judged ? [platform, runId, judge.window] : []),
+            outcome,
+            eventsFound,
+            durationMs,
+            error,
+            ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
+            runId,
+            platform,
+          ],
+          'all',
+        ),
+      this.retry,
     );
+    return {
+      won: Number(row?.won ?? 0) === 1,
+      verdict: { volumeDrop: row?.volume_drop ?? null, expectedEvents: row?.expected_events ?? null },
+    };
   }
 }

@@ -106,7 +106,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
 
         const durationMs = elapsedMs();
         const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
-        const won = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take());
+        const { won, verdict } = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take(), deps.volume.criteria);
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
         if (outcome === 'completed') {
@@ -118,8 +118,8 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
           const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
           if (stepStatus === 'completed') {
-            const volume = await deps.volume.check(run.runId, platform, eventsFound);
-            await record(deps, run.runId, 'platform.completed', { ...common, ...volume });
+            deps.volume.judged(run.runId, platform, eventsFound, verdict);
+            await record(deps, run.runId, 'platform.completed', { ...common, ...verdict });
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
             await record(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
