@@ -1,0 +1,153 @@
+/** The trace page: waterfall layout (lib/trace.ts). */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { TraceSpan } from '@contract';
+import { SPAN_KINDS } from '@contract';
+import { layoutTrace, spanDuration, spanSubtitle, visibleRows } from '@/lib/trace';
+
+const START = Date.parse('2026-01-27T16:00:00.000Z');
+
+function span(spanId: string, parentSpanId: string | null, offsetMs: number, durationMs: number, more: Partial<TraceSpan> = {}): TraceSpan {
+  return {
+    spanId,
+    parentSpanId,
+    name: 'GET',
+    kind: 'client',
+    startedAt: new Date(START + offsetMs).toISOString(),
+    offsetMs,
+    durationMs,
+    status: 'unset',
+    statusMessage: null,
+    attributes: {},
+    events: [],
+    ...more,
+  };
+}
+
+/** A two-platform run: platform spans with a feed request and a query each, listed by start (as the service does). */
+const SPANS: TraceSpan[] = [
+  span('root', null, 0, 2000, { name: 'scrape.run', kind: 'internal', attributes: { 'oddswatch.run.id': 7 }, events: [{ name: 'run.finished', offsetMs: 2000 }] }),
+  span('p-bravo', 'root', 100, 1500, { name: 'scrape.platform', kind: 'internal', status: 'error', statusMessage: 'HTTP 503', attributes: { 'oddswatch.platform': 'bravo' } }),
+  span('p-alpha', 'root', 50, 800, { name: 'scrape.platform', kind: 'internal', status: 'ok', attributes: { 'oddswatch.platform': 'alpha' }, events: [{ name: 'page.read', offsetMs: 400 }] }),
+  span('q-alpha', 'p-alpha', 60, 2, { name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system.name': 'postgresql' } }),
+  span('h-alpha', 'p-alpha', 70, 300, { attributes: { 'url.full': 'http://127.0.0.1:4100/alpha/feed?page=1&key=REDACTED' } }),
+  span('q-bravo', 'p-bravo', 120, 1, { name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system': 'postgresql' } }),
+  span('h-bravo', 'p-bravo', 130, 1400, { status: 'error', statusMessage: 'HTTP 503' }),
+].sort((a, b) => a.offsetMs - b.offsetMs);
+
+describe('layoutTrace', () => {
+  it('orders the tree depth first, children by start, with depths and bars on the trace axis', () => {
+    const layout = layoutTrace(SPANS);
+    expect(layout.totalMs).toBe(2000);
+    expect(layout.rows.map((r) => [r.span.spanId, r.depth])).toEqual([
+      ['root', 0],
+      ['p-alpha', 1],
+      ['q-alpha', 2],
+      ['h-alpha', 2],
+      ['p-bravo', 1],
+      ['q-bravo', 2],
+      ['h-bravo', 2],
+    ]);
+    const bravo = layout.rows.find((r) => r.span.spanId === 'p-bravo')!;
+    expect([bravo.leftPct, bravo.widthPct]).toEqual([5, 75]);
+    expect(layout.rows.filter((r) => r.database).map((r) => r.span.spanId)).toEqual(['q-alpha', 'q-bravo']);
+    expect(layout.ticks).toEqual([0, 500, 1000, 1500, 2000]);
+  });
+
+  it('shows a span whose parent was not recorded here as a root, and survives a parent cycle', () => {
+    const layout = layoutTrace([span('a', 'gone', 10, 5), span('b', 'c', 0, 1), span('c', 'b', 1, 1)]);
+    expect(layout.rows.map((r) => [r.span.spanId, r.depth])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 1],
+    ]);
+  });
+
+  it('without database spans drops them and whatever they contain, nothing else', () => {
+    const rows = layoutTrace([...SPANS, span('inner', 'q-bravo', 120, 1)]).rows;
+    expect(visibleRows(rows, true)).toHaveLength(8);
+    expect(visibleRows(rows, false).map((r) => r.span.spanId)).toEqual(['root', 'p-alpha', 'h-alpha', 'p-bravo', 'h-bravo']);
+  });
+
+  const arbitrarySpans = fc
+    .uniqueArray(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 3 }), { minLength: 0, maxLength: 40 })
+    .chain((ids) =>
+      fc.tuple(
+        ...ids.map((id) =>
+          fc.record({
+            spanId: fc.constant(id),
+            // A parent among the ids (cycles and self-parents included), a missing one, or none.
+            parentSpanId: fc.oneof(fc.constant(null), fc.constant('missing'), ids.length ? fc.constantFrom(...ids) : fc.constant(null)),
+            offsetMs: fc.oneof(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.constant(0)),
+            durationMs: fc.oneof(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.constant(0)),
+            kind: fc.constantFrom(...SPAN_KINDS),
+          }),
+        ),
+      ),
+    )
+    .map((specs) => specs.map((s) => span(s.spanId, s.parentSpanId, s.offsetMs, s.durationMs, { kind: s.kind })));
+
+  it('property: every span exactly once, parents before children, siblings by start, bars within 0..100 %', () => {
+    fc.assert(
+      fc.property(arbitrarySpans, (spans) => {
+        const { rows, totalMs, ticks } = layoutTrace(spans);
+        expect(rows.map((r) => r.span.spanId).sort()).toEqual(spans.map((s) => s.spanId).sort());
+        const position = new Map(rows.map((r, i) => [r.span.spanId, i]));
+        rows.forEach((row, i) => {
+          const parent = row.span.parentSpanId == null ? undefined : position.get(row.span.parentSpanId);
+          if (row.depth > 0) {
+            // Indented rows sit right under their parent's subtree: the parent is the nearest row one level up.
+            expect(parent).toBeDefined();
+            expect(parent!).toBeLessThan(i);
+            expect(rows[parent!]!.depth).toBe(row.depth - 1);
+            expect(rows.slice(parent! + 1, i).every((between) => between.depth >= row.depth)).toBe(true);
+          }
+          expect(row.leftPct).toBeGreaterThanOrEqual(0);
+          expect(row.widthPct).toBeGreaterThanOrEqual(0);
+          expect(row.leftPct + row.widthPct).toBeLessThanOrEqual(100 + 1e-9);
+        });
+        // Siblings under one parent in order of their start.
+        const lastChildStart = new Map<number, number>();
+        rows.forEach((row) => {
+          if (row.depth === 0) return;
+          const parent = position.get(row.span.parentSpanId!)!;
+          expect(row.span.offsetMs).toBeGreaterThanOrEqual(lastChildStart.get(parent) ?? 0);
+          lastChildStart.set(parent, row.span.offsetMs);
+        });
+        expect(totalMs).toBeGreaterThan(0);
+        expect(ticks.every((t) => t >= 0 && t <= totalMs)).toBe(true);
+      }),
+    );
+  });
+
+  it('property: hiding database spans keeps every other span whose ancestors are not database spans', () => {
+    fc.assert(
+      fc.property(arbitrarySpans, fc.func(fc.boolean()), (spans, isDb) => {
+        const marked = spans.map((s) => (isDb(s.spanId) ? { ...s, attributes: { 'db.system.name': 'postgresql' } } : s));
+        const rows = layoutTrace(marked).rows;
+        const shown = visibleRows(rows, false);
+        expect(shown.every((r) => !r.database)).toBe(true);
+        // A shown row's parent row (the nearest shallower row before it) is shown too.
+        for (const row of shown) {
+          const i = rows.indexOf(row);
+          const parent = rows.slice(0, i).reverse().find((r) => r.depth < row.depth);
+          if (parent) expect(shown).toContain(parent);
+        }
+        expect(visibleRows(rows, true)).toEqual(rows);
+      }),
+    );
+  });
+});
+
+describe('span wording', () => {
+  it('formats sub-millisecond durations and names the bookmaker or the request target', () => {
+    expect(spanDuration(0.42)).toBe('0.4 ms');
+    expect(spanDuration(7.25)).toBe('7.3 ms');
+    expect(spanDuration(950)).toBe('950 ms');
+    expect(spanDuration(3200)).toBe('3.2 s');
+    expect(spanSubtitle(SPANS.find((s) => s.spanId === 'p-alpha')!)).toBe('alpha');
+    expect(spanSubtitle(SPANS.find((s) => s.spanId === 'h-alpha')!)).toBe('127.0.0.1:4100/alpha/feed');
+    expect(spanSubtitle(span('x', null, 0, 1, { attributes: { 'url.path': '/feed', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed');
+    expect(spanSubtitle(SPANS[0]!)).toBeNull();
+  });
+});
