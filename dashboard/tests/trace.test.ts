@@ -1,11 +1,18 @@
-/** The trace page: waterfall layout (lib/trace.ts). */
-import { describe, expect, it } from 'vitest';
+/** The trace page: waterfall layout (lib/trace.ts) and the view's states. */
+import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { TraceSpan } from '@contract';
+import { createPinia, setActivePinia } from 'pinia';
+import { mount } from '@vue/test-utils';
+import { createMemoryHistory, createRouter, RouterView } from 'vue-router';
+import { defineComponent, h } from 'vue';
+import type { TraceDetail, TraceSpan } from '@contract';
 import { SPAN_KINDS } from '@contract';
 import { layoutTrace, spanDuration, spanSubtitle, visibleRows } from '@/lib/trace';
+import { routes } from '@/router';
+import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 
 const START = Date.parse('2026-01-27T16:00:00.000Z');
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 function span(spanId: string, parentSpanId: string | null, offsetMs: number, durationMs: number, more: Partial<TraceSpan> = {}): TraceSpan {
   return {
@@ -149,5 +156,87 @@ describe('span wording', () => {
     expect(spanSubtitle(SPANS.find((s) => s.spanId === 'h-alpha')!)).toBe('127.0.0.1:4100/alpha/feed');
     expect(spanSubtitle(span('x', null, 0, 1, { attributes: { 'url.path': '/feed', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed');
     expect(spanSubtitle(SPANS[0]!)).toBeNull();
+  });
+});
+
+const Root = defineComponent({ render: () => h(RouterView) });
+
+async function mountAt(path: string) {
+  const router = createRouter({ history: createMemoryHistory(), routes });
+  await router.push(path);
+  await router.isReady();
+  const wrapper = mount(Root, { global: { plugins: [router] }, attachTo: document.body });
+  await flush();
+  return { wrapper, router };
+}
+
+describe('TraceView', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia());
+  });
+
+  const detail: TraceDetail = { traceId: TRACE_ID, runId: 7, spans: SPANS };
+
+  it('shows the trace id, the run link and one row per span in tree order, errors said in words', async () => {
+    const fake = installFakeFetch({ [`GET /api/traces/${TRACE_ID}`]: { body: detail } });
+    const { wrapper } = await mountAt(`/traces/${TRACE_ID}`);
+    expect(fake.calls.map((c) => c.path)).toEqual([`/api/traces/${TRACE_ID}`]);
+    expect(wrapper.get('[data-testid="trace-id"]').text()).toBe(TRACE_ID);
+    expect(wrapper.get('[data-testid="trace-run-link"]').attributes('href')).toBe('/runs/7');
+    const rows = wrapper.findAll('[data-testid="trace-span"]');
+    expect(rows.map((r) => [r.attributes('data-name'), r.attributes('data-depth')])).toEqual([
+      ['scrape.run', '0'],
+      ['scrape.platform', '1'],
+      ['pg.query:UPDATE oddswatch', '2'],
+      ['GET', '2'],
+      ['scrape.platform', '1'],
+      ['pg.query:UPDATE oddswatch', '2'],
+      ['GET', '2'],
+    ]);
+    expect(rows[4]!.attributes('data-platform')).toBe('bravo');
+    expect(rows[4]!.get('[data-testid="trace-span-error"]').text()).toBe('✕ Error');
+    expect(rows[4]!.get('.bar').attributes('style')).toContain('left: 5%');
+    expect(rows[4]!.get('.bar').attributes('style')).toContain('width: 75%');
+    expect(rows[1]!.find('[data-testid="trace-span-error"]').exists()).toBe(false);
+    expect(rows[4]!.get('button').text()).toContain('error: HTTP 503');
+    expect(wrapper.get('[data-testid="trace-summary"]').text()).toMatch(/7 spans · 2\.0 s\s*· ✕ 2 errors/);
+    wrapper.unmount();
+  });
+
+  it('expands a span to its status, attributes and events, and hides database spans on request', async () => {
+    installFakeFetch({ [`GET /api/traces/${TRACE_ID}`]: { body: detail } });
+    const { wrapper } = await mountAt(`/traces/${TRACE_ID}`);
+    const alpha = () => wrapper.get('[data-testid="trace-span"][data-span-id="p-alpha"]');
+    const toggle = alpha().get('[data-testid="trace-span-toggle"]');
+    expect(toggle.attributes('aria-expanded')).toBe('false');
+    await toggle.trigger('click');
+    expect(toggle.attributes('aria-expanded')).toBe('true');
+    const details = alpha().get('[data-testid="trace-span-details"]');
+    expect(toggle.attributes('aria-controls')).toBe(details.attributes('id'));
+    expect(details.text()).toContain('oddswatch.platform');
+    expect(details.text()).toContain('alpha');
+    expect(details.text()).toContain('page.read');
+    expect(details.text()).toContain('at +400 ms');
+
+    await wrapper.get('[data-testid="trace-show-database"]').setValue(false);
+    expect(wrapper.findAll('[data-testid="trace-span"]').map((r) => r.attributes('data-span-id'))).toEqual(['root', 'p-alpha', 'h-alpha', 'p-bravo', 'h-bravo']);
+    expect(alpha().find('[data-testid="trace-span-details"]').exists()).toBe(true);
+    wrapper.unmount();
+  });
+
+  it('a trace this process does not hold says so and where to look instead; other errors show their message', async () => {
+    installFakeFetch({
+      [`GET /api/traces/${TRACE_ID}`]: apiError(404, 'trace_not_found', `Trace ${TRACE_ID} is not held by this process`),
+      'GET /api/traces/nope': apiError(400, 'invalid_request', 'traceId: 32 lowercase hex characters'),
+    });
+    const { wrapper, router } = await mountAt(`/traces/${TRACE_ID}`);
+    const notFound = wrapper.get('[data-testid="trace-not-found"]');
+    expect(notFound.text()).toContain(`This process does not hold trace ${TRACE_ID}.`);
+    expect(notFound.text()).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(wrapper.find('[data-testid="trace-run-link"]').exists()).toBe(false);
+    await router.push('/traces/nope');
+    await flush();
+    expect(wrapper.get('[data-testid="trace-error"]').text()).toBe('traceId: 32 lowercase hex characters');
+    wrapper.unmount();
   });
 });
