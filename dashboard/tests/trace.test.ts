@@ -1,4 +1,4 @@
-/** The trace page: waterfall layout (lib/trace.ts) and the view's states. */
+/** The trace page: waterfall layout (lib/trace.ts), the view's states, and the run page's link to it. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createPinia, setActivePinia } from 'pinia';
@@ -9,6 +9,7 @@ import type { TraceDetail, TraceSpan } from '@contract';
 import { SPAN_KINDS } from '@contract';
 import { layoutTrace, spanDuration, spanSubtitle, visibleRows } from '@/lib/trace';
 import { routes } from '@/router';
+import { makeDetail, makeStep } from './helpers/fixtures';
 import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 
 const START = Date.parse('2026-01-27T16:00:00.000Z');
@@ -237,6 +238,45 @@ describe('TraceView', () => {
     await router.push('/traces/nope');
     await flush();
     expect(wrapper.get('[data-testid="trace-error"]').text()).toBe('traceId: 32 lowercase hex characters');
+    wrapper.unmount();
+  });
+});
+
+describe('RunDetailView trace links', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia());
+  });
+
+  it('a trace path on this service opens the trace page in the same tab', async () => {
+    installFakeFetch({
+      'GET /api/runs/7': { body: makeDetail({ id: 7, status: 'completed', steps: [makeStep('alpha', { status: 'completed', durationMs: 800 })], traceId: TRACE_ID, traceUrl: `/traces/${TRACE_ID}` }) },
+      [`GET /api/traces/${TRACE_ID}`]: { body: { traceId: TRACE_ID, runId: 7, spans: SPANS } satisfies TraceDetail },
+    });
+    const { wrapper, router } = await mountAt('/runs/7');
+    const timelineLink = wrapper.get('[data-testid="timeline-trace-link"]');
+    const factLink = wrapper.get('[data-testid="run-trace-link"]');
+    expect(timelineLink.attributes('href')).toBe(`/traces/${TRACE_ID}`);
+    expect(timelineLink.attributes('target')).toBeUndefined();
+    expect(timelineLink.text()).toBe('Open trace');
+    expect(factLink.attributes('href')).toBe(`/traces/${TRACE_ID}`);
+    expect(factLink.attributes('target')).toBeUndefined();
+    expect(factLink.text()).toBe(TRACE_ID);
+
+    await factLink.trigger('click');
+    await flush();
+    expect(router.currentRoute.value.path).toBe(`/traces/${TRACE_ID}`);
+    expect(wrapper.findAll('[data-testid="trace-span"]')).toHaveLength(SPANS.length);
+    wrapper.unmount();
+  });
+
+  it('an external trace URL still opens in a new tab', async () => {
+    const url = `http://grafana.test/explore?traceId=${TRACE_ID}`;
+    installFakeFetch({ 'GET /api/runs/8': { body: makeDetail({ id: 8, status: 'completed', traceId: TRACE_ID, traceUrl: url }) } });
+    const { wrapper } = await mountAt('/runs/8');
+    for (const id of ['timeline-trace-link', 'run-trace-link']) {
+      expect(wrapper.get(`[data-testid="${id}"]`).attributes('href')).toBe(url);
+      expect(wrapper.get(`[data-testid="${id}"]`).attributes('target')).toBe('_blank');
+    }
     wrapper.unmount();
   });
 });
