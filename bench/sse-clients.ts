@@ -18,6 +18,11 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 function open(url: string): Promise<Client> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`stream refused: HTTP ${response.statusCode}`));
+        return;
+      }
       const client: Client = { request, ids: [], delays: [], comments: 0 };
       let carry = '';
       let resolved = false;

@@ -59,7 +59,9 @@ async function startService(databaseUrl: string): Promise<Target> {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', './bench/sse-probe.mjs', '--import', './dist/telemetry/register.js', 'dist/main.js'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'info' },
+    // Every bench client shares 127.0.0.1, so the per-client stream limit (default 20) is lifted; the total
+    // limit (SSE_MAX_STREAMS) stays the shipped default, which 5,000 subscribers fit under.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'info', SSE_MAX_STREAMS_PER_CLIENT: '1000000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -39,12 +39,18 @@ import { settlesWithin } from './shared/timeout.js';
 import { createLogger } from './telemetry/logger.js';
 import { VERSION } from './version.js';
 import { createMetrics } from './telemetry/metrics.js';
+import type { RecentTraces } from './telemetry/recentTraces.js';
 import { createLocalMetricsPipeline, type MetricsPipeline } from './telemetry/prometheus.js';
+
+/** The dashboard's own trace view (dashboard/src/views/TraceView.vue), the link when no TRACE_URL_TEMPLATE is set. */
+const BUILT_IN_TRACE_URL = '/traces/{traceId}';
 
 export interface ServerOptions {
   logger?: Logger;
   /** The SDK's Prometheus pipeline (main.ts); absent: a private one (tests). */
   metricsPipeline?: MetricsPipeline;
+  /** This process's last run traces when it exports none (main.ts); also the default trace link. */
+  traces?: RecentTraces;
   dashboardDir?: string;
 }
 
@@ -140,7 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     await presence.start();
     cleanup.push(() => presence.stop());
-    bus.onSubscribersChanged(() => void presence.publish());
+    bus.onSubscribersChanged(() => presence.changed());
 
     const engine: RunWiring = {
       config,
@@ -152,7 +158,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       bus,
       transitions: new RunTransitions(orm, { onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database unreachable; retrying the write') }),
       scrapePool: new ScrapePool(config.scrapeConcurrency),
-      reads: new RunReadModel(orm, config.traceUrlTemplate),
+      reads: new RunReadModel(orm, config.traceUrlTemplate ?? (options.traces ? BUILT_IN_TRACE_URL : undefined)),
       events: new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
@@ -229,6 +235,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       scheduler,
       sse,
       metrics: metricsPipeline,
+      traces: options.traces,
       onUnauthorized: (route) => metrics.unauthorized(route),
       onLimited: () => metrics.limited('unauthorized'),
       logger,

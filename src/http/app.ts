@@ -28,6 +28,7 @@ import { createOddsRoutes } from './routes/odds.js';
 import { createPlatformRoutes } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
+import { createTraceRoutes, type TraceRoutesDeps } from './routes/traces.js';
 import type { SseDeps } from './sse.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
@@ -42,6 +43,7 @@ export interface AppDeps {
   scheduler: Scheduler;
   sse: SseDeps;
   metrics: MetricsPipeline;
+  traces: TraceRoutesDeps['traces'];
   /** Counts a refused operator token by route pattern. */
   onUnauthorized?(route: string): void;
   /** Counts a client refused with 429 after too many wrong tokens. */
@@ -99,16 +101,17 @@ export function createApp(deps: AppDeps) {
   app.route('/', createMetricsApp(deps.metrics));
 
   const api = new Hono<AppEnv>();
-  api.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        // The unread body stays on the socket: make the client open a fresh connection for its next request.
-        c.header('Connection', 'close');
-        throw new AppError('payload_too_large', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      // The unread body stays on the socket: make the client open a fresh connection for its next request.
+      c.header('Connection', 'close');
+      throw new AppError('payload_too_large', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  // GET and HEAD carry no body; bodyLimit would still read `c.req.raw.body`, which makes @hono/node-server
+  // build a full undici Request for every read and every SSE connect.
+  api.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   api.use(
     refuseCrossSite(),
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
@@ -129,6 +132,7 @@ export function createApp(deps: AppDeps) {
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
+  api.route('/traces', createTraceRoutes({ traces: deps.traces }));
   app.route('/api', api);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 

@@ -80,17 +80,14 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
     return c.json(errorBody('too_many_streams', message), 429, { 'Retry-After': String(STREAM_LIMIT_RETRY_AFTER_SECONDS) });
   }
   const held = limits;
-  // Removed when the subscription ends any other way: the request's signal can outlive it (undici keeps it
-  // in a FinalizationRegistry), and the listener would keep the subscription, its response and socket alive.
-  const signal = c.req.raw.signal;
-  const onAbort = () => subscription.end('client_closed');
+  // The subscription watches the Node response and socket for the client going away; the request's
+  // AbortSignal is not read, as reading it makes @hono/node-server build an undici Request per stream.
   const subscription = new Subscription(
     response,
     options.stream,
     deps.settings,
     fanout,
     (ended) => {
-      signal.removeEventListener('abort', onAbort);
       deps.open.delete(ended);
       held.release(client);
     },
@@ -103,9 +100,8 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
   subscription.unsubscribe = deps.bus.subscribe(options.scope, subscription.listener(options.idOf, options.endsWith));
   deps.open.add(subscription);
   fanout.add(subscription);
-  signal.addEventListener('abort', onAbort, { once: true });
   // A client gone before we listened: its close events have already fired.
-  if (signal.aborted || response.destroyed || !response.socket || response.socket.destroyed) subscription.end('client_closed');
+  if (response.destroyed || !response.socket || response.socket.destroyed) subscription.end('client_closed');
   if (!subscription.isEnded) void replay(subscription, deps, options);
   // Tells @hono/node-server that this handler writes the response itself.
   return RESPONSE_ALREADY_SENT;

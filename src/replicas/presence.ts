@@ -16,6 +16,8 @@ export interface ReplicaPresenceOptions {
   refreshMs?: number;
   /** Default three refreshes: a replica that missed three refreshes stops counting. */
   leaseMs?: number;
+  /** Least time between two writes caused by subscriptions starting or ending. Default 250 ms. */
+  changeSpacingMs?: number;
 }
 
 /**
@@ -30,10 +32,14 @@ export class ReplicaPresence {
   private queued: Promise<void> | undefined;
   private readonly refreshMs: number;
   private readonly leaseMs: number;
+  private readonly changeSpacingMs: number;
+  private lastChangeWrite = -Infinity;
+  private changeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ReplicaPresenceOptions) {
     this.refreshMs = options.refreshMs ?? 2_000;
     this.leaseMs = options.leaseMs ?? 3 * this.refreshMs;
+    this.changeSpacingMs = options.changeSpacingMs ?? 250;
   }
 
   get replicaId(): string {
@@ -62,6 +68,24 @@ export class ReplicaPresence {
     return next;
   }
 
+  /**
+   * A subscription started or ended. The first change after a quiet spell is written at once; a storm
+   * (5,000 dashboards connecting) is written at most every `changeSpacingMs`, with the counts as they
+   * are then, instead of back to back for as long as the storm lasts.
+   */
+  changed(): void {
+    if (this.changeTimer) return;
+    const wait = this.lastChangeWrite + this.changeSpacingMs - performance.now();
+    const write = () => {
+      this.changeTimer = undefined;
+      this.lastChangeWrite = performance.now();
+      void this.publish();
+    };
+    if (wait <= 0) return write();
+    this.changeTimer = setTimeout(write, wait);
+    this.changeTimer.unref();
+  }
+
   /** Who watches `runId` on every live replica: that run's stream subscribers plus global-stream subscribers. */
   async watchersOf(runId: number): Promise<number> {
     return this.sum(runId, false);
@@ -74,7 +98,9 @@ export class ReplicaPresence {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.changeTimer);
     this.timer = undefined;
+    this.changeTimer = undefined;
     await this.tail;
     await this.options.execute('delete from replica_presence where replica_id = ?', [this.options.replicaId]);
   }

@@ -302,6 +302,6 @@ export interface TraceDetail {
   traceId: string;
   /** The run this trace belongs to (its `oddswatch.run.id` attribute), when known. */
   runId: number | null;
-  /** Ordered by start time. */
+  /** In the order the spans started. */
   spans: TraceSpan[];
 }

@@ -4,10 +4,10 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { redactedClientSpanAttributes } from '../platforms/redact.js';
 import { VERSION } from '../version.js';
+import { RecentTraces } from './recentTraces.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
 /**
@@ -17,6 +17,7 @@ import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } f
  */
 let sdk: NodeSDK | undefined;
 let pipeline: MetricsPipeline | undefined;
+let recent: RecentTraces | undefined;
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -51,10 +52,11 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
       'service.instance.id': randomUUID(),
     }),
     metricReaders: [exporter],
-    // Without an exporter spans are still recorded (not exported), so runs, logs and responses get real
-    // trace ids. NodeSDK registers a tracer provider only when it has at least one span processor: an empty
-    // list would leave every span non-recording (trace id 0), so give it one that does nothing.
-    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [new NoopSpanProcessor()] } : {}),
+    // Without an exporter spans are still recorded, so runs, logs and responses get real trace ids, and the
+    // last runs' spans are kept in memory for the dashboard's trace view. NodeSDK registers a tracer
+    // provider only when it has at least one span processor: an empty list would leave every span
+    // non-recording (trace id 0).
+    ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [(recent = new RecentTraces())] } : {}),
     views,
     instrumentations: [
       getNodeAutoInstrumentations({
@@ -78,6 +80,11 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
 /** The SDK's metrics pipeline, or undefined when the process was started without register.ts. */
 export function telemetryPipeline(): MetricsPipeline | undefined {
   return pipeline;
+}
+
+/** This process's last run traces, when it exports none (see recentTraces.ts); undefined otherwise. */
+export function recentTraces(): RecentTraces | undefined {
+  return recent;
 }
 
 /** Flushes spans and metrics. */

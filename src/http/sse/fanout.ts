@@ -14,11 +14,17 @@ interface Job {
   next: number;
 }
 
-/** Writes per macrotask: small enough that database replies and new connections are served in between. */
-const BATCH = 256;
+/**
+ * Time one event-loop turn may spend writing, checked every `CHECK_EVERY` writes. A turn per fixed
+ * number of writes (256) measured 6.8x raw node:http's p50 delivery at 5,000 subscribers: each turn
+ * waits behind everything else the loop has queued. Writing everything at once measured 1.9x and made
+ * the run 1.20x slower (its database replies waited behind the writes). A time slice keeps both short.
+ */
+const SLICE_MS = 10;
+const CHECK_EVERY = 32;
 
 /**
- * Delivers frames to subscriptions in batches of `BATCH` writes per event-loop turn (setImmediate), so a
+ * Delivers frames to subscriptions in time slices of `SLICE_MS` per event-loop turn (setImmediate), so a
  * publish returns at once and the run's own work never queues behind thousands of socket writes.
  * Jobs are delivered in order, so every subscription sees frames in publish order. It also sends
  * the comment heartbeat to every open subscription from one timer.
@@ -68,16 +74,15 @@ export class Fanout {
 
   private readonly drain = (): void => {
     this.scheduled = false;
-    let budget = BATCH;
-    while (budget > 0) {
+    const until = performance.now() + SLICE_MS;
+    do {
       const job = this.jobs[0];
       if (!job) return;
-      const end = Math.min(job.targets.length, job.next + budget);
-      budget -= end - job.next;
+      const end = Math.min(job.targets.length, job.next + CHECK_EVERY);
       for (let index = job.next; index < end; index += 1) job.targets[index]!.deliver(job.frame, job.id, job.last);
       job.next = end;
       if (job.next === job.targets.length) this.jobs.shift();
-    }
+    } while (performance.now() < until);
     if (this.jobs.length > 0) this.schedule();
   };
 }

@@ -1,0 +1,28 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import type { TraceDetail } from '../../shared/contract.js';
+import type { AppEnv } from '../appEnv.js';
+import { validate } from '../errors.js';
+
+export interface TraceRoutesDeps {
+  /** This process's last run traces (telemetry/recentTraces.ts); undefined when traces are exported instead. */
+  traces: { trace(traceId: string): TraceDetail | undefined } | undefined;
+}
+
+const traceParam = z.object({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'a trace id is 32 lowercase hex characters') });
+
+/** GET /api/traces/:traceId: a run trace as this process recorded it (the dashboard's /traces view). */
+export function createTraceRoutes({ traces }: TraceRoutesDeps) {
+  return new Hono<AppEnv>().get('/:traceId', validate('param', traceParam), (c) => {
+    const { traceId } = c.req.valid('param');
+    if (!traces) {
+      throw new AppError('trace_not_found', 404, 'this service exports its traces (OTEL_EXPORTER_OTLP_ENDPOINT): open them in Tempo');
+    }
+    const trace = traces.trace(traceId);
+    if (!trace) {
+      throw new AppError('trace_not_found', 404, `trace ${traceId} is not held here: a process keeps the traces of its last runs only, and only the runs it ran`);
+    }
+    return c.json(trace);
+  });
+}
