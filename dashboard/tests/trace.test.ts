@@ -154,8 +154,10 @@ describe('span wording', () => {
     expect(spanDuration(950)).toBe('950 ms');
     expect(spanDuration(3200)).toBe('3.2 s');
     expect(spanSubtitle(SPANS.find((s) => s.spanId === 'p-alpha')!)).toBe('alpha');
-    expect(spanSubtitle(SPANS.find((s) => s.spanId === 'h-alpha')!)).toBe('127.0.0.1:4100/alpha/feed');
-    expect(spanSubtitle(span('x', null, 0, 1, { attributes: { 'url.path': '/feed', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed');
+    expect(spanSubtitle(SPANS.find((s) => s.spanId === 'h-alpha')!)).toBe('127.0.0.1:4100/alpha/feed?page=1&key=REDACTED');
+    // A served request (kind server) has no url.full; its query comes without the "?".
+    expect(spanSubtitle(span('x', null, 0, 1, { kind: 'server', attributes: { 'url.path': '/feed', 'url.query': 'page=2', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed?page=2');
+    expect(spanSubtitle(span('x', null, 0, 1, { attributes: { 'url.path': '/feed' } }))).toBe('/feed');
     expect(spanSubtitle(SPANS[0]!)).toBeNull();
   });
 });

@@ -82,7 +82,7 @@ export function visibleRows(rows: readonly TraceRow[], showDatabase: boolean): T
   return shown;
 }
 
-/** A second line for spans whose name says little: the bookmaker of a platform span, the host and path of a request. */
+/** A second line for spans whose name says little: the bookmaker of a platform span, the target of a request. */
 export function spanSubtitle(span: TraceSpan): string | null {
   const a = span.attributes;
   const platform = a['oddswatch.platform'];
@@ -91,14 +91,16 @@ export function spanSubtitle(span: TraceSpan): string | null {
   if (typeof full === 'string') {
     try {
       const url = new URL(full);
-      return `${url.host}${url.pathname}`;
+      return `${url.host}${url.pathname}${url.search}`;
     } catch {
       return full;
     }
   }
   const path = a['url.path'];
-  if (typeof path === 'string') return typeof a['server.address'] === 'string' ? `${a['server.address']}${path}` : path;
-  return null;
+  if (typeof path !== 'string') return null;
+  const host = typeof a['server.address'] === 'string' ? a['server.address'] : '';
+  const query = typeof a['url.query'] === 'string' && a['url.query'] ? `?${a['url.query'].replace(/^\?/, '')}` : '';
+  return `${host}${path}${query}`;
 }
 
 /** Span durations are often under a millisecond: 0.42 -> "0.4 ms", 7.25 -> "7.3 ms", then as formatDuration. */
