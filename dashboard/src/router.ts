@@ -12,6 +12,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/runs', name: 'runs', component: RunsView, meta: { title: 'Runs' } },
   { path: '/runs/:id(\\d+)', name: 'run', component: RunDetailView, meta: { title: 'Run' } },
   { path: '/odds', name: 'odds', component: OddsView, meta: { title: 'Odds' } },
+  // Opened from a run page only: loaded on first visit, so the dashboard's first load does not carry it.
+  { path: '/traces/:traceId', name: 'trace', component: () => import('@/views/TraceView.vue'), meta: { title: 'Trace' } },
   { path: '/platforms/:name', name: 'platform', component: PlatformView, meta: { title: 'Bookmaker' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Not found' } },
 ];

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
-import { ROOT, ensureBuilt, launchBrowser, openTab, screenshot, setFeeds, testId, waitConnected, waitDashboardLoaded } from './support.js';
-
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+import { ensureBuilt, launchBrowser, openTab, screenshot, seriousViolations, setFeeds, testId, waitConnected, waitDashboardLoaded } from './support.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -37,21 +33,9 @@ const PAGES: { name: string; path: () => string; ready: (page: Page) => Promise<
   { name: 'odds', path: () => '/odds', ready: (page) => testId(page, 'odds-price').first().waitFor() },
   { name: 'bookmaker', path: () => '/platforms/redfox', ready: (page) => testId(page, 'platform-scrape').first().waitFor() },
   { name: 'not-found', path: () => '/no/such/page', ready: (page) => testId(page, 'not-found-view').waitFor() },
+  // The in-process server keeps no traces: the trace page's "not held here" state (traceLink.test.ts checks a real trace).
+  { name: 'trace-not-held', path: () => '/traces/0af7651916cd43dd8448eb211c80319c', ready: (page) => testId(page, 'trace-not-found').waitFor() },
 ];
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (no inline script) blocks addScriptTag, rightly.
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
 
 describe('accessibility and screenshots of every page', () => {
   for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {

@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
@@ -141,6 +141,23 @@ export async function waitDashboardLoaded(page: Page, timeoutMs = 10_000): Promi
   for (const id of ['recent-runs', 'scheduler-card', 'platforms-card']) {
     await byTestId(page, id).filter({ hasNotText: 'Loading…' }).waitFor({ timeout: timeoutMs });
   }
+}
+
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (no inline script) blocks addScriptTag, rightly.
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
 /** A full-page PNG in test-artifacts/screenshots/ (git ignores test-artifacts/). Returns its path. */

@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunDetail } from '../../src/shared/contract.js';
+import type { RunDetail, TraceDetail } from '../../src/shared/contract.js';
 import { SERVICE_ARGS, spawnService, type ChildService } from '../helpers/childService.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { ensureBuilt, launchBrowser, openTab, ROOT, screenshot, testId, waitFor } from './support.js';
+import { ensureBuilt, launchBrowser, openTab, ROOT, screenshot, seriousViolations, testId, waitFor } from './support.js';
 
 /**
  * The README's path: the service started exactly as `npm start` starts it (built output, the telemetry
  * `--import`, no OTEL_* variable, so no exporter), then a run. Spans must still be recorded: the run,
- * its log lines, the responses and the run page all carry a real trace id.
+ * its log lines, the responses and the run page all carry a real trace id, and the run page links to the
+ * dashboard's own trace page, which shows the spans the process kept.
  */
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 
@@ -19,6 +20,7 @@ let service: ChildService;
 let browser: Browser;
 let run: RunDetail;
 let runResponse: Response;
+let trace: TraceDetail;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -31,6 +33,11 @@ beforeAll(async () => {
     const current = (await runResponse.json()) as RunDetail;
     return current.finishedAt ? current : undefined;
   }, { timeoutMs: 30_000, what: 'the run to finish' });
+  // The run span ends just after the run is saved as finished: the trace is held from then on.
+  trace = await waitFor(async () => {
+    const response = await fetch(`${service.url}/api/traces/${run.traceId}`);
+    return response.ok ? ((await response.json()) as TraceDetail) : undefined;
+  }, { timeoutMs: 10_000, what: 'the run trace to be held' });
   browser = await launchBrowser();
 }, 180_000);
 afterAll(async () => {
@@ -81,6 +88,68 @@ describe('trace ids as `npm start` runs the service, with no telemetry configura
       } finally {
         await tab.close();
       }
+    }
+  });
+
+  it('links the run page to the trace page in the same tab: the run span and one platform span per step, wide and narrow', async () => {
+    expect(run.traceUrl).toBe(`/traces/${run.traceId}`);
+    const platforms = run.steps.map((step) => step.platform).sort();
+    expect(platforms.length).toBeGreaterThan(1);
+    for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+      const tab = await openTab(browser, service.url, `/runs/${run.id}`, viewport);
+      try {
+        const link = testId(tab.page, 'run-trace-link');
+        await link.waitFor({ timeout: 10_000 });
+        for (const testid of ['run-trace-link', 'timeline-trace-link']) {
+          expect(await testId(tab.page, testid).getAttribute('href')).toBe(`/traces/${run.traceId}`);
+          expect(await testId(tab.page, testid).getAttribute('target')).toBeNull();
+        }
+        await link.click();
+        await tab.page.waitForURL(`**/traces/${run.traceId}`, { timeout: 10_000 });
+        const spans = testId(tab.page, 'trace-span');
+        await spans.first().waitFor({ timeout: 10_000 });
+        expect(await testId(tab.page, 'trace-id').textContent()).toBe(run.traceId);
+        expect(await testId(tab.page, 'trace-run-link').getAttribute('href')).toBe(`/runs/${run.id}`);
+        expect(await spans.count()).toBe(trace.spans.length);
+
+        const runRows = tab.page.locator('[data-testid="trace-span"][data-name="scrape.run"]');
+        expect(await runRows.count()).toBe(1);
+        expect(await runRows.getAttribute('data-depth')).toBe('0');
+        const platformRows = tab.page.locator('[data-testid="trace-span"][data-name="scrape.platform"]');
+        const shown = await platformRows.evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-platform'), row.getAttribute('data-depth')]));
+        expect(shown.map(([platform]) => platform).sort()).toEqual(platforms);
+        expect(shown.every(([, depth]) => depth === '1')).toBe(true);
+        // The first platform's feed requests sit under it.
+        const first = shown[0]![0]!;
+        const rows = await spans.evaluateAll((all) => all.map((row) => [row.getAttribute('data-name'), row.getAttribute('data-platform'), row.getAttribute('data-depth')]));
+        const at = rows.findIndex(([name, platform]) => name === 'scrape.platform' && platform === first);
+        expect(rows.slice(at + 1).findIndex(([, , depth]) => depth === '2')).toBe(0);
+
+        // Opening a span shows its attributes.
+        await platformRows.first().locator('[data-testid="trace-span-toggle"]').click();
+        const details = platformRows.first().locator('[data-testid="trace-span-details"]');
+        expect(await details.textContent()).toContain('oddswatch.platform');
+
+        const violations = await seriousViolations(tab.page);
+        expect(violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`)).toEqual([]);
+        expect(await tab.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(viewport.width);
+        await screenshot(tab.page, `trace-view-${viewport.width}`);
+        expect(tab.pageErrors).toEqual([]);
+      } finally {
+        await tab.close();
+      }
+    }
+  });
+
+  it('says where to look when this process does not hold the trace', async () => {
+    const tab = await openTab(browser, service.url, '/traces/0af7651916cd43dd8448eb211c80319c');
+    try {
+      const notHeld = testId(tab.page, 'trace-not-found');
+      await notHeld.waitFor({ timeout: 10_000 });
+      expect(await notHeld.textContent()).toContain('This process does not hold trace 0af7651916cd43dd8448eb211c80319c.');
+      expect(tab.pageErrors).toEqual([]);
+    } finally {
+      await tab.close();
     }
   });
 });

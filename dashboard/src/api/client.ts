@@ -19,6 +19,7 @@ import type {
   RunTrigger,
   SchedulerJob,
   SchedulerState,
+  TraceDetail,
 } from '@contract';
 import { useAuthStore } from '@/stores/auth';
 
@@ -159,6 +160,8 @@ export const api = {
   runHistory: () => request<RunHistory>('GET', '/api/runs/history'),
 
   odds: (q: OddsQuery = {}) => request<OddsPage>('GET', `/api/odds${query({ ...q })}`),
+
+  getTrace: (traceId: string) => request<TraceDetail>('GET', `/api/traces/${encodeURIComponent(traceId)}`),
 
   scheduler: () => request<SchedulerState>('GET', '/api/scheduler'),
   pauseScheduler: () => authorized(() => request<SchedulerState>('POST', '/api/scheduler/pause')),

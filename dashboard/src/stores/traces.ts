@@ -1,0 +1,33 @@
+import { acceptHMRUpdate, defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { TraceDetail } from '@contract';
+import { api, errorMessage, isApiError } from '@/api/client';
+
+export interface TraceLoadError {
+  /** The service does not hold this trace (404 `trace_not_found`): kept in memory for its last runs only. */
+  notFound: boolean;
+  message: string;
+}
+
+/**
+ * Traces opened on the trace page, by id, read over REST (GET /api/traces/:traceId) each time the page opens
+ * one: a run still going has more spans later. No stream: a trace is not pushed. A failed reread keeps the copy
+ * already shown.
+ */
+export const useTracesStore = defineStore('traces', () => {
+  const byId = ref<Record<string, TraceDetail>>({});
+  const errors = ref<Record<string, TraceLoadError>>({});
+
+  async function load(traceId: string): Promise<void> {
+    try {
+      byId.value[traceId] = await api.getTrace(traceId);
+      delete errors.value[traceId];
+    } catch (e) {
+      errors.value[traceId] = { notFound: isApiError(e, 'trace_not_found'), message: errorMessage(e) };
+    }
+  }
+
+  return { byId, errors, load };
+});
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTracesStore, import.meta.hot));
