@@ -19,10 +19,16 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function replica(replicaId: string, timing: { refreshMs: number; leaseMs?: number }) {
+function replica(replicaId: string, timing: { refreshMs: number; leaseMs?: number; changeSpacingMs?: number }) {
   const counts: { global: number; runs: Map<number, number> } = { global: 0, runs: new Map() };
-  const presence = new ReplicaPresence({ execute: pgExecutor(pool), replicaId, counts: (): LocalCounts => counts, logger: capturingLogger().logger, ...timing });
-  return { presence, counts };
+  const writes = { upserts: 0 };
+  const execute = pgExecutor(pool);
+  const counting: typeof execute = (sql, params) => {
+    if (sql.startsWith('insert into replica_presence')) writes.upserts += 1;
+    return execute(sql, params);
+  };
+  const presence = new ReplicaPresence({ execute: counting, replicaId, counts: (): LocalCounts => counts, logger: capturingLogger().logger, ...timing });
+  return { presence, counts, writes };
 }
 
 describe('watchers across replicas', () => {
@@ -87,5 +93,27 @@ describe('watchers across replicas', () => {
     fail = false;
     await waitFor(async () => (await presence.watchersOf(1)) === 2, { what: 'the next refresh' });
     await presence.stop();
+  });
+
+  it('writes a storm of subscription changes at most once per spacing, ending with the last counts', async () => {
+    const storm = replica('storm', { refreshMs: 60_000, changeSpacingMs: 200 });
+    await storm.presence.start();
+    const before = storm.writes.upserts;
+    const started = performance.now();
+    // 2,000 dashboards connecting over about 600 ms, one subscription change each.
+    for (let index = 1; index <= 2_000; index += 1) {
+      storm.counts.global = index;
+      storm.presence.changed();
+      if (index % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    const elapsed = performance.now() - started;
+    await waitFor(
+      async () => Number((await db.query<{ n: number }>(`select global_subscribers as n from replica_presence where replica_id = 'storm'`))[0]?.n) === 2_000,
+      { what: 'the last count written' },
+    );
+    const writes = storm.writes.upserts - before;
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 2);
+    await storm.presence.stop();
   });
 });
