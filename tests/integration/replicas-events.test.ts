@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventListener } from '../../src/replicas/eventListener.js';
+import { EventListener, toStreamEvent } from '../../src/replicas/eventListener.js';
 import { insertEventAndNotify, publishEvent } from '../../src/replicas/eventPublisher.js';
 import { pgExecutor } from '../../src/replicas/sql.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
@@ -145,5 +145,72 @@ describe('PostgreSQL progress bus', () => {
     console.log(`notify-to-callback latency over 1,000 events: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`);
     expect(p50).toBeLessThan(50);
     expect(p99).toBeLessThan(250);
+  });
+
+  describe("this process's own events", () => {
+    /** Reads of run_events by the listener session named `applicationName` while `body` runs. */
+    async function countingReads(applicationName: string, body: () => Promise<void>): Promise<number> {
+      let reads = 0;
+      const original = pg.Client.prototype.query;
+      pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+        const ours = this.connectionParameters?.application_name === applicationName;
+        if (ours && text?.startsWith('select id, run_id, seq, type, payload, created_at from run_events')) reads += 1;
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof original;
+      try {
+        await body();
+      } finally {
+        pg.Client.prototype.query = original;
+      }
+      return reads;
+    }
+
+    it('are delivered from their offers, in order and once, without reading them back', async () => {
+      const { listener, received } = listen('own-offers', { pollIntervalMs: 60_000 });
+      await listener.start();
+      const reads = await countingReads('own-offers', async () => {
+        // 10 writers at a time: replies and notifications overtake each other.
+        for (let wave = 0; wave < 5; wave += 1) {
+          await Promise.all(
+            Array.from({ length: 10 }, async () => {
+              const release = listener.expectLocal();
+              let row;
+              try {
+                row = await publishEvent(pool, null, 'scheduler.changed', { wave });
+              } finally {
+                release();
+              }
+              listener.offer(toStreamEvent(row));
+            }),
+          );
+        }
+        await waitFor(() => received.length === 50, { what: '50 events delivered' });
+      });
+      const ids = received.map((event) => event.id);
+      expect(new Set(ids).size).toBe(50);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids.at(-1)! - ids[0]!).toBe(49);
+      expect(reads).toBeLessThanOrEqual(2);
+    });
+
+    it('fill a gap left by a rolled-back writer with a read after the grace', async () => {
+      const { listener, received } = listen('own-gap', { pollIntervalMs: 60_000 });
+      await listener.start();
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        await insertEventAndNotify(pgExecutor(client), null, 'scheduler.changed', { rolledBack: true }); // consumes an id
+        await client.query('rollback');
+      } finally {
+        client.release();
+      }
+      const release = listener.expectLocal();
+      const row = await publishEvent(pool, null, 'scheduler.changed', { after: 'gap' });
+      release();
+      listener.offer(toStreamEvent(row));
+      await waitFor(() => received.some((event) => event.id === Number(row.id)), { timeoutMs: 2_000, what: 'the event after the gap' });
+      expect(received.filter((event) => event.id === Number(row.id))).toHaveLength(1);
+    });
   });
 });
