@@ -117,7 +117,9 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
-  api.use((_c, next) => RequestContext.create(orm.em, next));
+  // An EntityManager per request, except for the SSE streams: they only run raw SQL, and a dashboard
+  // storm opens thousands of them at once.
+  api.use((c, next) => (c.req.path.endsWith('/events') ? next() : RequestContext.create(orm.em, next)));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,
