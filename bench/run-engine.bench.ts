@@ -11,7 +11,8 @@
  *     batches of ODDS_FLUSH_ROWS), a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
  *     table then INSERT ... SELECT ... ON CONFLICT (COPY through a minimal pg submittable: pg-copy-streams is
  *     not installed). Rounds alternate the order (ABBA); medians; ratios against the baseline.
- * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60).
+ * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60, or BENCH_SIZES= for the
+ * odds figures only; BENCH_SKIP_ODDS=1 for the engine figures only).
  */
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -25,7 +26,7 @@ import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
-const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').filter(Boolean).map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ODDS_ROWS = 50_000;
 const silent = createLogger('silent', new Writable({ write: (_chunk, _encoding, callback) => callback() }));
