@@ -6,12 +6,15 @@
  *  2. SQL statements per 6-platform run: counted by wrapping pg's Client.prototype.query in this process
  *     (every round trip of the service's pool, BEGIN/COMMIT included; pg_stat_statements is not preloaded
  *     on the local server), from the POST until the runner is done.
- *  3. Odds persistence, 50,000 rows, warm, inserts then updates (prices moved, new run): the per-feed-page
- *     upsert as it was (the baseline: unnest statement, pages of 50), the shipped one (the same statement on
- *     batches of ODDS_FLUSH_ROWS), a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
+ *  3. Odds persistence, 50,000 rows, warm, inserts then updates (every price moved, new run): the per-feed-page
+ *     upsert as it was (the baseline: unnest statement, pages of 50, on the odds table as it was: fillfactor
+ *     100), the shipped one (the same statement on batches of ODDS_FLUSH_ROWS, the table filled to half),
+ *     each of those two changes alone, a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
  *     table then INSERT ... SELECT ... ON CONFLICT (COPY through a minimal pg submittable: pg-copy-streams is
- *     not installed). Rounds alternate the order (ABBA); medians; ratios against the baseline.
- * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60).
+ *     not installed). Each variant on its own database; rounds alternate the order (ABBA); medians; ratios
+ *     against the baseline.
+ * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60, or BENCH_SIZES= for the
+ * odds figures only; BENCH_SKIP_ODDS=1 for the engine figures only).
  */
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -25,7 +28,7 @@ import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
-const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').filter(Boolean).map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ODDS_ROWS = 50_000;
 const silent = createLogger('silent', new Writable({ write: (_chunk, _encoding, callback) => callback() }));
@@ -150,22 +153,43 @@ const copyUpsert: Write = async (client, platform, runId, rows) => {
   await client.query('commit');
 };
 
-async function oddsFigures(): Promise<void> {
+/**
+ * A database of its own for one variant, migrated as the service ships; `before` resets the odds table to the
+ * storage it had before Migration20261127010000_odds_fillfactor (fillfactor 100): today's baseline.
+ */
+async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg.Client; drop(): Promise<void> }> {
   const db = await benchDatabase();
-  // The service's migrations create the odds table as it ships.
   const server = await startServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'silent' }), { logger: silent });
   await server.stop();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  const variants: [string, number, Write][] = [
-    ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert],
-    [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows`, ODDS_FLUSH_ROWS, unnestUpsert],
-    ['multi-row VALUES, 1,000 rows', 1_000, valuesUpsert],
-    ['COPY temp table + INSERT SELECT, 5,000 rows', 5_000, copyUpsert],
+  if (storage === 'before') await client.query('alter table odds reset (fillfactor)');
+  return {
+    client,
+    async drop() {
+      await client.end();
+      await db.drop();
+    },
+  };
+}
+
+async function oddsFigures(): Promise<void> {
+  // Each variant writes to its own odds table (same server, same size of table), so none slows another.
+  const variants: [string, number, Write, 'before' | 'shipped'][] = [
+    ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert, 'before'],
+    [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows, fillfactor 50`, ODDS_FLUSH_ROWS, unnestUpsert, 'shipped'],
+    ['per feed page (50 rows), fillfactor 50', 50, unnestUpsert, 'shipped'],
+    [`unnest, ${ODDS_FLUSH_ROWS} rows, fillfactor 100`, ODDS_FLUSH_ROWS, unnestUpsert, 'before'],
+    ['multi-row VALUES, 1,000 rows, fillfactor 50', 1_000, valuesUpsert, 'shipped'],
+    ['COPY temp table + INSERT SELECT, 5,000 rows, ff 50', 5_000, copyUpsert, 'shipped'],
   ];
+  const databases: Awaited<ReturnType<typeof oddsDatabase>>[] = [];
+  for (const [, , , storage] of variants) databases.push(await oddsDatabase(storage));
   const rows = (shift: number) =>
     Array.from({ length: ODDS_ROWS }, (_, index) => ({ eventKey: `ev-${Math.floor(index / 5)}`, eventName: 'A v B', market: 'match_result', selection: `s${index % 5}`, price: 1.5 + ((index + shift) % 100) / 100 }));
-  const pass = async ([, size, write]: [string, number, Write], platform: string, shift: number, runId: number) => {
+  const pass = async (index: number, platform: string, shift: number, runId: number) => {
+    const [, size, write] = variants[index]!;
+    const client = databases[index]!.client;
     const batch = rows(shift);
     const started = performance.now();
     for (let offset = 0; offset < batch.length; offset += size) await write(client, platform, runId, batch.slice(offset, offset + size));
@@ -173,14 +197,14 @@ async function oddsFigures(): Promise<void> {
   };
   try {
     // Warm: every variant once on a throwaway platform.
-    for (const variant of variants) await pass(variant, `warm-${variant[1]}`, 0, 1);
+    for (const index of variants.keys()) await pass(index, 'warm', 0, 1);
     const figures = variants.map(() => ({ inserts: [] as number[], updates: [] as number[] }));
     for (let round = 0; round < ROUNDS; round += 1) {
       const order = round % 2 === 0 ? [...variants.keys()] : [...variants.keys()].reverse();
       for (const index of order) {
-        const platform = `odds-${index}-${round}`;
-        figures[index]!.inserts.push(await pass(variants[index]!, platform, 0, 1));
-        figures[index]!.updates.push(await pass(variants[index]!, platform, 7, 2));
+        const platform = `odds-${round}`;
+        figures[index]!.inserts.push(await pass(index, platform, 0, 1));
+        figures[index]!.updates.push(await pass(index, platform, 7, 2));
       }
     }
     const base = figures[0]!;
@@ -188,13 +212,12 @@ async function oddsFigures(): Promise<void> {
     for (const [index, [name]] of variants.entries()) {
       const figure = figures[index]!;
       console.log(
-        `  ${name.padEnd(46)} inserts ${String(Math.round(median(figure.inserts))).padStart(7)} rows/s (${(median(figure.inserts) / median(base.inserts)).toFixed(2)}x), ` +
+        `  ${name.padEnd(52)} inserts ${String(Math.round(median(figure.inserts))).padStart(7)} rows/s (${(median(figure.inserts) / median(base.inserts)).toFixed(2)}x), ` +
           `updates ${String(Math.round(median(figure.updates))).padStart(7)} rows/s (${(median(figure.updates) / median(base.updates)).toFixed(2)}x)`,
       );
     }
   } finally {
-    await client.end();
-    await db.drop();
+    for (const database of databases) await database.drop();
   }
 }
 

@@ -1,6 +1,7 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOdds } from '../../src/odds/pruneOdds.js';
-import { upsertOdds } from '../../src/runs/oddsStore.js';
+import { oddsUpsertCte, upsertOdds } from '../../src/runs/oddsStore.js';
 import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
 import { spawnService } from '../helpers/childService.js';
 import { createTestDatabase } from '../helpers/testDatabase.js';
@@ -106,6 +107,43 @@ describe('GET /api/odds', () => {
     const [price] = pricesOf(page).map((entry) => entry.price);
     expect(price).toMatchObject({ price: 2.4, previousPrice: 2, movement: 'up', runId: 900_002 });
     await server.db.query(`delete from odds where event_key = 'twice-ev'`);
+  });
+
+  it('rewrites a row in place on a later run (HOT update: no index entry), the table filled to half', async () => {
+    const [table] = await server.db.query<{ reloptions: string[] }>(`select reloptions from pg_class where relname = 'odds'`);
+    expect(table!.reloptions).toContain('fillfactor=50');
+    // Three scrapes of 500 prices (the second adds the previous price, the third is the steady state). How
+    // many of the third's updates were HOT: the session's not yet reported counters
+    // (pg_stat_xact_user_tables, which may still hold earlier transactions' too) before and after it.
+    const rows = (shift: number) =>
+      Array.from({ length: 500 }, (_, index) => ({ eventKey: `hot-ev-${Math.floor(index / 5)}`, eventName: 'Hot v Cold', market: 'match_result', selection: `s${index % 5}`, price: 1.5 + ((index + shift) % 100) / 100 }));
+    const client = new pg.Client({ connectionString: server.db.url });
+    await client.connect();
+    const write = async (runId: number, shift: number) => {
+      const cte = oddsUpsertCte('hot-test', runId, rows(shift));
+      let n = 0;
+      await client.query(`with ${cte.sql.replace(/\?/g, () => `$${++n}`)} select 1`, cte.params);
+    };
+    try {
+      await write(910_001, 0);
+      await write(910_002, 7);
+      const counters = async () => {
+        const result = await client.query<{ updated: string; hot: string }>(`select n_tup_upd as updated, n_tup_hot_upd as hot from pg_stat_xact_user_tables where relname = 'odds'`);
+        return { updated: Number(result.rows[0]!.updated), hot: Number(result.rows[0]!.hot) };
+      };
+      // Within one transaction block the session reports nothing, so the difference is this write's alone.
+      await client.query('begin');
+      const before = await counters();
+      await write(910_003, 14);
+      const after = await counters();
+      await client.query('commit');
+      expect(after.updated - before.updated).toBe(500);
+      // About 94% here; at the default fillfactor (100) about 3%: the pages the earlier scrapes filled have no room.
+      expect(after.hot - before.hot).toBeGreaterThan(450);
+    } finally {
+      await server.db.query(`delete from odds where platform = 'hot-test'`);
+      await client.end();
+    }
   });
 
   it('filters by bookmaker: only its prices, best still compared with every bookmaker', async () => {
