@@ -155,7 +155,7 @@ const copyUpsert: Write = async (client, platform, runId, rows) => {
 
 /**
  * A database of its own for one variant, migrated as the service ships; `before` resets the odds table to the
- * storage it had before Migration20261127010000_odds_fillfactor (fillfactor 100): today's baseline.
+ * storage it had before Migration20261126030000_odds_fillfactor (fillfactor 100): today's baseline.
  */
 async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg.Client; drop(): Promise<void> }> {
   const db = await benchDatabase();

@@ -94,7 +94,7 @@ export type RunEvent = InferEntity<typeof RunEvent>;
  * Latest odds per (platform, event, market, selection): upserted by every run, never duplicated. The
  * price and time of that bookmaker's previous scrape sit beside the current ones (movement), so the
  * table holds one row per price whatever the number of scrapes. Its pages are filled to half
- * (fillfactor 50, set by Migration20261127010000_odds_fillfactor: no entity option for it) so that a
+ * (fillfactor 50, set by Migration20261126030000_odds_fillfactor: no entity option for it) so that a
  * run's rewrite of each row is a HOT update, touching none of the indexes.
  */
 export const Odds = defineEntity({

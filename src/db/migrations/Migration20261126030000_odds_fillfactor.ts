@@ -12,7 +12,7 @@ import { Migration } from '@mikro-orm/migrations';
  * existing full pages are not rewritten (no table lock), their rows move to new half-filled pages as
  * they are updated.
  */
-export class Migration20261127010000_odds_fillfactor extends Migration {
+export class Migration20261126030000_odds_fillfactor extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`alter table "odds" set (fillfactor = 50);`);
