@@ -80,11 +80,11 @@ describe('RecentTraces: the last runs spans in memory', () => {
     for (const id of ids.slice(2)) expect(store.trace(id)!.spans).toHaveLength(4);
   });
 
-  it('bounds traces that never become runs (pending), without dropping held runs', () => {
-    setUp({ runs: 2, pending: 5 });
+  it('keeps nothing of traces without a run span, and never drops a held run for them', () => {
+    setUp({ runs: 2 });
     const held = recordRun(1, ['alpha']);
     for (let index = 0; index < 50; index += 1) tracer.startSpan(`GET ${index}`).end();
-    expect((store as unknown as { pending: Map<string, unknown> }).pending.size).toBe(5);
+    expect((store as unknown as { traces: Map<string, unknown> }).traces.size).toBe(1);
     expect(store.trace(held)!.runId).toBe(1);
   });
 });
