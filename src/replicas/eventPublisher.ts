@@ -33,13 +33,33 @@ export interface PublishedEventRow extends Record<string, unknown> {
  * Deadlock rule: take this lock before any row lock on `runs` in the same transaction (call it
  * first, or in a transaction of its own); it then takes the run's row lock for `last_seq` itself.
  */
+/**
+ * A write the event depends on, made in the event's own statement: a CTE body that becomes `guard`; the
+ * event is inserted only when it returns a row. It must gate itself on `exists (select 1 from lock)` so
+ * the events lock is taken before its row locks (the deadlock rule below).
+ */
+export interface EventGuard {
+  sql: string;
+  params: unknown[];
+}
+
+export async function insertEventAndNotify(execute: SqlExecutor, runId: number | null, type: string, payload: unknown, channel?: string): Promise<PublishedEventRow>;
+export async function insertEventAndNotify(
+  execute: SqlExecutor,
+  runId: number,
+  type: string,
+  payload: unknown,
+  channel: string,
+  guard: EventGuard,
+): Promise<PublishedEventRow | undefined>;
 export async function insertEventAndNotify(
   execute: SqlExecutor,
   runId: number | null,
   type: string,
   payload: unknown,
   channel = EVENTS_CHANNEL,
-): Promise<PublishedEventRow> {
+  guard?: EventGuard,
+): Promise<PublishedEventRow | undefined> {
   // One statement (one round trip, and it may run in autocommit): the insert's rows come from the
   // lock's row, so the lock is taken before the id's nextval is evaluated.
   const json = JSON.stringify(payload);
@@ -53,13 +73,16 @@ export async function insertEventAndNotify(
         )
       : await execute<PublishedEventRow>(
           `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
-           next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock) returning id, last_seq),
+           ${guard ? `guard as (${guard.sql}),` : ''}
+           next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock)
+                    ${guard ? 'and exists (select 1 from guard)' : ''} returning id, last_seq),
            inserted as (insert into run_events (run_id, seq, type, payload) select id, last_seq, ?, ?::jsonb from next
                         returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
-          [LOCK_NAMES.events, runId, type, json, channel],
+          [LOCK_NAMES.events, ...(guard?.params ?? []), runId, type, json, channel],
         );
   const row = rows[0];
+  if (!row && guard) return undefined; // the guarded write did not happen: no event
   if (!row) throw new Error(`cannot record ${type}: run ${runId} does not exist`);
   delete (row as Record<string, unknown>).pg_notify;
   return row;

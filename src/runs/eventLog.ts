@@ -1,6 +1,6 @@
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
-import { insertEventAndNotify, type PublishedEventRow } from '../replicas/eventPublisher.js';
+import { EVENTS_CHANNEL, insertEventAndNotify, type EventGuard, type PublishedEventRow } from '../replicas/eventPublisher.js';
 import { toStreamEvent } from '../replicas/eventListener.js';
 import type { ProgressBus } from './progressBus.js';
 
@@ -25,15 +25,29 @@ export class EventLog {
   ) {}
 
   async record<T extends EventType>(runId: number | null, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
+    return (await this.write(runId, type, data))!;
+  }
+
+  /**
+   * Records a run's event together with the write it reports, in one statement (see EventGuard): both or
+   * neither. Undefined when the guarded write did not happen (e.g. the run already ended the step).
+   */
+  recordIf<T extends EventType>(runId: number, type: T, data: EventPayloads[T], guard: EventGuard): Promise<StreamEvent | undefined> {
+    return this.write(runId, type, data, guard);
+  }
+
+  private async write(runId: number | null, type: EventType, data: unknown, guard?: EventGuard): Promise<StreamEvent | undefined> {
     const connection = this.orm.em.getConnection();
+    const execute = <R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all');
     const release = this.bus.beginPublish?.();
     let row;
     try {
-      // One statement in autocommit: lock, insert, notify and commit in one round trip.
-      row = await insertEventAndNotify(<R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all'), runId, type, data);
+      // One statement in autocommit: lock, (guarded write,) insert, notify and commit in one round trip.
+      row = guard && runId !== null ? await insertEventAndNotify(execute, runId, type, data, EVENTS_CHANNEL, guard) : await insertEventAndNotify(execute, runId, type, data);
     } finally {
       release?.();
     }
+    if (!row) return undefined;
     const event = toStreamEvent(row);
     this.bus.publish(event);
     return event;

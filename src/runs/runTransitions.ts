@@ -5,6 +5,7 @@ import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '..
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 import { oddsUpsertCte } from './oddsStore.js';
 import type { VolumeCriteria, VolumeVerdict } from './volumeDrop.js';
+import type { EventGuard } from '../replicas/eventPublisher.js';
 
 export interface NewRun {
   trigger: RunTrigger;
@@ -96,12 +97,17 @@ export class RunTransitions {
     );
   }
 
-  /** A step pending -> running; false when the run already ended it. */
-  stepStarted(runId: number, platform: string): Promise<boolean> {
-    return this.won(`update platform_steps set status = 'running', started_at = now() where run_id = ? and platform = ? and status = 'pending'`, [
-      runId,
-      platform,
-    ]);
+  /**
+   * A step pending -> running, as the guard of its `platform.started` event (EventLog.recordIf): one
+   * statement takes the events lock, starts the step and records the event; no event when the run
+   * already ended the step.
+   */
+  stepStarted(runId: number, platform: string): EventGuard {
+    return {
+      sql: `update platform_steps set status = 'running', started_at = now()
+            where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1`,
+      params: [runId, platform],
+    };
   }
 
   /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */

@@ -7,7 +7,7 @@ import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventLog } from './eventLog.js';
-import { record } from './recordWithRetry.js';
+import { record, recordIf } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsStore.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
@@ -49,9 +49,17 @@ export const PROGRESS_EVENT_INTERVAL_MS = 1_000;
 export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
   const platform = adapter.name;
   const log = deps.logger.child({ run_id: run.runId, platform });
-  if (run.signal.aborted || !(await deps.transitions.stepStarted(run.runId, platform))) {
-    return { platform, outcome: 'not_started', eventsFound: 0 };
-  }
+  // The step starts and platform.started is recorded in one statement, or neither when the run ended the step.
+  const started =
+    !run.signal.aborted &&
+    (await recordIf(
+      deps,
+      run.runId,
+      'platform.started',
+      { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal },
+      deps.transitions.stepStarted(run.runId, platform),
+    ));
+  if (!started) return { platform, outcome: 'not_started', eventsFound: 0 };
   return tracer.startActiveSpan(
     'scrape.platform',
     { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs } },
@@ -63,14 +71,6 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       let error: string | null = null;
       try {
         log.info('platform scrape started');
-        await record(deps, run.runId, 'platform.started', {
-          runId: run.runId,
-          platform,
-          eventsFound: 0,
-          elapsedMs: 0,
-          platformsDone: run.platformsDone,
-          platformsTotal: run.platformsTotal,
-        });
         const timeout = AbortSignal.timeout(adapter.timeoutMs);
         const signal = AbortSignal.any([run.signal, timeout]);
         const odds = new OddsBuffer();
