@@ -9,6 +9,8 @@ interface Client {
   request: http.ClientRequest;
   ids: number[];
   delays: number[];
+  /** Raw server only: receive time minus when it wrote the frame (`writtenAt`), the earlier baseline. */
+  writeDelays: number[];
   comments: number;
 }
 
@@ -23,7 +25,7 @@ function open(url: string): Promise<Client> {
         reject(new Error(`stream refused: HTTP ${response.statusCode}`));
         return;
       }
-      const client: Client = { request, ids: [], delays: [], comments: 0 };
+      const client: Client = { request, ids: [], delays: [], writeDelays: [], comments: 0 };
       let carry = '';
       let resolved = false;
       response.setEncoding('utf8');
@@ -41,6 +43,8 @@ function open(url: string): Promise<Client> {
             client.ids.push(Number(frame.slice(idAt + 5, frame.indexOf('\n', idAt + 5))));
             const at = frame.indexOf('"at":"');
             if (at !== -1) client.delays.push(now - Date.parse(frame.slice(at + 6, at + 30)));
+            const written = frame.indexOf('"writtenAt":"');
+            if (written !== -1) client.writeDelays.push(now - Date.parse(frame.slice(written + 13, written + 37)));
           }
         }
         if (!resolved) {
@@ -76,6 +80,7 @@ function report() {
   let outOfOrder = 0;
   let differing = 0;
   const delays: number[] = [];
+  const writeDelays: number[] = [];
   for (const client of clients) {
     const seen = new Set<number>();
     for (let index = 0; index < client.ids.length; index += 1) {
@@ -86,11 +91,14 @@ function report() {
     }
     if (client.ids.length !== reference.length || client.ids.some((id, index) => id !== reference[index])) differing += 1;
     delays.push(...client.delays);
+    writeDelays.push(...client.writeDelays);
   }
   delays.sort((a, b) => a - b);
-  const pick = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? NaN;
+  writeDelays.sort((a, b) => a - b);
+  const pickOf = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const pick = (q: number) => pickOf(delays, q);
   const counts = clients.map((client) => client.ids.length);
-  return { clients: clients.length, minEvents: Math.min(...counts), maxEvents: Math.max(...counts), duplicates, outOfOrder, differing, p50: pick(0.5), p99: pick(0.99), referenceIds: reference };
+  return { clients: clients.length, minEvents: Math.min(...counts), maxEvents: Math.max(...counts), duplicates, outOfOrder, differing, p50: pick(0.5), p99: pick(0.99), writeP50: pickOf(writeDelays, 0.5), writeP99: pickOf(writeDelays, 0.99), referenceIds: reference };
 }
 
 /** Resolves when every client has `count` events, or after `timeoutMs`. */
@@ -109,6 +117,7 @@ process.on('message', async (message: { waitFor?: { count: number; timeoutMs: nu
     for (const client of clients) {
       client.ids = [];
       client.delays = [];
+      client.writeDelays = [];
     }
     process.send!({ reset: true });
   }

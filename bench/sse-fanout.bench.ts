@@ -5,6 +5,8 @@
  * Usage: npm run bench:sse   (SSE_BENCH_SIZES=1000,3000 SSE_BENCH_ROUNDS=2 SSE_BENCH_PROFILE=dir)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -126,10 +128,19 @@ async function captureSchedule(url: string): Promise<{ delayMs: number; type: st
   return schedule.map((event) => ({ ...event, delayMs: event.delayMs - first }));
 }
 
+/** Busy and total jiffies of the whole machine (/proc/stat), to show whether the cores were saturated. */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
 interface Sample {
   connectMs: number;
   p50: number;
   p99: number;
+  writeP50: number;
+  writeP99: number;
   cpuPerSubEventUs: number;
   rssPerSubKb: number;
   runMs: number;
@@ -137,6 +148,8 @@ interface Sample {
   duplicates: number;
   gaugeExact: boolean;
   loopP99Ms: number;
+  /** Share of all cores busy while the service's run (or the raw server's schedule) was delivered. */
+  machineBusy: number;
 }
 
 const db = await benchDatabase();
@@ -168,6 +181,7 @@ try {
     const connectMs = await once<number>(clients, 'connectMs');
     const connected = await target.probe();
     const gaugeOpen = target.name === 'service' ? await gauge(target.url) : count;
+    const cpuBefore = machineCpu();
     let runMs: number;
     let expected: number;
     if (target.name === 'service') {
@@ -186,9 +200,10 @@ try {
     }
     clients.send({ waitFor: { count: expected, timeoutMs: 10_000 } }); // the last frames may still be on their way
     await once(clients, 'waited');
+    const cpuAfter = machineCpu();
     const done = await target.probe();
     clients.send({ report: true });
-    const report = await once<{ clients: number; minEvents: number; maxEvents: number; duplicates: number; outOfOrder: number; differing: number; p50: number; p99: number }>(clients, 'report');
+    const report = await once<{ clients: number; minEvents: number; maxEvents: number; duplicates: number; outOfOrder: number; differing: number; p50: number; p99: number; writeP50: number; writeP99: number }>(clients, 'report');
     clients.send({ close: true });
     await once(clients, 'closed');
     let gaugeClosed = 0;
@@ -201,6 +216,8 @@ try {
       connectMs,
       p50: report.p50,
       p99: report.p99,
+      writeP50: report.writeP50,
+      writeP99: report.writeP99,
       cpuPerSubEventUs: Math.max(0, runCpu) / (count * expected),
       rssPerSubKb: (connected.rss - idle.rss) / 1024 / count,
       runMs,
@@ -208,10 +225,12 @@ try {
       duplicates: report.duplicates + report.outOfOrder,
       gaugeExact: gaugeOpen === count && gaugeClosed === 0 && report.differing === 0,
       loopP99Ms: done.loopP99Ms,
+      machineBusy: (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total),
     };
   };
 
   const rows: string[] = [];
+  const notes: string[] = [];
   for (const count of SIZES) {
     const samples: Record<'service' | 'raw', Sample[]> = { service: [], raw: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -226,14 +245,18 @@ try {
     const lost = samples.service.reduce((sum, sample) => sum + sample.lost, 0);
     const dups = samples.service.reduce((sum, sample) => sum + sample.duplicates, 0);
     rows.push(
-      `| ${count} | ${ratio('p50')} | ${ratio('p99')} | ${ratio('cpuPerSubEventUs')} | ${ratio('rssPerSubKb')} | ${ratio('connectMs')} | ${(med('service', 'runMs') / median(baselineRun)).toFixed(2)}x (${med('service', 'runMs')} / ${median(baselineRun)} ms) | ${lost} / ${dups} | ${samples.service.every((sample) => sample.gaugeExact) ? 'exact' : 'WRONG'} | ${ratio('loopP99Ms')} |`,
+      `| ${count} | ${ratio('p50')} | ${ratio('p99')} | ${ratio('cpuPerSubEventUs')} | ${ratio('rssPerSubKb')} | ${ratio('connectMs')} | ${(med('service', 'runMs') / median(baselineRun)).toFixed(2)}x (${med('service', 'runMs')} / ${median(baselineRun)} ms) | ${lost} / ${dups} | ${samples.service.every((sample) => sample.gaugeExact) ? 'exact' : 'WRONG'} | ${ratio('loopP99Ms')} | ${med('raw', 'writeP50').toFixed(0)} / ${med('raw', 'writeP99').toFixed(0)} |`,
     );
     console.log(rows.at(-1));
+    notes.push(
+      `${count}: all ${cpus().length} cores ${(med('service', 'machineBusy') * 100).toFixed(0)}% busy during the service's run with its subscribers (raw: ${(med('raw', 'machineBusy') * 100).toFixed(0)}%)`,
+    );
   }
   console.log(`\n${ROUNDS} rounds per size, alternated, medians; service / raw (ratio)`);
-  console.log('| subscribers | p50 delivery ms | p99 delivery ms | CPU µs per subscriber-event | RSS KB per subscriber | connect ms | run with N / without | lost / duplicated | gauge | event-loop delay p99 ms |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| subscribers | p50 delivery ms | p99 delivery ms | CPU µs per subscriber-event | RSS KB per subscriber | connect ms | run with N / without | lost / duplicated | gauge | event-loop delay p99 ms | raw p50 / p99 from write ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  console.log(`\n${notes.join('\n')}`);
 } finally {
   clients.kill();
   raw.child.kill();

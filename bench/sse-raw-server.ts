@@ -32,7 +32,12 @@ process.on('message', (message: { publish?: Scheduled[]; count?: boolean }) => {
   const next = () => {
     const event = events[index]!;
     const id = nextId++;
-    const json = event.json.replace('"at":"AT"', `"at":"${new Date().toISOString()}"`).replace('"id":0', `"id":${id}`);
+    // `at` is when the event was due in the captured run's schedule, not when this loop got to it: an event
+    // due while the previous one is still being written waits, and that wait is delivery delay too (the
+    // service's `at` is its commit time, so its own queueing counts). Stamping at write time hid it.
+    const json = event.json
+      .replace('"at":"AT"', `"at":"${new Date(started + event.delayMs).toISOString()}","writtenAt":"${new Date().toISOString()}"`)
+      .replace('"id":0', `"id":${id}`);
     const frame = Buffer.from(`event: ${event.type}\nid: ${id}\ndata: ${json}\n\n`);
     for (const response of responses) response.write(frame);
     index += 1;
