@@ -20,12 +20,13 @@ interface Delivery {
 }
 
 /**
- * Time one event-loop turn may spend writing, checked every `CHECK_EVERY` subscribers. A turn per fixed
- * number of writes (256) measured 6.8x raw node:http's p50 delivery at 5,000 subscribers: each turn
- * waits behind everything else the loop has queued. Writing everything at once measured 1.9x and made
- * the run 1.20x slower (its database replies waited behind the writes). A time slice keeps both short.
+ * Time one event-loop turn may spend writing, checked every `CHECK_EVERY` subscribers. Every database
+ * reply and feed response of the run that arrives during a turn waits for it to end, so the turn is
+ * short. Measured at 5,000 subscribers (bench:sse, 2 cores): turns of 10 ms made the run 1.21-1.39x
+ * slower than without subscribers with the cores half idle, 2 ms 1.18-1.21x, 1 ms 1.10-1.12x (event-loop
+ * delay p99 24 ms) for a few ms more p50 delivery. A turn of 256 writes measured 6.8x raw node:http's p50.
  */
-const SLICE_MS = 10;
+const SLICE_MS = 1;
 const CHECK_EVERY = 32;
 
 /**
