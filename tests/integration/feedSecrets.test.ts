@@ -8,7 +8,7 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactedClientSpanAttributes } from '../../src/platforms/redact.js';
-import type { RunDetail } from '../../src/shared/contract.js';
+import type { RunDetail, TraceDetail } from '../../src/shared/contract.js';
 import { startHostileFeed, type FeedCredentials, type HostileFeed } from '../helpers/hostileFeed.js';
 import { spawnService } from '../helpers/childService.js';
 import { startOtlpReceiver } from '../helpers/otlpReceiver.js';
@@ -137,6 +137,30 @@ describe('feed secrets', () => {
     } finally {
       await service.stop('SIGTERM');
       await receiver.close();
+      await db.drop();
+    }
+  }, 120_000);
+
+  it('the built service with no exporter (plain npm start) serves the run trace without a secret', async () => {
+    const db = await createTestDatabase();
+    const service = await spawnService({ DATABASE_URL: db.url, PLATFORMS_FILE: PLATFORMS, ODDSWATCH_TEST_FEED_TOKEN: credentials.header.value });
+    try {
+      const created = (await (await fetch(`${service.url}/api/runs`, { method: 'POST', body: '{"platforms":["secured-ok","secured-500"]}', headers: { 'content-type': 'application/json' } })).json()) as RunDetail;
+      const run = await waitFor(async () => {
+        const current = (await (await fetch(`${service.url}/api/runs/${created.id}`)).json()) as RunDetail;
+        return current.finishedAt ? current : undefined;
+      }, { timeoutMs: 20_000, what: `run ${created.id} to finish` });
+      expect(run.traceUrl).toBe(`/traces/${run.traceId}`);
+      const response = await fetch(`${service.url}/api/traces/${run.traceId}`);
+      expect(response.status).toBe(200);
+      const body = await response.text();
+      const { spans } = JSON.parse(body) as TraceDetail;
+      const feedSpans = spans.filter((span) => String(span.attributes['url.full'] ?? '').includes('/events'));
+      expect(feedSpans.length).toBeGreaterThanOrEqual(3);
+      expect(feedSpans.every((span) => String(span.attributes['url.full']).includes('apikey=***'))).toBe(true);
+      for (const secret of SECRETS) expect(body.includes(secret), `${secret} in the trace`).toBe(false);
+    } finally {
+      await service.stop('SIGTERM');
       await db.drop();
     }
   }, 120_000);
