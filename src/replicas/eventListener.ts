@@ -24,6 +24,9 @@ export interface EventListenerOptions {
   batchSize?: number;
 }
 
+/** How long a notification or an early local offer waits for this process's own writers' offers. */
+const LOCAL_GRACE_MS = 20;
+
 /**
  * The receiving side of the PostgreSQL progress bus: one dedicated LISTEN session; on a notification
  * (or a periodic poll, the safety net for a lost notification) it reads the rows after the last id it
@@ -33,9 +36,6 @@ export interface EventListenerOptions {
  * LISTEN is still registered) catches a half-open session; any failure drops the session, reconnects
  * with capped exponential backoff, re-LISTENs and catches up from the last delivered id: nothing lost.
  */
-/** How long a notification or an early local offer waits for this process's own writers' offers. */
-const LOCAL_GRACE_MS = 20;
-
 export class EventListener {
   private client: pg.Client | undefined;
   private generation = 0;

@@ -4,25 +4,19 @@ import { retryWrite } from './databaseRetry.js';
 import type { EventGuard } from '../replicas/eventPublisher.js';
 import type { EventLog } from './eventLog.js';
 
-/**
- * Records a progress event for the runner, repeated through a short database outage (only while the
- * insert certainly did not happen, see databaseRetry.ts, so an event is never recorded twice).
- */
-export function record<T extends EventType>(deps: { events: EventLog; logger: Logger }, runId: number, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
-  return retryWrite(() => deps.events.record(runId, type, data), {
-    onRetry: (error, attempt) => deps.logger.warn({ run_id: runId, err: error, attempt, event_type: type }, 'database unreachable; retrying the write'),
-  });
+type RecordDeps = { events: EventLog; logger: Logger };
+
+/** Retried only while the insert certainly did not happen (see databaseRetry.ts), so an event is never recorded twice. */
+const retrying = (deps: RecordDeps, runId: number, type: EventType) => ({
+  onRetry: (error: unknown, attempt: number) => deps.logger.warn({ run_id: runId, err: error, attempt, event_type: type }, 'database unreachable; retrying the write'),
+});
+
+/** Records a progress event for the runner, repeated through a short database outage. */
+export function record<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
+  return retryWrite(() => deps.events.record(runId, type, data), retrying(deps, runId, type));
 }
 
 /** `record` of an event that reports a guarded write in the same statement (EventLog.recordIf). */
-export function recordIf<T extends EventType>(
-  deps: { events: EventLog; logger: Logger },
-  runId: number,
-  type: T,
-  data: EventPayloads[T],
-  guard: EventGuard,
-): Promise<StreamEvent | undefined> {
-  return retryWrite(() => deps.events.recordIf(runId, type, data, guard), {
-    onRetry: (error, attempt) => deps.logger.warn({ run_id: runId, err: error, attempt, event_type: type }, 'database unreachable; retrying the write'),
-  });
+export function recordIf<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T], guard: EventGuard): Promise<StreamEvent | undefined> {
+  return retryWrite(() => deps.events.recordIf(runId, type, data, guard), retrying(deps, runId, type));
 }
