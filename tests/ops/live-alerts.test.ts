@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { FAST_LIFECYCLE, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { DASHBOARD_FILES, loadDashboard, promQueries, substituteVariables } from './dashboards.js';
-import { startPrometheus, waitFor, type PrometheusServer } from './prometheus-harness.js';
+import { scrapeEverySecond, waitFor, type PrometheusServer } from './prometheus-harness.js';
 
 /**
  * The shipped alert rules and dashboards against reality: the real service (real PostgreSQL,
@@ -13,17 +13,7 @@ let prometheus: PrometheusServer;
 
 beforeAll(async () => {
   server = await startTestServer({ ...FAST_LIFECYCLE, MAX_RUN_DURATION_MS: '2000', SCHEDULER_ENABLED: 'true', SCRAPE_INTERVAL_SECONDS: '3600', WATCHDOG_INTERVAL_SECONDS: '1' });
-  prometheus = await startPrometheus({
-    scrapeTargets: [`127.0.0.1:${server.port}`],
-    ruleFiles: ['grafana/alerts/oddswatch.rules.yml'],
-    scrapeIntervalSeconds: 1,
-    evaluationIntervalSeconds: 1,
-  });
-  // The counters' 0 baseline must be scraped before anything happens, or increase() cannot see the first failure.
-  await waitFor(async () => (await prometheus.query('oddswatch_stale_runs_total')).data?.result.length === 1, {
-    timeoutMs: 30_000,
-    what: 'Prometheus to scrape the service',
-  });
+  prometheus = await scrapeEverySecond(server.port, ['grafana/alerts/oddswatch.rules.yml'], 'oddswatch_stale_runs_total');
 }, 120_000);
 afterAll(async () => {
   await prometheus?.stop();

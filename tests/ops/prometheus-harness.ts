@@ -228,3 +228,17 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     }
   }
 }
+
+/**
+ * Prometheus scraping one service every second with `ruleFiles` evaluated every second, resolved once
+ * `baseline` (a counter's pre-zeroed series) has been scraped: increase() cannot see a first change
+ * that happens before the zero is in.
+ */
+export async function scrapeEverySecond(port: number, ruleFiles: string[], baseline: string): Promise<PrometheusServer> {
+  const prometheus = await startPrometheus({ scrapeTargets: [`127.0.0.1:${port}`], ruleFiles, scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 1 });
+  await waitFor(async () => ((await prometheus.query(baseline)).data?.result.length ?? 0) === 1, {
+    timeoutMs: 30_000,
+    what: 'Prometheus to scrape the service',
+  });
+  return prometheus;
+}

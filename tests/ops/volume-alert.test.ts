@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
-import { startPrometheus, waitFor, type PrometheusServer } from './prometheus-harness.js';
+import { scrapeEverySecond, waitFor, type PrometheusServer } from './prometheus-harness.js';
 import { readYaml } from './repo.js';
 
 /**
@@ -38,17 +38,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'volume.rules.yml'), stringify(short));
 
   server = await startTestServer();
-  prometheus = await startPrometheus({
-    scrapeTargets: [`127.0.0.1:${server.port}`],
-    ruleFiles: [join(dir, 'volume.rules.yml')],
-    scrapeIntervalSeconds: 1,
-    evaluationIntervalSeconds: 1,
-  });
-  // The pre-zeroed counter must be scraped before the first drop, or increase() cannot see it.
-  await waitFor(async () => ((await prometheus.query('oddswatch_platform_volume_drops_total{platform="redfox"}')).data?.result.length ?? 0) === 1, {
-    timeoutMs: 30_000,
-    what: 'Prometheus to scrape the service',
-  });
+  prometheus = await scrapeEverySecond(server.port, [join(dir, 'volume.rules.yml')], 'oddswatch_platform_volume_drops_total{platform="redfox"}');
 }, 120_000);
 afterAll(async () => {
   await prometheus?.stop();
