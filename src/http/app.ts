@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { RequestContext } from '@mikro-orm/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -116,6 +117,9 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
+  // An EntityManager per request, except for the SSE streams: they only run raw SQL, and a dashboard
+  // storm opens thousands of them at once.
+  api.use((c, next) => (c.req.path.endsWith('/events') ? next() : RequestContext.create(orm.em, next)));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,
