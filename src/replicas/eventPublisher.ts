@@ -14,6 +14,20 @@ export interface PublishedEventRow extends Record<string, unknown> {
 }
 
 /**
+ * A write the event depends on, made in the event's own statement: CTE definitions, the last one named
+ * `guard`; the event is inserted only when `guard` returns a row. Its writes to `runs` and
+ * `platform_steps` must gate themselves on `exists (select 1 from lock)` so the events lock is taken
+ * before their row locks (the deadlock rule of insertEventAndNotify). `payload`, a jsonb expression
+ * over `guard`, is merged into the event's payload: values only the statement knows (a step's volume
+ * verdict).
+ */
+export interface EventGuard {
+  ctes: string;
+  params: unknown[];
+  payload?: string;
+}
+
+/**
  * The publishing side of the PostgreSQL bus: one statement, in autocommit or inside a transaction
  * (`executor` bound to it; the lock is then held until that transaction ends, so keep it short).
  * Every writer of `run_events` must go through it.
@@ -33,16 +47,6 @@ export interface PublishedEventRow extends Record<string, unknown> {
  * Deadlock rule: take this lock before any row lock on `runs` in the same transaction (call it
  * first, or in a transaction of its own); it then takes the run's row lock for `last_seq` itself.
  */
-/**
- * A write the event depends on, made in the event's own statement: a CTE body that becomes `guard`; the
- * event is inserted only when it returns a row. It must gate itself on `exists (select 1 from lock)` so
- * the events lock is taken before its row locks (the deadlock rule below).
- */
-export interface EventGuard {
-  sql: string;
-  params: unknown[];
-}
-
 export async function insertEventAndNotify(execute: SqlExecutor, runId: number | null, type: string, payload: unknown, channel?: string): Promise<PublishedEventRow>;
 export async function insertEventAndNotify(
   execute: SqlExecutor,
@@ -73,10 +77,11 @@ export async function insertEventAndNotify(
         )
       : await execute<PublishedEventRow>(
           `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
-           ${guard ? `guard as (${guard.sql}),` : ''}
+           ${guard ? `${guard.ctes},` : ''}
            next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock)
                     ${guard ? 'and exists (select 1 from guard)' : ''} returning id, last_seq),
-           inserted as (insert into run_events (run_id, seq, type, payload) select id, last_seq, ?, ?::jsonb from next
+           inserted as (insert into run_events (run_id, seq, type, payload)
+                        select id, last_seq, ?, ?::jsonb${guard?.payload ? ` || coalesce((${guard.payload}), '{}'::jsonb)` : ''} from next
                         returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
           [LOCK_NAMES.events, ...(guard?.params ?? []), runId, type, json, channel],

@@ -4,7 +4,7 @@ import type { ScrapedSelection } from '../platforms/adapter.js';
 import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '../shared/contract.js';
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 import { oddsUpsertCte } from './oddsStore.js';
-import type { VolumeCriteria, VolumeVerdict } from './volumeDrop.js';
+import type { VolumeCriteria } from './volumeDrop.js';
 import type { EventGuard } from '../replicas/eventPublisher.js';
 
 export interface NewRun {
@@ -104,8 +104,10 @@ export class RunTransitions {
    */
   stepStarted(runId: number, platform: string): EventGuard {
     return {
-      sql: `update platform_steps set status = 'running', started_at = now()
-            where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1`,
+      ctes: `guard as (
+               update platform_steps set status = 'running', started_at = now()
+               where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1
+             )`,
       params: [runId, platform],
     };
   }
@@ -126,13 +128,17 @@ export class RunTransitions {
   }
 
   /**
-   * running -> completed/failed, with the step's last odds written in the same statement (written even
-   * when the step was already ended elsewhere). A completed step is also judged for a volume drop in that
-   * statement when `judge` is given: the median of the platform's previous successful scrapes (the
-   * (platform, finished_at) index, newest first) is read from the snapshot before this step completes and
-   * stored on the step (see volumeDrop.ts). `won` is false when the run already ended the step (watchdog, shutdown).
+   * A step running -> completed/failed, as the guard of its `platform.completed`/`platform.failed` event
+   * (EventLog.recordIf): one statement writes the step's last odds (written even when the step was
+   * already ended elsewhere), ends the step, records the event and notifies; no event when the run
+   * already ended the step (watchdog, shutdown). A completed step is also judged for a volume drop when
+   * `judge` is given: the median of the platform's previous successful scrapes (the (platform,
+   * finished_at) index, newest first) is read from the statement's snapshot, stored on the step (see
+   * volumeDrop.ts) and merged into the event as `volumeDrop` and `expectedEvents`.
+   * The odds upsert takes no events lock first: only this platform's scrape writes its odds rows, so no
+   * holder of the events lock ever waits on them.
    */
-  async stepFinished(
+  stepFinished(
     runId: number,
     platform: string,
     outcome: 'completed' | 'failed',
@@ -141,7 +147,7 @@ export class RunTransitions {
     error: string | null,
     odds: ScrapedSelection[] = [],
     judge?: VolumeCriteria,
-  ): Promise<{ won: boolean; verdict: VolumeVerdict }> {
+  ): EventGuard {
     const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
     const judged = outcome === 'completed' && judge !== undefined;
     const usual = judged
@@ -154,35 +160,27 @@ export class RunTransitions {
            ) prev
          ),`
       : '';
-    const [row] = await retryWrite(
-      () =>
-        this.connection.execute<{ won: number; expected_events: number | null; volume_drop: boolean | null }[]>(
-          `with ${upsert ? `${upsert.sql},` : ''} ${usual} step as (
-             update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
-             ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
-                          volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
-             ${judged ? 'from usual' : ''}
-             where s.run_id = ? and s.platform = ? and s.status = 'running' returning s.expected_events, s.volume_drop
-           )
-           select count(*)::int as won, max(expected_events) as expected_events, bool_or(volume_drop) as volume_drop from step`,
-          [
-            ...(upsert?.params ?? []),
-            ...(judged ? [platform, runId, judge.window] : []),
-            outcome,
-            eventsFound,
-            durationMs,
-            error,
-            ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
-            runId,
-            platform,
-          ],
-          'all',
-        ),
-      this.retry,
-    );
     return {
-      won: Number(row?.won ?? 0) === 1,
-      verdict: { volumeDrop: row?.volume_drop ?? null, expectedEvents: row?.expected_events ?? null },
+      ctes: `${upsert ? `${upsert.sql},` : ''} ${usual} guard as (
+               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
+               ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
+                            volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
+               ${judged ? 'from usual' : ''}
+               where s.run_id = ? and s.platform = ? and s.status = 'running' and exists (select 1 from lock)
+               returning s.expected_events, s.volume_drop
+             )`,
+      params: [
+        ...(upsert?.params ?? []),
+        ...(judged ? [platform, runId, judge.window] : []),
+        outcome,
+        eventsFound,
+        durationMs,
+        error,
+        ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
+        runId,
+        platform,
+      ],
+      ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
     };
   }
 }

@@ -106,23 +106,29 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
 
         const durationMs = elapsedMs();
         const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
-        const { won, verdict } = await deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take(), deps.volume.criteria);
+        // The step ends and its event is recorded in one statement, or neither when the run ended the step.
+        // platformsDone is counted before the write (the event carries it) and given back when it loses.
+        const platformsDone = (run.platformsDone += 1);
+        const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
+        const step = deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take(), deps.volume.criteria);
+        const event =
+          stepStatus === 'completed'
+            ? await recordIf(deps, run.runId, 'platform.completed', common, step)
+            : await recordIf(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
+        if (!event) run.platformsDone -= 1;
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });
           deps.freshness.succeeded(platform);
         }
-        if (won) {
-          run.platformsDone += 1;
+        if (event) {
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
-          const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal };
-          if (stepStatus === 'completed') {
-            deps.volume.judged(run.runId, platform, eventsFound, verdict);
-            await record(deps, run.runId, 'platform.completed', { ...common, ...verdict });
+          if (event.type === 'platform.completed') {
+            const { volumeDrop = null, expectedEvents = null } = event.data;
+            deps.volume.judged(run.runId, platform, eventsFound, { volumeDrop, expectedEvents });
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
-            await record(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' });
             log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, error }, 'platform scrape failed');
           }
         }

@@ -1,6 +1,8 @@
 import { context, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecentTraces } from '../../src/telemetry/recentTraces.js';
 
@@ -86,5 +88,21 @@ describe('RecentTraces: the last runs spans in memory', () => {
     for (let index = 0; index < 50; index += 1) tracer.startSpan(`GET ${index}`).end();
     expect((store as unknown as { traces: Map<string, unknown> }).traces.size).toBe(1);
     expect(store.trace(held)!.runId).toBe(1);
+  });
+
+  it('does not keep the whole of a long attribute alive through its cut (a statement text of 200 KB)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    setUp({ runs: 1, spansPerTrace: 500 });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    tracer.startActiveSpan('scrape.run', (run) => {
+      // Built by concatenation, as the ORM builds statements, so each text is a string of its own.
+      for (let index = 0; index < 200; index += 1) tracer.startSpan('pg.query', { attributes: { 'db.query.text': `select ${index}, '${'x'.repeat(200_000)}'` } }).end();
+      run.end();
+    });
+    gc();
+    const retainedMb = (process.memoryUsage().heapUsed - before) / 1e6;
+    expect(retainedMb).toBeLessThan(5); // 200 x 200 KB = 40 MB if each cut kept its statement
   });
 });
