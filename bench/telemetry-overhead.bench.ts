@@ -5,13 +5,15 @@
  * hits both alike; per feed latency it prints the ratio of medians and the median of paired ratios.
  * A separate, untimed pass exports to an in-process OTLP receiver to count spans and SQL statements per run.
  *
- * Load (unchanged from the in-process bench): 20 runs of 10 platforms, 3 pages of 20 events each,
- * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page.
+ * Load (unchanged from the in-process bench): runs of 10 platforms, 3 pages of 20 events each,
+ * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page; 100 timed runs per arm after 10 warm-up runs
+ * (with 20 after 2, as before, the ratio moved by +-4% between invocations on a quiet machine).
  *
  *   npm run bench:telemetry                      # both latencies
- *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=30 npm run bench:telemetry
+ *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=150 BENCH_WARMUP=20 npm run bench:telemetry
  *   BENCH_PROFILE=1 npm run bench:telemetry      # also a CPU profile of each child (see bench/cpuProfile.ts)
  *   BENCH_ARMS=off,on,export                     # adds an arm exporting over OTLP/HTTP to a local receiver
+ *   BENCH_ON_ENV='{"OTEL_NODE_DISABLED_INSTRUMENTATIONS":"pg"}'  # extra environment of the SDK arms, to attribute cost
  */
 import { execSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
@@ -23,13 +25,15 @@ import { waitFor } from '../tests/helpers/waitFor.js';
 import { summariseProfile } from './cpuProfile.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 20);
-const WARMUP = 2;
+const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const COUNTED_RUNS = 5;
 const LATENCIES = (process.env.BENCH_FEED_LATENCIES_MS ?? '5,100').split(',').map(Number);
 const ARMS = (process.env.BENCH_ARMS ?? 'off,on').split(',') as Arm[];
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.join(ROOT, 'test-artifacts', 'profiles') : undefined;
 const OFF_ARGS = SERVICE_ARGS.filter((arg, index, all) => arg !== '--import' && all[index - 1] !== '--import');
+/** Extra environment for the arms with the SDK, to attribute cost (e.g. {"OTEL_NODE_DISABLED_INSTRUMENTATIONS":"pg"}). */
+const ON_ENV = JSON.parse(process.env.BENCH_ON_ENV ?? '{}') as Record<string, string>;
 const TERMINAL = /^run (completed|partial|failed|connection_failed)/;
 
 type Arm = 'off' | 'on' | 'export';
@@ -50,7 +54,8 @@ async function start(arm: Arm, file: string, latencyMs: number, profiled = true)
   const profile = PROFILE_DIR && profiled ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE_DIR, `${arm}-${latencyMs}ms`)] : [];
   const nodeArgs = [...profile, ...(arm === 'off' ? OFF_ARGS : SERVICE_ARGS)];
   const exportEnv: Record<string, string> = arm === 'export' ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } : {};
-  const service = await spawnService({ DATABASE_URL: db.url, PLATFORMS_FILE: file, SCRAPE_CONCURRENCY: '5', ...exportEnv }, { nodeArgs });
+  const armEnv = arm === 'off' ? {} : ON_ENV;
+  const service = await spawnService({ DATABASE_URL: db.url, PLATFORMS_FILE: file, SCRAPE_CONCURRENCY: '5', ...armEnv, ...exportEnv }, { nodeArgs });
   return { service, drop: () => db.drop(), seen: service.logs.length };
 }
 
