@@ -23,6 +23,7 @@ import { requireOperatorToken } from './auth.js';
 import { refuseCrossSite, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
+import { isEventStreamPath } from './sse/paths.js';
 import { createHistoryRoutes } from './routes/history.js';
 import { createOddsRoutes } from './routes/odds.js';
 import { createPlatformRoutes } from './routes/platforms.js';
@@ -74,7 +75,7 @@ export function createApp(deps: AppDeps) {
     c.set('logger', logger);
     await next();
     const route = c.req.routePath;
-    const quiet = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics';
+    const quiet = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics' || (isEventStreamPath(c.req.path) && c.res.status === 200);
     logger[quiet ? 'debug' : 'info'](
       { method: c.req.method, route, path: c.req.path, status: c.res.status, duration_ms: Math.round(performance.now() - started) },
       'request',
@@ -117,9 +118,8 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
-  // An EntityManager per request, except for the SSE streams: they only run raw SQL, and a dashboard
-  // storm opens thousands of them at once.
-  api.use((c, next) => (c.req.path.endsWith('/events') ? next() : RequestContext.create(orm.em, next)));
+  // An EntityManager per request, except for the SSE streams (sse/paths.ts): they only run raw SQL.
+  api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { AppError } from '../errors.js';
 import type { AppEnv } from './appEnv.js';
 import { errorBody } from './errors.js';
@@ -35,7 +36,13 @@ const setSecurityHeaders = secureHeaders({
   strictTransportSecurity: false,
 });
 
-export const securityHeaders = (): MiddlewareHandler<AppEnv> => setSecurityHeaders;
+const nothingMore = async () => undefined;
+
+/** Set after the handler; not on a response the handler wrote to the socket itself (SSE: SECURITY_HEADERS went with it). */
+export const securityHeaders = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  await next();
+  if (c.res !== RESPONSE_ALREADY_SENT) await setSecurityHeaders(c, nothingMore);
+};
 
 /** The same headers as a record, for responses written straight to the socket (SSE), which no after-`next()` middleware reaches. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = await (async () => {

@@ -6,6 +6,7 @@ import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { redactedClientSpanAttributes } from '../platforms/redact.js';
+import { isEventStreamPath } from '../http/sse/paths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
@@ -68,7 +69,10 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
         '@opentelemetry/instrumentation-undici': { startSpanHook: redactedClientSpanAttributes }, // feed URLs carry API keys
         '@opentelemetry/instrumentation-http': {
-          ignoreIncomingRequestHook: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+          ignoreIncomingRequestHook: (request) => {
+            const path = (request.url ?? '').split('?')[0] ?? '';
+            return QUIET_PATHS.has(path) || isEventStreamPath(path); // see sse/paths.ts
+          },
         },
       }),
     ],

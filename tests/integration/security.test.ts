@@ -66,8 +66,9 @@ describe('cross-site requests', () => {
 
 describe('security headers', () => {
   it('puts CSP, nosniff, frame and referrer policies on API, error and dashboard responses', async () => {
-    for (const path of ['/api/meta', '/api/nope', '/healthz', '/metrics', '/', '/runs/1', '/api/events']) {
+    for (const path of ['/api/meta', '/api/nope', '/healthz', '/metrics', '/', '/runs/1', '/api/events', '/api/events?lastEventId=x']) {
       const response = await open.api(path);
+      if (path === '/api/events?lastEventId=x') expect(response.status).toBe(400); // a JSON error on a stream path
       if (path === '/api/events') {
         expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
         await response.body?.cancel();

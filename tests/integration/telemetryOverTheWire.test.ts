@@ -96,6 +96,26 @@ describe('traces over OTLP', () => {
   });
 });
 
+describe('SSE streams', () => {
+  it('make no HTTP server span and no info line (they live for hours): a plain request next to them does', async () => {
+    const streams = await Promise.all([`${service.url}/api/events`, `${service.url}/api/runs/${run.id}/events?lastEventId=0`].map((url) => fetch(url)));
+    for (const stream of streams) {
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(stream.headers.get('x-trace-id')).toBeNull();
+      expect(stream.headers.get('content-security-policy')).toContain("default-src 'self'");
+      await stream.body?.cancel();
+    }
+    const meta = await fetch(`${service.url}/api/meta`);
+    const metaTrace = meta.headers.get('x-trace-id');
+    expect(metaTrace).toMatch(/^[0-9a-f]{32}$/);
+    await waitFor(() => receiver.spans.some((span) => span.traceId === metaTrace && span.kind === 2), { timeoutMs: 15_000, what: 'the /api/meta server span' });
+    const serverPaths = receiver.spans.filter((span) => span.kind === 2).map((span) => String(span.attributes['url.path'] ?? span.attributes['http.target'] ?? span.attributes['http.route'] ?? ''));
+    expect(serverPaths).toContain('/api/meta');
+    expect(serverPaths.filter((path) => path.startsWith('/api/') && path.endsWith('/events'))).toEqual([]);
+    expect(service.logs.filter((line) => line.msg === 'request' && /^\/api\/.*\/events$/.test(String(line.path)))).toEqual([]);
+  });
+});
+
 describe('logs', () => {
   it('carry the run trace id on lines written inside the run', () => {
     const lines = service.logs.filter((line) => line.run_id === run.id && line.msg.startsWith('platform scrape'));
