@@ -58,6 +58,6 @@ function redactLooseUrl(text: string): string {
 /** Attributes for the undici (fetch) client span, replacing the ones it would record with the raw URL. */
 export function redactedClientSpanAttributes(request: { origin: string; path: string }): Record<string, string> {
   const full = redactUrl(`${request.origin}${request.path}`);
-  const query = request.path.includes('?') ? request.path.slice(request.path.indexOf('?')) : '';
-  return { 'url.full': full, 'url.query': redactQuery(query) };
+  const query = full.indexOf('?'); // the redacted URL's own query: one parse per feed request, not two
+  return { 'url.full': full, 'url.query': query === -1 ? '' : full.slice(query) };
 }

@@ -100,6 +100,7 @@ describe('feed secrets', () => {
     const clientSpans = spans.filter((span) => String(span.attributes['url.full'] ?? '').includes('/events'));
     expect(clientSpans.length).toBeGreaterThan(0);
     expect(clientSpans.every((span) => String(span.attributes['url.full']).includes('apikey=***'))).toBe(true);
+    expect(clientSpans.every((span) => /^\?apikey=\*\*\*&region=eu(&|$)/.test(String(span.attributes['url.query'])))).toBe(true);
     const spanText = JSON.stringify(spans.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status })));
     const logText = JSON.stringify(server.logs);
     expect(logText).toContain('platform scrape failed');
