@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PlatformError, type PlatformAdapter, type ScrapedSelection } from './adapter.js';
+import { startFeedRequest } from './feedRequestTelemetry.js';
 import { readLimited } from './readLimited.js';
 import { requestPacer } from './requestPacer.js';
 import { redactText, redactUrl } from './redact.js';
@@ -71,12 +72,22 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
     if (request.authorization && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
       headers.authorization = request.authorization;
     }
-    const response = await fetch(request.url, { signal, headers });
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new PlatformError(`feed answered HTTP ${response.status} on page ${page}`);
+    const telemetry = startFeedRequest(request.url, page);
+    let text: string | undefined;
+    try {
+      const response = await fetch(request.url, { signal, headers });
+      telemetry.responded(response.status);
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new PlatformError(`feed answered HTTP ${response.status} on page ${page}`);
+      }
+      text = await readLimited(response, maxBytes, signal);
+    } catch (error) {
+      telemetry.failed(error);
+      throw error;
+    } finally {
+      telemetry.end();
     }
-    const text = await readLimited(response, maxBytes, signal);
     if (text === undefined) throw new PlatformError(`feed page ${page} is larger than ${maxBytes} bytes`);
     try {
       return JSON.parse(text);

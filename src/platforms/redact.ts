@@ -31,12 +31,6 @@ export function redactUrl(raw: string): string {
   return url.toString().replaceAll('%2A%2A%2A', MASK);
 }
 
-/** A query string (`?a=1&apikey=x`) with secret values masked. */
-export function redactQuery(search: string): string {
-  if (!search) return search;
-  return redactUrl(`http://x.invalid/${search.startsWith('?') ? search : `?${search}`}`).slice('http://x.invalid/'.length);
-}
-
 /**
  * Free text (error messages): every URL in it redacted, and every known secret value (header values,
  * passwords) replaced wherever it appears.
@@ -53,11 +47,4 @@ function redactLooseUrl(text: string): string {
   return text
     .replace(/(\/\/)[^/@\s]+@/g, `$1${MASK}@`)
     .replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (match, sep: string, name: string) => (isSecretParam(name) ? `${sep}${name}=${MASK}` : match));
-}
-
-/** Attributes for the undici (fetch) client span, replacing the ones it would record with the raw URL. */
-export function redactedClientSpanAttributes(request: { origin: string; path: string }): Record<string, string> {
-  const full = redactUrl(`${request.origin}${request.path}`);
-  const query = full.indexOf('?'); // the redacted URL's own query: one parse per feed request, not two
-  return { 'url.full': full, 'url.query': query === -1 ? '' : full.slice(query) };
 }

@@ -1,6 +1,6 @@
 /**
  * Loaded with `node --import ./dist/telemetry/register.js`: registers the ESM loader hook so that
- * instrumentations can patch ES modules (HTTP server, undici, pg), then starts the SDK, all before the
+ * instrumentations can patch ES modules (HTTP server, pg), then starts the SDK, all before the
  * application's own modules load.
  */
 import { register } from 'node:module';

@@ -5,7 +5,6 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { redactedClientSpanAttributes } from '../platforms/redact.js';
 import { isEventStreamPath } from '../http/sse/paths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
@@ -23,13 +22,15 @@ let recent: RecentTraces | undefined;
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * The instrumentations oddswatch has something for (Hono on node:http, fetch/undici to the feeds, pg under
- * MikroORM, runtime metrics, pino), unless OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35
- * of auto-instrumentations-node would only hook module loading for libraries the service never loads.
+ * The instrumentations oddswatch has something for (Hono on node:http, pg under MikroORM, runtime metrics,
+ * pino), unless OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35 of
+ * auto-instrumentations-node would only hook module loading for libraries the service never loads. The
+ * feed requests (fetch) make their spans themselves (platforms/feedRequestTelemetry.ts), not through the
+ * undici instrumentation: cheaper, redacted at the source, and no traceparent sent to the bookmakers.
  */
-const USED_INSTRUMENTATIONS = 'http,undici,pg,runtime-node,pino';
+const USED_INSTRUMENTATIONS = 'http,pg,runtime-node,pino';
 
-/** Both the http and the undici instrumentation emit http.client.request.duration; oddswatch's clients use fetch (undici). */
+/** The http instrumentation's client durations (node:http, which no client of oddswatch uses) would collide with the feeds' http.client.request.duration. */
 const views: ViewOptions[] = [
   { instrumentName: 'http.client.request.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
   { instrumentName: 'http.client.duration', meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
@@ -67,7 +68,6 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         // A statement outside any span (metrics scrape, scheduler jobs between runs) makes no root span and
         // no duration record: a run's and a request's own statements still have theirs.
         '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
-        '@opentelemetry/instrumentation-undici': { startSpanHook: redactedClientSpanAttributes }, // feed URLs carry API keys
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => {
             const path = (request.url ?? '').split('?')[0] ?? '';

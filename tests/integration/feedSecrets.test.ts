@@ -3,11 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactedClientSpanAttributes } from '../../src/platforms/redact.js';
 import type { RunDetail, TraceDetail } from '../../src/shared/contract.js';
 import { startHostileFeed, type FeedCredentials, type HostileFeed } from '../helpers/hostileFeed.js';
 import { spawnService } from '../helpers/childService.js';
@@ -24,9 +21,7 @@ import type { TestServer } from '../helpers/testServer.js';
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(provider);
-// The same hook src/telemetry/sdk.ts gives the undici instrumentation.
-registerInstrumentations({ instrumentations: [new UndiciInstrumentation({ startSpanHook: redactedClientSpanAttributes })], tracerProvider: provider });
+trace.setGlobalTracerProvider(provider); // the feed request spans (platforms/feedRequestTelemetry.ts) go to it
 
 const credentials: FeedCredentials = {
   user: 'feeduser-u5er9',

@@ -83,6 +83,15 @@ describe('traces over OTLP', () => {
       const httpClient = spans.filter((span) => span.parentSpanId === platformSpan.spanId && span.kind === 3 /* CLIENT */ && span.attributes['http.request.method'] === 'GET');
       expect(httpClient.length).toBeGreaterThan(0);
     }
+    // Feed requests (platforms/feedRequestTelemetry.ts): semantic-convention attributes, a failed page is an error.
+    const northwindPages = spans.filter((span) => span.parentSpanId === northwind.spanId && span.kind === 3 && span.attributes['http.request.method'] === 'GET');
+    expect(northwindPages.map((span) => span.attributes['oddswatch.feed.page']).sort()).toEqual([1, 2]);
+    expect(northwindPages[0]!.attributes).toMatchObject({ 'http.response.status_code': 200, 'server.address': '127.0.0.1', 'url.scheme': 'http' });
+    expect(String(northwindPages[0]!.attributes['url.full'])).toMatch(/\/events\?page=\d$/);
+    const redfoxPage = spans.find((span) => span.parentSpanId === redfox.spanId && span.kind === 3 && span.attributes['http.request.method'] === 'GET')!;
+    expect(Number(redfoxPage.attributes['http.response.status_code'])).toBeGreaterThanOrEqual(500);
+    expect(redfoxPage.attributes['error.type']).toBe(String(redfoxPage.attributes['http.response.status_code']));
+    expect(redfoxPage.status.code).toBe(2);
     const queries = spans.filter((span) => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql');
     expect(queries.length).toBeGreaterThan(0);
   });
@@ -150,6 +159,9 @@ describe('metrics of the real process', () => {
     const snapshot = await MetricsSnapshot.scrape(`${metricsUrl}/metrics`);
     expect(snapshot.value('oddswatch_runs_total', { trigger: 'api', status: 'partial' })).toBe(1);
     expect(snapshot.has('http_server_request_duration')).toBe(true);
+    // One record per feed page: northwind and bluepeak 2 pages each answered 200.
+    const feedCounts = snapshot.text.split('\n').filter((line) => line.startsWith('http_client_request_duration_count{') && line.includes('http_response_status_code="200"'));
+    expect(feedCounts.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)).toBe(4);
     expect(snapshot.has('nodejs_eventloop_delay_p99') || snapshot.has('nodejs_eventloop_delay_max')).toBe(true);
     expect(snapshot.has('v8js_memory_heap_used')).toBe(true);
     const file = path.join(tmpdir(), `oddswatch-metrics-${process.pid}.txt`);

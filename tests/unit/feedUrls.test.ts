@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { feedRequest } from '../../src/platforms/httpJsonAdapter.js';
 import { readPlatformsFile } from '../../src/platforms/platformsFile.js';
-import { redactQuery, redactText, redactUrl } from '../../src/platforms/redact.js';
+import { redactText, redactUrl } from '../../src/platforms/redact.js';
 
 describe('feed request URLs', () => {
   it('appends /events and the page to the path, keeping the base query (an API key)', () => {
@@ -30,7 +30,6 @@ describe('redaction', () => {
     for (const name of ['api_key', 'key', 'token', 'secret', 'password', 'sig', 'client_secret', 'auth_token']) {
       expect(redactUrl(`https://h.example/?${name}=v4lue`), name).toBe(`https://h.example/?${name}=***`);
     }
-    expect(redactQuery('?apikey=K&page=1')).toBe('?apikey=***&page=1');
     expect(redactUrl('not a url ?apikey=K //u:p@h')).toBe('not a url ?apikey=*** //***@h');
   });
 
