@@ -33,11 +33,13 @@ beforeAll(async () => {
     const current = (await runResponse.json()) as RunDetail;
     return current.finishedAt ? current : undefined;
   }, { timeoutMs: 30_000, what: 'the run to finish' });
-  // The run span ends just after the run is saved as finished: the trace is held from then on.
+  // The trace is served from its first ended span on; the run span ends last, after the statements that
+  // follow the run's finish (its detail and run.finished), so the trace is complete once it is in.
   trace = await waitFor(async () => {
     const response = await fetch(`${service.url}/api/traces/${run.traceId}`);
-    return response.ok ? ((await response.json()) as TraceDetail) : undefined;
-  }, { timeoutMs: 10_000, what: 'the run trace to be held' });
+    const held = response.ok ? ((await response.json()) as TraceDetail) : undefined;
+    return held?.spans.some((span) => span.name === 'scrape.run') ? held : undefined;
+  }, { timeoutMs: 10_000, what: 'the run trace to be complete' });
   browser = await launchBrowser();
 }, 180_000);
 afterAll(async () => {
