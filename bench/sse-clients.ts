@@ -96,9 +96,8 @@ function report() {
   delays.sort((a, b) => a - b);
   writeDelays.sort((a, b) => a - b);
   const pickOf = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  const pick = (q: number) => pickOf(delays, q);
   const counts = clients.map((client) => client.ids.length);
-  return { clients: clients.length, minEvents: Math.min(...counts), maxEvents: Math.max(...counts), duplicates, outOfOrder, differing, p50: pick(0.5), p99: pick(0.99), writeP50: pickOf(writeDelays, 0.5), writeP99: pickOf(writeDelays, 0.99), referenceIds: reference };
+  return { clients: clients.length, minEvents: Math.min(...counts), maxEvents: Math.max(...counts), duplicates, outOfOrder, differing, p50: pickOf(delays, 0.5), p99: pickOf(delays, 0.99), writeP50: pickOf(writeDelays, 0.5), writeP99: pickOf(writeDelays, 0.99), referenceIds: reference };
 }
 
 /** Resolves when every client has `count` events, or after `timeoutMs`. */

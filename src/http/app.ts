@@ -23,7 +23,7 @@ import { requireOperatorToken } from './auth.js';
 import { refuseCrossSite, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
-import { isEventStreamPath } from './sse/paths.js';
+import { isEventStreamPath, isProbePath } from './quietPaths.js';
 import { createHistoryRoutes } from './routes/history.js';
 import { createOddsRoutes } from './routes/odds.js';
 import { createPlatformRoutes } from './routes/platforms.js';
@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps) {
     c.set('logger', logger);
     await next();
     const route = c.req.routePath;
-    const quiet = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics' || (isEventStreamPath(c.req.path) && c.res.status === 200);
+    const quiet = isProbePath(c.req.path) || (isEventStreamPath(c.req.path) && c.res.status === 200);
     logger[quiet ? 'debug' : 'info'](
       { method: c.req.method, route, path: c.req.path, status: c.res.status, duration_ms: Math.round(performance.now() - started) },
       'request',
@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
-  // An EntityManager per request, except for the SSE streams (sse/paths.ts): they only run raw SQL.
+  // An EntityManager per request, except for the SSE streams (quietPaths.ts): they only run raw SQL.
   api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({

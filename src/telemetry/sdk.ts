@@ -5,7 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { isEventStreamPath } from '../http/sse/paths.js';
+import { isEventStreamPath, isProbePath } from '../http/quietPaths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
@@ -18,8 +18,6 @@ import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } f
 let sdk: NodeSDK | undefined;
 let pipeline: MetricsPipeline | undefined;
 let recent: RecentTraces | undefined;
-
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * The instrumentations oddswatch has something for (Hono on node:http, pg under MikroORM, runtime metrics,
@@ -71,7 +69,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => {
             const path = (request.url ?? '').split('?')[0] ?? '';
-            return QUIET_PATHS.has(path) || isEventStreamPath(path); // see sse/paths.ts
+            return isProbePath(path) || isEventStreamPath(path);
           },
         },
       }),

@@ -1,0 +1,20 @@
+/**
+ * The paths that make no HTTP server span and log their requests at debug, in one place for the SDK's
+ * ignore hook (telemetry/sdk.ts) and the request log (app.ts).
+ *
+ * Probes (/healthz, /readyz, /metrics) are polled every few seconds and would drown everything else.
+ * SSE streams (GET /api/events, GET /api/runs/:id/events) live for minutes to hours and thousands open
+ * at once in a busy incident: a span's duration would be the stream's life, skewing
+ * http.server.request.duration, with no children; they also get no per-request EntityManager. They are
+ * measured by their own metrics instead (oddswatch_sse_subscribers, oddswatch_sse_disconnects_total).
+ */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const EVENT_STREAM_PATH = /^\/api\/(events|runs\/[^/]+\/events)\/?$/;
+
+export function isProbePath(path: string): boolean {
+  return PROBE_PATHS.has(path);
+}
+
+export function isEventStreamPath(path: string): boolean {
+  return EVENT_STREAM_PATH.test(path);
+}
