@@ -2,15 +2,17 @@
  * Telemetry overhead of the service as `npm start` runs it: the built output in child processes, one with
  * the SDK (`--import ./dist/telemetry/register.js`, no OTEL_* variable: spans recorded, not exported) and
  * one without (no `--import`). Runs alternate between the two (off, on, off, on...) so load on the machine
- * hits both alike; per feed latency it prints the ratio of medians and the median of paired ratios.
+ * hits both alike, in 3 pairs of processes one after another (one process's database and JIT luck moved
+ * a single pair's ratio by +-3%); per feed latency it prints the ratio of medians with a bootstrap 95%
+ * interval, the median of paired ratios and each pair's ratio.
  * A separate, untimed pass exports to an in-process OTLP receiver to count spans and SQL statements per run.
  *
  * Load (unchanged from the in-process bench): runs of 10 platforms, 3 pages of 20 events each,
- * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page; 100 timed runs per arm after 10 warm-up runs
- * (with 20 after 2, as before, the ratio moved by +-4% between invocations on a quiet machine).
+ * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page; 150 timed runs per arm (50 per pair after 10
+ * warm-up runs; with 20 after 2, as before, the ratio moved by +-4% between invocations on a quiet machine).
  *
  *   npm run bench:telemetry                      # both latencies
- *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=150 BENCH_WARMUP=20 npm run bench:telemetry
+ *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=300 BENCH_PAIRS=6 BENCH_WARMUP=20 npm run bench:telemetry
  *   BENCH_PROFILE=1 npm run bench:telemetry      # also a CPU profile of each child (see bench/cpuProfile.ts)
  *   BENCH_ARMS=off,on,export                     # adds an arm exporting over OTLP/HTTP to a local receiver
  *   BENCH_ON_ENV='{"OTEL_NODE_DISABLED_INSTRUMENTATIONS":"pg"}'  # extra environment of the SDK arms, to attribute cost
@@ -25,7 +27,9 @@ import { waitFor } from '../tests/helpers/waitFor.js';
 import { summariseProfile } from './cpuProfile.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+const RUNS = Number(process.env.BENCH_RUNS ?? 150);
+/** Pairs of processes (one per arm) run one after another, RUNS / PAIRS timed runs each: one process's luck (its database, its JIT) is averaged out. */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const COUNTED_RUNS = 5;
 const LATENCIES = (process.env.BENCH_FEED_LATENCIES_MS ?? '5,100').split(',').map(Number);
@@ -49,14 +53,30 @@ interface Started {
   seen: number;
 }
 
-async function start(arm: Arm, file: string, latencyMs: number, profiled = true): Promise<Started> {
+async function start(arm: Arm, file: string, tag?: string): Promise<Started> {
   const db = await benchDatabase();
-  const profile = PROFILE_DIR && profiled ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE_DIR, `${arm}-${latencyMs}ms`)] : [];
+  const profile = PROFILE_DIR && tag ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE_DIR, `${arm}-${tag}`)] : [];
   const nodeArgs = [...profile, ...(arm === 'off' ? OFF_ARGS : SERVICE_ARGS)];
   const exportEnv: Record<string, string> = arm === 'export' ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } : {};
   const armEnv = arm === 'off' ? {} : ON_ENV;
   const service = await spawnService({ DATABASE_URL: db.url, PLATFORMS_FILE: file, SCRAPE_CONCURRENCY: '5', ...armEnv, ...exportEnv }, { nodeArgs });
   return { service, drop: () => db.drop(), seen: service.logs.length };
+}
+
+/**
+ * 95% interval of the ratio of medians (arm / off), by bootstrap: runs are resampled with replacement
+ * within each pair of processes, 2,000 times.
+ */
+function bootstrapRatio(pairs: [number[], number[]][]): [number, number] {
+  const pick = (values: number[]) => values.map(() => values[Math.floor(Math.random() * values.length)]!);
+  const ratios: number[] = [];
+  for (let round = 0; round < 2_000; round += 1) {
+    const on = pairs.flatMap(([arm]) => pick(arm));
+    const off = pairs.flatMap(([, base]) => pick(base));
+    ratios.push(median(on) / median(off));
+  }
+  ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(ratios.length * 0.025)]!, ratios[Math.floor(ratios.length * 0.975)]!];
 }
 
 /** Wall time of one run: POST until the service logs its terminal status (no polling load on the service). */
@@ -80,8 +100,8 @@ async function stop(started: Started): Promise<void> {
 }
 
 /** Spans and SQL statements of a run, from a service exporting to the receiver (not timed). */
-async function countPerRun(file: string, latencyMs: number): Promise<Record<string, number>> {
-  const started = await start('export', file, latencyMs, false);
+async function countPerRun(file: string): Promise<Record<string, number>> {
+  const started = await start('export', file);
   const traces: string[] = [];
   let before: number | undefined;
   try {
@@ -112,37 +132,52 @@ async function countPerRun(file: string, latencyMs: number): Promise<Record<stri
 }
 
 const results: string[] = [];
-const timedWindows = new Map<number, { from: number; to: number }>();
+/** Monotonic microseconds of each pair's timed runs, by profile directory suffix (`<latency>ms-pair<n>`). */
+const timedWindows = new Map<string, { from: number; to: number }>();
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 for (const latencyMs of LATENCIES) {
   const { file, feeds } = await simulatedPlatforms(10, { latencyMs, pages: 3, eventsPerPage: 20 });
-  const arms = new Map<Arm, Started>();
-  const walls = new Map<Arm, number[]>(ARMS.map((arm) => [arm, []]));
-  try {
-    for (const arm of ARMS) arms.set(arm, await start(arm, file, latencyMs));
-    for (let index = 0; index < RUNS + WARMUP; index += 1) {
-      if (index === WARMUP) timedWindows.set(latencyMs, { from: monotonicMicros(), to: Infinity });
-      // Alternate which arm goes first, so neither always follows the other.
-      const order = index % 2 === 0 ? ARMS : [...ARMS].reverse();
-      for (const arm of order) {
-        const { ms } = await timeRun(arms.get(arm)!);
-        if (index >= WARMUP) walls.get(arm)!.push(ms);
+  /** Per pair of processes, per arm, the wall time of each timed run. */
+  const pairs: Map<Arm, number[]>[] = [];
+  for (let pair = 0; pair < PAIRS; pair += 1) {
+    const tag = `${latencyMs}ms-pair${pair + 1}`;
+    const arms = new Map<Arm, Started>();
+    const walls = new Map<Arm, number[]>(ARMS.map((arm) => [arm, []]));
+    const timed = Math.round(RUNS / PAIRS);
+    try {
+      for (const arm of ARMS) arms.set(arm, await start(arm, file, tag));
+      for (let index = 0; index < timed + WARMUP; index += 1) {
+        if (index === WARMUP) timedWindows.set(tag, { from: monotonicMicros(), to: Infinity });
+        // Alternate which arm goes first, so neither always follows the other.
+        const order = index % 2 === 0 ? ARMS : [...ARMS].reverse();
+        for (const arm of order) {
+          const { ms } = await timeRun(arms.get(arm)!);
+          if (index >= WARMUP) walls.get(arm)!.push(ms);
+        }
       }
+      timedWindows.get(tag)!.to = monotonicMicros();
+    } finally {
+      for (const started of arms.values()) await stop(started);
     }
-    timedWindows.get(latencyMs)!.to = monotonicMicros();
-  } finally {
-    for (const started of arms.values()) await stop(started);
+    pairs.push(walls);
   }
-  const counts = await countPerRun(file, latencyMs);
+  const counts = await countPerRun(file);
   await feeds.stop();
 
-  const off = walls.get('off')!;
-  const lines = [`feed pages of ${latencyMs} ms, ${RUNS} runs per arm (10 platforms x 3 pages x 20 events, concurrency 5), alternated:`];
-  for (const arm of ARMS) lines.push(`  ${arm.padEnd(6)} median ${median(walls.get(arm)!).toFixed(1)} ms per run`);
+  const all = (arm: Arm) => pairs.flatMap((walls) => walls.get(arm)!);
+  const total = all('off').length;
+  const lines = [
+    `feed pages of ${latencyMs} ms, ${total} runs per arm in ${PAIRS} pairs of processes (10 platforms x 3 pages x 20 events, concurrency 5), alternated:`,
+  ];
+  for (const arm of ARMS) lines.push(`  ${arm.padEnd(6)} median ${median(all(arm)).toFixed(1)} ms per run`);
   for (const arm of ARMS.filter((candidate) => candidate !== 'off')) {
-    const on = walls.get(arm)!;
-    const paired = on.map((ms, index) => ms / off[index]!);
-    lines.push(`  telemetry overhead (${arm}): ${(median(on) / median(off)).toFixed(3)}x ratio of medians, ${median(paired).toFixed(3)}x median of paired ratios`);
+    const paired = pairs.flatMap((walls) => walls.get(arm)!.map((ms, index) => ms / walls.get('off')![index]!));
+    const [low, high] = bootstrapRatio(pairs.map((walls) => [walls.get(arm)!, walls.get('off')!]));
+    lines.push(
+      `  telemetry overhead (${arm}): ${(median(all(arm)) / median(all('off'))).toFixed(3)}x ratio of medians ` +
+        `(95% bootstrap interval ${low.toFixed(3)}-${high.toFixed(3)}), ${median(paired).toFixed(3)}x median of paired ratios`,
+    );
+    lines.push(`    per pair of processes: ${pairs.map((walls) => (median(walls.get(arm)!) / median(walls.get('off')!)).toFixed(3)).join(', ')}`);
   }
   for (const [what, value] of Object.entries(counts)) lines.push(`  ${what}: ${value}`);
   console.log(lines.join('\n'));
@@ -153,7 +188,7 @@ await receiver.close();
 if (PROFILE_DIR) {
   // Main threads only (the loader hook's worker thread writes its own file, busy at start-up only), timed runs only.
   for (const dir of readdirSync(PROFILE_DIR)) {
-    const window = timedWindows.get(Number(/-(\d+)ms$/.exec(dir)?.[1]));
+    const window = timedWindows.get(dir.slice(dir.indexOf('-') + 1));
     const files = readdirSync(path.join(PROFILE_DIR, dir)).filter((name) => /\.0\.\d+\.cpuprofile$/.test(name));
     for (const name of files) console.log(`\nCPU profile ${dir}/${name} (timed runs)\n${summariseProfile(path.join(PROFILE_DIR, dir, name), 25, window)}`);
   }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { boundRows } from './db/boundStatement.js';
 import { openDatabase, type Orm } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { createApp, createMetricsApp } from './http/app.js';
@@ -138,7 +139,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await bus.start();
     cleanup.push(() => bus.stop());
     const presence = new ReplicaPresence({
-      execute: (sql, params) => orm.em.getConnection().execute(sql, params, 'all'),
+      execute: (sql, params) => boundRows(orm, sql, params),
       replicaId: ownerId,
       counts: () => bus.localCounts(),
       logger,

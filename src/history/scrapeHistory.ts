@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import type { FailureReason, PlatformScrape, RunHistoryPoint, RunTrigger, ScrapeOutcome, TerminalRunStatus } from '../shared/contract.js';
 
@@ -21,9 +22,8 @@ const OUTCOME = `case
   end`;
 
 export async function platformHistory(orm: Orm, platform: string, limit: number): Promise<PlatformScrape[]> {
-  const rows = await orm.em.getConnection().execute<
-    { run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; has_error: boolean; volume_drop: boolean | null }[]
-  >(
+  const rows = await boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; has_error: boolean; volume_drop: boolean | null }>(
+    orm,
     `select * from (
        select ps.run_id, ps.started_at, ps.finished_at, ps.duration_ms, ps.events_found, ${OUTCOME} as outcome,
          ps.error is not null as has_error, ps.volume_drop
@@ -33,7 +33,6 @@ export async function platformHistory(orm: Orm, platform: string, limit: number)
        limit ?
      ) last order by finished_at, run_id`,
     [platform, limit],
-    'all',
   );
   return rows.map((row) => ({
     runId: Number(row.run_id),
@@ -48,9 +47,8 @@ export async function platformHistory(orm: Orm, platform: string, limit: number)
 }
 
 export async function runHistory(orm: Orm, limit: number): Promise<RunHistoryPoint[]> {
-  const rows = await orm.em.getConnection().execute<
-    { id: string; status: TerminalRunStatus; trigger: RunTrigger; failure_reason: FailureReason | null; started_at: Timestamp | null; finished_at: Timestamp }[]
-  >(
+  const rows = await boundRows<{ id: string; status: TerminalRunStatus; trigger: RunTrigger; failure_reason: FailureReason | null; started_at: Timestamp | null; finished_at: Timestamp }>(
+    orm,
     `select * from (
        select r.id, r.status, r.trigger, r.failure_reason, r.started_at, r.finished_at
        from runs r where r.finished_at is not null
@@ -58,7 +56,6 @@ export async function runHistory(orm: Orm, limit: number): Promise<RunHistoryPoi
        limit ?
      ) last order by id`,
     [limit],
-    'all',
   );
   return rows.map((row) => ({
     id: Number(row.id),

@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { boundRows } from '../db/boundStatement.js';
 import { migrationsApplied, type Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Platforms } from '../platforms/registry.js';
@@ -87,7 +88,7 @@ export function createApp(deps: AppDeps) {
   app.get('/readyz', async (c) => {
     // Its own short deadline: a frozen database makes the probe fail in time, never hang it.
     const check = (async () => {
-      await orm.em.getConnection().execute('select 1');
+      await boundRows(orm, 'select 1');
       return migrationsApplied(orm);
     })();
     check.catch(() => undefined); // settled late, after the deadline answered

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 
 export interface RunActivity {
@@ -52,12 +53,11 @@ export class DatabaseState {
 
   private async query(): Promise<void> {
     try {
-      const [row] = await this.orm.em.getConnection().execute<{ active: number; oldest: string | null }[]>(
+      const [row] = await boundRows<{ active: number; oldest: string | null }>(
+        this.orm,
         `select count(*)::int as active,
                 (extract(epoch from min(started_at) filter (where status = 'running')) * 1000)::float8 as oldest
          from runs where status in ('pending', 'running')`,
-        [],
-        'all',
       );
       this.active = row?.active ?? 0;
       this.oldestStartedAt = row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);

@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 
@@ -24,7 +25,8 @@ export class LastScrapeEvents {
 
 /** One indexed look-up per platform ((platform, finished_at) index), newest successful step first. */
 export async function loadLastScrapeEvents(orm: Orm, platforms: readonly string[]): Promise<LastScrapeEvents> {
-  const rows = await orm.em.getConnection().execute<{ platform: string; events_found: number | null }[]>(
+  const rows = await boundRows<{ platform: string; events_found: number | null }>(
+    orm,
     `select p.platform, (
        select ps.events_found from platform_steps ps
        where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
@@ -32,7 +34,6 @@ export async function loadLastScrapeEvents(orm: Orm, platforms: readonly string[
      ) as events_found
      from unnest(?::text[]) as p(platform)`,
     [sqlArray(platforms)],
-    'all',
   );
   return new LastScrapeEvents(rows.flatMap((row) => (row.events_found === null ? [] : [[row.platform, row.events_found] as const])));
 }

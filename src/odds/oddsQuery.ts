@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { BookmakerPrice, OddsMarket, OddsPage, PriceMovement, SportingEventOdds } from '../shared/contract.js';
@@ -64,7 +65,7 @@ export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[
 
 export async function queryOdds(orm: Orm, filter: OddsFilter): Promise<OddsPage> {
   const { sql, params } = oddsPageSql(filter);
-  const rows = await orm.em.getConnection().execute<OddsRow[]>(sql, params, 'all');
+  const rows = await boundRows<OddsRow>(orm, sql, params);
   const events = groupRows(rows);
   const items = events.slice(0, filter.limit).map((event) => (filter.platform ? onlyPlatform(event, filter.platform) : event));
   const last = items.at(-1);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { boundRowCount } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 
 /**
@@ -8,11 +9,7 @@ import type { Orm } from '../db/database.js';
  * No index on scraped_at on purpose: every upsert changes it, and an index would cost each page write.
  */
 export async function pruneOdds({ orm, logger }: { orm: Orm; logger: Logger }, retentionDays: number): Promise<number> {
-  const result = await orm.em.getConnection().execute<{ affectedRows: number }>(
-    `delete from odds where scraped_at < now() - make_interval(days => ?)`,
-    [retentionDays],
-    'run',
-  );
-  if (result.affectedRows > 0) logger.info({ deleted: result.affectedRows, retention_days: retentionDays }, 'pruned stale odds');
-  return result.affectedRows;
+  const deleted = await boundRowCount(orm, `delete from odds where scraped_at < now() - make_interval(days => ?)`, [retentionDays]);
+  if (deleted > 0) logger.info({ deleted, retention_days: retentionDays }, 'pruned stale odds');
+  return deleted;
 }

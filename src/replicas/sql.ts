@@ -2,9 +2,8 @@ import type pg from 'pg';
 
 /**
  * The one thing the replica modules need from a database handle: run a statement, get its rows.
- * Placeholders are `?` (MikroORM's `connection.execute` style), so the lead can pass
- * `(sql, params) => em.getConnection().execute(sql, params, 'all', em.getTransactionContext())`;
- * `pgExecutor` adapts a node-postgres client or pool.
+ * Placeholders are `?`, so the service passes `(sql, params) => boundRows(orm, sql, params)`
+ * (db/boundStatement.ts); `pgExecutor` adapts a node-postgres client or pool.
  */
 export type SqlExecutor = <T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import type { RunStatus } from '../shared/contract.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
@@ -37,21 +38,21 @@ export interface StaleLimits {
 /** Runs the watchdog must fail: heartbeat too old, never started, or running too long. */
 export async function findStaleRuns(orm: Orm, limits: StaleLimits): Promise<{ id: number; status: RunStatus; why: string }[]> {
   const { staleAfterMs, neverBeatGraceMs, maxRunDurationMs } = limits;
-  const rows = await orm.em.getConnection().execute<{ id: string; status: RunStatus; why: string }[]>(
+  const rows = await boundRows<{ id: string; status: RunStatus; why: string }>(
+    orm,
     `select id, status,
        case
-         when status = 'running' and started_at < now() - make_interval(secs => ? / 1000.0) then 'max_duration'
+         when status = 'running' and started_at < now() - make_interval(secs => ?::float8 / 1000) then 'max_duration'
          when status = 'running' and heartbeat_at is not null then 'heartbeat'
          else 'never_started'
        end as why
      from runs
-     where (status = 'running' and heartbeat_at < now() - make_interval(secs => ? / 1000.0))
-        or (status = 'running' and heartbeat_at is null and started_at < now() - make_interval(secs => ? / 1000.0))
-        or (status = 'running' and started_at < now() - make_interval(secs => ? / 1000.0))
-        or (status = 'pending' and created_at < now() - make_interval(secs => ? / 1000.0))
+     where (status = 'running' and heartbeat_at < now() - make_interval(secs => ?::float8 / 1000))
+        or (status = 'running' and heartbeat_at is null and started_at < now() - make_interval(secs => ?::float8 / 1000))
+        or (status = 'running' and started_at < now() - make_interval(secs => ?::float8 / 1000))
+        or (status = 'pending' and created_at < now() - make_interval(secs => ?::float8 / 1000))
      order by id`,
     [maxRunDurationMs, staleAfterMs, staleAfterMs + neverBeatGraceMs, maxRunDurationMs, staleAfterMs + neverBeatGraceMs],
-    'all',
   );
   return rows.map((row) => ({ id: Number(row.id), status: row.status, why: row.why }));
 }

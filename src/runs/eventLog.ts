@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
 import { EVENTS_CHANNEL, insertEventAndNotify, type EventGuard, type PublishedEventRow } from '../replicas/eventPublisher.js';
@@ -37,8 +38,7 @@ export class EventLog {
   }
 
   private async write(runId: number | null, type: EventType, data: unknown, guard?: EventGuard): Promise<StreamEvent | undefined> {
-    const connection = this.orm.em.getConnection();
-    const execute = <R,>(sql: string, params?: unknown[]) => connection.execute<R[]>(sql, params, 'all');
+    const execute = <R,>(sql: string, params?: unknown[]) => boundRows<R>(this.orm, sql, params);
     const release = this.bus.beginPublish?.();
     let row;
     try {
@@ -55,33 +55,21 @@ export class EventLog {
 
   /** A run's events after `afterSeq`, in order. */
   async runEventsAfter(runId: number, afterSeq: number): Promise<StreamEvent[]> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<EventRow[]>(
-        `select id, run_id, seq, type, payload, created_at from run_events where run_id = ? and seq > ? order by seq`,
-        [runId, afterSeq],
-        'all',
-      );
+    const rows = await boundRows<EventRow>(this.orm, `select id, run_id, seq, type, payload, created_at from run_events where run_id = ? and seq > ? order by seq`, [runId, afterSeq]);
     return rows.map(toStreamEvent);
   }
 
   /** Global progress events after stream position `afterId`, within the replay window; a position outside it asks the client to resync. */
   async globalEventsAfter(afterId: number, window: number): Promise<ReplayResult> {
-    const connection = this.orm.em.getConnection();
-    const [bounds] = await connection.execute<{ max_id: string | null }[]>(`select max(id) as max_id from run_events`, [], 'all');
-    const maxId = Number(bounds?.max_id ?? 0);
+    const maxId = await this.latestGlobalId();
     if (afterId > maxId) return { kind: 'resync', reason: 'cursor_unknown', latestId: maxId };
-    const rows = await connection.execute<EventRow[]>(
-      `select id, run_id, seq, type, payload, created_at from run_events where id > ? order by id limit ?`,
-      [afterId, window + 1],
-      'all',
-    );
+    const rows = await boundRows<EventRow>(this.orm, `select id, run_id, seq, type, payload, created_at from run_events where id > ? order by id limit ?`, [afterId, window + 1]);
     if (rows.length > window) return { kind: 'resync', reason: 'cursor_too_old', latestId: maxId };
     return { kind: 'events', events: rows.map(toStreamEvent) };
   }
 
   async latestGlobalId(): Promise<number> {
-    const [row] = await this.orm.em.getConnection().execute<{ max_id: string | null }[]>(`select max(id) as max_id from run_events`, [], 'all');
+    const [row] = await boundRows<{ max_id: string | null }>(this.orm, `select max(id) as max_id from run_events`);
     return Number(row?.max_id ?? 0);
   }
 }

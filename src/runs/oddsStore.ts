@@ -1,3 +1,4 @@
+import { boundStatement } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
@@ -15,7 +16,7 @@ export function oddsUpsertCte(platform: string, runId: number, batch: ScrapedSel
   return {
     sql: `odds_upsert as (
      insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
-     select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?
+     select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?::bigint
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
      on conflict (platform, event_key, market, selection)
      do update set
@@ -38,7 +39,7 @@ export function oddsUpsertCte(platform: string, runId: number, batch: ScrapedSel
 export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
   if (batch.length === 0) return;
   const cte = oddsUpsertCte(platform, runId, batch);
-  await orm.em.getConnection().execute(`with ${cte.sql} select 1`, cte.params, 'run');
+  await boundStatement(orm, `with ${cte.sql} select 1`, cte.params);
 }
 
 /** Rows a platform collects before it writes them (bounded memory; ~2,000 rows is past the per-statement overhead). */

@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 
 export interface PlatformOutcome {
@@ -11,15 +12,12 @@ export interface PlatformOutcome {
 
 /** Each platform's last finished step and its last success (GET /api/platforms, freshness at start-up). */
 export async function platformOutcomes(orm: Orm): Promise<PlatformOutcome[]> {
-  const rows = await orm.em.getConnection().execute<
-    { platform: string; run_id: string; status: 'completed' | 'failed'; finished_at: Date | string; events_found: number; last_success_at: Date | string | null }[]
-  >(
+  const rows = await boundRows<{ platform: string; run_id: string; status: 'completed' | 'failed'; finished_at: Date | string; events_found: number; last_success_at: Date | string | null }>(
+    orm,
     `select distinct on (ps.platform) ps.platform, ps.run_id, ps.status, ps.finished_at, ps.events_found,
        (select max(ok.finished_at) from platform_steps ok where ok.platform = ps.platform and ok.status = 'completed') as last_success_at
      from platform_steps ps where ps.status in ('completed', 'failed') and ps.finished_at is not null
      order by ps.platform, ps.finished_at desc`,
-    [],
-    'all',
   );
   return rows.map((row) => ({
     platform: row.platform,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { boundRowCount } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 
 export interface PruneRunEventsDeps {
@@ -15,13 +16,13 @@ export interface PruneRunEventsDeps {
  */
 export async function pruneRunEvents(deps: PruneRunEventsDeps): Promise<number> {
   const days = deps.config.eventRetentionDays;
-  const result = await deps.orm.em.getConnection().execute<{ affectedRows: number }>(
+  const deleted = await boundRowCount(
+    deps.orm,
     `delete from run_events e
      where (e.run_id is null and e.created_at < now() - make_interval(days => ?))
         or e.run_id in (select r.id from runs r where r.finished_at < now() - make_interval(days => ?))`,
     [days, days],
-    'run',
   );
-  if (result.affectedRows > 0) deps.logger.info({ deleted: result.affectedRows, retention_days: days }, 'pruned old run events');
-  return result.affectedRows;
+  if (deleted > 0) deps.logger.info({ deleted, retention_days: days }, 'pruned old run events');
+  return deleted;
 }

@@ -1,3 +1,4 @@
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { FailureReason, PlatformStep, RunDetail, RunStatus, RunSummary, RunTrigger, StepStatus } from '../shared/contract.js';
@@ -88,24 +89,20 @@ export class RunReadModel {
     private readonly traceUrlTemplate: string | undefined,
   ) {}
 
-  private get connection() {
-    return this.orm.em.getConnection();
-  }
-
   async summaryOf(id: number): Promise<RunSummary | null> {
-    const rows = await this.connection.execute<RunRow[]>(`${SELECT_RUNS} where r.id = ?`, [id], 'all');
+    const rows = await boundRows<RunRow>(this.orm, `${SELECT_RUNS} where r.id = ?`, [id]);
     return rows[0] ? this.toSummary(rows[0]) : null;
   }
 
   /** A run with its steps in its platforms' order, in one statement. */
   async detailOf(id: number): Promise<RunDetail | null> {
-    const rows = await this.connection.execute<(RunRow & { steps: StepRow[] })[]>(`${SELECT_RUNS_WITH_STEPS} where r.id = ?`, [id], 'all');
+    const rows = await boundRows<RunRow & { steps: StepRow[] }>(this.orm, `${SELECT_RUNS_WITH_STEPS} where r.id = ?`, [id]);
     const row = rows[0];
     return row ? { ...this.toSummary(row), steps: row.steps.map(toStep) } : null;
   }
 
   async activeRunId(): Promise<number | null> {
-    const rows = await this.connection.execute<{ id: string }[]>(`select id from runs where status in ('pending', 'running') limit 1`, [], 'all');
+    const rows = await boundRows<{ id: string }>(this.orm, `select id from runs where status in ('pending', 'running') limit 1`);
     return rows[0] ? Number(rows[0].id) : null;
   }
 
@@ -126,11 +123,7 @@ export class RunReadModel {
       params.push(filter.beforeId);
     }
     params.push(filter.limit + 1);
-    const rows = await this.connection.execute<RunRow[]>(
-      `${SELECT_RUNS} ${where.length ? `where ${where.join(' and ')}` : ''} order by r.id desc limit ?`,
-      params,
-      'all',
-    );
+    const rows = await boundRows<RunRow>(this.orm, `${SELECT_RUNS} ${where.length ? `where ${where.join(' and ')}` : ''} order by r.id desc limit ?`, params);
     return { items: rows.slice(0, filter.limit).map((row) => this.toSummary(row)), hasMore: rows.length > filter.limit };
   }
 

@@ -1,4 +1,5 @@
 import type { Orm } from '../db/database.js';
+import { boundRowCount, boundRows, boundStatement } from '../db/boundStatement.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
 import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '../shared/contract.js';
@@ -31,19 +32,14 @@ export class RunTransitions {
     private readonly retry: RetryOptions = {},
   ) {}
 
-  private get connection() {
-    return this.orm.em.getConnection();
-  }
-
   private async won(sql: string, params: unknown[], retry = true): Promise<boolean> {
-    const write = () => this.connection.execute<{ affectedRows: number }>(sql, params, 'run');
-    const result = retry ? await retryWrite(write, this.retry) : await write();
-    return result.affectedRows === 1;
+    const write = () => boundRowCount(this.orm, sql, params);
+    return (retry ? await retryWrite(write, this.retry) : await write()) === 1;
   }
 
   /** A compare-and-set whose statement ends with `select count(*)::int as won from <the CTE that updates>`. */
   private async wonBySelect(sql: string, params: unknown[]): Promise<boolean> {
-    const [row] = await retryWrite(() => this.connection.execute<{ won: number }[]>(sql, params, 'all'), this.retry);
+    const [row] = await retryWrite(() => boundRows<{ won: number }>(this.orm, sql, params), this.retry);
     return Number(row?.won ?? 0) === 1;
   }
 
@@ -52,7 +48,8 @@ export class RunTransitions {
    * when a run is active. Not retried: the caller answers the request, and a 503 beats a long wait.
    */
   async insertRun(run: NewRun): Promise<number> {
-    const [row] = await this.connection.execute<{ id: string }[]>(
+    const [row] = await boundRows<{ id: string }>(
+      this.orm,
       `with run as (
          insert into runs (status, trigger, retry_of, platforms, owner_id, trace_id) values ('pending', ?, ?, ?::text[], ?, ?) returning id
        ), steps as (
@@ -60,7 +57,6 @@ export class RunTransitions {
        )
        select id from run`,
       [run.trigger, run.retryOf, sqlArray(run.platforms), run.ownerId, run.traceId, sqlArray(run.platforms)],
-      'all',
     );
     return Number(row!.id);
   }
@@ -117,11 +113,11 @@ export class RunTransitions {
     const upsert = oddsUpsertCte(platform, runId, odds);
     await retryWrite(
       () =>
-        this.connection.execute(
+        boundStatement(
+          this.orm,
           `with ${upsert.sql}
            update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'`,
           [...upsert.params, eventsFound, runId, platform],
-          'run',
         ),
       this.retry,
     );

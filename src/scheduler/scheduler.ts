@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
+import { boundRowCount } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { SchedulerJobSetting } from '../db/entities.js';
 import { AppError } from '../errors.js';
@@ -244,11 +245,11 @@ export class Scheduler {
 
   /** Stores only a job's last and next run (the leader's timers), never an operator's settings. */
   private async saveTimes(job: JobState, next: Date | null): Promise<void> {
-    await this.orm.em.getConnection().execute(
+    await boundRowCount(
+      this.orm,
       `insert into scheduler_jobs (id, paused, last_run_at, next_run_at, updated_at) values (?, false, ?, ?, now())
        on conflict (id) do update set last_run_at = excluded.last_run_at, next_run_at = excluded.next_run_at, updated_at = now()`,
       [job.definition.id, job.lastRunAt, next],
-      'run',
     );
   }
 

@@ -2,11 +2,19 @@
  * Loaded with `node --import ./dist/telemetry/register.js`: registers the ESM loader hook so that
  * instrumentations can patch ES modules (HTTP server, pg), then starts the SDK, all before the
  * application's own modules load.
+ *
+ * The hook intercepts only the modules an instrumentation hooks (import-in-the-middle's message
+ * channel), not every module the service imports: wrapping all of them cost start-up time, and once
+ * in 81 test files a wrapped CommonJS module (@mikro-orm/core) failed to link ("does not provide an
+ * export named 'default'").
  */
 import { register } from 'node:module';
+import { createAddHookMessageChannel } from 'import-in-the-middle';
 import { otelDefaults } from '../config.js';
 import { startTelemetry } from './sdk.js';
 
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 Object.assign(process.env, otelDefaults(process.env));
 startTelemetry(process.env);
+await waitForAllMessagesAcknowledged();

@@ -94,6 +94,14 @@ describe('traces over OTLP', () => {
     expect(redfoxPage.status.code).toBe(2);
     const queries = spans.filter((span) => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql');
     expect(queries.length).toBeGreaterThan(0);
+    // Parameters are bound (db/boundStatement.ts): a statement's text is its template, never the odds it writes.
+    const textOf = (span: (typeof spans)[number]) => String(span.attributes['db.query.text'] ?? span.attributes['db.statement']);
+    const oddsWrites = queries.filter((span) => textOf(span).includes('insert into odds'));
+    expect(oddsWrites.length).toBeGreaterThan(0);
+    for (const span of oddsWrites) {
+      expect(textOf(span)).toMatch(/unnest\(\$\d+::text\[\]/);
+      expect(textOf(span)).not.toContain('northwind');
+    }
   });
 
   it('links the run trace to the HTTP request that started it', async () => {
