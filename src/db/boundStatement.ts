@@ -1,6 +1,9 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import type { Orm } from './database.js';
+import { databaseTarget, startStatement, type DatabaseTarget } from './statementTelemetry.js';
+
+const targets = new WeakMap<Orm, DatabaseTarget>();
 
 /**
  * One statement on the ORM's pool with its parameters bound (`?` placeholders, sent as `$n` in
@@ -15,9 +18,20 @@ import type { Orm } from './database.js';
  *
  * Parameters carry no type: cast in SQL where the context does not give one (`?::bigint` in a select
  * list, `?::text[]` for sqlArray literals). Never pass a JavaScript array or undefined.
+ * Each statement inside a span makes its own CLIENT span and duration record (statementTelemetry.ts).
  */
 export async function boundStatement(orm: Orm, sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult> {
-  return (await orm.em.getConnection().getKnex().raw(sql, params as readonly Knex.RawBinding[])) as pg.QueryResult;
+  let target = targets.get(orm);
+  if (!target) targets.set(orm, (target = databaseTarget(orm.config.get('clientUrl')!)));
+  const telemetry = startStatement(target, sql);
+  try {
+    return (await orm.em.getConnection().getKnex().raw(sql, params as readonly Knex.RawBinding[])) as pg.QueryResult;
+  } catch (error) {
+    telemetry.failed(error);
+    throw error;
+  } finally {
+    telemetry.end();
+  }
 }
 
 /** The rows of a bound statement. */

@@ -20,13 +20,14 @@ let pipeline: MetricsPipeline | undefined;
 let recent: RecentTraces | undefined;
 
 /**
- * The instrumentations oddswatch has something for (Hono on node:http, pg under MikroORM, runtime metrics,
- * pino), unless OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35 of
- * auto-instrumentations-node would only hook module loading for libraries the service never loads. The
- * feed requests (fetch) make their spans themselves (platforms/feedRequestTelemetry.ts), not through the
- * undici instrumentation: cheaper, redacted at the source, and no traceparent sent to the bookmakers.
+ * The instrumentations oddswatch has something for (Hono on node:http, runtime metrics, pino), unless
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35 of auto-instrumentations-node would only
+ * hook module loading for libraries the service never loads. Feed requests (fetch) and SQL statements make
+ * their spans themselves (platforms/feedRequestTelemetry.ts, db/statementTelemetry.ts), not through the
+ * undici and pg instrumentations: cheaper, redacted at the source (no traceparent to the bookmakers, no
+ * parameter values in a span).
  */
-const USED_INSTRUMENTATIONS = 'http,pg,runtime-node,pino';
+const USED_INSTRUMENTATIONS = 'http,runtime-node,pino';
 
 /** The http instrumentation's client durations (node:http, which no client of oddswatch uses) would collide with the feeds' http.client.request.duration. */
 const views: ViewOptions[] = [
@@ -63,8 +64,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
         // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
         '@opentelemetry/instrumentation-pino': { enabled: logsExported(env), disableLogCorrelation: true },
-        // A statement outside any span (metrics scrape, scheduler jobs between runs) makes no root span and
-        // no duration record: a run's and a request's own statements still have theirs.
+        // When OTEL_NODE_ENABLED_INSTRUMENTATIONS enables it, as statementTelemetry.ts behaves: no root spans.
         '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => {

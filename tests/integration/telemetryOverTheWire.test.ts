@@ -94,12 +94,15 @@ describe('traces over OTLP', () => {
     expect(redfoxPage.status.code).toBe(2);
     const queries = spans.filter((span) => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql');
     expect(queries.length).toBeGreaterThan(0);
-    // Parameters are bound (db/boundStatement.ts): a statement's text is its template, never the odds it writes.
+    // Parameters are bound (db/boundStatement.ts): a statement's text is its template as the source writes it
+    // (`?` placeholders), never the odds it writes; its span and metric come from db/statementTelemetry.ts.
     const textOf = (span: (typeof spans)[number]) => String(span.attributes['db.query.text'] ?? span.attributes['db.statement']);
     const oddsWrites = queries.filter((span) => textOf(span).includes('insert into odds'));
     expect(oddsWrites.length).toBeGreaterThan(0);
     for (const span of oddsWrites) {
-      expect(textOf(span)).toMatch(/unnest\(\$\d+::text\[\]/);
+      expect(textOf(span)).toMatch(/unnest\(\?::text\[\]/);
+      expect(span.name).toBe(`pg.query:WITH ${db.name}`);
+      expect(span.attributes).toMatchObject({ 'db.operation.name': 'WITH', 'db.system.name': 'postgresql', 'server.address': '127.0.0.1' });
       expect(textOf(span)).not.toContain('northwind');
     }
   });
@@ -170,6 +173,9 @@ describe('metrics of the real process', () => {
     // One record per feed page: northwind and bluepeak 2 pages each answered 200.
     const feedCounts = snapshot.text.split('\n').filter((line) => line.startsWith('http_client_request_duration_count{') && line.includes('http_response_status_code="200"'));
     expect(feedCounts.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)).toBe(4);
+    // The run's statements (db/statementTelemetry.ts): at least its step writes, labelled as the pg instrumentation did.
+    const statementCounts = snapshot.text.split('\n').filter((line) => line.startsWith('db_client_operation_duration_count{') && line.includes('db_operation_name="WITH"') && line.includes(`db_namespace="${db.name}"`));
+    expect(statementCounts.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)).toBeGreaterThanOrEqual(3);
     expect(snapshot.has('nodejs_eventloop_delay_p99') || snapshot.has('nodejs_eventloop_delay_max')).toBe(true);
     expect(snapshot.has('v8js_memory_heap_used')).toBe(true);
     const file = path.join(tmpdir(), `oddswatch-metrics-${process.pid}.txt`);
