@@ -2,17 +2,18 @@
  * Telemetry overhead of the service as `npm start` runs it: the built output in child processes, one with
  * the SDK (`--import ./dist/telemetry/register.js`, no OTEL_* variable: spans recorded, not exported) and
  * one without (no `--import`). Runs alternate between the two (off, on, off, on...) so load on the machine
- * hits both alike, in 3 pairs of processes one after another (one process's database and JIT luck moved
- * a single pair's ratio by +-3%); per feed latency it prints the ratio of medians with a bootstrap 95%
+ * hits both alike, in pairs of processes one after another (one process's database and JIT luck moved a
+ * single pair's ratio by +-3%); per feed latency it prints the ratio of medians with a bootstrap 95%
  * interval, the median of paired ratios and each pair's ratio.
  * A separate, untimed pass exports to an in-process OTLP receiver to count spans and SQL statements per run.
  *
  * Load (unchanged from the in-process bench): runs of 10 platforms, 3 pages of 20 events each,
- * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page; 150 timed runs per arm (50 per pair after 10
- * warm-up runs; with 20 after 2, as before, the ratio moved by +-4% between invocations on a quiet machine).
+ * SCRAPE_CONCURRENCY 5, at 5 ms and 100 ms per feed page; timed runs per arm: 600 in 6 pairs at 5 ms, 150
+ * in 3 pairs at 100 ms, each pair after 10 warm-up runs (with 20 runs after 2, as before, the ratio moved
+ * by +-4% between invocations on a quiet machine). About 3 minutes at 5 ms, 5 at 100 ms.
  *
  *   npm run bench:telemetry                      # both latencies
- *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=300 BENCH_PAIRS=6 BENCH_WARMUP=20 npm run bench:telemetry
+ *   BENCH_FEED_LATENCIES_MS=5 BENCH_RUNS=1200 BENCH_PAIRS=12 BENCH_WARMUP=20 npm run bench:telemetry
  *   BENCH_PROFILE=1 npm run bench:telemetry      # also a CPU profile of each child (see bench/cpuProfile.ts)
  *   BENCH_ARMS=off,on,export                     # adds an arm exporting over OTLP/HTTP to a local receiver
  *   BENCH_ON_ENV='{"OTEL_NODE_DISABLED_INSTRUMENTATIONS":"pg"}'  # extra environment of the SDK arms, to attribute cost
@@ -27,9 +28,13 @@ import { waitFor } from '../tests/helpers/waitFor.js';
 import { summariseProfile } from './cpuProfile.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 150);
-/** Pairs of processes (one per arm) run one after another, RUNS / PAIRS timed runs each: one process's luck (its database, its JIT) is averaged out. */
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+/**
+ * Timed runs per arm (BENCH_RUNS), and pairs of processes (one per arm, BENCH_PAIRS) run one after another
+ * with an equal share of the runs each, so one process's luck (its database, its JIT) is averaged out. At 5 ms pages a run is ~100 ms
+ * and varies by +-15%: 600 runs in 6 pairs bring the 95% interval to about +-2% (150 runs: +-4%).
+ */
+const runsFor = (latencyMs: number) => Number(process.env.BENCH_RUNS ?? (latencyMs < 50 ? 600 : 150));
+const pairsFor = (latencyMs: number) => Number(process.env.BENCH_PAIRS ?? (latencyMs < 50 ? 6 : 3));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const COUNTED_RUNS = 5;
 const LATENCIES = (process.env.BENCH_FEED_LATENCIES_MS ?? '5,100').split(',').map(Number);
@@ -139,11 +144,12 @@ for (const latencyMs of LATENCIES) {
   const { file, feeds } = await simulatedPlatforms(10, { latencyMs, pages: 3, eventsPerPage: 20 });
   /** Per pair of processes, per arm, the wall time of each timed run. */
   const pairs: Map<Arm, number[]>[] = [];
-  for (let pair = 0; pair < PAIRS; pair += 1) {
+  const pairCount = pairsFor(latencyMs);
+  for (let pair = 0; pair < pairCount; pair += 1) {
     const tag = `${latencyMs}ms-pair${pair + 1}`;
     const arms = new Map<Arm, Started>();
     const walls = new Map<Arm, number[]>(ARMS.map((arm) => [arm, []]));
-    const timed = Math.round(RUNS / PAIRS);
+    const timed = Math.round(runsFor(latencyMs) / pairCount);
     try {
       for (const arm of ARMS) arms.set(arm, await start(arm, file, tag));
       for (let index = 0; index < timed + WARMUP; index += 1) {
@@ -167,7 +173,7 @@ for (const latencyMs of LATENCIES) {
   const all = (arm: Arm) => pairs.flatMap((walls) => walls.get(arm)!);
   const total = all('off').length;
   const lines = [
-    `feed pages of ${latencyMs} ms, ${total} runs per arm in ${PAIRS} pairs of processes (10 platforms x 3 pages x 20 events, concurrency 5), alternated:`,
+    `feed pages of ${latencyMs} ms, ${total} runs per arm in ${pairCount} pairs of processes (10 platforms x 3 pages x 20 events, concurrency 5), alternated:`,
   ];
   for (const arm of ARMS) lines.push(`  ${arm.padEnd(6)} median ${median(all(arm)).toFixed(1)} ms per run`);
   for (const arm of ARMS.filter((candidate) => candidate !== 'off')) {
