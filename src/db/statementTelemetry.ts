@@ -1,10 +1,11 @@
-import { metrics, SpanKind, trace, type Attributes, type Histogram } from '@opentelemetry/api';
+import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
+import { lazyDurationHistogram } from '../telemetry/lazyDurationHistogram.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
 import { pgErrorCode } from './pgErrors.js';
 
 /** The pg instrumentation's buckets for db.client.operation.duration, in seconds. */
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
-let duration: Histogram | undefined;
+const recordDuration = lazyDurationHistogram('db.client.operation.duration', 'Duration of database client operations.', BUCKETS);
 
 /** Where statements go, as the semantic conventions name it; read once per database URL. */
 export interface DatabaseTarget {
@@ -60,13 +61,7 @@ export function startStatement(target: DatabaseTarget, sql: string): StatementTe
     },
     end() {
       span.end();
-      // Created on first use: the meter provider the SDK registers, not the no-op one of a process without it.
-      duration ??= metrics.getMeter('oddswatch').createHistogram('db.client.operation.duration', {
-        unit: 's',
-        description: 'Duration of database client operations.',
-        advice: { explicitBucketBoundaries: BUCKETS },
-      });
-      duration.record((performance.now() - started) / 1000, errorType ? { ...common, 'error.type': errorType } : common);
+      recordDuration((performance.now() - started) / 1000, errorType ? { ...common, 'error.type': errorType } : common);
     },
   };
 }

@@ -1,10 +1,11 @@
-import { metrics, SpanKind, SpanStatusCode, type Histogram } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { lazyDurationHistogram } from '../telemetry/lazyDurationHistogram.js';
 import { tracer } from '../telemetry/tracing.js';
 import { redactUrl } from './redact.js';
 
 /** The semantic conventions' advice for http.client.request.duration, in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-let duration: Histogram | undefined;
+const recordDuration = lazyDurationHistogram('http.client.request.duration', 'Duration of HTTP client requests (feed pages).', BUCKETS);
 
 export interface FeedRequestTelemetry {
   responded(status: number): void;
@@ -52,13 +53,7 @@ export function startFeedRequest(url: string, page: number): FeedRequestTelemetr
     },
     end() {
       span.end();
-      // Created on first use: the meter provider the SDK registers, not the no-op one of a process without it.
-      duration ??= metrics.getMeter('oddswatch').createHistogram('http.client.request.duration', {
-        unit: 's',
-        description: 'Duration of HTTP client requests (feed pages).',
-        advice: { explicitBucketBoundaries: BUCKETS },
-      });
-      duration.record((performance.now() - started) / 1000, {
+      recordDuration((performance.now() - started) / 1000, {
         ...common,
         ...(status === undefined ? {} : { 'http.response.status_code': status }),
         ...(errorType ? { 'error.type': errorType } : {}),
