@@ -12,9 +12,9 @@ const targets = new WeakMap<Orm, DatabaseTarget>();
  * Why not `connection.execute`: MikroORM 6 formats every parameter into the SQL text as an escaped
  * literal before sending it. An odds batch then becomes a statement of tens of kilobytes that is
  * escaped on every write, copied whole into the span's `db.query.text` (with the odds in it, where the
- * semantic conventions ask for the parameterised text), and flattened once more by the pg
- * instrumentation when it reads the operation name: about a third of the telemetry overhead of a run.
- * Bound, the text is the statement's template, a few hundred bytes.
+ * semantic conventions ask for the parameterised text), and, with the pg instrumentation, flattened once
+ * more to read the operation name (a third of the telemetry overhead of a run then). Bound, the text is
+ * the statement's template, a few hundred bytes.
  *
  * Parameters carry no type: cast in SQL where the context does not give one (`?::bigint` in a select
  * list, `?::text[]` for sqlArray literals). Never pass a JavaScript array or undefined.

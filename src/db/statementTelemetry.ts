@@ -1,6 +1,6 @@
-import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { lazyDurationHistogram } from '../telemetry/lazyDurationHistogram.js';
-import { recordFailure, tracer } from '../telemetry/tracing.js';
+import { tracer } from '../telemetry/tracing.js';
 import { pgErrorCode } from './pgErrors.js';
 
 /** The pg instrumentation's buckets for db.client.operation.duration, in seconds. */
@@ -57,7 +57,10 @@ export function startStatement(target: DatabaseTarget, sql: string): StatementTe
     failed(error) {
       errorType = pgErrorCode(error) ?? (error instanceof Error ? error.name : 'Error');
       span.setAttribute('error.type', errorType);
-      recordFailure(span, error);
+      // Not the error's text: PostgreSQL echoes parameter values in some (`invalid input syntax for type integer: "..."`).
+      const message = `PostgreSQL error ${errorType}`;
+      span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
     },
     end() {
       span.end();

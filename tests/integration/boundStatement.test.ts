@@ -64,7 +64,18 @@ describe('boundStatement', () => {
     });
     const statement = exporter.getFinishedSpans().find((span) => span.name.startsWith('pg.query'))!;
     expect(statement.attributes['error.type']).toBe('42P01');
-    expect(statement.status.code).toBe(SpanStatusCode.ERROR);
+    expect(statement.status).toEqual({ code: SpanStatusCode.ERROR, message: 'PostgreSQL error 42P01' });
+  });
+
+  it('keeps the error text, which may echo a parameter value, out of the span', async () => {
+    await tracer.startActiveSpan('parent', async (parent) => {
+      await expect(boundRows(orm, 'select ?::int', ['s3cr3t-not-a-number'])).rejects.toThrow(/s3cr3t-not-a-number/);
+      parent.end();
+    });
+    const statement = exporter.getFinishedSpans().find((span) => span.name.startsWith('pg.query'))!;
+    expect(statement.attributes['error.type']).toBe('22P02');
+    expect(statement.events.map((event) => event.attributes?.['exception.message'])).toEqual(['PostgreSQL error 22P02']);
+    expect(JSON.stringify([statement.status, statement.events, statement.attributes])).not.toContain('s3cr3t');
   });
 
   it('makes no span for a statement outside any span (metrics scrapes, jobs between runs)', async () => {
