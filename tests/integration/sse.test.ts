@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { finishRun } from '../../src/runs/finishRun.js';
@@ -170,6 +171,65 @@ describe('GET /api/events (global stream)', () => {
     const future = await connectSse(`${server.url}/api/events`, { lastEventId: 999_999_999 });
     expect((await future.waitForEvent((event) => event.event === 'resync')).data).toMatchObject({ data: { reason: 'cursor_unknown' } });
     future.close();
+  });
+});
+
+/** The bytes of a stream read over a raw socket (no HTTP client to undo the framing), until run.finished and the end. */
+async function rawStream(version: '1.0' | '1.1', runId: number): Promise<string> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect(Number(port), hostname);
+  let received = '';
+  socket.setEncoding('latin1');
+  const ended = new Promise((resolve) => {
+    socket.once('close', resolve);
+    // HTTP/1.1 keeps the connection open after the last chunk.
+    socket.on('data', (data: string) => {
+      received += data;
+      if (received.endsWith('\r\n0\r\n\r\n')) resolve(undefined);
+    });
+  });
+  socket.write(`GET /api/runs/${runId}/events HTTP/${version}\r\nHost: ${hostname}\r\n\r\n`);
+  await ended;
+  socket.destroy();
+  return received;
+}
+
+describe('framing written straight to the socket (sse/subscription.ts)', () => {
+  it('HTTP/1.1: every frame is one well-formed chunk, and the body ends with the last chunk', async () => {
+    server.platforms.simulated!.set('northwind', { latencyMs: 60, pages: 3 });
+    const run = await startRun({ platforms: ['northwind', 'redfox'] });
+    const raw = await rawStream('1.1', run.id);
+    const [head, body] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)];
+    expect(head.toLowerCase()).toContain('transfer-encoding: chunked');
+    let rest = body;
+    const frames: string[] = [];
+    while (rest.length > 0) {
+      const line = rest.indexOf('\r\n');
+      const size = Number.parseInt(rest.slice(0, line), 16);
+      expect(Number.isNaN(size)).toBe(false);
+      if (size === 0) break;
+      frames.push(rest.slice(line + 2, line + 2 + size));
+      expect(rest.slice(line + 2 + size, line + 4 + size)).toBe('\r\n');
+      rest = rest.slice(line + 4 + size);
+    }
+    expect(rest).toBe('0\r\n\r\n');
+    const text = frames.join('');
+    expect(text.startsWith('retry: ')).toBe(true);
+    expect(text).toContain('event: platform.completed');
+    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: run.finished\nid: \d+\ndata: \{/);
+  });
+
+  it('HTTP/1.0: the frames as they are, the body ended by closing the connection', async () => {
+    server.platforms.simulated!.set('northwind', { latencyMs: 60, pages: 3 });
+    const run = await startRun({ platforms: ['northwind', 'redfox'] });
+    const raw = await rawStream('1.0', run.id);
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    expect(raw.toLowerCase()).not.toContain('transfer-encoding: chunked');
+    expect(body.slice(0, 40)).toMatch(/^retry: /);
+    const events = body.trimEnd().split('\n\n').slice(1).filter((frame) => !frame.startsWith(':')); // heartbeats aside
+    expect(events.every((frame) => /^event: [a-z.]+\nid: \d+\ndata: \{.*\}$/s.test(frame))).toBe(true);
+    expect(events.at(-1)).toMatch(/^event: run.finished/);
+    expect(events.filter((frame) => frame.startsWith('event: platform.completed'))).toHaveLength(2);
   });
 });
 

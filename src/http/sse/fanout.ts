@@ -4,6 +4,8 @@ import { HEARTBEAT_FRAME } from './frame.js';
 export interface FanoutTarget {
   /** Writes (or buffers) a frame; `seq` orders and de-duplicates progress events, heartbeats have none. */
   deliver(frame: Buffer, id?: number, last?: boolean): void;
+  /** Runs several deliveries so that their frames leave in one write. */
+  together(deliveries: () => void): void;
 }
 
 interface Job {
@@ -22,9 +24,11 @@ interface Delivery {
 /**
  * Time one event-loop turn may spend writing, checked every `CHECK_EVERY` subscribers. Every database
  * reply and feed response of the run that arrives during a turn waits for it to end, so the turn is
- * short. Measured at 5,000 subscribers (bench:sse, 2 cores): turns of 10 ms made the run 1.21-1.39x
- * slower than without subscribers with the cores half idle, 2 ms 1.18-1.21x, 1 ms 1.10-1.12x (event-loop
- * delay p99 24 ms) for a few ms more p50 delivery. A turn of 256 writes measured 6.8x raw node:http's p50.
+ * short. Measured at 5,000 subscribers (bench:sse, 2 cores), when writes went through the response (its
+ * socket writes ran after the turn, on its next-tick uncork): turns of 10 ms made the run 1.21-1.39x
+ * slower than without subscribers, 2 ms 1.18-1.21x, 1 ms 1.10-1.15x. Writing straight to the socket, one
+ * write per subscriber per round (Subscription.together), the turn holds its writes too: 1.02x, event-loop
+ * delay p99 10 ms, p99 delivery 206-229 ms. A turn of 256 writes measured 6.8x raw node:http's p50.
  */
 const SLICE_MS = 1;
 const CHECK_EVERY = 32;
@@ -34,7 +38,7 @@ const CHECK_EVERY = 32;
  * publish returns at once and the run's own work never queues behind thousands of socket writes.
  * Delivery goes in rounds: a round takes every job queued so far and visits each subscriber once,
  * writing all of its frames together, so a burst of events (a run starting six platforms at once) costs
- * each socket one write call (Node corks a response within a tick) instead of one per event. Every
+ * each socket one write call (the frames corked together) instead of one per event. Every
  * subscription sees its frames in publish order. It also sends the comment heartbeat to every open
  * subscription from one timer.
  */
@@ -114,7 +118,8 @@ export class Fanout {
       const end = Math.min(round.length, this.roundIndex + CHECK_EVERY);
       for (let index = this.roundIndex; index < end; index += 1) {
         const { target, jobs } = round[index]!;
-        for (const job of jobs) target.deliver(job.frame, job.id, job.last);
+        if (jobs.length === 1) target.deliver(jobs[0]!.frame, jobs[0]!.id, jobs[0]!.last);
+        else target.together(() => jobs.forEach((job) => target.deliver(job.frame, job.id, job.last)));
       }
       this.roundIndex = end;
       if (end === round.length) this.round = undefined;

@@ -16,6 +16,20 @@ export function eventFrame(event: StreamEvent, stream: SseStream, id: number): B
   return (cached[stream] ??= Buffer.from(`event: ${event.type}\nid: ${id}\ndata: ${cached.json}\n\n`));
 }
 
+const chunks = new WeakMap<Buffer, Buffer>();
+
+/**
+ * `frame` as one HTTP/1.1 chunk (`<size in hex>\r\n<frame>\r\n`), built once per frame: subscribers
+ * write it to their socket in one call, without the response's per-write chunk framing (three buffers
+ * and a cork per write, per subscriber).
+ */
+export function chunkOf(frame: Buffer): Buffer {
+  let chunk = chunks.get(frame);
+  if (!chunk) chunks.set(frame, (chunk = Buffer.concat([Buffer.from(`${frame.length.toString(16)}\r\n`, 'latin1'), frame, CRLF])));
+  return chunk;
+}
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 export const retryFrame = (retryMs: number): Buffer => Buffer.from(`retry: ${retryMs}\n\n`);
 
 export const HEARTBEAT_FRAME = Buffer.from(': ping\n\n');

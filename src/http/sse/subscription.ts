@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../../shared/contract.js';
 import type { Metrics, SseDisconnectReason, SseStream } from '../../telemetry/metrics.js';
 import type { Fanout, FanoutTarget } from './fanout.js';
-import { eventFrame } from './frame.js';
+import { chunkOf, eventFrame } from './frame.js';
 
 export interface SubscriptionLimits {
   /** Frames a subscriber may have waiting (buffered under backpressure, or live during its replay). */
@@ -27,6 +28,9 @@ export class Subscription implements FanoutTarget {
   private readonly backlog: Buffer[] = [];
   private readonly duringReplay: { frame: Buffer; id: number; last: boolean }[] = [];
   private drained: (() => void) | undefined;
+  /** Set once the first frame (through the response) has sent the headers: later frames go to it directly. */
+  private socket: Socket | undefined;
+  private chunked = false;
   unsubscribe: () => void = () => undefined;
 
   constructor(
@@ -94,7 +98,37 @@ export class Subscription implements FanoutTarget {
       this.backlog.push(frame);
       return;
     }
-    if (!this.response.write(frame)) this.block();
+    if (!this.send(frame)) this.block();
+  }
+
+  /** Runs `deliveries` with the socket corked: the frames of one fan-out round leave in one write call. */
+  together(deliveries: () => void): void {
+    const socket = this.socket;
+    if (!socket) return deliveries();
+    socket.cork();
+    try {
+      deliveries();
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  /**
+   * The first frame goes through the response (it sends the headers and says whether the body is
+   * chunked); later ones straight to the socket, framed as a chunk when the body is (HTTP/1.1), as the
+   * response would, without its cork and next-tick uncork per write. The response's end() then writes
+   * the last chunk after them, in order.
+   */
+  private send(frame: Buffer): boolean {
+    if (this.socket) return this.socket.write(this.chunked ? chunkOf(frame) : frame);
+    const accepted = this.response.write(frame);
+    const socket = this.response.socket;
+    if (socket) {
+      this.socket = socket;
+      this.chunked = this.response.chunkedEncoding;
+      socket.on('drain', this.onDrain);
+    }
+    return accepted;
   }
 
   end(reason: SseDisconnectReason): void {
@@ -104,6 +138,7 @@ export class Subscription implements FanoutTarget {
     this.fanout.remove(this);
     clearTimeout(this.deadline);
     this.response.off('drain', this.onDrain);
+    this.socket?.off('drain', this.onDrain);
     this.response.off('close', this.onClose);
     this.response.socket?.off('close', this.onClose);
     this.metrics.sseDisconnected(this.stream, reason);
@@ -112,7 +147,7 @@ export class Subscription implements FanoutTarget {
     if (reason === 'run_finished' || reason === 'server_shutdown') {
       // A clean end of the chunked body, so clients see the stream end rather than a reset.
       // Node buffers what the socket has not taken yet (bounded by the backlog), then closes.
-      for (const frame of this.backlog.splice(0)) this.response.write(frame);
+      for (const frame of this.backlog.splice(0)) this.send(frame);
       this.response.end();
     } else if (!this.response.destroyed) {
       this.response.destroy();
@@ -135,7 +170,7 @@ export class Subscription implements FanoutTarget {
     clearTimeout(this.deadline);
     this.deadline = undefined;
     while (this.backlog.length > 0) {
-      if (!this.response.write(this.backlog.shift()!)) return this.block();
+      if (!this.send(this.backlog.shift()!)) return this.block();
     }
     const resume = this.drained;
     this.drained = undefined;
