@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { lazyDurationHistogram } from '../telemetry/lazyDurationHistogram.js';
 import { tracer } from '../telemetry/tracing.js';
-import { redactUrl } from './redact.js';
+import { redactedUrl } from './redact.js';
 
 /** The semantic conventions' advice for http.client.request.duration, in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -24,9 +24,10 @@ export interface FeedRequestTelemetry {
  */
 export function startFeedRequest(url: string, page: number): FeedRequestTelemetry {
   const started = performance.now();
-  const redacted = redactUrl(url);
-  const { hostname, port, protocol } = new URL(redacted);
-  const scheme = protocol.slice(0, -1);
+  const { text: redacted, url: parsed } = redactedUrl(url);
+  const scheme = parsed ? parsed.protocol.slice(0, -1) : '';
+  const hostname = parsed?.hostname ?? '';
+  const port = parsed?.port ?? '';
   const common = { 'http.request.method': 'GET', 'server.address': hostname, 'server.port': Number(port || (scheme === 'https' ? 443 : 80)) };
   const query = redacted.indexOf('?');
   const span = tracer.startSpan('GET', {

@@ -14,11 +14,19 @@ export function isSecretParam(name: string): boolean {
 
 /** The URL with userinfo and secret-looking query values masked; text that is no URL is masked by pattern. */
 export function redactUrl(raw: string): string {
+  return redactedUrl(raw).text;
+}
+
+/**
+ * redactUrl's text, with the parsed URL it came from (undefined when `raw` is no URL) for callers that
+ * also need its parts (host, port, scheme): one parse instead of two.
+ */
+export function redactedUrl(raw: string): { text: string; url?: URL } {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return redactLooseUrl(raw);
+    return { text: redactLooseUrl(raw) };
   }
   if (url.username || url.password) {
     url.username = MASK;
@@ -28,7 +36,7 @@ export function redactUrl(raw: string): string {
     if (isSecretParam(name)) url.searchParams.set(name, MASK);
   }
   // URLSearchParams encodes *: keep the mask readable.
-  return url.toString().replaceAll('%2A%2A%2A', MASK);
+  return { text: url.toString().replaceAll('%2A%2A%2A', MASK), url };
 }
 
 /**
