@@ -8,8 +8,9 @@
  *     on the local server), from the POST until the runner is done.
  *  3. Odds persistence, 50,000 rows, warm, inserts then updates (every price moved, new run): the per-feed-page
  *     upsert as it was (the baseline: unnest statement, pages of 50, on the odds table as it was: fillfactor
- *     100), the shipped one (the same statement on batches of ODDS_FLUSH_ROWS, the table filled to half),
- *     each of those two changes alone, a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
+ *     100, a bigserial primary key, the natural key and the event-key index beside it), the shipped one (the
+ *     same statement on batches of ODDS_FLUSH_ROWS, the table filled to half, the natural key as primary
+ *     key), the batching alone and the table alone, a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
  *     table then INSERT ... SELECT ... ON CONFLICT (COPY through a minimal pg submittable: pg-copy-streams is
  *     not installed). Each variant on its own database; rounds alternate the order (ABBA); medians; ratios
  *     against the baseline.
@@ -154,8 +155,10 @@ const copyUpsert: Write = async (client, platform, runId, rows) => {
 };
 
 /**
- * A database of its own for one variant, migrated as the service ships; `before` resets the odds table to the
- * storage it had before Migration20261126030000_odds_fillfactor (fillfactor 100): today's baseline.
+ * A database of its own for one variant, migrated as the service ships; `before` puts the odds table back to
+ * the storage it had when the issue was measured (today's baseline): fillfactor 100
+ * (Migration20261126030000_odds_fillfactor undone) and the surrogate key, natural key and event-key index
+ * (Migration20261126040000_odds_natural_primary_key undone).
  */
 async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg.Client; drop(): Promise<void> }> {
   const db = await benchDatabase();
@@ -163,7 +166,13 @@ async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg
   await server.stop();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  if (storage === 'before') await client.query('alter table odds reset (fillfactor)');
+  if (storage === 'before') {
+    await client.query('alter table odds reset (fillfactor)');
+    await client.query('alter table odds drop constraint odds_pkey');
+    await client.query('alter table odds add column id bigserial primary key');
+    await client.query('alter table odds add constraint odds_natural_key_unique unique (platform, event_key, market, selection)');
+    await client.query('create index odds_event_key_idx on odds (event_key)');
+  }
   return {
     client,
     async drop() {
@@ -177,11 +186,11 @@ async function oddsFigures(): Promise<void> {
   // Each variant writes to its own odds table (same server, same size of table), so none slows another.
   const variants: [string, number, Write, 'before' | 'shipped'][] = [
     ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert, 'before'],
-    [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows, fillfactor 50`, ODDS_FLUSH_ROWS, unnestUpsert, 'shipped'],
-    ['per feed page (50 rows), fillfactor 50', 50, unnestUpsert, 'shipped'],
-    [`unnest, ${ODDS_FLUSH_ROWS} rows, fillfactor 100`, ODDS_FLUSH_ROWS, unnestUpsert, 'before'],
-    ['multi-row VALUES, 1,000 rows, fillfactor 50', 1_000, valuesUpsert, 'shipped'],
-    ['COPY temp table + INSERT SELECT, 5,000 rows, ff 50', 5_000, copyUpsert, 'shipped'],
+    [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows, shipped table`, ODDS_FLUSH_ROWS, unnestUpsert, 'shipped'],
+    ['per feed page (50 rows), shipped table', 50, unnestUpsert, 'shipped'],
+    [`unnest, ${ODDS_FLUSH_ROWS} rows, table as it was`, ODDS_FLUSH_ROWS, unnestUpsert, 'before'],
+    ['multi-row VALUES, 1,000 rows, shipped table', 1_000, valuesUpsert, 'shipped'],
+    ['COPY temp + INSERT SELECT, 5,000 rows, shipped', 5_000, copyUpsert, 'shipped'],
   ];
   const databases: Awaited<ReturnType<typeof oddsDatabase>>[] = [];
   for (const [, , , storage] of variants) databases.push(await oddsDatabase(storage));

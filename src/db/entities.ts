@@ -91,32 +91,30 @@ export const RunEvent = defineEntity({
 export type RunEvent = InferEntity<typeof RunEvent>;
 
 /**
- * Latest odds per (platform, event, market, selection): upserted by every run, never duplicated. The
- * price and time of that bookmaker's previous scrape sit beside the current ones (movement), so the
+ * Latest odds per (sporting event, market, selection, bookmaker), the primary key: upserted by every run,
+ * never duplicated. Event key first, so the key also serves the ordered page over sporting events and its
+ * join (no surrogate id, no separate event-key index: fewer structures for every new price to maintain).
+ * The price and time of that bookmaker's previous scrape sit beside the current ones (movement), so the
  * table holds one row per price whatever the number of scrapes. Its pages are filled to half
  * (fillfactor 50, set by Migration20261126030000_odds_fillfactor: no entity option for it) so that a
- * run's rewrite of each row is a HOT update, touching none of the indexes.
+ * run's rewrite of each row is a HOT update, touching no index.
  */
 export const Odds = defineEntity({
   name: 'Odds',
   tableName: 'odds',
   properties: {
-    id: p.bigint('number').primary().autoincrement(),
-    platform: p.string().columnType('text'),
-    eventKey: p.string().columnType('text'),
+    eventKey: p.string().columnType('text').primary(),
+    market: p.string().columnType('text').primary(),
+    selection: p.string().columnType('text').primary(),
+    platform: p.string().columnType('text').primary(),
     eventName: p.string().columnType('text'),
-    market: p.string().columnType('text'),
-    selection: p.string().columnType('text'),
     price: p.decimal('number').precision(10).scale(3),
     scrapedAt: p.datetime().columnType('timestamptz'),
     runId: p.bigint('number'),
     previousPrice: p.decimal('number').precision(10).scale(3).nullable(),
     previousScrapedAt: p.datetime().columnType('timestamptz').nullable(),
   },
-  uniques: [{ name: 'odds_natural_key_unique', properties: ['platform', 'eventKey', 'market', 'selection'] }],
   indexes: [
-    // GET /api/odds pages over sporting events (event_key order) across every bookmaker.
-    { name: 'odds_event_key_idx', properties: ['eventKey'] },
     // Name search (ILIKE '%q%') without a scan of every price; pg_trgm is created by the migration.
     { name: 'odds_event_name_trgm_idx', expression: `create index "odds_event_name_trgm_idx" on "odds" using gin ("event_name" gin_trgm_ops)` },
   ],

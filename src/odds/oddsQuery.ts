@@ -36,7 +36,7 @@ interface OddsRow {
 
 /** The page's statement, exported for the bench's EXPLAIN. One page of event keys, then their rows. */
 export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[] } {
-  // `platform = ?` lets one bookmaker's page walk the natural-key index (platform, event_key, ...) in order.
+  // Every page walks the primary key (event_key, market, selection, platform) in order; the bookmaker is its last column.
   const where = [filter.platform ? 'o.platform = ?' : 'o.platform = any(?::text[])'];
   const params: unknown[] = [filter.platform ?? sqlArray(filter.platforms)];
   if (filter.search) {

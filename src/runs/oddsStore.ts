@@ -18,7 +18,7 @@ export function oddsUpsertCte(platform: string, runId: number, batch: ScrapedSel
      insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select ?, u.event_key, u.event_name, u.market, u.selection, u.price, now(), ?::bigint
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
-     on conflict (platform, event_key, market, selection)
+     on conflict (event_key, market, selection, platform)
      do update set
        previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
        previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,

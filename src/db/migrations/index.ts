@@ -6,6 +6,7 @@ import { Migration20261125140000_replica_presence } from './Migration20261125140
 import { Migration20261126010000_volume_drop } from './Migration20261126010000_volume_drop.js';
 import { Migration20261126020000_scheduler_next_run } from './Migration20261126020000_scheduler_next_run.js';
 import { Migration20261126030000_odds_fillfactor } from './Migration20261126030000_odds_fillfactor.js';
+import { Migration20261126040000_odds_natural_primary_key } from './Migration20261126040000_odds_natural_primary_key.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126010000_volume_drop', class: Migration20261126010000_volume_drop },
   { name: 'Migration20261126020000_scheduler_next_run', class: Migration20261126020000_scheduler_next_run },
   { name: 'Migration20261126030000_odds_fillfactor', class: Migration20261126030000_odds_fillfactor },
+  { name: 'Migration20261126040000_odds_natural_primary_key', class: Migration20261126040000_odds_natural_primary_key },
 ];
