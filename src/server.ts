@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -8,6 +9,8 @@ import { openDatabase, type Orm } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { createApp, createMetricsApp } from './http/app.js';
 import { answerConnect } from './http/security.js';
+import { bypassInstrumentationFor } from './http/instrumentationBypass.js';
+import { isEventStreamPath } from './http/quietPaths.js';
 import type { SseDeps } from './http/sse.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
 import { Freshness } from './liveState/freshness.js';
@@ -245,6 +248,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     const server = await listen(app.fetch, config.host, config.port);
     answerConnect(server);
+    bypassInstrumentationFor(server as Server, isEventStreamPath);
     const port = (server.address() as AddressInfo).port;
     let metricsServer: ServerType | undefined;
     if (config.metricsPort !== undefined) {
