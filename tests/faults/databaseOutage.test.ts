@@ -123,11 +123,16 @@ describe('database faults through the built service', () => {
     });
   });
 
-  it('PostgreSQL down for 30 s: every answer quick, 503 JSON never 500, /metrics up, SSE ends cleanly and resumes after', async () => {
+  it('PostgreSQL down for 30 s: every answer quick, 503 JSON never 500, /metrics up, a fresh stream opens live, SSE ends cleanly and resumes after', async () => {
     const live = await connectSse(`${service.url}/api/events`);
     expect(live.status).toBe(200);
     await pg.stop('fast');
     const stoppedAt = performance.now();
+    // A fresh global stream (no Last-Event-ID) needs no query at all: it opens live during the outage and
+    // stays open through it (checked after the restart, where it sees the next run finish).
+    const fresh = await connectSse(`${service.url}/api/events`);
+    expect(fresh.status).toBe(200);
+    await waitFor(() => fresh.retry !== undefined || fresh.isEnded(), { timeoutMs: HANG_BOUND_MS, what: 'the fresh stream to start' });
     let slowest = 0;
     let requests = 0;
     const statuses = new Map<string, Set<number>>();
@@ -178,6 +183,9 @@ describe('database faults through the built service', () => {
     }, { timeoutMs: 20_000, intervalMs: 500, what: 'a new run to start' });
     await resumed.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === next.id, 30_000);
     resumed.close();
+    expect(fresh.isEnded()).toBe(false);
+    await fresh.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === next.id, 30_000);
+    fresh.close();
     expect(service.process.exitCode).toBeNull();
     const errors = service.logs.filter((line) => Number(line.level) >= 50 && ['unhandled error', 'SSE stream failed'].includes(String(line.msg)));
     expect(errors, JSON.stringify(errors.slice(0, 2))).toEqual([]);
