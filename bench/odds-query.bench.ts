@@ -42,7 +42,10 @@ try {
                         ('total_goals_2.5', 'over', 4), ('total_goals_2.5', 'under', 5)) as s(market, selection, ord)`,
     [`{${TEAMS.join(',')}}`, `{${TEAMS.join(',')}}`, `{${platforms.join(',')}}`, EVENTS],
   );
+  // Their names, as the service's upsert writes them beside the odds (the name search reads these).
+  await connection.execute(`insert into sporting_events (event_key, platform, event_name) select distinct event_key, platform, event_name from odds`);
   await connection.execute('vacuum analyze odds');
+  await connection.execute('vacuum analyze sporting_events');
   const [{ n }] = (await connection.execute('select count(*)::int as n from odds')) as [{ n: number }];
 
   const deepKey = `ev-${String(Math.floor(EVENTS * 0.9)).padStart(5, '0')}`;

@@ -8,11 +8,13 @@
  *     on the local server), from the POST until the runner is done.
  *  3. Odds persistence, 50,000 rows, warm, inserts then updates (every price moved, new run): the per-feed-page
  *     upsert as it was (the baseline: unnest statement, pages of 50, on the odds table as it was: fillfactor
- *     100, a bigserial primary key, the natural key and the event-key index beside it), the shipped one (the
- *     same statement on batches of ODDS_FLUSH_ROWS, the table filled to half, the natural key as primary
- *     key), the batching alone and the table alone, a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
+ *     100, a bigserial primary key, the natural key, the event-key index and a trigram index over every
+ *     price's event name), the shipped one (oddsUpsertCte on batches of ODDS_FLUSH_ROWS: the table filled
+ *     to half, the natural key as primary key, names written once per sporting event and bookmaker to
+ *     sporting_events), the batching alone and the statement and table alone, a raw multi-row VALUES upsert of 1,000 rows, and COPY into a temporary
  *     table then INSERT ... SELECT ... ON CONFLICT (COPY through a minimal pg submittable: pg-copy-streams is
- *     not installed). Each variant on its own database; rounds alternate the order (ABBA); medians; ratios
+ *     not installed), both writing the sporting events' names beside the odds as the shipped statement
+ *     does. Each variant on its own database; rounds alternate the order (ABBA); medians; ratios
  *     against the baseline. Baseline and shipped also run with a name per sporting event (the others share
  *     one name), where the GIN trigram index costs more per insert.
  * Usage: npm run bench:engine (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_SIZES=6,60, or BENCH_SIZES= for the
@@ -25,6 +27,7 @@ import { loadConfig } from '../src/config.js';
 import type { ScrapedSelection } from '../src/platforms/adapter.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { ODDS_FLUSH_ROWS, oddsUpsertCte } from '../src/runs/oddsStore.js';
+import { sqlArray } from '../src/db/sqlArray.js';
 import { startRun } from '../src/runs/startRun.js';
 import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -125,15 +128,34 @@ const unnestUpsert: Write = (client, platform, runId, rows) => {
   const cte = oddsUpsertCte(platform, runId, rows);
   return client.query(numbered(`with ${cte.sql} select 1`), cte.params);
 };
+/** The upsert as it was when the issue was measured: odds alone (names searched on odds itself). */
+const asItWasUpsert: Write = (client, platform, runId, rows) => {
+  const unique = [...new Map(rows.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}`, row])).values()];
+  const column = (pick: (row: ScrapedSelection) => string | number) => sqlArray(unique.map(pick));
+  return client.query(
+    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+     select $1, u.event_key, u.event_name, u.market, u.selection, u.price, now(), $2::bigint
+     from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[]) as u(event_key, event_name, market, selection, price)
+     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+    [platform, runId, column((row) => row.eventKey), column((row) => row.eventName), column((row) => row.market), column((row) => row.selection), column((row) => row.price)],
+  );
+};
+/** The sporting events' names of a batch, from a relation `source` with event_key and event_name, as the shipped statement writes them. */
+const NAMES_UPSERT = (source: string, platformParam: string) => `insert into sporting_events (event_key, platform, event_name)
+     select distinct on (event_key) event_key, ${platformParam}, event_name from ${source} order by event_key
+     on conflict (event_key, platform) do update set event_name = excluded.event_name where sporting_events.event_name is distinct from excluded.event_name`;
 const valuesUpsert: Write = (client, platform, runId, rows) => {
   const params: unknown[] = [platform, runId];
   const tuples = rows.map((row) => {
     params.push(row.eventKey, row.eventName, row.market, row.selection, row.price);
     const n = params.length;
-    return `($1, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::numeric, now(), $2::bigint)`;
+    return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::numeric)`;
   });
   return client.query(
-    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id) values ${tuples.join(',')}
+    `with v (event_key, event_name, market, selection, price) as (values ${tuples.join(',')}),
+     names as (${NAMES_UPSERT('v', '$1')})
+     insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+     select $1, event_key, event_name, market, selection, price, now(), $2::bigint from v
      on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
     params,
   );
@@ -152,14 +174,16 @@ const copyUpsert: Write = async (client, platform, runId, rows) => {
      on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
     [platform, runId],
   );
+  await client.query(NAMES_UPSERT('odds_in', '$1'), [platform]);
   await client.query('commit');
 };
 
 /**
  * A database of its own for one variant, migrated as the service ships; `before` puts the odds table back to
  * the storage it had when the issue was measured (today's baseline): fillfactor 100
- * (Migration20261126030000_odds_fillfactor undone) and the surrogate key, natural key and event-key index
- * (Migration20261126040000_odds_natural_primary_key undone).
+ * (Migration20261126030000_odds_fillfactor undone), the surrogate key, natural key and event-key index
+ * (Migration20261126040000_odds_natural_primary_key undone) and the trigram index on odds
+ * (Migration20261126050000_sporting_events undone; the statement as it was writes no sporting_events).
  */
 async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg.Client; drop(): Promise<void> }> {
   const db = await benchDatabase();
@@ -173,6 +197,7 @@ async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg
     await client.query('alter table odds add column id bigserial primary key');
     await client.query('alter table odds add constraint odds_natural_key_unique unique (platform, event_key, market, selection)');
     await client.query('create index odds_event_key_idx on odds (event_key)');
+    await client.query('create index odds_event_name_trgm_idx on odds using gin (event_name gin_trgm_ops)');
   }
   return {
     client,
@@ -191,13 +216,13 @@ async function oddsFigures(): Promise<void> {
   // figure this bench has always printed) and a name per sporting event, as feeds send them, which makes
   // the GIN trigram index on event_name the largest per-row cost of an insert.
   const variants: [string, number, Write, 'before' | 'shipped', EventNames][] = [
-    ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert, 'before', 'one name'],
+    ['baseline: per feed page (unnest, 50 rows)', 50, asItWasUpsert, 'before', 'one name'],
     [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows, shipped table`, ODDS_FLUSH_ROWS, unnestUpsert, 'shipped', 'one name'],
-    ['per feed page (50 rows), shipped table', 50, unnestUpsert, 'shipped', 'one name'],
-    [`unnest, ${ODDS_FLUSH_ROWS} rows, table as it was`, ODDS_FLUSH_ROWS, unnestUpsert, 'before', 'one name'],
+    ['per feed page (50 rows), shipped statement and table', 50, unnestUpsert, 'shipped', 'one name'],
+    [`${ODDS_FLUSH_ROWS} rows, statement and table as they were`, ODDS_FLUSH_ROWS, asItWasUpsert, 'before', 'one name'],
     ['multi-row VALUES, 1,000 rows, shipped table', 1_000, valuesUpsert, 'shipped', 'one name'],
     ['COPY temp + INSERT SELECT, 5,000 rows, shipped', 5_000, copyUpsert, 'shipped', 'one name'],
-    ['baseline: per feed page (unnest, 50 rows)', 50, unnestUpsert, 'before', 'distinct names'],
+    ['baseline: per feed page (unnest, 50 rows)', 50, asItWasUpsert, 'before', 'distinct names'],
     [`shipped: unnest, ${ODDS_FLUSH_ROWS} rows, shipped table`, ODDS_FLUSH_ROWS, unnestUpsert, 'shipped', 'distinct names'],
   ];
   const databases: Awaited<ReturnType<typeof oddsDatabase>>[] = [];

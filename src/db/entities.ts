@@ -114,13 +114,30 @@ export const Odds = defineEntity({
     previousPrice: p.decimal('number').precision(10).scale(3).nullable(),
     previousScrapedAt: p.datetime().columnType('timestamptz').nullable(),
   },
-  indexes: [
-    // Name search (ILIKE '%q%') without a scan of every price; pg_trgm is created by the migration.
-    { name: 'odds_event_name_trgm_idx', expression: `create index "odds_event_name_trgm_idx" on "odds" using gin ("event_name" gin_trgm_ops)` },
-  ],
   checks: [{ name: 'odds_price_above_one', expression: 'price > 1' }],
 });
 export type Odds = InferEntity<typeof Odds>;
+
+/**
+ * The sporting events each bookmaker prices, by name: the index of GET /api/odds's name search. One row
+ * per (sporting event, bookmaker) that has odds, written by the same statement as its odds and pruned
+ * with them (see oddsStore.ts, pruneOdds.ts), so a new price adds no trigram entries: the GIN index holds
+ * a name once per bookmaker instead of once per market and selection.
+ */
+export const SportingEvent = defineEntity({
+  name: 'SportingEvent',
+  tableName: 'sporting_events',
+  properties: {
+    eventKey: p.string().columnType('text').primary(),
+    platform: p.string().columnType('text').primary(),
+    eventName: p.string().columnType('text'),
+  },
+  indexes: [
+    // Name search (ILIKE '%q%') without a scan of every name; pg_trgm is created by the migration.
+    { name: 'sporting_events_event_name_trgm_idx', expression: `create index "sporting_events_event_name_trgm_idx" on "sporting_events" using gin ("event_name" gin_trgm_ops)` },
+  ],
+});
+export type SportingEvent = InferEntity<typeof SportingEvent>;
 
 /** Scheduler state that survives restarts. `intervalSeconds` is an operator override (null: the configured interval). */
 export const SchedulerJobSetting = defineEntity({
@@ -155,4 +172,4 @@ export const ReplicaPresence = defineEntity({
 });
 export type ReplicaPresence = InferEntity<typeof ReplicaPresence>;
 
-export const entities = [Run, PlatformStep, RunEvent, Odds, SchedulerJobSetting, ReplicaPresence];
+export const entities = [Run, PlatformStep, RunEvent, Odds, SportingEvent, SchedulerJobSetting, ReplicaPresence];

@@ -40,7 +40,8 @@ export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[
   const where = [filter.platform ? 'o.platform = ?' : 'o.platform = any(?::text[])'];
   const params: unknown[] = [filter.platform ?? sqlArray(filter.platforms)];
   if (filter.search) {
-    where.push(`o.event_name ilike ?`);
+    // The bookmaker's own name for the sporting event, found through the trigram index of sporting_events.
+    where.push(`(o.event_key, o.platform) in (select s.event_key, s.platform from sporting_events s where s.event_name ilike ?)`);
     params.push(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`);
   }
   if (filter.afterEventKey !== undefined) {

@@ -4,12 +4,21 @@ import type { Orm } from '../db/database.js';
 
 /**
  * Retention of odds (for job prune_run_events): deletes the prices a bookmaker has not scraped for over
- * `retentionDays` days, i.e. sporting events it no longer offers. Price history is bounded by the schema
- * itself (one previous price beside each current one), so stale prices are all there is to prune.
+ * `retentionDays` days, i.e. sporting events it no longer offers, then the names of sporting events a
+ * bookmaker no longer has a price for (sporting_events, the name search). Price history is bounded by the
+ * schema itself (one previous price beside each current one), so stale prices are all there is to prune.
  * No index on scraped_at on purpose: every upsert changes it, and an index would cost each page write.
+ * A name row outlives its prices only between the two statements (or until the next prune if the second
+ * fails); search joins names to prices, so such a row is never shown. A prune that races a run bringing a
+ * pruned sporting event back can delete the name the run just wrote: search misses that sporting event
+ * until the bookmaker's next scrape writes its name again.
  */
 export async function pruneOdds({ orm, logger }: { orm: Orm; logger: Logger }, retentionDays: number): Promise<number> {
   const deleted = await boundRowCount(orm, `delete from odds where scraped_at < now() - make_interval(days => ?)`, [retentionDays]);
-  if (deleted > 0) logger.info({ deleted, retention_days: retentionDays }, 'pruned stale odds');
+  const names = await boundRowCount(
+    orm,
+    `delete from sporting_events s where not exists (select 1 from odds o where o.event_key = s.event_key and o.platform = s.platform)`,
+  );
+  if (deleted > 0 || names > 0) logger.info({ deleted, sporting_events_deleted: names, retention_days: retentionDays }, 'pruned stale odds');
   return deleted;
 }

@@ -51,8 +51,8 @@ describe('boundStatement', () => {
       'db.namespace': db.name,
       'db.operation.name': 'SELECT',
       'db.query.text': 'select ?::text as secret',
-      'server.address': '127.0.0.1',
-      'server.port': 5432,
+      'server.address': new URL(db.url).hostname,
+      'server.port': Number(new URL(db.url).port || 5432),
     });
     expect(spans.flatMap((span) => Object.values(span.attributes)).map(String).join('\n')).not.toContain('s3cr3t-value');
   });

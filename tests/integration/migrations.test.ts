@@ -27,7 +27,7 @@ describe('migrations', () => {
   });
 });
 
-describe('the odds natural primary key (Migration20261126040000)', () => {
+describe('the odds storage migrations (natural primary key, sporting_events)', () => {
   let upgraded: TestDatabase;
   let upgradedOrm: MikroORM;
   afterAll(async () => {
@@ -35,29 +35,44 @@ describe('the odds natural primary key (Migration20261126040000)', () => {
     await upgraded?.drop();
   });
 
-  it('upgrades a table that holds prices without losing one, and goes back down to the surrogate key', async () => {
+  it('upgrade a table that holds prices without losing one, fill sporting_events with each latest name, and go back down', async () => {
     upgraded = await createTestDatabase();
     upgradedOrm = await MikroORM.init(ormConfig(upgraded.url));
     const migrator = upgradedOrm.getMigrator();
     await migrator.up({ to: 'Migration20261126030000_odds_fillfactor' });
+    // 3 bookmakers x 20 sporting events x 5 selections; each row's name differs, the newest row of a
+    // (sporting event, bookmaker) is its lowest n.
     await upgraded.query(
-      `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id, previous_price)
-       select 'p' || (n % 3), 'ev-' || (n / 15), 'A v B', 'match_result', 's' || (n % 5), 1.5 + n / 1000.0, now(), 1, null
+      `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+       select 'p' || (n % 3), 'ev-' || (n / 15), 'name-' || n, 'match_result', 's' || (n % 5), 1.5 + n / 1000.0, now() - make_interval(secs => n), 1
        from generate_series(0, 299) as n`,
     );
     const prices = `select count(*)::int as n, md5(string_agg(concat_ws('|', platform, event_key, market, selection, price), ',' order by platform, event_key, selection)) as digest from odds`;
     const before = await upgraded.query<{ n: number; digest: string }>(prices);
     expect(before[0]!.n).toBe(300);
+    const indexesOf = async (table: string) =>
+      (await upgraded.query<{ indexname: string }>(`select indexname from pg_indexes where tablename = $1 order by 1`, [table])).map((index) => index.indexname);
 
-    await migrator.up();
-    const columns = await upgraded.query<{ column_name: string }>(`select column_name from information_schema.columns where table_name = 'odds' and column_name = 'id'`);
-    expect(columns).toEqual([]);
+    await migrator.up({ to: 'Migration20261126040000_odds_natural_primary_key' });
+    expect(await upgraded.query(`select column_name from information_schema.columns where table_name = 'odds' and column_name = 'id'`)).toEqual([]);
     const key = await upgraded.query<{ definition: string }>(`select pg_get_indexdef(indexrelid) as definition from pg_index where indrelid = 'odds'::regclass and indisprimary`);
     expect(key[0]!.definition).toContain('(event_key, market, selection, platform)');
-    const indexes = await upgraded.query<{ indexname: string }>(`select indexname from pg_indexes where tablename = 'odds' order by 1`);
-    expect(indexes.map((index) => index.indexname)).toEqual(['odds_event_name_trgm_idx', 'odds_pkey']);
+    expect(await indexesOf('odds')).toEqual(['odds_event_name_trgm_idx', 'odds_pkey']);
     expect(await upgraded.query(prices)).toEqual(before);
 
+    await migrator.up();
+    expect(await indexesOf('odds')).toEqual(['odds_pkey']);
+    expect(await indexesOf('sporting_events')).toEqual(['sporting_events_event_name_trgm_idx', 'sporting_events_pkey']);
+    expect(await upgraded.query(prices)).toEqual(before);
+    const named = await upgraded.query<{ event_key: string; platform: string; event_name: string }>(`select event_key, platform, event_name from sporting_events order by event_key, platform`);
+    const expected = await upgraded.query(
+      `select event_key, platform, 'name-' || min(substring(event_name from 6)::int) as event_name from odds group by event_key, platform order by event_key, platform`,
+    );
+    expect(named).toHaveLength(60);
+    expect(named).toEqual(expected);
+
+    await migrator.down();
+    expect(await indexesOf('odds')).toEqual(['odds_event_name_trgm_idx', 'odds_pkey']);
     await migrator.down();
     const restored = await upgraded.query<{ n: number; ids: number }>(`select count(*)::int as n, count(distinct id)::int as ids from odds`);
     expect(restored[0]).toEqual({ n: 300, ids: 300 });

@@ -107,6 +107,7 @@ describe('GET /api/odds', () => {
     const [price] = pricesOf(page).map((entry) => entry.price);
     expect(price).toMatchObject({ price: 2.4, previousPrice: 2, movement: 'up', runId: 900_002 });
     await server.db.query(`delete from odds where event_key = 'twice-ev'`);
+    await server.db.query(`delete from sporting_events where event_key = 'twice-ev'`);
   });
 
   it('rewrites a row in place on a later run (HOT update: no index entry), the table filled to half', async () => {
@@ -142,6 +143,7 @@ describe('GET /api/odds', () => {
       expect(after.hot - before.hot).toBeGreaterThan(450);
     } finally {
       await server.db.query(`delete from odds where platform = 'hot-test'`);
+      await server.db.query(`delete from sporting_events where platform = 'hot-test'`);
       await client.end();
     }
   });
@@ -168,6 +170,28 @@ describe('GET /api/odds', () => {
     expect(page.items.map((event) => event.eventKey)).toEqual(expected);
     expect((await odds('?q=%25')).items).toEqual([]);
     expect((await odds('?q=_')).items).toEqual([]);
+  });
+
+  it("searches each bookmaker's own, latest name for a sporting event", async () => {
+    const row = { eventKey: 'named-ev', eventName: 'Alpha v Beta', market: 'match_result', selection: 'home', price: 2 };
+    await upsertOdds(server.orm, 'redfox', 900_003, [row]);
+    await upsertOdds(server.orm, 'luckyowl', 900_003, [{ ...row, eventName: 'Gamma v Delta' }]);
+    const keys = async (query: string) => (await odds(query)).items.map((event) => event.eventKey);
+    expect(await keys('?q=gamma')).toEqual(['named-ev']);
+    expect(pricesOf(await odds('?q=gamma')).map(({ price }) => price.platform).sort()).toEqual(['luckyowl', 'redfox']);
+    expect(await keys('?platform=redfox&q=gamma')).toEqual([]);
+    expect(await keys('?platform=redfox&q=alpha')).toEqual(['named-ev']);
+    // Renamed by the bookmaker: the new name is found, the old one no longer.
+    await upsertOdds(server.orm, 'redfox', 900_004, [{ ...row, eventName: 'Alpha FC v Beta' }]);
+    expect(await keys('?q=alpha%20fc')).toEqual(['named-ev']);
+    expect(await keys('?q=alpha%20v')).toEqual([]);
+    const names = await server.db.query(`select platform, event_name from sporting_events where event_key = 'named-ev' order by platform`);
+    expect(names).toEqual([
+      { platform: 'luckyowl', event_name: 'Gamma v Delta' },
+      { platform: 'redfox', event_name: 'Alpha FC v Beta' },
+    ]);
+    await server.db.query(`delete from odds where event_key = 'named-ev'`);
+    await server.db.query(`delete from sporting_events where event_key = 'named-ev'`);
   });
 
   it('pages through sporting events with a page token, without gap or duplicate', async () => {
@@ -228,7 +252,11 @@ describe('odds retention (pruneOdds)', () => {
     const shown = pricesOf(await odds('?limit=50')).map(({ price }): BookmakerPrice => price);
     expect(shown.some((price) => price.platform === 'redfox')).toBe(false);
     expect(shown).toHaveLength(EVENTS * SELECTIONS * (BOOKMAKERS - 1));
-    expect(server.logs.some((line) => line.msg === 'pruned stale odds' && line.deleted === redfox)).toBe(true);
+    expect(server.logs.filter((line) => line.msg === 'pruned stale odds').map((line) => [line.deleted, line.sporting_events_deleted])).toEqual([[redfox, EVENTS]]);
+    // The names go with the prices: none left for redfox, every one kept for luckyowl.
+    expect(await count(`select count(*)::int as n from sporting_events where platform = 'redfox'`)).toBe(0);
+    expect(await count(`select count(*)::int as n from sporting_events where platform = 'luckyowl'`)).toBe(EVENTS);
+    expect(await count(`select count(*)::int as n from sporting_events s where not exists (select 1 from odds o where o.event_key = s.event_key and o.platform = s.platform)`)).toBe(0);
   });
 });
 

@@ -7,6 +7,7 @@ import { Migration20261126010000_volume_drop } from './Migration20261126010000_v
 import { Migration20261126020000_scheduler_next_run } from './Migration20261126020000_scheduler_next_run.js';
 import { Migration20261126030000_odds_fillfactor } from './Migration20261126030000_odds_fillfactor.js';
 import { Migration20261126040000_odds_natural_primary_key } from './Migration20261126040000_odds_natural_primary_key.js';
+import { Migration20261126050000_sporting_events } from './Migration20261126050000_sporting_events.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126020000_scheduler_next_run', class: Migration20261126020000_scheduler_next_run },
   { name: 'Migration20261126030000_odds_fillfactor', class: Migration20261126030000_odds_fillfactor },
   { name: 'Migration20261126040000_odds_natural_primary_key', class: Migration20261126040000_odds_natural_primary_key },
+  { name: 'Migration20261126050000_sporting_events', class: Migration20261126050000_sporting_events },
 ];
