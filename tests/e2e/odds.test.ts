@@ -137,6 +137,10 @@ describe('odds page', () => {
       expect(await testId(tab.page, 'odds-search').inputValue()).toBe(word);
       expect(await testId(tab.page, 'odds-bookmaker').inputValue()).toBe('luckyowl');
       await check();
+      await screenshot(tab.page, 'odds-search-1280');
+      await tab.page.setViewportSize({ width: 390, height: 844 });
+      await check();
+      await screenshot(tab.page, 'odds-search-390');
       expect(tab.pageErrors).toEqual([]);
     } finally {
       await tab.close();
