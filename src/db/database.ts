@@ -1,12 +1,15 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { applyMigrations } from './applyMigrations.js';
 import { DEFAULT_DATABASE_TIMEOUTS, ormConfig, type DatabaseTimeouts } from './ormConfig.js';
 
 export type Orm = MikroORM;
 
-/** Connects, applies committed migrations (never schema sync) and returns the ORM. */
+/** Applies committed migrations (never schema sync; see applyMigrations.ts), then connects the service's ORM. */
 export async function openDatabase(url: string, logger: Logger, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): Promise<Orm> {
-  const orm = await MikroORM.init(
+  const applied = await applyMigrations(url, logger, timeouts);
+  if (applied.length) logger.info({ migrations: applied }, 'database migrations applied');
+  return MikroORM.init(
     ormConfig(
       url,
       {
@@ -15,9 +18,6 @@ export async function openDatabase(url: string, logger: Logger, timeouts: Databa
       timeouts,
     ),
   );
-  const applied = await orm.getMigrator().up();
-  if (applied.length) logger.info({ migrations: applied.map((m) => m.name) }, 'database migrations applied');
-  return orm;
 }
 
 /** True when every committed migration is applied (readiness). */

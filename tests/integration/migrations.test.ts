@@ -1,6 +1,10 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ormConfig } from '../../src/db/ormConfig.js';
+import pino from 'pino';
+import { applyMigrations } from '../../src/db/applyMigrations.js';
+import { openDatabase } from '../../src/db/database.js';
+import { migrations } from '../../src/db/migrations/index.js';
+import { DEFAULT_DATABASE_TIMEOUTS, ormConfig } from '../../src/db/ormConfig.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 
 let db: TestDatabase;
@@ -79,4 +83,44 @@ describe('the odds storage migrations (natural primary key, sporting_events)', (
     await migrator.up();
     expect(await upgradedOrm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false })).toBe('');
   });
+});
+
+describe('applying migrations at start-up', () => {
+  const silent = pino({ level: 'silent' });
+
+  it('applies them once when two replicas start together: the second waits for the first, then finds nothing left', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const applied = await Promise.all([applyMigrations(fresh.url, silent, DEFAULT_DATABASE_TIMEOUTS), applyMigrations(fresh.url, silent, DEFAULT_DATABASE_TIMEOUTS)]);
+      expect(applied.map((names) => names.length).sort((a, b) => a - b)).toEqual([0, migrations.length]);
+      const [recorded] = await fresh.query<{ n: number }>('select count(*)::int as n from mikro_orm_migrations');
+      expect(recorded!.n).toBe(migrations.length);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it("are not bound by the service's statement timeout, which the service's own connections keep", async () => {
+    const populated = await createTestDatabase();
+    const early = await MikroORM.init(ormConfig(populated.url));
+    let service: MikroORM | undefined;
+    try {
+      await early.getMigrator().up({ to: 'Migration20261126030000_odds_fillfactor' });
+      await early.close(true);
+      // 300,000 prices: rebuilding their key and filling sporting_events takes well over 200 ms.
+      await populated.query(
+        `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+         select 'p' || (n % 6), 'ev-' || (n / 30), 'Team ' || (n / 30) || ' v Team ' || (n / 30 + 1), 'm' || ((n / 6) % 5 / 3), 's' || ((n / 6) % 5), 1.5 + (n % 100) / 100.0, now(), 1
+         from generate_series(0, 299999) as n`,
+      );
+      service = await openDatabase(populated.url, silent, { statementTimeoutMs: 200, connectTimeoutMs: 3_000 });
+      expect(await service.getMigrator().getPendingMigrations()).toEqual([]);
+      const [setting] = await service.em.getConnection().execute<{ statement_timeout: string }[]>('show statement_timeout');
+      expect(setting!.statement_timeout).toBe('200ms');
+    } finally {
+      await service?.close(true);
+      await early.close(true);
+      await populated.drop();
+    }
+  }, 60_000);
 });
