@@ -18,7 +18,11 @@ const MIGRATIONS_LOCK = 'oddswatch-migrations';
 export async function applyMigrations(url: string, logger: Logger, timeouts: DatabaseTimeouts): Promise<string[]> {
   const client = await connectDedicated({ databaseUrl: url, applicationName: 'oddswatch-migrations', connectTimeoutMs: timeouts.connectTimeoutMs }, () => undefined);
   try {
-    await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [MIGRATIONS_LOCK]);
+    const { rows } = await client.query<{ got: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as got', [MIGRATIONS_LOCK]);
+    if (!rows[0]?.got) {
+      logger.info({ lock: MIGRATIONS_LOCK }, 'waiting for another replica to apply the database migrations');
+      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [MIGRATIONS_LOCK]);
+    }
     const orm = await MikroORM.init(
       ormConfig(url, { logger: (message) => logger.debug({ component: 'mikro-orm' }, message) }, { ...timeouts, statementTimeoutMs: MIGRATION_STATEMENT_TIMEOUT_MS }),
     );

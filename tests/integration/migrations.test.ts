@@ -1,11 +1,13 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import pino from 'pino';
 import { applyMigrations } from '../../src/db/applyMigrations.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import { DEFAULT_DATABASE_TIMEOUTS, ormConfig } from '../../src/db/ormConfig.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 let db: TestDatabase;
 let orm: MikroORM;
@@ -87,6 +89,25 @@ describe('the odds storage migrations (natural primary key, sporting_events)', (
 
 describe('applying migrations at start-up', () => {
   const silent = pino({ level: 'silent' });
+
+  it('waits, and says so, while another replica holds the migrations lock', async () => {
+    const fresh = await createTestDatabase();
+    const other = new pg.Client({ connectionString: fresh.url });
+    await other.connect();
+    const lines: { msg?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg?: string }) });
+    try {
+      await other.query(`select pg_advisory_lock(hashtextextended('oddswatch-migrations', 0))`);
+      const applying = applyMigrations(fresh.url, logger, DEFAULT_DATABASE_TIMEOUTS);
+      await waitFor(() => lines.some((line) => line.msg === 'waiting for another replica to apply the database migrations') || undefined, { timeoutMs: 5_000, what: 'the waiting line' });
+      expect(await fresh.query(`select to_regclass('mikro_orm_migrations') as t`)).toEqual([{ t: null }]);
+      await other.query(`select pg_advisory_unlock(hashtextextended('oddswatch-migrations', 0))`);
+      expect(await applying).toHaveLength(migrations.length);
+    } finally {
+      await other.end();
+      await fresh.drop();
+    }
+  });
 
   it('applies them once when two replicas start together: the second waits for the first, then finds nothing left', async () => {
     const fresh = await createTestDatabase();
