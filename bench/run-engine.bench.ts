@@ -26,7 +26,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import type { ScrapedSelection } from '../src/platforms/adapter.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { ODDS_FLUSH_ROWS, oddsUpsertCte } from '../src/runs/oddsStore.js';
+import { ODDS_FLUSH_ROWS, ODDS_UPDATE_SET, oddsUpsertCte, sportingEventsUpsert, uniqueSelections } from '../src/runs/oddsStore.js';
 import { sqlArray } from '../src/db/sqlArray.js';
 import { startRun } from '../src/runs/startRun.js';
 import type { RunDetail } from '../src/shared/contract.js';
@@ -116,9 +116,6 @@ class CopyIn {
   handleDataRow() {}
 }
 
-const UPDATE_SET = `previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
-  previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,
-  price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`;
 const numbered = (sql: string) => {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
@@ -130,20 +127,16 @@ const unnestUpsert: Write = (client, platform, runId, rows) => {
 };
 /** The upsert as it was when the issue was measured: odds alone (names searched on odds itself). */
 const asItWasUpsert: Write = (client, platform, runId, rows) => {
-  const unique = [...new Map(rows.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}`, row])).values()];
+  const unique = uniqueSelections(rows);
   const column = (pick: (row: ScrapedSelection) => string | number) => sqlArray(unique.map(pick));
   return client.query(
     `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select $1, u.event_key, u.event_name, u.market, u.selection, u.price, now(), $2::bigint
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[]) as u(event_key, event_name, market, selection, price)
-     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
     [platform, runId, column((row) => row.eventKey), column((row) => row.eventName), column((row) => row.market), column((row) => row.selection), column((row) => row.price)],
   );
 };
-/** The sporting events' names of a batch, from a relation `source` with event_key and event_name, as the shipped statement writes them. */
-const NAMES_UPSERT = (source: string, platformParam: string) => `insert into sporting_events (event_key, platform, event_name)
-     select distinct on (event_key) event_key, ${platformParam}, event_name from ${source} order by event_key
-     on conflict (event_key, platform) do update set event_name = excluded.event_name where sporting_events.event_name is distinct from excluded.event_name`;
 const valuesUpsert: Write = (client, platform, runId, rows) => {
   const params: unknown[] = [platform, runId];
   const tuples = rows.map((row) => {
@@ -153,10 +146,10 @@ const valuesUpsert: Write = (client, platform, runId, rows) => {
   });
   return client.query(
     `with v (event_key, event_name, market, selection, price) as (values ${tuples.join(',')}),
-     names as (${NAMES_UPSERT('v', '$1')})
+     names as (${sportingEventsUpsert('v', '$1')})
      insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select $1, event_key, event_name, market, selection, price, now(), $2::bigint from v
-     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
     params,
   );
 };
@@ -171,10 +164,10 @@ const copyUpsert: Write = async (client, platform, runId, rows) => {
   await client.query(
     `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select distinct on (event_key, market, selection) $1, event_key, event_name, market, selection, price, now(), $2::bigint from odds_in
-     on conflict (platform, event_key, market, selection) do update set ${UPDATE_SET}`,
+     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
     [platform, runId],
   );
-  await client.query(NAMES_UPSERT('odds_in', '$1'), [platform]);
+  await client.query(sportingEventsUpsert('odds_in', '$1'), [platform]);
   await client.query('commit');
 };
 

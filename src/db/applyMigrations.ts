@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { closeClient, connectDedicated } from '../replicas/dedicatedClient.js';
-import { ormConfig, type DatabaseTimeouts } from './ormConfig.js';
+import { ormConfig, ormLogging, type DatabaseTimeouts } from './ormConfig.js';
 
 /** Longest one migration statement may run: a migration may rebuild a table of every stored price. */
 export const MIGRATION_STATEMENT_TIMEOUT_MS = 30 * 60_000;
@@ -24,7 +24,7 @@ export async function applyMigrations(url: string, logger: Logger, timeouts: Dat
       await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [MIGRATIONS_LOCK]);
     }
     const orm = await MikroORM.init(
-      ormConfig(url, { logger: (message) => logger.debug({ component: 'mikro-orm' }, message) }, { ...timeouts, statementTimeoutMs: MIGRATION_STATEMENT_TIMEOUT_MS }),
+      ormConfig(url, ormLogging(logger), { ...timeouts, statementTimeoutMs: MIGRATION_STATEMENT_TIMEOUT_MS }),
     );
     try {
       return (await orm.getMigrator().up()).map((migration) => migration.name);

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { applyMigrations } from './applyMigrations.js';
-import { DEFAULT_DATABASE_TIMEOUTS, ormConfig, type DatabaseTimeouts } from './ormConfig.js';
+import { DEFAULT_DATABASE_TIMEOUTS, ormConfig, ormLogging, type DatabaseTimeouts } from './ormConfig.js';
 
 export type Orm = MikroORM;
 
@@ -9,15 +9,7 @@ export type Orm = MikroORM;
 export async function openDatabase(url: string, logger: Logger, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): Promise<Orm> {
   const applied = await applyMigrations(url, logger, timeouts);
   if (applied.length) logger.info({ migrations: applied }, 'database migrations applied');
-  return MikroORM.init(
-    ormConfig(
-      url,
-      {
-        logger: (message) => logger.debug({ component: 'mikro-orm' }, message),
-      },
-      timeouts,
-    ),
-  );
+  return MikroORM.init(ormConfig(url, ormLogging(logger), timeouts));
 }
 
 /** True when every committed migration is applied (readiness). */

@@ -1,6 +1,7 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { entities } from './entities.js';
 import { migrations } from './migrations/index.js';
 
@@ -12,6 +13,9 @@ export interface DatabaseTimeouts {
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
 /** The server's own statement_timeout answers first when it can (a clear 57014); the client's read timeout is the backstop. */
 const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+
+/** MikroORM's own log lines, at debug on the service's logger. */
+export const ormLogging = (logger: Logger): Partial<Options> => ({ logger: (message) => logger.debug({ component: 'mikro-orm' }, message) });
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 

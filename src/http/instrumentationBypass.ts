@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
+import { requestPath } from './quietPaths.js';
 
 const plainEmit = EventEmitter.prototype.emit;
 
@@ -15,13 +16,8 @@ export function bypassInstrumentationFor(server: Server, bypass: (path: string) 
   const instrumented = server.emit;
   if (instrumented === plainEmit) return;
   server.emit = function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'request' && bypass(pathOf(args[0] as IncomingMessage))) return plainEmit.apply(this, [event, ...args]);
+    if (event === 'request' && bypass(requestPath((args[0] as IncomingMessage).url))) return plainEmit.apply(this, [event, ...args]);
     return (instrumented as (...all: unknown[]) => boolean).apply(this, [event, ...args]);
   } as Server['emit'];
 }
 
-function pathOf(request: IncomingMessage): string {
-  const url = request.url ?? '';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}

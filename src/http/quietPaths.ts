@@ -19,3 +19,10 @@ export function isProbePath(path: string): boolean {
 export function isEventStreamPath(path: string): boolean {
   return EVENT_STREAM_PATH.test(path);
 }
+
+/** A request target's path, without its query string. */
+export function requestPath(url: string | undefined): string {
+  const target = url ?? '';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}

@@ -5,7 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { isEventStreamPath, isProbePath } from '../http/quietPaths.js';
+import { isEventStreamPath, isProbePath, requestPath } from '../http/quietPaths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
@@ -68,7 +68,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
         '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => {
-            const path = (request.url ?? '').split('?')[0] ?? '';
+            const path = requestPath(request.url);
             return isProbePath(path) || isEventStreamPath(path);
           },
         },
