@@ -19,6 +19,17 @@ export const isUniqueViolation = (error: unknown, constraint?: string) =>
   pgErrorCode(error) === PG_UNIQUE_VIOLATION && (constraint === undefined || pgConstraint(error) === constraint);
 
 /**
+ * True when the database refused a value of the statement rather than the statement being unable to run:
+ * data exceptions (class 22: a NUL byte, a numeric overflow, broken JSON), integrity constraint
+ * violations (class 23: a check such as odds_price_above_one) and program limits (class 54: an index row
+ * too large). Repeating the write cannot help; the value's source must be told.
+ */
+export function isRefusedValue(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code !== undefined && /^(22|23|54)/.test(code);
+}
+
+/**
  * SQLSTATEs that mean "the database cannot serve now": connection exceptions (class 08), statement
  * timeout or cancel (57014), administrator shutdown, crash shutdown, cannot connect now (57P01-57P03),
  * too many connections (53300).

@@ -1,4 +1,5 @@
 /** The contract every bookmaker adapter fulfils. */
+import type { RedirectOutcome } from '../shared/contract.js';
 
 export interface ScrapedSelection {
   eventKey: string;
@@ -15,6 +16,11 @@ export interface ScrapeProgress {
   batch: ScrapedSelection[];
 }
 
+/** What an adapter reports beside its odds, for the step's telemetry. */
+export interface ScrapeObserver {
+  redirected(outcome: RedirectOutcome): void;
+}
+
 export interface PlatformAdapter {
   readonly name: string;
   readonly baseUrl: string;
@@ -24,7 +30,7 @@ export interface PlatformAdapter {
    * the next page before the batch is saved). Rejects when `signal` aborts. Resolves with the total
    * number of events found.
    */
-  scrape(signal: AbortSignal, onProgress: (progress: ScrapeProgress) => Promise<void>): Promise<number>;
+  scrape(signal: AbortSignal, onProgress: (progress: ScrapeProgress) => Promise<void>, observer?: ScrapeObserver): Promise<number>;
 }
 
 export class PlatformError extends Error {

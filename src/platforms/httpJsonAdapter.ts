@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { PlatformError, type PlatformAdapter, type ScrapedSelection } from './adapter.js';
+import { PlatformError, type PlatformAdapter, type ScrapeObserver, type ScrapedSelection } from './adapter.js';
 import { startFeedRequest } from './feedRequestTelemetry.js';
+import { fetchWithinOrigin } from './originBoundFetch.js';
 import { readLimited } from './readLimited.js';
 import { requestPacer } from './requestPacer.js';
 import { redactText, redactUrl } from './redact.js';
+import { storedName, storedPriceSchema } from './storedValues.js';
 
 /**
  * Reads a bookmaker's JSON feed: `GET {baseUrl}/events?page=N` ->
@@ -14,12 +16,12 @@ const feedPage = z.object({
   totalPages: z.number().int().min(1).max(10_000),
   events: z.array(
     z.object({
-      id: z.string().min(1),
-      name: z.string().min(1),
+      id: storedName,
+      name: storedName,
       markets: z.array(
         z.object({
-          name: z.string().min(1),
-          selections: z.array(z.object({ name: z.string().min(1), price: z.number().gt(1).lt(10_000) })),
+          name: storedName,
+          selections: z.array(z.object({ name: storedName, price: storedPriceSchema })),
         }),
       ),
     }),
@@ -39,6 +41,8 @@ export interface HttpJsonPlatform {
   maxResponseBytes?: number;
   /** At least this long between two requests to this feed (politeness), default none. */
   minRequestIntervalMs?: number;
+  /** Origins besides baseUrl's own that a redirect may take the credentials to (a CDN of the same bookmaker). */
+  redirectOrigins?: readonly string[];
 }
 
 /** `{baseUrl}/events?page=N`, keeping the base's own query (an API key) and moving userinfo to a header. */
@@ -65,17 +69,26 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
 
   const pace = platform.minRequestIntervalMs ? requestPacer(platform.minRequestIntervalMs) : undefined;
 
-  async function fetchPage(page: number, signal: AbortSignal): Promise<unknown> {
+  const trustedOrigins = new Set((platform.redirectOrigins ?? []).map((origin) => new URL(origin).origin));
+
+  async function fetchPage(page: number, signal: AbortSignal, observer: ScrapeObserver | undefined): Promise<unknown> {
     await pace?.(signal);
     const request = feedRequest(platform.baseUrl, page);
-    const headers: Record<string, string> = { accept: 'application/json', ...platform.headers };
-    if (request.authorization && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-      headers.authorization = request.authorization;
+    const credentials: Record<string, string> = { ...platform.headers };
+    if (request.authorization && !Object.keys(credentials).some((name) => name.toLowerCase() === 'authorization')) {
+      credentials.authorization = request.authorization;
     }
     const telemetry = startFeedRequest(request.url, page);
     let text: string | undefined;
     try {
-      const response = await fetch(request.url, { signal, headers });
+      const response = await fetchWithinOrigin({
+        url: new URL(request.url),
+        headers: { accept: 'application/json' },
+        credentials,
+        trustedOrigins,
+        signal,
+        onRedirect: (outcome) => observer?.redirected(outcome),
+      });
       telemetry.responded(response.status);
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
@@ -100,18 +113,26 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
     name: platform.name,
     baseUrl: redactUrl(platform.baseUrl.replace(/\/+$/, '')),
     timeoutMs: platform.timeoutMs,
-    async scrape(signal, onProgress) {
+    async scrape(signal, onProgress, observer) {
       let eventsFound = 0;
       for (let page = 1, totalPages = 1; page <= totalPages; page += 1) {
         let body: unknown;
+        // A signal of its own per page: fetch keeps its abort listener on the signal it was given until the
+        // request is garbage-collected, so one signal shared by thousands of pages piles up listeners.
+        const pageSignal = new AbortController();
+        const abortPage = () => pageSignal.abort(signal.reason);
+        signal.addEventListener('abort', abortPage, { once: true });
         try {
-          body = await fetchPage(page, signal);
+          signal.throwIfAborted();
+          body = await fetchPage(page, pageSignal.signal, observer);
         } catch (error) {
           if (signal.aborted) throw error; // the caller words timeouts and aborts itself
-          throw new PlatformError(clean(describe(error)));
+          throw error instanceof PlatformError ? error : new PlatformError(clean(describe(error)));
+        } finally {
+          signal.removeEventListener('abort', abortPage);
         }
         const parsed = feedPage.safeParse(body);
-        if (!parsed.success) throw new PlatformError(`feed page ${page} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        if (!parsed.success) throw new PlatformError(`feed page ${page} is malformed: ${describeIssue(parsed.error.issues[0])}`);
         totalPages = parsed.data.totalPages;
         const batch: ScrapedSelection[] = parsed.data.events.flatMap((event) =>
           event.markets.flatMap((market) =>
@@ -130,6 +151,13 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
       return eventsFound;
     },
   };
+}
+
+/** Where and what, never the value: a refused name may be huge, hold control characters or a secret. */
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid';
+  const where = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+  return `${where || 'page'} ${issue.message}`.slice(0, 200);
 }
 
 /** fetch wraps network errors in "fetch failed" with the reason in `cause`: keep both, no stack. */

@@ -17,6 +17,8 @@ const platformsFileSchema = z
         headers: z.record(headerName, headerValue).optional(),
         maxResponseBytes: z.number().int().min(1_024).max(1024 ** 3).optional(),
         minRequestIntervalMs: z.number().int().min(0).max(600_000).optional(),
+        /** Origins a redirect may take the credentials to besides baseUrl's own (the rest get none). */
+        redirectOrigins: z.array(z.url({ protocol: /^https?$/ })).max(20).optional(),
       })
       .strict(),
   )
@@ -25,7 +27,7 @@ const platformsFileSchema = z
 
 /**
  * Reads PLATFORMS_FILE: `[{ "name": "acme", "baseUrl": "https://feeds.acme.example/v1", "timeoutMs": 20000,
- * "headers": { "Authorization": { "env": "ACME_TOKEN" } }, "maxResponseBytes": 10485760, "minRequestIntervalMs": 500 }]`.
+ * "headers": { "Authorization": { "env": "ACME_TOKEN" } }, "maxResponseBytes": 10485760, "minRequestIntervalMs": 500, "redirectOrigins": ["https://cdn.acme.example"] }]`.
  * Header values named by environment variable are resolved here and never written back anywhere.
  */
 export async function readPlatformsFile(
@@ -66,6 +68,7 @@ export async function readPlatformsFile(
       headers,
       ...(item.maxResponseBytes ? { maxResponseBytes: item.maxResponseBytes } : {}),
       ...(item.minRequestIntervalMs ? { minRequestIntervalMs: item.minRequestIntervalMs } : {}),
+      ...(item.redirectOrigins ? { redirectOrigins: item.redirectOrigins } : {}),
     };
   });
 }

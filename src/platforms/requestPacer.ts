@@ -10,11 +10,15 @@ export function requestPacer(minIntervalMs: number): (signal: AbortSignal) => Pr
     nextAt = at + minIntervalMs;
     if (at > now) {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, at - now);
-        signal.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(timer);
           reject(signal.reason);
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, at - now);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   };

@@ -1,11 +1,14 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
-import type { PlatformAdapter } from '../platforms/adapter.js';
+import { isRefusedValue, pgErrorCode } from '../db/pgErrors.js';
+import { PlatformError, type PlatformAdapter, type ScrapedSelection, type ScrapeObserver } from '../platforms/adapter.js';
+import { storedMessage } from '../platforms/storedValues.js';
 import type { PlatformOutcome } from '../telemetry/metrics.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { StreamEvent } from '../shared/contract.js';
 import type { EventLog } from './eventLog.js';
 import { record, recordIf } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsStore.js';
@@ -75,11 +78,18 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const signal = AbortSignal.any([run.signal, timeout]);
         const odds = new OddsBuffer();
         let progressRecordedAt = Number.NEGATIVE_INFINITY;
+        const observer: ScrapeObserver = {
+          redirected(outcome) {
+            deps.metrics.platformRedirected(platform, outcome);
+            span.addEvent('feed.redirect', { outcome });
+            if (outcome !== 'followed') log.warn({ outcome }, 'feed redirected to another origin');
+          },
+        };
         try {
           eventsFound = await adapter.scrape(signal, async (progress) => {
             deps.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
             eventsFound = progress.eventsFound;
-            if (odds.add(progress.batch)) await deps.transitions.stepProgress(run.runId, platform, eventsFound, odds.take());
+            if (odds.add(progress.batch)) await writeProgress(deps, run.runId, platform, eventsFound, odds.take());
             span.addEvent('page.read', { events_found: eventsFound, odds: progress.batch.length });
             // Coalesced: the first page, then at most one per PROGRESS_EVENT_INTERVAL_MS; the final count comes with platform.completed/failed.
             if (performance.now() - progressRecordedAt < PROGRESS_EVENT_INTERVAL_MS) return;
@@ -92,7 +102,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
               platformsDone: run.platformsDone,
               platformsTotal: run.platformsTotal,
             });
-          });
+          }, observer);
         } catch (cause) {
           outcome = run.signal.aborted ? 'aborted' : timeout.aborted ? 'timeout' : 'failed';
           error =
@@ -105,16 +115,28 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         }
 
         const durationMs = elapsedMs();
-        const stepStatus = outcome === 'completed' ? 'completed' : 'failed';
+        const stepStatus: 'completed' | 'failed' = outcome === 'completed' ? 'completed' : 'failed';
         // The step ends and its event is recorded in one statement, or neither when the run ended the step.
         // platformsDone is counted before the write (the event carries it) and given back when it loses.
         const platformsDone = (run.platformsDone += 1);
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
-        const step = deps.transitions.stepFinished(run.runId, platform, stepStatus, eventsFound, durationMs, error, odds.take(), deps.volume.criteria);
-        const event =
-          stepStatus === 'completed'
-            ? await recordIf(deps, run.runId, 'platform.completed', common, step)
-            : await recordIf(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
+        const finish = (status: 'completed' | 'failed', odds: ScrapedSelection[]) => {
+          const step = deps.transitions.stepFinished(run.runId, platform, status, eventsFound, durationMs, error, odds, deps.volume.criteria);
+          return status === 'completed'
+            ? recordIf(deps, run.runId, 'platform.completed', common, step)
+            : recordIf(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
+        };
+        let event: StreamEvent | undefined;
+        try {
+          event = await finish(stepStatus, odds.take());
+        } catch (cause) {
+          // A value the database refused fails this platform alone; only an unreachable database goes up to the runner.
+          if (!isRefusedValue(cause)) throw cause;
+          outcome = 'failed';
+          error = refusedValueMessage(cause);
+          recordFailure(span, cause, error);
+          event = await finish('failed', []);
+        }
         if (!event) run.platformsDone -= 1;
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
@@ -140,9 +162,25 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
   );
 }
 
-/** A short, client-safe description: fetch wraps network errors in "fetch failed" with the cause inside. */
+/**
+ * Writes a full buffer of odds mid-scrape. A value the database refuses ends the scrape as this platform's
+ * failure (the adapter's scrape rejects with it); an unreachable database is the runner's to handle.
+ */
+async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: ScrapedSelection[]): Promise<void> {
+  try {
+    await deps.transitions.stepProgress(runId, platform, eventsFound, odds);
+  } catch (cause) {
+    if (isRefusedValue(cause)) throw new PlatformError(refusedValueMessage(cause));
+    throw cause;
+  }
+}
+
+/** The SQLSTATE only: PostgreSQL's message can quote the value, which may be huge or hold a secret. */
+const refusedValueMessage = (cause: unknown) => `the database refused a value from this platform (SQLSTATE ${pgErrorCode(cause)}); its odds of this scrape were not all stored`;
+
+/** A short, client-safe description (fetch wraps network errors in "fetch failed" with the cause inside), storable as text and JSON. */
 function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 300);
+  if (!(error instanceof Error)) return storedMessage(String(error));
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `${error.message}${cause}`.slice(0, 300);
+  return storedMessage(`${error.message}${cause}`);
 }

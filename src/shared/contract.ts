@@ -237,6 +237,14 @@ export interface OddsPage {
 export const SCRAPE_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] as const;
 export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
 
+/**
+ * How a platform's redirect was handled: `followed` with the credentials (same origin, or one the platform
+ * trusts), `stripped` (followed to another origin without any configured header or userinfo), `refused`
+ * (a downgrade from https to http, a scheme other than http(s), an invalid Location, or one hop too many).
+ */
+export const REDIRECT_OUTCOMES = ['followed', 'stripped', 'refused'] as const;
+export type RedirectOutcome = (typeof REDIRECT_OUTCOMES)[number];
+
 /** One finished scrape of a platform (one platform step). */
 export interface PlatformScrape {
   runId: number;

@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, JOB_IDS, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RunStatus, type RunTrigger } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger } from '../shared/contract.js';
 
 /**
  * The metric catalogue of DESIGN.md. The Prometheus exporter adds `_total` to counters and no unit
@@ -40,6 +40,7 @@ export interface Metrics {
   platformScraped(platform: string, outcome: PlatformOutcome, durationSeconds: number): void;
   platformEvents(platform: string, count: number): void;
   volumeDropped(platform: string): void;
+  platformRedirected(platform: string, outcome: RedirectOutcome): void;
   tickSkipped(job: JobId): void;
   sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
   unauthorized(route: string): void;
@@ -55,6 +56,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const recovered = counter('oddswatch_runs_recovered', 'Runs left active by a dead process and failed at start-up (failure_reason=interrupted).');
   const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
   const volumeDrops = counter('oddswatch_platform_volume_drops', 'Successful scrapes that found far fewer sporting events than their platform usually does.');
+  const redirects = counter('oddswatch_platform_redirects', 'Redirects a platform answered, by how they were handled (followed, stripped of credentials, refused).');
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
@@ -84,6 +86,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   zero(recovered, {});
   for (const platform of platforms) zero(eventsScraped, { platform });
   for (const platform of platforms) zero(volumeDrops, { platform });
+  for (const platform of platforms) for (const outcome of REDIRECT_OUTCOMES) zero(redirects, { platform, outcome });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
@@ -146,6 +149,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     platformScraped: (platform, outcome, seconds) => platformDuration.record(seconds, { platform, outcome }),
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),
+    platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),
     tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
     unauthorized: (route) => unauthorized.add(1, { route }),
