@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseCidr } from './http/clientAddress.js';
+import { parseHost } from './http/hostHeader.js';
 import { JOB_INTERVAL_SECONDS } from './shared/contract.js';
 
 /**
@@ -17,10 +19,24 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** A comma-separated list (empty entries dropped), each entry checked. */
+const commaList = (valid: (entry: string) => boolean, expected: string) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(valid, { error: expected })))
+    .default([]);
+
 const configSchema = z
   .object({
     PORT: intFrom(0, 65_535).default(3000),
     HOST: z.string().trim().min(1).optional(),
+    /** Host names (optional :port) the service answers to besides IP literals and localhost: DNS rebinding (http/hostHeader.ts). */
+    ALLOWED_HOSTS: commaList((entry) => parseHost(entry) !== undefined, 'expected comma-separated host names, each with an optional :port (no scheme or path)').transform(
+      (hosts) => hosts.map((host) => host.toLowerCase()),
+    ),
+    /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client, for the per-client limits (http/clientAddress.ts). */
+    TRUSTED_PROXIES: commaList((entry) => parseCidr(entry) !== undefined, 'expected comma-separated IP addresses or CIDRs (10.0.0.0/8, fd00::/8)'),
     METRICS_PORT: intFrom(0, 65_535).optional(),
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),

@@ -6,5 +6,7 @@ export interface AppEnv {
   Bindings: HttpBindings;
   Variables: {
     logger: Logger;
+    /** The client address the per-client limits count by (clientAddress.ts), on /api routes. */
+    client: string;
   };
 }

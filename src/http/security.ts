@@ -7,6 +7,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { AppError } from '../errors.js';
 import type { AppEnv } from './appEnv.js';
 import { errorBody } from './errors.js';
+import { isAllowedHost, parseHost } from './hostHeader.js';
 
 /** Methods the service answers; anything else (TRACE, PROPFIND, ...) gets a 405 JSON answer. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -60,6 +61,24 @@ export const refuseUnknownMethods = (): MiddlewareHandler<AppEnv> => async (c, n
   await next();
 };
 
+/** Load balancers and orchestrators probe by IP or service name; these answer nothing but up/ready. */
+const UNCHECKED_HOST_PATHS = new Set(['/healthz', '/readyz']);
+
+/**
+ * 421 for a Host the service is not reached by (hostHeader.ts), before any route, the dashboard's files
+ * and /metrics included. `names`: ALLOWED_HOSTS and the listen HOST.
+ */
+export function refuseUnknownHosts(names: readonly string[], onRefused: () => void = () => undefined): MiddlewareHandler<AppEnv> {
+  const allowed = names.map(parseHost).filter((host) => host !== undefined);
+  return async (c, next) => {
+    const host = c.req.header('host');
+    if (UNCHECKED_HOST_PATHS.has(c.req.path) || isAllowedHost(host, allowed)) return next();
+    onRefused();
+    const shown = JSON.stringify((host ?? '').slice(0, 100));
+    return c.json(errorBody('unknown_host', `this service does not answer to the host ${shown}: add the name to ALLOWED_HOSTS`), 421);
+  };
+}
+
 /**
  * Cross-site request refusal for every mutating request, token or not: a page on another origin can
  * make the operator's browser send a plain POST without a preflight. Browsers say where a request
@@ -80,7 +99,7 @@ function isCrossSite(c: Context<AppEnv>): boolean {
   if (origin === undefined) return false;
   try {
     // Host only: a TLS proxy in front changes the scheme the service sees, never the host.
-    return new URL(origin).host !== (c.req.header('host') ?? '');
+    return new URL(origin).host !== (c.req.header('host') ?? '').toLowerCase();
   } catch {
     return true; // "null" (sandboxed frames, file:) and garbage
   }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import type { Metrics, SseDisconnectReason, SseStream } from '../telemetry/metri
 import type { ReplayResult } from '../runs/eventLog.js';
 import type { ProgressBus, Scope } from '../runs/progressBus.js';
 import type { AppEnv } from './appEnv.js';
+import { clientOf } from './clientAddress.js';
 import { isDatabaseUnavailable } from '../db/pgErrors.js';
 import { errorBody, parseWith } from './errors.js';
 import { SECURITY_HEADERS } from './security.js';
@@ -72,7 +73,7 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
   let limits = limitsOf.get(deps);
   if (!limits) limitsOf.set(deps, (limits = new StreamLimits(deps.settings.maxStreamsPerClient, deps.settings.maxStreams)));
 
-  const client = (c.env.incoming as IncomingMessage).socket.remoteAddress ?? 'unknown';
+  const client = clientOf(c);
   const refused = limits.tryOpen(client);
   if (refused) {
     deps.metrics.limited(refused);

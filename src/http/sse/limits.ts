@@ -4,9 +4,9 @@ import type { LimitReason } from '../../telemetry/metrics.js';
 export const STREAM_LIMIT_RETRY_AFTER_SECONDS = 5;
 
 /**
- * Open SSE streams per client address and in total. `tryOpen` reserves a slot or names the limit that
- * refuses it; `release` gives the slot back (once per successful `tryOpen`). The address is the TCP
- * peer: behind a proxy every client shares the proxy's address, so raise SSE_MAX_STREAMS_PER_CLIENT there.
+ * Open SSE streams per client and in total. `tryOpen` reserves a slot or names the limit that refuses
+ * it; `release` gives the slot back (once per successful `tryOpen`). The client is its address as
+ * clientAddress.ts resolves it: behind a proxy listed in TRUSTED_PROXIES, the address it forwards for.
  */
 export class StreamLimits {
   private total = 0;
