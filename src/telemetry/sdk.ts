@@ -8,6 +8,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { isEventStreamPath, isProbePath, requestPath } from '../http/quietPaths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
+import { resourceDetectors } from './resource.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
 /**
@@ -52,6 +53,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
       [ATTR_SERVICE_VERSION]: VERSION,
       'service.instance.id': randomUUID(),
     }),
+    resourceDetectors: resourceDetectors(env),
     metricReaders: [exporter],
     // Without an exporter spans are still recorded, so runs, logs and responses get real trace ids, and the
     // last runs' spans are kept in memory for the dashboard's trace view. NodeSDK registers a tracer
