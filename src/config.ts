@@ -38,6 +38,9 @@ const configSchema = z
     /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client, for the per-client limits (http/clientAddress.ts). */
     TRUSTED_PROXIES: commaList((entry) => parseCidr(entry) !== undefined, 'expected comma-separated IP addresses or CIDRs (10.0.0.0/8, fd00::/8)'),
     METRICS_PORT: intFrom(0, 65_535).optional(),
+    /** Slow clients (slowloris): a request's headers must arrive within this, the whole request within the next (408, then closed). */
+    HTTP_HEADERS_TIMEOUT_MS: intFrom(1_000, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(30_000),
     DATABASE_URL: optionalString.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
     ),
@@ -98,6 +101,9 @@ const configSchema = z
   .superRefine((config, ctx) => {
     if (config.HOST && !config.OPERATOR_TOKEN && !isLoopback(config.HOST)) {
       ctx.addIssue({ code: 'custom', path: ['HOST'], message: 'a non-loopback address needs OPERATOR_TOKEN (16+ characters); unset HOST to listen on 127.0.0.1' });
+    }
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})` });
     }
     if (config.STALE_AFTER_MS <= config.HEARTBEAT_INTERVAL_MS * 2) {
       ctx.addIssue({

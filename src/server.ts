@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { Server, ServerOptions as HttpServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -246,13 +246,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       version: VERSION,
       dashboardDir: options.dashboardDir,
     });
-    const server = await listen(app.fetch, config.host, config.port);
+    const server = await listen(app.fetch, config.host, config.port, slowClientBounds(config));
     answerConnect(server);
     bypassInstrumentationFor(server as Server, isEventStreamPath);
     const port = (server.address() as AddressInfo).port;
     let metricsServer: ServerType | undefined;
     if (config.metricsPort !== undefined) {
-      metricsServer = await listen(createMetricsApp(metricsPipeline).fetch, config.host, config.metricsPort);
+      metricsServer = await listen(createMetricsApp(metricsPipeline).fetch, config.host, config.metricsPort, slowClientBounds(config));
     }
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
@@ -295,9 +295,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+/**
+ * Slow clients (slowloris): Node's defaults hold a connection trickling its headers for 60 s and its body
+ * for 300 s, checked every 30 s. Both bound receiving the request only (408, then closed), never the
+ * response: an SSE stream outlives them. Idle keep-alive connections close after Node's 5 s.
+ */
+const slowClientBounds = (config: Config): HttpServerOptions => ({
+  headersTimeout: config.httpHeadersTimeoutMs,
+  requestTimeout: config.httpRequestTimeoutMs,
+  connectionsCheckingInterval: 1_000,
+});
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, serverOptions: HttpServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, serverOptions }, () => resolve(server));
     server.once('error', reject);
   });
 }
