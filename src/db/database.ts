@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { applyMigrations } from './applyMigrations.js';
+import { boundByDatabaseDeadlines } from './databaseDeadline.js';
 import { DEFAULT_DATABASE_TIMEOUTS, ormConfig, ormLogging, type DatabaseTimeouts } from './ormConfig.js';
 
 export type Orm = MikroORM;
@@ -9,7 +10,9 @@ export type Orm = MikroORM;
 export async function openDatabase(url: string, logger: Logger, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): Promise<Orm> {
   const applied = await applyMigrations(url, logger, timeouts);
   if (applied.length) logger.info({ migrations: applied }, 'database migrations applied');
-  return MikroORM.init(ormConfig(url, ormLogging(logger), timeouts));
+  const orm = await MikroORM.init(ormConfig(url, ormLogging(logger), timeouts));
+  boundByDatabaseDeadlines(orm);
+  return orm;
 }
 
 /** True when every committed migration is applied (readiness). */

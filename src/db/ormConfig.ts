@@ -14,6 +14,19 @@ export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { statementTimeoutMs:
 /** The server's own statement_timeout answers first when it can (a clear 57014); the client's read timeout is the backstop. */
 const QUERY_TIMEOUT_MARGIN_MS = 1_000;
 
+/**
+ * The longest an API request may wait for the database in all (databaseDeadline.ts): one statement's
+ * client read timeout (statement timeout + 1 s), however many waits the request queues behind.
+ */
+export const requestDatabaseDeadlineMs = (statementTimeoutMs: number) => statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
+
+/**
+ * A pooled connection whose last statement never answered (its client read timeout or a request's
+ * deadline gave up on it) still has that statement in flight, and pg would queue the next one behind it:
+ * the pool destroys it instead of handing it out, and opens a new one.
+ */
+const answeredLastStatement = (connection: { readyForQuery?: boolean }) => connection.readyForQuery === true;
+
 /** MikroORM's own log lines, at debug on the service's logger. */
 export const ormLogging = (logger: Logger): Partial<Options> => ({ logger: (message) => logger.debug({ component: 'mikro-orm' }, message) });
 
@@ -45,6 +58,8 @@ export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}, t
     pool: { min: 0, max: 10, acquireTimeoutMillis: timeouts.connectTimeoutMs + timeouts.statementTimeoutMs },
     driverOptions: {
       acquireConnectionTimeout: timeouts.connectTimeoutMs + timeouts.statementTimeoutMs,
+      // Merged into `pool` by MikroORM (its PoolConfig type has no validate).
+      pool: { validate: answeredLastStatement },
       connection: {
         connectionTimeoutMillis: timeouts.connectTimeoutMs,
         // The server cancels a statement that runs too long (slow query, lock wait)...

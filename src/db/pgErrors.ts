@@ -51,7 +51,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     seen.add(current);
     const candidate = current as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof candidate.code === 'string' && (UNAVAILABLE_SQLSTATE.test(candidate.code) || UNAVAILABLE_SOCKET_CODES.has(candidate.code))) return true;
-    if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException' || candidate.name === 'TimeoutError') return true;
+    // DatabaseDeadlineError: a request's database deadline passed (databaseDeadline.ts).
+    if (candidate.name === 'KnexTimeoutError' || candidate.name === 'ConnectionException' || candidate.name === 'TimeoutError' || candidate.name === 'DatabaseDeadlineError') return true;
     if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)) return true;
   }
   return false;
