@@ -18,12 +18,37 @@ import { STREAM_LIMIT_RETRY_AFTER_SECONDS, StreamLimits } from './sse/limits.js'
 import { eventFrame, retryFrame, SSE_HEADERS } from './sse/frame.js';
 import { Subscription } from './sse/subscription.js';
 
-const cursorSchema = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'Last-Event-ID must be a non-negative integer').transform(Number);
+/**
+ * The highest cursor of each stream, what the column its ids come from holds: the run stream's ids are
+ * run_events.seq (int4); the global stream's are run_events.id (bigserial), handed out as JSON numbers,
+ * so exact up to 2^53 - 1. A cursor past them would fail its query (22003: out of range for integer).
+ */
+export const RUN_STREAM_CURSOR_MAX = 2 ** 31 - 1;
+export const GLOBAL_STREAM_CURSOR_MAX = Number.MAX_SAFE_INTEGER;
 
-/** The client's cursor: `Last-Event-ID` header, or `?lastEventId=` for clients that cannot set headers (400 when malformed). */
-export function lastEventId(c: Context<AppEnv>): number | undefined {
-  const text = c.req.header('last-event-id') ?? c.req.query('lastEventId');
-  return text === undefined ? undefined : parseWith(cursorSchema, text);
+const cursorSchemas = new Map<number, z.ZodType<number, string>>();
+const cursorSchema = (max: number) => {
+  let schema = cursorSchemas.get(max);
+  if (!schema) {
+    const expected = `expected an integer from 0 to ${max}`;
+    schema = z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,15})$/, expected)
+      .transform(Number)
+      .refine((cursor) => cursor <= max, expected);
+    cursorSchemas.set(max, schema);
+  }
+  return schema;
+};
+
+/**
+ * The client's cursor: `Last-Event-ID` header, or `?lastEventId=` for clients that cannot set headers;
+ * 400 `invalid_request` when malformed or past `max` (the stream's *_CURSOR_MAX).
+ */
+export function lastEventId(c: Context<AppEnv>, max: number): number | undefined {
+  const header = c.req.header('last-event-id');
+  const [name, text] = header === undefined ? ['lastEventId', c.req.query('lastEventId')] : ['Last-Event-ID', header];
+  return text === undefined ? undefined : parseWith(z.object({ [name]: cursorSchema(max) }), { [name]: text })[name];
 }
 
 export interface SseSettings {

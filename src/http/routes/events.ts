@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import type { EventLog } from '../../runs/eventLog.js';
 import type { AppEnv } from '../appEnv.js';
-import { eventStream, lastEventId, type SseDeps } from '../sse.js';
+import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse.js';
 
 /** GET /api/events: the dashboard's one stream, every event, ids from the global sequence. */
 export function createEventRoutes({ events, sse, replayWindow }: { events: EventLog; sse: SseDeps; replayWindow: number }) {
   return new Hono<AppEnv>().get('/', (c) => {
-    const cursor = lastEventId(c);
+    const cursor = lastEventId(c, GLOBAL_STREAM_CURSOR_MAX);
     return eventStream(c, sse, {
       stream: 'global',
       scope: 'global',

@@ -9,7 +9,7 @@ import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type
 import type { AppEnv } from '../appEnv.js';
 import { idSchema, jsonMediaType, validate } from '../errors.js';
 import { decodePageToken, encodePageToken } from '../pageToken.js';
-import { eventStream, lastEventId, type SseDeps } from '../sse.js';
+import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse.js';
 
 const startRunBody = z
   .object({
@@ -85,7 +85,7 @@ export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) 
     })
     .get('/:id/events', validate('param', runParam), async (c) => {
       const { id } = c.req.valid('param');
-      const afterSeq = lastEventId(c) ?? 0;
+      const afterSeq = lastEventId(c, RUN_STREAM_CURSOR_MAX) ?? 0;
       const run = await runs.summaryOf(id);
       if (!run) throw notFound(`run ${id}`);
       if ((TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status)) {
