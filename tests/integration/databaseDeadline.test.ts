@@ -1,9 +1,14 @@
 import { MikroORM } from '@mikro-orm/postgresql';
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundRows } from '../../src/db/boundStatement.js';
 import { boundByDatabaseDeadlines, DatabaseDeadlineError, startDatabaseDeadline, withDatabaseDeadline } from '../../src/db/databaseDeadline.js';
 import { ormConfig } from '../../src/db/ormConfig.js';
 import { isDatabaseUnavailable } from '../../src/db/pgErrors.js';
+import type { AppEnv } from '../../src/http/appEnv.js';
+import { databaseDeadline } from '../../src/http/databaseDeadline.js';
+import { onError } from '../../src/http/errors.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
@@ -85,6 +90,52 @@ describe('database deadlines', () => {
     answered.end();
     expect(await background).toEqual([{ one: 1 }]);
     expect(answered.signal.aborted).toBe(false);
+  });
+});
+
+describe('the request deadline middleware', () => {
+  const app = new Hono<AppEnv>();
+  app.onError(onError(createLogger('silent')));
+  app.use(databaseDeadline(300));
+  // A handler that, its wait cut, cleans up with statements begun after the deadline (not cut) before it answers.
+  app.get('/api/slow-cleanup', async (c) => {
+    try {
+      await boundRows(orm, 'select pg_sleep(3)');
+    } catch {
+      await boundRows(orm, 'select pg_sleep(1)');
+    }
+    return c.json({ answered: 'late' });
+  });
+  app.get('/api/runs/:id/events', async (c) => {
+    await boundRows(orm, 'select pg_sleep(0.6)'); // begun in time, answered after the deadline: cut
+    return c.body(null, 204);
+  });
+  // A handler slower than the deadline for reasons of its own (not a database wait): left to answer.
+  app.get('/api/events', async (c) => {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    return c.json({ opened: 1 });
+  });
+
+  it('answers 503 database_unavailable with Retry-After by the deadline plus its grace when the handler does not', async () => {
+    const started = performance.now();
+    const response = await app.request('/api/slow-cleanup');
+    const ms = performance.now() - started;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await response.json()).toEqual({ error: { code: 'database_unavailable', message: expect.any(String) } });
+    expect(ms).toBeGreaterThanOrEqual(390);
+    expect(ms).toBeLessThan(900);
+  });
+
+  it('on SSE paths cuts the database waits but never answers for the handler', async () => {
+    const cut = await app.request('/api/runs/1/events');
+    expect(cut.status).toBe(503);
+    // Nothing to cut: the handler answers, after the deadline.
+    const started = performance.now();
+    const stream = await app.request('/api/events');
+    expect(stream.status).toBe(200);
+    expect(await stream.json()).toEqual({ opened: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(550);
   });
 });
 
