@@ -22,7 +22,11 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
  */
 export function onError(logger: Logger): ErrorHandler<AppEnv> {
   return (error, c) => {
-    if (error instanceof AppError) return c.json(errorBody(error.code, error.message, error.details), error.status);
+    if (error instanceof AppError) {
+      // Every 503 says when to retry (not_owning_runs after a database outage, like database_unavailable below).
+      if (error.status === 503) c.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      return c.json(errorBody(error.code, error.message, error.details), error.status);
+    }
     if (error instanceof z.ZodError) return c.json(validationBody(error), 400);
     if (error instanceof HTTPException) {
       const status = error.status;
