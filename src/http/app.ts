@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { boundRows } from '../db/boundStatement.js';
 import { migrationsApplied, type Orm } from '../db/database.js';
+import { withDatabaseDeadline } from '../db/databaseDeadline.js';
+import { requestDatabaseDeadlineMs } from '../db/ormConfig.js';
 import { AppError } from '../errors.js';
 import type { Platforms } from '../platforms/registry.js';
 import type { EventLog } from '../runs/eventLog.js';
@@ -21,7 +23,10 @@ import type { MetaInfo, RunDetail } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
-import { refuseCrossSite, refuseUnknownMethods, securityHeaders } from './security.js';
+import { databaseDeadline } from './databaseDeadline.js';
+import { identifyClient, TrustedProxies } from './clientAddress.js';
+import { createEdgeMetrics } from './edgeMetrics.js';
+import { refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
 import { isEventStreamPath, isProbePath } from './quietPaths.js';
@@ -57,7 +62,7 @@ export interface AppDeps {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-/** Wrong-token 401s a client address may get per minute before it is refused with 429. */
+/** Wrong-token 401s a client may get per minute before its token guesses are refused with 429. */
 const UNAUTHORIZED_PER_MINUTE = 20;
 /** /readyz answers 503 when the database has not answered within this (probes time out at a few seconds). */
 export const READINESS_DEADLINE_MS = 1_500;
@@ -82,15 +87,17 @@ export function createApp(deps: AppDeps) {
       'request',
     );
   });
-  app.use(securityHeaders(), refuseUnknownMethods());
+  const edge = createEdgeMetrics(deps.metrics.meter);
+  app.use(securityHeaders(), refuseUnknownMethods(), refuseUnknownHosts([...deps.config.allowedHosts, deps.config.host], edge.unknownHost));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     // Its own short deadline: a frozen database makes the probe fail in time, never hang it.
-    const check = (async () => {
+    // Its database waits end at the deadline too (databaseDeadline.ts): probes leave none queued in the pool.
+    const check = withDatabaseDeadline(READINESS_DEADLINE_MS, async () => {
       await boundRows(orm, 'select 1');
       return migrationsApplied(orm);
-    })();
+    });
     check.catch(() => undefined); // settled late, after the deadline answered
     try {
       const applied = await Promise.race([check, rejectAfter(READINESS_DEADLINE_MS)]);
@@ -116,11 +123,14 @@ export function createApp(deps: AppDeps) {
   api.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   api.use(
     refuseCrossSite(),
-    limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, onLimited: deps.onLimited }),
+    identifyClient(new TrustedProxies(deps.config.trustedProxies)),
+    limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, operatorToken: deps.config.operatorToken, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
   // An EntityManager per request, except for the SSE streams (quietPaths.ts): they only run raw SQL.
   api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
+  // 503 database_unavailable within one deadline however many database waits a request queues behind.
+  api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
   api.get('/meta', (c) =>
     c.json<MetaInfo>({
       version: deps.version,

@@ -66,32 +66,50 @@ describe('SSE stream limits', () => {
 });
 
 describe('wrong operator tokens', () => {
-  it('after 20 refused tokens in a minute the client gets 429 with Retry-After, even with the right token; other clients are unaffected', async () => {
-    const post = (localAddress: string, token: string) =>
-      new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
-        const request = http.request(
-          `${server.url}/api/scheduler/pause`,
-          { method: 'POST', localAddress, agent: false, headers: { authorization: `Bearer ${token}` } },
-          (response) => {
-            let body = '';
-            response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body }));
-          },
-        );
-        request.on('error', reject);
-        request.end();
-      });
+  const send = (localAddress: string, { method = 'POST', path = '/api/scheduler/pause', token, headers = {} }: { method?: string; path?: string; token?: string; headers?: Record<string, string> } = {}) =>
+    new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
+      const request = http.request(
+        `${server.url}${path}`,
+        { method, localAddress, agent: false, headers: { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body }));
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+
+  it('after 20 refused tokens in a minute the client gets 429 with Retry-After for token guesses only: the right token and reads still pass', async () => {
     const statuses: number[] = [];
-    for (let attempt = 0; attempt < 25; attempt += 1) statuses.push((await post('127.0.0.4', 'wrong-token-guess')).status);
+    for (let attempt = 0; attempt < 25; attempt += 1) statuses.push((await send('127.0.0.4', { token: 'wrong-token-guess' })).status);
     expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
     expect(statuses.slice(20).every((status) => status === 429)).toBe(true);
-    const blocked = await post('127.0.0.4', TOKEN);
-    expect(blocked.status).toBe(429);
-    expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
-    expect(Number(blocked.retryAfter)).toBeLessThanOrEqual(60);
-    expect(JSON.parse(blocked.body).error.code).toBe('too_many_failures');
-    expect(await limited('unauthorized')).toBe(6);
-    expect((await post('127.0.0.5', TOKEN)).status).toBe(200);
-    await server.api('/api/scheduler/resume', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    const guess = await send('127.0.0.4', { token: 'another-wrong-guess' });
+    expect(guess.status).toBe(429);
+    expect(Number(guess.retryAfter)).toBeGreaterThan(0);
+    expect(Number(guess.retryAfter)).toBeLessThanOrEqual(60);
+    expect(JSON.parse(guess.body).error.code).toBe('too_many_failures');
+    // A mutating request without any token, and a read presenting a wrong one, are guesses too.
+    expect((await send('127.0.0.4')).status).toBe(429);
+    expect((await send('127.0.0.4', { method: 'GET', path: '/api/scheduler', token: 'wrong-token-guess' })).status).toBe(429);
+    expect(await limited('unauthorized')).toBe(8);
+
+    // Someone else on the same address (behind one proxy, say) with the right token, or only reading, is not locked out.
+    expect((await send('127.0.0.4', { token: TOKEN })).status).toBe(200);
+    expect((await send('127.0.0.4', { method: 'GET', path: '/api/scheduler' })).status).toBe(200);
+    expect((await send('127.0.0.4', { method: 'GET', path: '/api/scheduler', token: TOKEN })).status).toBe(200);
+    expect((await send('127.0.0.4', { path: '/api/scheduler/resume', token: TOKEN })).status).toBe(200);
+    expect(await limited('unauthorized')).toBe(8);
+    // Other addresses are unaffected.
+    expect((await send('127.0.0.5', { token: 'wrong-token-guess' })).status).toBe(401);
+  });
+
+  it('ignores X-Forwarded-For from a client that is not a trusted proxy (TRUSTED_PROXIES unset)', async () => {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      expect((await send('127.0.0.6', { token: 'wrong', headers: { 'x-forwarded-for': `198.51.100.${attempt}` } })).status).toBe(401);
+    }
+    expect((await send('127.0.0.6', { token: 'wrong', headers: { 'x-forwarded-for': '198.51.100.77' } })).status).toBe(429);
   });
 });

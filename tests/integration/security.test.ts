@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -9,15 +10,18 @@ import { ROOT, SERVICE_ARGS } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { readYaml, repoPath } from '../ops/repo.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import type { RunPage, SchedulerState } from '../../src/shared/contract.js';
 
 const TOKEN = 'sekrit-operator-token-4f9a1c';
+const NAMED_HOST = 'odds.example.test';
 let open: TestServer; // no token
 let closed: TestServer; // OPERATOR_TOKEN set
+let named: TestServer; // no token, ALLOWED_HOSTS set
 
 beforeAll(async () => {
-  [open, closed] = await Promise.all([startTestServer(), startTestServer({ OPERATOR_TOKEN: TOKEN })]);
+  [open, closed, named] = await Promise.all([startTestServer(), startTestServer({ OPERATOR_TOKEN: TOKEN }), startTestServer({ ALLOWED_HOSTS: `${NAMED_HOST}, other.example.test:8443` })]);
 });
-afterAll(async () => Promise.all([open?.close(), closed?.close()]));
+afterAll(async () => Promise.all([open?.close(), closed?.close(), named?.close()]));
 
 /** Sends raw bytes and resolves with everything the server answered before closing (or after 3 s). */
 function rawRequest(url: string, bytes: string): Promise<string> {
@@ -61,6 +65,98 @@ describe('cross-site requests', () => {
     expect((await open.api('/api/scheduler/resume', { method: 'POST' })).status).toBe(200);
     expect((await open.api('/api/scheduler', { headers: { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
     expect(host).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+});
+
+/**
+ * A request over loopback with the Host a browser sends: a page whose name was rebound to 127.0.0.1 sends
+ * its own name in Host and Origin, and the browser calls it same-origin.
+ */
+function requestAs(server: TestServer, host: string, path: string, { method = 'GET', json }: { method?: string; json?: unknown } = {}): Promise<{ status: number; body: string }> {
+  const body = json === undefined ? undefined : JSON.stringify(json);
+  const headers: Record<string, string> = { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port: server.port, path, method, headers, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+describe('DNS rebinding: only the names the service is reached by', () => {
+  const schedulerState = async (server: TestServer) => (await (await server.api('/api/scheduler')).json()) as SchedulerState;
+  const scrapeJob = async (server: TestServer) => (await schedulerState(server)).jobs.find((job) => job.id === 'scrape_all_platforms')!;
+  const runCount = async (server: TestServer) => ((await (await server.api('/api/runs')).json()) as RunPage).items.length;
+  const evil = () => `evil.example:${open.port}`;
+  const expectRefused = (answer: { status: number; body: string }) => {
+    expect(answer.status).toBe(421);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'unknown_host', message: expect.stringContaining('ALLOWED_HOSTS') } });
+  };
+
+  it('refuses POST /api/runs from a rebound name: no run is created', async () => {
+    const before = await runCount(open);
+    expectRefused(await requestAs(open, evil(), '/api/runs', { method: 'POST', json: {} }));
+    expect(await runCount(open)).toBe(before);
+  });
+
+  it('refuses pause, resume and the interval from a rebound name: the schedule is unchanged', async () => {
+    expectRefused(await requestAs(open, evil(), '/api/scheduler/pause', { method: 'POST' }));
+    expect((await schedulerState(open)).paused).toBe(false);
+
+    expect((await open.api('/api/scheduler/pause', { method: 'POST' })).status).toBe(200);
+    expectRefused(await requestAs(open, evil(), '/api/scheduler/resume', { method: 'POST' }));
+    expect((await schedulerState(open)).paused).toBe(true);
+    expect((await open.api('/api/scheduler/resume', { method: 'POST' })).status).toBe(200);
+
+    const interval = (await scrapeJob(open)).intervalSeconds;
+    expectRefused(await requestAs(open, evil(), '/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: interval + 60 } }));
+    expect((await scrapeJob(open)).intervalSeconds).toBe(interval);
+  });
+
+  it('refuses reads and the dashboard from a rebound name, and counts each refusal; the probes still answer', async () => {
+    const refusedBefore = (await MetricsSnapshot.scrape(`${open.url}/metrics`)).value('oddswatch_http_unknown_host_total');
+    for (const path of ['/api/odds', '/api/runs', '/api/meta', '/', '/assets/index.js', '/metrics']) expectRefused(await requestAs(open, evil(), path));
+    // A bare rebound name (port 80 in the browser's URL) is no better.
+    expectRefused(await requestAs(open, 'evil.example', '/api/odds'));
+    expect((await MetricsSnapshot.scrape(`${open.url}/metrics`)).value('oddswatch_http_unknown_host_total')).toBe(refusedBefore + 7);
+    for (const path of ['/healthz', '/readyz']) expect((await requestAs(open, evil(), path)).status, path).toBe(200);
+  });
+
+  it('answers loopback names and any IP literal, on any port', async () => {
+    const port = open.port;
+    for (const host of [`localhost:${port}`, 'localhost', `LocalHost:${port}`, `dashboard.localhost:${port}`, `127.0.0.1:${port}`, `127.1.2.3:${port}`, `[::1]:${port}`, '[::1]', '192.0.2.10:3000', '[2001:db8::1]:80']) {
+      const odds = await requestAs(open, host, '/api/odds');
+      expect(odds.status, host).toBe(200);
+      expect(JSON.parse(odds.body), host).toHaveProperty('items');
+    }
+    const paused = await requestAs(open, `localhost:${port}`, '/api/scheduler/pause', { method: 'POST' });
+    expect(paused.status).toBe(200);
+    expect((await requestAs(open, `[::1]:${port}`, '/api/scheduler/resume', { method: 'POST' })).status).toBe(200);
+    // Names that only look like loopback or an address are names.
+    for (const host of ['localhost.evil.example', '127.0.0.1.nip.io', 'evil-localhost', '2130706433']) expectRefused(await requestAs(open, `${host}:${port}`, '/api/odds'));
+  });
+
+  it('answers the names in ALLOWED_HOSTS (any port unless the entry names one), and only those', async () => {
+    const port = named.port;
+    for (const host of [`${NAMED_HOST}:${port}`, NAMED_HOST.toUpperCase(), 'other.example.test:8443', `localhost:${port}`]) {
+      expect((await requestAs(named, host, '/api/scheduler/pause', { method: 'POST' })).status, host).toBe(200);
+      expect((await requestAs(named, host, '/api/scheduler/resume', { method: 'POST' })).status, host).toBe(200);
+    }
+    expectRefused(await requestAs(named, `other.example.test:${port}`, '/api/odds'));
+    expectRefused(await requestAs(named, `evil.example:${port}`, '/api/odds'));
+    expectRefused(await requestAs(named, `sub.${NAMED_HOST}:${port}`, '/api/odds'));
+  });
+
+  it('validates ALLOWED_HOSTS, naming the variable', () => {
+    expect(loadConfig({ ALLOWED_HOSTS: 'Odds.Example.com, odds.internal:8080,[::1]' }).allowedHosts).toEqual(['odds.example.com', 'odds.internal:8080', '[::1]']);
+    expect(loadConfig({}).allowedHosts).toEqual([]);
+    for (const bad of ['http://odds.example.com', 'odds.example.com/path', 'odds example', 'odds.example.com:99999', '*']) {
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/^Invalid configuration: ALLOWED_HOSTS: /);
+    }
   });
 });
 
@@ -159,5 +255,20 @@ describe('compose', () => {
     }
     const token = /^OPERATOR_TOKEN=(.*)$/m.exec(readFileSync(repoPath('.env'), 'utf8'))?.[1] ?? '';
     expect(loadConfig({ OPERATOR_TOKEN: token }).host).toBe('0.0.0.0');
+  });
+
+  it("answers to the names Prometheus scrapes the replicas by, and trusts the stack's network to forward client addresses", () => {
+    type AppService = { environment: Record<string, string> };
+    const services = readYaml<{ services: Record<string, AppService> }>('docker-compose.yml').services;
+    const scraped = readYaml<{ scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>('prometheus/prometheus.yml')
+      .scrape_configs.find((job) => job.job_name === 'oddswatch')!
+      .static_configs.flatMap((config) => config.targets);
+    for (const name of ['app-1', 'app-2']) {
+      // As compose fills it in with ALLOWED_HOSTS unset in .env.
+      const environment = Object.fromEntries(Object.entries(services[name]!.environment).map(([key, value]) => [key, value.replace(/\$\{ALLOWED_HOSTS:-\}/, '')]));
+      const config = loadConfig({ ALLOWED_HOSTS: environment.ALLOWED_HOSTS, TRUSTED_PROXIES: environment.TRUSTED_PROXIES });
+      for (const target of scraped) expect(config.allowedHosts, target).toContain(target.split(':')[0]);
+      expect(config.trustedProxies).toContain('172.16.0.0/12');
+    }
   });
 });
