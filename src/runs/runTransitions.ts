@@ -8,6 +8,12 @@ import { oddsUpsertCte } from './oddsStore.js';
 import type { VolumeCriteria } from './volumeDrop.js';
 import type { EventGuard } from '../replicas/eventPublisher.js';
 
+/** The error of a step that was still running when its run ended. */
+export function stoppedStepMessage(reason: FailureReason | null): string {
+  if (reason === 'connection_lost') return 'stopped: the run lost its watchers';
+  return reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
+}
+
 export interface NewRun {
   trigger: RunTrigger;
   platforms: string[];
@@ -73,10 +79,10 @@ export class RunTransitions {
 
   /**
    * Ends an active run by compare-and-set, in one statement; the steps still pending become `skipped` and
-   * those still running `failed`. Returns false when the run was not in one of `from` (another actor won).
+   * those still running `failed` (their error: `stoppedStepMessage`). Returns false when the run was not in one of `from` (another actor won).
    */
   finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
-    const message = reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
+    const message = stoppedStepMessage(reason);
     return this.wonBySelect(
       `with won as (
          update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[]) returning id
