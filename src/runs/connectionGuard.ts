@@ -14,12 +14,15 @@ export interface TrackOptions {
    * replicas' counts read afresh first). Not called for a run untracked before then.
    */
   onLost?: (unwatchedMs: number) => void;
+  /** Called when the run's last watcher leaves (`watched` false) and when one comes back (with how long nobody watched). */
+  onChange?: (watched: boolean, unwatchedMs: number) => void;
 }
 
 interface Tracked {
   /** Since when nobody has watched the run; null while someone does. */
   unwatchedSince: number | null;
   onLost: ((unwatchedMs: number) => void) | undefined;
+  onChange: ((watched: boolean, unwatchedMs: number) => void) | undefined;
   /** Fires when the grace runs out, while the run is unwatched. */
   timer: NodeJS.Timeout | undefined;
   /** The grace ran out and the other replicas are being read once more before deciding. */
@@ -54,7 +57,7 @@ export class ConnectionGuard {
   track(runId: number, options: TrackOptions = {}): void {
     this.untrack(runId);
     const since = options.since ?? this.now();
-    this.runs.set(runId, { unwatchedSince: this.watchers(runId) > 0 ? null : since, onLost: options.onLost, timer: undefined, expiring: false, lost: false });
+    this.runs.set(runId, { unwatchedSince: this.watchers(runId) > 0 ? null : since, onLost: options.onLost, onChange: options.onChange, timer: undefined, expiring: false, lost: false });
     this.arm(runId);
     if (this.remoteSource && !this.timer) {
       this.timer = setInterval(() => void this.refreshRemote(), this.remoteSource.refreshMs);
@@ -116,11 +119,14 @@ export class ConnectionGuard {
     if (!tracked) return;
     const watched = this.watchers(runId) > 0;
     if (watched && tracked.unwatchedSince !== null) {
+      const unwatchedMs = this.now() - tracked.unwatchedSince;
       tracked.unwatchedSince = null;
       this.arm(runId);
+      tracked.onChange?.(true, unwatchedMs);
     } else if (!watched && tracked.unwatchedSince === null) {
       tracked.unwatchedSince = this.now();
       this.arm(runId);
+      tracked.onChange?.(false, 0);
     }
   }
 

@@ -60,6 +60,15 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
           lost.ending = context.with(runContext, () => endLost(deps, run, progress, controller, ended, unwatchedMs));
           lost.ending.catch(() => undefined); // awaited by the runner below
         },
+        onChange: (watched, unwatchedMs) => {
+          if (watched) {
+            log.info({ unwatched_ms: unwatchedMs }, 'observed run has a watcher: connection grace cancelled');
+            progress.runSpan?.addEvent('connection.watched', { unwatched_ms: unwatchedMs });
+          } else {
+            log.info({ grace_ms: deps.guard.graceMs }, 'observed run has no watcher on any replica: connection grace started');
+            progress.runSpan?.addEvent('connection.unwatched', { grace_ms: deps.guard.graceMs });
+          }
+        },
       });
     }
 

@@ -119,6 +119,14 @@ describe('connection guard (default scrape pool: every platform in flight at onc
     expect(second.events.at(-1)!.data).toMatchObject({ type: 'run.finished', data: { status: 'completed' } });
     const ended = await server.waitForRun(run.id, ['completed']);
     expect(Date.parse(ended.finishedAt!) - leftAt, 'the run outlived the grace counted from the watcher leaving').toBeGreaterThan(GRACE_MS);
+    // The service saw the run unwatched, then watched again within the grace: logged with the run id.
+    // (The first watcher may attach before or after the runner starts tracking: a first "cancelled" line or none.)
+    const changes = server.logs.filter((line) => line.run_id === run.id && /connection grace/.test(line.msg)).slice(-2);
+    expect(changes.map((line) => line.msg)).toEqual([
+      'observed run has no watcher on any replica: connection grace started',
+      'observed run has a watcher: connection grace cancelled',
+    ]);
+    expect(changes[1]!.unwatched_ms).toBeLessThan(GRACE_MS);
     console.log(`[connectionLoss] watcher away ${awayMs} ms (grace ${GRACE_MS} ms): run completed ${Date.parse(ended.finishedAt!) - leftAt} ms after it left`);
   });
 

@@ -129,6 +129,26 @@ describe('connection guard: watching a run for its whole duration', () => {
     expect(lost.calls).toEqual([{ at: leftAt + 600 + 5_000 + 1_000, unwatchedMs: 1000 }]);
   });
 
+  it('reports each change: the last watcher leaving, and one coming back with how long nobody watched', async () => {
+    const bus = new InProcessProgressBus();
+    const guard = new ConnectionGuard(bus, 1000);
+    const changes: [boolean, number][] = [];
+    guard.track(7, { onLost: () => undefined, onChange: (watched, unwatchedMs) => void changes.push([watched, unwatchedMs]) });
+    await vi.advanceTimersByTimeAsync(200);
+    const first = watch(bus, 7);
+    const second = bus.subscribe('global', () => undefined);
+    first();
+    await vi.advanceTimersByTimeAsync(500);
+    second();
+    await vi.advanceTimersByTimeAsync(300);
+    watch(bus, 7);
+    expect(changes).toEqual([
+      [true, 200],
+      [false, 0],
+      [true, 300],
+    ]);
+  });
+
   it('a run nobody ever watches is lost when the grace has passed since tracking began', async () => {
     const guard = new ConnectionGuard(new InProcessProgressBus(), 1000);
     const lost = lostAt();
