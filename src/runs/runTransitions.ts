@@ -131,9 +131,10 @@ export class RunTransitions {
 
   /**
    * A step running -> completed/failed, as the guard of its `platform.completed`/`platform.failed` event
-   * (EventLog.recordIf): one statement writes the step's last odds (written even when the step was
-   * already ended elsewhere), ends the step, records the event and notifies; no event when the run
-   * already ended the step (watchdog, shutdown). A completed step is also judged for a volume drop when
+   * (EventLog.recordIf): one statement writes the step's last odds, ends the step, records the event and
+   * notifies; no event when the run already ended the step (connection guard, watchdog, shutdown). The
+   * odds are written even then, and such a step (`failed` by its run) keeps the count of sporting events
+   * whose odds were stored (`kept`: disjoint from `guard`, which only matches a running step). A completed step is also judged for a volume drop when
    * `judge` is given: the median of the platform's previous successful scrapes (the (platform,
    * finished_at) index, newest first) is read from the statement's snapshot, stored on the step (see
    * volumeDrop.ts) and merged into the event as `volumeDrop` and `expectedEvents`.
@@ -171,6 +172,10 @@ export class RunTransitions {
                ${judged ? 'from usual' : ''}
                where s.run_id = ? and s.platform = ? and s.status = 'running' and exists (select 1 from lock)
                returning s.expected_events, s.volume_drop
+             ),
+             kept as (
+               update platform_steps set events_found = ?
+               where run_id = ? and platform = ? and status = 'failed' and events_found < ?
              )`,
       params: [
         ...(upsert?.params ?? []),
@@ -182,6 +187,10 @@ export class RunTransitions {
         ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
         runId,
         platform,
+        eventsFound,
+        runId,
+        platform,
+        eventsFound,
       ],
       ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
     };

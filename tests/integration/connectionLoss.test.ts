@@ -40,6 +40,8 @@ async function allInFlight(watcher: SseClient, platforms: string[]): Promise<voi
 }
 const oddsOf = async (runId: number, platform: string) =>
   (await server.db.query<{ n: number }>(`select count(*)::int as n from odds where run_id = $1 and platform = $2`, [runId, platform]))[0]!.n;
+const eventsWithOdds = async (runId: number, platform: string) =>
+  (await server.db.query<{ n: number }>(`select count(distinct event_key)::int as n from odds where run_id = $1 and platform = $2`, [runId, platform]))[0]!.n;
 const finishedEvents = async (runId: number) =>
   (await server.db.query<{ n: number }>(`select count(*)::int as n from run_events where run_id = $1 and type = 'run.finished'`, [runId]))[0]!.n;
 
@@ -67,6 +69,8 @@ describe('connection guard (default scrape pool: every platform in flight at onc
       expect(step.startedAt).not.toBeNull();
       expect(step.finishedAt).not.toBeNull();
       expect(await oddsOf(run.id, step.platform), `odds read by ${step.platform} before it was stopped`).toBeGreaterThan(0);
+      expect(step.eventsFound, `${step.platform}: the step counts the sporting events whose odds were kept`).toBe(await eventsWithOdds(run.id, step.platform));
+      expect(step.eventsFound).toBeGreaterThan(0);
       expect(feeds().requests(step.platform), `${step.platform} stopped reading`).toBeLessThan(SLOW.pages);
     }
     // Exactly one terminal transition: one run.finished, no platform event after the run ended its steps.
