@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRun as startRunDirectly } from '../../src/runs/startRun.js';
-import type { ApiErrorBody, RunDetail } from '../../src/shared/contract.js';
+import type { ApiErrorBody, PlatformHistory, RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse, type SseClient } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -72,6 +72,11 @@ describe('connection guard (default scrape pool: every platform in flight at onc
       expect(step.eventsFound, `${step.platform}: the step counts the sporting events whose odds were kept`).toBe(await eventsWithOdds(run.id, step.platform));
       expect(step.eventsFound).toBeGreaterThan(0);
       expect(feeds().requests(step.platform), `${step.platform} stopped reading`).toBeLessThan(SLOW.pages);
+    }
+    // In each bookmaker's history (trend charts) the stopped scrape reads as aborted, not as a feed failure.
+    for (const name of platforms) {
+      const history = (await (await server.api(`/api/platforms/${name}/history`)).json()) as PlatformHistory;
+      expect(history.items.find((scrape) => scrape.runId === run.id), name).toMatchObject({ outcome: 'aborted', hasError: true });
     }
     // Exactly one terminal transition: one run.finished, no platform event after the run ended its steps.
     expect(await finishedEvents(run.id)).toBe(1);
