@@ -12,12 +12,13 @@ const iso = (value: Timestamp) => new Date(value).toISOString();
 
 /**
  * A failed step's outcome from what it recorded: scrapePlatform writes "timed out after N ms" and
- * "aborted: the run ended"; finishing a run fails the steps still running with "run ended ...".
+ * "aborted: the run ended"; finishing a run fails the steps still running with "run ended ..." or, when the
+ * connection guard ended it, "stopped: the run lost its watchers" (runTransitions.stoppedStepMessage).
  */
 const OUTCOME = `case
     when ps.status = 'completed' then 'completed'
     when ps.error like 'timed out after %' then 'timeout'
-    when ps.error like 'aborted%' or ps.error like 'run ended%' then 'aborted'
+    when ps.error like 'aborted%' or ps.error like 'run ended%' or ps.error like 'stopped:%' then 'aborted'
     else 'failed'
   end`;
 

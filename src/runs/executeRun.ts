@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import type { Config } from '../config.js';
 import type { Platforms } from '../platforms/registry.js';
 import { OBSERVED_TRIGGERS, type RunSummary, type RunTrigger } from '../shared/contract.js';
@@ -24,15 +24,20 @@ export interface RunToExecute {
 /**
  * The runner, inside the run's span: pending -> running, every platform handed to the scrape pool at once
  * (it decides how many run together), heartbeat while alive, and the final status by compare-and-set.
- * For observed runs the connection guard is asked before each platform starts: once the run is lost,
- * platforms in flight finish and are saved, the rest never start, and the run ends `connection_failed`.
- * A runner that loses the database past its writes' retries ends its run `failed/interrupted` itself as
- * soon as the database answers again. Resolves to the run as it ended, whoever ended it.
+ * An observed run is watched by the connection guard for its whole duration: the moment it has had no
+ * watcher on any replica for the grace period while a platform is still pending or running, the run ends
+ * `connection_failed` (finishRun stops the platforms not finished, which keep the odds they read; their
+ * steps end `failed`, or `skipped` if never started). A run whose platforms all finished first keeps the
+ * runner's verdict. A runner that loses the database past its writes' retries ends its run
+ * `failed/interrupted` itself as soon as the database answers again. Resolves to the run as it ended,
+ * whoever ended it.
  */
 export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, controller: AbortController): Promise<RunSummary | null> {
   const log = deps.logger.child({ run_id: run.id, trigger: run.trigger });
   const observed = (OBSERVED_TRIGGERS as readonly string[]).includes(run.trigger);
   let heartbeat: NodeJS.Timeout | undefined;
+  /** The connection guard's end of the run, once it found the run lost. */
+  const lost: { ending?: Promise<unknown> } = {};
   try {
     if (!(await deps.transitions.markRunning(run.id))) {
       log.info('run ended before it could start');
@@ -42,36 +47,88 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     await record(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
     log.info({ platforms: run.platforms }, 'run started');
 
-    if (observed) deps.guard.track(run.id);
     heartbeat = startHeartbeat(deps, run.id, controller);
     const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone: 0 };
-    let lost: { unwatchedMs: number } | null = null;
-    let notStarted = run.platforms.length;
+    /** Platforms whose scrape has returned, with how it ended. */
+    const ended = new Map<string, PlatformResult['outcome']>();
+    if (observed) {
+      const runContext = context.active();
+      deps.guard.track(run.id, {
+        onLost: (unwatchedMs) => {
+          // Every platform finished before the grace ran out: the runner's own verdict stands.
+          if (controller.signal.aborted || ended.size === run.platforms.length) return;
+          lost.ending = context.with(runContext, () => endLost(deps, run, progress, controller, ended, unwatchedMs));
+          lost.ending.catch(() => undefined); // awaited by the runner below
+        },
+        onChange: (watched, unwatchedMs) => {
+          if (watched) {
+            log.info({ unwatched_ms: unwatchedMs }, 'observed run has a watcher: connection grace cancelled');
+            progress.runSpan?.addEvent('connection.watched', { unwatched_ms: unwatchedMs });
+          } else {
+            log.info({ grace_ms: deps.guard.graceMs }, 'observed run has no watcher on any replica: connection grace started');
+            progress.runSpan?.addEvent('connection.unwatched', { grace_ms: deps.guard.graceMs });
+          }
+        },
+      });
+    }
 
     const scrape = async (name: string): Promise<PlatformResult> => {
-      if (!controller.signal.aborted && !lost && observed && deps.guard.isLost(run.id)) {
-        lost = { unwatchedMs: deps.guard.unwatchedMs(run.id) };
-        trace.getActiveSpan()?.addEvent('connection.lost', { unwatched_ms: lost.unwatchedMs, platforms_not_started: notStarted });
-      }
-      if (controller.signal.aborted || lost) return { platform: name, outcome: 'not_started', eventsFound: 0 };
-      notStarted -= 1;
-      return scrapePlatform(deps, deps.platforms.adapters.get(name)!, progress);
+      if (controller.signal.aborted || lost.ending) return { platform: name, outcome: 'not_started', eventsFound: 0 };
+      const result = await scrapePlatform(deps, deps.platforms.adapters.get(name)!, progress);
+      ended.set(name, result.outcome);
+      return result;
     };
     const settled = await Promise.allSettled(run.platforms.map((name) => deps.scrapePool.run(name, () => scrape(name))));
+    deps.guard.untrack(run.id);
+    // The connection guard ended the run (or lost the race to another actor): its transition stands.
+    if (lost.ending) {
+      await lost.ending;
+      return await deps.reads.summaryOf(run.id);
+    }
     const crashed = settled.find((result) => result.status === 'rejected');
     if (crashed) throw crashed.reason;
     const results = settled.map((result) => (result as PromiseFulfilledResult<PlatformResult>).value);
 
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);
-    const ended = await finishByResults(deps, run, results, lost);
-    return ended ?? (await deps.reads.summaryOf(run.id));
+    const finished = await finishByResults(deps, run, results);
+    return finished ?? (await deps.reads.summaryOf(run.id));
   } catch (error) {
     if (!controller.signal.aborted) controller.abort(new Error('the runner lost the database'));
+    await lost.ending?.catch(() => undefined);
     return await endAfterDatabaseLoss(deps, run.id, error);
   } finally {
     clearInterval(heartbeat);
     deps.guard.untrack(run.id);
+  }
+}
+
+/**
+ * The connection guard found the run without a watcher for the grace period while platforms were still
+ * pending or running: the run ends `connection_failed` now. finishRun's compare-and-set stops the steps
+ * not finished (running -> failed "stopped: the run lost its watchers", pending -> skipped) and aborts
+ * the runner's signal, so the scrapes in flight stop and write the odds they read; it logs, counts and
+ * publishes `run.finished`. A database lost meanwhile stops the platforms too and goes up to the runner.
+ */
+async function endLost(
+  deps: ExecuteRunDeps,
+  run: RunToExecute,
+  progress: RunProgress,
+  controller: AbortController,
+  ended: ReadonlyMap<string, PlatformResult['outcome']>,
+  unwatchedMs: number,
+) {
+  const done = run.platforms.filter((name) => ended.has(name) && ended.get(name) !== 'not_started');
+  const notDone = run.platforms.filter((name) => !done.includes(name));
+  progress.runSpan?.addEvent('connection.lost', { unwatched_ms: unwatchedMs, platforms_done: done.length, platforms_not_done: notDone.length });
+  try {
+    return await finishRun(deps, run.id, 'connection_failed', 'connection_lost', {
+      actor: 'connection_guard',
+      details: { platforms_done: done, platforms_not_done: notDone, unwatched_ms: unwatchedMs },
+    });
+  } catch (error) {
+    if (!controller.signal.aborted) controller.abort(new Error('the runner lost the database'));
+    throw error;
   }
 }
 
@@ -94,16 +151,9 @@ async function endAfterDatabaseLoss(deps: ExecuteRunDeps, runId: number, error: 
 }
 
 /** The runner's own verdict; null when another actor ended the run first (the runner lost). */
-function finishByResults(deps: ExecuteRunDeps, run: RunToExecute, results: PlatformResult[], lost: { unwatchedMs: number } | null) {
+function finishByResults(deps: ExecuteRunDeps, run: RunToExecute, results: PlatformResult[]) {
   const succeeded = results.filter((result) => result.outcome === 'completed').map((result) => result.platform);
   const failed = results.filter((result) => result.outcome !== 'completed' && result.outcome !== 'not_started').map((result) => result.platform);
-  if (lost) {
-    const done = new Set([...succeeded, ...failed]);
-    return finishRun(deps, run.id, 'connection_failed', 'connection_lost', {
-      actor: 'connection_guard',
-      details: { platforms_done: [...done], platforms_not_done: run.platforms.filter((name) => !done.has(name)), unwatched_ms: lost.unwatchedMs },
-    });
-  }
   if (failed.length === 0) return finishRun(deps, run.id, 'completed', null, { actor: 'runner' });
   const details = { platforms_failed: failed };
   if (succeeded.length === 0) return finishRun(deps, run.id, 'failed', 'all_platforms_failed', { actor: 'runner', details });

@@ -8,6 +8,12 @@ import { oddsUpsertCte } from './oddsStore.js';
 import type { VolumeCriteria } from './volumeDrop.js';
 import type { EventGuard } from '../replicas/eventPublisher.js';
 
+/** The error of a step that was still running when its run ended. */
+export function stoppedStepMessage(reason: FailureReason | null): string {
+  if (reason === 'connection_lost') return 'stopped: the run lost its watchers';
+  return reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
+}
+
 export interface NewRun {
   trigger: RunTrigger;
   platforms: string[];
@@ -73,10 +79,10 @@ export class RunTransitions {
 
   /**
    * Ends an active run by compare-and-set, in one statement; the steps still pending become `skipped` and
-   * those still running `failed`. Returns false when the run was not in one of `from` (another actor won).
+   * those still running `failed` (their error: `stoppedStepMessage`). Returns false when the run was not in one of `from` (another actor won).
    */
   finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
-    const message = reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
+    const message = stoppedStepMessage(reason);
     return this.wonBySelect(
       `with won as (
          update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[]) returning id
@@ -125,9 +131,10 @@ export class RunTransitions {
 
   /**
    * A step running -> completed/failed, as the guard of its `platform.completed`/`platform.failed` event
-   * (EventLog.recordIf): one statement writes the step's last odds (written even when the step was
-   * already ended elsewhere), ends the step, records the event and notifies; no event when the run
-   * already ended the step (watchdog, shutdown). A completed step is also judged for a volume drop when
+   * (EventLog.recordIf): one statement writes the step's last odds, ends the step, records the event and
+   * notifies; no event when the run already ended the step (connection guard, watchdog, shutdown). The
+   * odds are written even then, and such a step (`failed` by its run) keeps the count of sporting events
+   * whose odds were stored (`kept`: disjoint from `guard`, which only matches a running step). A completed step is also judged for a volume drop when
    * `judge` is given: the median of the platform's previous successful scrapes (the (platform,
    * finished_at) index, newest first) is read from the statement's snapshot, stored on the step (see
    * volumeDrop.ts) and merged into the event as `volumeDrop` and `expectedEvents`.
@@ -165,6 +172,10 @@ export class RunTransitions {
                ${judged ? 'from usual' : ''}
                where s.run_id = ? and s.platform = ? and s.status = 'running' and exists (select 1 from lock)
                returning s.expected_events, s.volume_drop
+             ),
+             kept as (
+               update platform_steps set events_found = ?
+               where run_id = ? and platform = ? and status = 'failed' and events_found < ?
              )`,
       params: [
         ...(upsert?.params ?? []),
@@ -176,6 +187,10 @@ export class RunTransitions {
         ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
         runId,
         platform,
+        eventsFound,
+        runId,
+        platform,
+        eventsFound,
       ],
       ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
     };

@@ -25,14 +25,16 @@ export interface TestServer extends RunningServer {
 /** Fast simulated feeds so tests finish quickly; a test slows one down through server.platforms.simulated. */
 export const FAST_FEEDS = JSON.stringify({ '*': { latencyMs: 20, pages: 2, eventsPerPage: 5 } });
 
-/** Heartbeats, staleness, run limits and the connection grace shrunk to fractions of a second, for lifecycle tests. */
+/**
+ * Heartbeats, staleness, run limits and the connection grace shrunk to fractions of a second, for lifecycle
+ * tests: each makes a fault happen sooner. The scrape pool and the platform timeout keep their defaults, so
+ * these tests see runs as users do (every platform in flight at once).
+ */
 export const FAST_LIFECYCLE = {
   HEARTBEAT_INTERVAL_MS: '100',
   STALE_AFTER_MS: '1000',
   MAX_RUN_DURATION_MS: '1500',
   CONNECTION_GRACE_MS: '300',
-  SCRAPE_CONCURRENCY: '1',
-  PLATFORM_TIMEOUT_MS: '60000',
 } as const;
 
 /** The real service on a loopback port with its own database; scheduler off unless a test turns it on. */

@@ -1,15 +1,22 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRun as startRunDirectly } from '../../src/runs/startRun.js';
-import type { ApiErrorBody, RunDetail } from '../../src/shared/contract.js';
-import { connectSse } from '../helpers/sseClient.js';
+import type { ApiErrorBody, PlatformHistory, RunDetail } from '../../src/shared/contract.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
+import { connectSse, type SseClient } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
+/** Shortened so a lost run shows sooner; the scrape pool keeps its defaults (every platform starts at once). */
 const GRACE_MS = 400;
 let server: TestServer;
 const feeds = () => server.platforms.simulated!;
+const scrape = () => MetricsSnapshot.scrape(`${server.url}/metrics`);
+const TERMINAL = ['connection_failed', 'completed', 'partial', 'failed'] as const;
+/** About 3 s per platform: in flight long after the grace has run out. */
+const SLOW = { latencyMs: 150, pages: 20 };
 
 beforeAll(async () => {
-  server = await startTestServer({ CONNECTION_GRACE_MS: String(GRACE_MS), SCRAPE_CONCURRENCY: '1' });
+  server = await startTestServer({ CONNECTION_GRACE_MS: String(GRACE_MS) });
 });
 afterAll(async () => server?.close());
 beforeEach(() => {
@@ -24,72 +31,136 @@ async function observedRun(platforms: string[]): Promise<RunDetail> {
   expect(response.status).toBe(202);
   return (await response.json()) as RunDetail;
 }
+/** Waits until every one of `platforms` has read a page (platform.progress) on the watcher's stream. */
+async function allInFlight(watcher: SseClient, platforms: string[]): Promise<void> {
+  await waitFor(() => {
+    const reading = new Set(watcher.events.filter((event) => event.data.type === 'platform.progress').map((event) => (event.data.data as { platform: string }).platform));
+    return platforms.every((name) => reading.has(name));
+  }, { timeoutMs: 10_000, what: `${platforms.join(', ')} all reading pages` });
+}
+const oddsOf = async (runId: number, platform: string) =>
+  (await server.db.query<{ n: number }>(`select count(*)::int as n from odds where run_id = $1 and platform = $2`, [runId, platform]))[0]!.n;
+const eventsWithOdds = async (runId: number, platform: string) =>
+  (await server.db.query<{ n: number }>(`select count(distinct event_key)::int as n from odds where run_id = $1 and platform = $2`, [runId, platform]))[0]!.n;
+const finishedEvents = async (runId: number) =>
+  (await server.db.query<{ n: number }>(`select count(*)::int as n from run_events where run_id = $1 and type = 'run.finished'`, [runId]))[0]!.n;
 
-describe('connection guard', () => {
-  it('fails an observed run whose only watcher leaves: in-flight platform saved, later ones never started', async () => {
-    for (const name of ['northwind', 'luckyowl', 'harborline']) feeds().set(name, { latencyMs: 150, pages: 4 });
-    const before = { luckyowl: feeds().requests('luckyowl'), harborline: feeds().requests('harborline') };
-    const run = await observedRun(['northwind', 'luckyowl', 'harborline']);
+describe('connection guard (default scrape pool: every platform in flight at once)', () => {
+  it('ends an observed run connection_failed when the grace runs out after its only watcher left, stopping the platforms in flight (their odds kept)', async () => {
+    const platforms = ['northwind', 'luckyowl', 'harborline'];
+    for (const name of platforms) feeds().set(name, SLOW);
+    const before = await scrape();
+    const run = await observedRun(platforms);
     expect(run.trigger).toBe('api-stream');
     const watcher = await connectSse(`${server.url}/api/runs/${run.id}/events`);
-    await watcher.waitForEvent((event) => event.event === 'platform.progress');
+    await allInFlight(watcher, platforms);
     const disconnectedAt = Date.now();
     watcher.close();
 
-    const ended = await server.waitForRun(run.id, ['connection_failed', 'completed', 'partial', 'failed']);
-    const elapsed = Date.now() - disconnectedAt;
+    const ended = await server.waitForRun(run.id, [...TERMINAL]);
+    const elapsed = Date.parse(ended.finishedAt!) - disconnectedAt;
     expect(ended.status).toBe('connection_failed');
     expect(ended.failureReason).toBe('connection_lost');
-    const steps = Object.fromEntries(ended.steps.map((step) => [step.platform, step]));
-    expect(steps.northwind!.status).toBe('completed'); // in flight when the watcher left: finished and saved
-    expect(steps.northwind!.eventsFound).toBeGreaterThan(0);
-    expect(steps.harborline!.status).toBe('skipped');
-    expect(feeds().requests('harborline')).toBe(before.harborline);
-    const [odds] = await server.db.query<{ n: number }>(`select count(*)::int as n from odds where run_id = $1 and platform = 'northwind'`, [run.id]);
-    expect(odds!.n).toBeGreaterThan(0);
-    expect(elapsed).toBeGreaterThanOrEqual(GRACE_MS);
-    expect(elapsed).toBeLessThan(GRACE_MS + 2_000);
+    // At the grace, not when a platform ends: every platform would still have read for seconds.
+    expect(elapsed).toBeGreaterThanOrEqual(GRACE_MS - 50);
+    expect(elapsed).toBeLessThan(GRACE_MS + 1_000);
+    for (const step of ended.steps) {
+      expect(step, step.platform).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
+      expect(step.startedAt).not.toBeNull();
+      expect(step.finishedAt).not.toBeNull();
+      expect(await oddsOf(run.id, step.platform), `odds read by ${step.platform} before it was stopped`).toBeGreaterThan(0);
+      expect(step.eventsFound, `${step.platform}: the step counts the sporting events whose odds were kept`).toBe(await eventsWithOdds(run.id, step.platform));
+      expect(step.eventsFound).toBeGreaterThan(0);
+      expect(feeds().requests(step.platform), `${step.platform} stopped reading`).toBeLessThan(SLOW.pages);
+    }
+    // In each bookmaker's history (trend charts) the stopped scrape reads as aborted, not as a feed failure.
+    for (const name of platforms) {
+      const history = (await (await server.api(`/api/platforms/${name}/history`)).json()) as PlatformHistory;
+      expect(history.items.find((scrape) => scrape.runId === run.id), name).toMatchObject({ outcome: 'aborted', hasError: true });
+    }
+    // Exactly one terminal transition: one run.finished, no platform event after the run ended its steps.
+    expect(await finishedEvents(run.id)).toBe(1);
+    const platformEnds = await server.db.query(`select 1 from run_events where run_id = $1 and type in ('platform.completed', 'platform.failed')`, [run.id]);
+    expect(platformEnds).toHaveLength(0);
 
+    const warnings = server.logs.filter((line) => line.run_id === run.id && line.level === 'warn' && line.actor === 'connection_guard');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ trigger: 'api-stream', status: 'connection_failed', failure_reason: 'connection_lost', platforms_done: [], platforms_not_done: platforms });
+    expect(warnings[0]!.unwatched_ms).toBeGreaterThanOrEqual(GRACE_MS);
+    expect(server.logs.some((line) => line.run_id === run.id && /lost the race/.test(line.msg))).toBe(false);
+    const after = await scrape();
+    expect(after.value('oddswatch_connection_failed_total', { trigger: 'api-stream' }) - before.value('oddswatch_connection_failed_total', { trigger: 'api-stream' })).toBe(1);
+    expect(after.value('oddswatch_runs_total', { trigger: 'api-stream', status: 'connection_failed' }) - before.value('oddswatch_runs_total', { trigger: 'api-stream', status: 'connection_failed' })).toBe(1);
+    console.log(`[connectionLoss] last watcher left -> connection_failed: ${elapsed} ms (grace ${GRACE_MS} ms), 3 platforms stopped in flight`);
+  });
+
+  it('keeps what finished before the loss: a platform done counts as done, the ones in flight are stopped', async () => {
+    feeds().set('luckyowl', SLOW);
+    feeds().set('harborline', SLOW);
+    const run = await observedRun(['northwind', 'luckyowl', 'harborline']);
+    const watcher = await connectSse(`${server.url}/api/runs/${run.id}/events`);
+    await watcher.waitForEvent((event) => event.data.type === 'platform.completed' && event.data.data.platform === 'northwind');
+    await allInFlight(watcher, ['luckyowl', 'harborline']);
+    watcher.close();
+
+    const ended = await server.waitForRun(run.id, [...TERMINAL]);
+    expect(ended.status).toBe('connection_failed');
+    const steps = Object.fromEntries(ended.steps.map((step) => [step.platform, step]));
+    expect(steps.northwind).toMatchObject({ status: 'completed', error: null });
+    expect(steps.northwind!.eventsFound).toBeGreaterThan(0);
+    expect(steps.luckyowl).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
+    expect(steps.harborline).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
     const warning = server.logs.find((line) => line.run_id === run.id && line.level === 'warn' && line.actor === 'connection_guard')!;
-    expect(warning).toMatchObject({ trigger: 'api-stream', status: 'connection_failed' });
-    expect(warning.platforms_done).toContain('northwind');
-    expect(warning.platforms_not_done).toContain('harborline');
-    expect(warning.unwatched_ms).toBeGreaterThanOrEqual(GRACE_MS);
-    console.log(`disconnect -> connection_failed: ${elapsed} ms (grace ${GRACE_MS} ms)`);
+    expect(warning).toMatchObject({ platforms_done: ['northwind'], platforms_not_done: ['luckyowl', 'harborline'] });
   });
 
   it('keeps a run alive when its watcher comes back within the grace period', async () => {
-    for (const name of ['northwind', 'luckyowl', 'harborline']) feeds().set(name, { latencyMs: 120, pages: 3 });
+    for (const name of ['northwind', 'luckyowl', 'harborline']) feeds().set(name, { latencyMs: 100, pages: 15 }); // ~1.5 s: past the grace
     const run = await observedRun(['northwind', 'luckyowl', 'harborline']);
     const first = await connectSse(`${server.url}/api/runs/${run.id}/events`);
-    await first.waitForEvent((event) => event.event === 'platform.progress');
+    await allInFlight(first, ['northwind', 'luckyowl', 'harborline']);
+    const leftAt = Date.now();
     first.close();
+    await waitFor(() => server.engine.bus.watcherCount(run.id) === 0, { what: 'the service to see the watcher gone' });
     const second = await connectSse(`${server.url}/api/runs/${run.id}/events`, { lastEventId: first.events.at(-1)!.id });
+    const awayMs = Date.now() - leftAt;
     await second.ended;
     expect(second.events.at(-1)!.data).toMatchObject({ type: 'run.finished', data: { status: 'completed' } });
-    expect((await server.waitForRun(run.id, ['completed'])).status).toBe('completed');
+    const ended = await server.waitForRun(run.id, ['completed']);
+    expect(Date.parse(ended.finishedAt!) - leftAt, 'the run outlived the grace counted from the watcher leaving').toBeGreaterThan(GRACE_MS);
+    // The service saw the run unwatched, then watched again within the grace: logged with the run id.
+    // (The first watcher may attach before or after the runner starts tracking: a first "cancelled" line or none.)
+    const changes = server.logs.filter((line) => line.run_id === run.id && /connection grace/.test(line.msg)).slice(-2);
+    expect(changes.map((line) => line.msg)).toEqual([
+      'observed run has no watcher on any replica: connection grace started',
+      'observed run has a watcher: connection grace cancelled',
+    ]);
+    expect(changes[1]!.unwatched_ms).toBeLessThan(GRACE_MS);
+    console.log(`[connectionLoss] watcher away ${awayMs} ms (grace ${GRACE_MS} ms): run completed ${Date.parse(ended.finishedAt!) - leftAt} ms after it left`);
   });
 
-  it('completes a run whose watcher leaves during the last platform', async () => {
-    feeds().set('luckyowl', { latencyMs: 300, pages: 3 });
+  it('completes a run whose platforms all finish before the grace runs out, though its watcher left', async () => {
+    for (const name of ['northwind', 'luckyowl']) feeds().set(name, { latencyMs: 60, pages: 3 });
     const run = await observedRun(['northwind', 'luckyowl']);
     const watcher = await connectSse(`${server.url}/api/runs/${run.id}/events`);
-    await watcher.waitForEvent((event) => event.event === 'platform.started' && event.data.type === 'platform.started' && event.data.data.platform === 'luckyowl');
+    await watcher.waitForEvent((event) => event.data.type === 'platform.progress');
     watcher.close();
-    const ended = await server.waitForRun(run.id, ['completed', 'connection_failed', 'partial', 'failed']);
+    const ended = await server.waitForRun(run.id, [...TERMINAL]);
     expect(ended.status).toBe('completed');
   });
 
-  it('fails an observed run that nobody ever watches, once the grace period is over', async () => {
-    feeds().set('northwind', { latencyMs: 200, pages: 3 });
+  it('fails an observed run that nobody ever watches once the grace period after its start is over, platforms in flight stopped', async () => {
+    feeds().set('northwind', SLOW);
+    feeds().set('redfox', SLOW);
     const run = await observedRun(['northwind', 'redfox']);
-    const ended = await server.waitForRun(run.id, ['completed', 'connection_failed', 'partial', 'failed']);
+    const ended = await server.waitForRun(run.id, [...TERMINAL]);
     expect(ended.status).toBe('connection_failed');
-    expect(ended.steps.find((step) => step.platform === 'redfox')!.status).toBe('skipped');
+    expect(Date.parse(ended.finishedAt!) - Date.parse(ended.startedAt!)).toBeLessThan(GRACE_MS + 1_000);
+    for (const step of ended.steps) expect(step).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
   });
 
   it('never fails scheduled or plain api runs for lack of watchers', async () => {
-    feeds().set('northwind', { latencyMs: 200, pages: 3 });
+    feeds().set('northwind', { latencyMs: 150, pages: 6 }); // ~0.9 s: past the grace
     const scheduled = await startRunDirectly(server.engine, { trigger: 'scheduled', platforms: ['northwind', 'redfox'] });
     expect((await server.waitForRun(scheduled.id, ['completed', 'connection_failed'])).status).toBe('completed');
     const api = (await (await post({ platforms: ['northwind', 'redfox'] })).json()) as RunDetail;
@@ -100,7 +171,7 @@ describe('connection guard', () => {
   });
 
   it('counts a dashboard on the global stream as a watcher', async () => {
-    feeds().set('northwind', { latencyMs: 200, pages: 3 });
+    feeds().set('northwind', { latencyMs: 150, pages: 6 });
     const dashboard = await connectSse(`${server.url}/api/events`);
     const run = await observedRun(['northwind', 'redfox']);
     expect((await server.waitForRun(run.id, ['completed', 'connection_failed'])).status).toBe('completed');

@@ -11,7 +11,7 @@ import type { RunDetail } from '../../src/shared/contract.js';
  * Three built replicas (A, B, C) on one database, the scheduler enabled on all (one leads), and Debian's
  * nginx running the shipped deploy/nginx/oddswatch.conf in front of them. Figures go to the log.
  */
-const GRACE_MS = 3_000;
+const GRACE_MS = 1_500;
 let db: TestDatabase;
 let nginx: NginxFront | undefined;
 const replicas: Replica[] = [];
@@ -20,7 +20,8 @@ let b: Replica;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = { CONNECTION_GRACE_MS: String(GRACE_MS), SCHEDULER_ENABLED: 'true' };
+  // Runs of ~4.3 s (36 pages of 120 ms, every platform at once): an observed run outlives a dropped watcher's grace.
+  const env = { CONNECTION_GRACE_MS: String(GRACE_MS), SCHEDULER_ENABLED: 'true', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 120, pages: 36, eventsPerPage: 4 } }) };
   for (const name of ['A', 'B', 'C']) replicas.push(await startReplica(name, db.url, env)); // the first migrates
   [a, b] = replicas as [Replica, Replica];
   nginx = await startNginx(replicas.map((replica) => new URL(replica.url).host));
@@ -72,17 +73,25 @@ describe('three replicas, more', () => {
     const run = await startRunOn(a, { observe: true });
     const first = await connectSse(`${b.url}/api/runs/${run.id}/events`);
     await first.waitForEvent((event) => event.data.type === 'platform.progress', 20_000);
+    const guardLines = (msg: string) => a.logs.filter((line) => line.run_id === run.id && line.msg === msg);
+    const STARTED = 'observed run has no watcher on any replica: connection grace started';
+    const CANCELLED = 'observed run has a watcher: connection grace cancelled';
+    await waitFor(() => guardLines(CANCELLED).length === 1, { what: 'A to see the watcher on B' });
     const lastId = first.events.at(-1)!.id!;
     first.close();
     const droppedAt = Date.now();
-    // Away for a while (but well inside the grace) so that A's guard sees no watcher anywhere.
-    await waitFor(() => Date.now() - droppedAt >= GRACE_MS / 3, { intervalMs: 50, what: 'a third of the grace' });
+    // Away until A's guard has seen nobody watching on any replica (its grace started), then back.
+    await waitFor(() => guardLines(STARTED).length === 1, { timeoutMs: GRACE_MS, what: 'A to see no watcher anywhere' });
     const second = await connectSse(`${b.url}/api/runs/${run.id}/events`, { lastEventId: lastId });
     const awayMs = Date.now() - droppedAt;
     expect(second.status).toBe(200);
     await second.ended;
     const ended = await waitForRunStatus(a, run.id, [...TERMINAL]);
     expect(ended.status).toBe('completed');
+    // The run outlived the grace counted from the drop: only the watcher's return through B kept it.
+    expect(Date.parse(ended.finishedAt!) - droppedAt).toBeGreaterThan(GRACE_MS);
+    expect(guardLines(CANCELLED)).toHaveLength(2);
+    expect(guardLines(CANCELLED)[1]!.unwatched_ms).toBeLessThan(GRACE_MS);
     const seqs = [...first.events, ...second.events].map((event) => Number(event.id));
     const stored = await db.query<{ seq: number }>('select seq from run_events where run_id = $1 order by seq', [run.id]);
     expect(seqs).toEqual(stored.map((row) => row.seq));

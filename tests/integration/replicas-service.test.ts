@@ -16,8 +16,11 @@ let a: Replica;
 let b: Replica;
 let c: Replica;
 
-/** Runs of about 4.5 s: a dropped watcher's grace (1.5 s) plus the guard's remote re-read (<= 1 s) ends well before the last platform. */
-const REPLICA_ENV = { CONNECTION_GRACE_MS: '1500', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 250, pages: 3, eventsPerPage: 4 } }) };
+/**
+ * Runs of about 4.5 s (every platform in flight at once, 18 pages of 250 ms): a dropped watcher's grace
+ * (1.5 s) plus the guard's remote re-read ends well before the platforms do.
+ */
+const REPLICA_ENV = { CONNECTION_GRACE_MS: '1500', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 250, pages: 18, eventsPerPage: 4 } }) };
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -70,7 +73,11 @@ describe('three replicas on one database', () => {
     dropping.close();
     const ended = await waitForRunStatus(a, second.id, ['completed', 'partial', 'failed', 'connection_failed'], 30_000);
     expect(ended.status).toBe('connection_failed');
-    console.info(`[replicas] connection_failed ${Date.now() - droppedAt} ms after the only (remote) watcher dropped (grace 1500 ms)`);
+    // Lost while every platform was still in flight on A: stopped there, not left to finish.
+    for (const step of ended.steps) expect(step, step.platform).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
+    const lostLine = await waitFor(() => a.logs.find((line) => line.run_id === second.id && line.actor === 'connection_guard' && line.level === 'warn'), { what: 'the connection guard\'s warning on A' });
+    expect(lostLine).toMatchObject({ status: 'connection_failed', platforms_done: [] });
+    console.info(`[replicas] connection_failed ${Date.parse(ended.finishedAt!) - droppedAt} ms after the only (remote) watcher dropped (grace 1500 ms)`);
   });
 
   it('pause, interval and run-now work through any replica; GET /api/scheduler answers the same on every replica', async () => {

@@ -75,7 +75,13 @@ describe('spans of a run', () => {
     const runSpan = spansOf(run.traceId!).find((span) => span.name === 'scrape.run')!;
     expect(runSpan.status).toMatchObject({ code: 2, message: 'connection_failed: connection_lost' });
     expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.status': 'connection_failed', 'oddswatch.run.failure_reason': 'connection_lost', 'oddswatch.run.trigger': 'api-stream' });
-    expect(runSpan.events.some((event) => event.name === 'connection.lost')).toBe(true);
+    // Both platforms start at once (default pool): redfox has finished, northwind is stopped in flight at the grace.
+    const lost = runSpan.events.filter((event) => event.name === 'connection.lost');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.attributes).toMatchObject({ platforms_done: 1, platforms_not_done: 1 });
+    expect(lost[0]!.attributes!.unwatched_ms).toBeGreaterThanOrEqual(300);
+    const northwind = spansOf(run.traceId!).find((span) => span.name === 'scrape.platform' && span.attributes['oddswatch.platform'] === 'northwind')!;
+    expect(northwind.attributes['oddswatch.platform.outcome']).toBe('aborted');
   });
 
   it('ends a stale run with ERROR and failure_reason stale', async () => {
