@@ -166,7 +166,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events: new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
-      freshness: new Freshness(await platformOutcomes(orm)),
+      freshness: new Freshness(platforms.names, await platformOutcomes(orm)),
       volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
     };
     engineReady = true;

@@ -1,14 +1,20 @@
 /**
  * The Odds page's data: a finished scrape refetches that bookmaker's prices of the page shown (never the whole
  * table, nothing on progress events), merged in place with the best marks following the server's best price;
- * staleness from the scrape interval. Fake fetch: the real service is driven in Chromium (tests/e2e/odds.test.ts).
+ * each bookmaker's staleness as the API says it. Fake fetch: the real service is driven in Chromium (tests/e2e/odds.test.ts).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
-import type { BookmakerPrice, OddsPage, PlatformInfo, SportingEventOdds } from '@contract';
-import { isStale, mergeBookmakerPrices } from '@/lib/odds';
+import { mount } from '@vue/test-utils';
+import { createMemoryHistory, createRouter, RouterView } from 'vue-router';
+import { defineComponent, h } from 'vue';
+import type { BookmakerFreshness, BookmakerPrice, OddsPage, PlatformInfo, SportingEventOdds } from '@contract';
+import { bookmakerState, mergeBookmakerPrices } from '@/lib/odds';
+import { routes } from '@/router';
 import { useOddsStore } from '@/stores/odds';
-import { ev } from './helpers/fixtures';
+import { usePlatformsStore } from '@/stores/platforms';
+import { useSchedulerStore } from '@/stores/scheduler';
+import { ev, makeJob, makeScheduler } from './helpers/fixtures';
 import { flush, installFakeFetch } from './helpers/fakeFetch';
 
 beforeEach(() => setActivePinia(createPinia()));
@@ -42,21 +48,85 @@ describe('mergeBookmakerPrices', () => {
   });
 });
 
-describe('isStale', () => {
-  const info = (lastSuccessAt: string | null) => ({ name: 'alpha', lastSuccessAt }) as PlatformInfo;
+const fresh = (platform: string, lastSuccessAt: string | null, stale: boolean, staleAt: string | null): BookmakerFreshness => ({ platform, lastSuccessAt, stale, staleAt });
+const oddsPage = (items: SportingEventOdds[], bookmakers: BookmakerFreshness[], scrapeIntervalSeconds = 300): OddsPage => ({
+  items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds,
+});
+
+describe('bookmakerState', () => {
   const now = Date.parse('2026-01-01T01:00:00Z');
-  it('is stale after two scrape intervals without a success, or with none ever', () => {
-    expect(isStale(info('2026-01-01T00:51:00Z'), 300, now)).toBe(false);
-    expect(isStale(info('2026-01-01T00:49:00Z'), 300, now)).toBe(true);
-    expect(isStale(info(null), 300, now)).toBe(true);
-    expect(isStale(info(null), null, now)).toBe(false);
+  it("is the API's stale flag, carried forward by the API's staleAt; never decided from times here", () => {
+    expect(bookmakerState(fresh('alpha', '2026-01-01T00:00:00Z', true, '2026-01-01T00:15:00Z'), now)).toBe('stale');
+    // A last success an hour ago is fresh when the API says so (say, a 30-minute interval): no threshold of our own.
+    expect(bookmakerState(fresh('alpha', '2026-01-01T00:00:00Z', false, '2026-01-01T01:30:00Z'), now)).toBe('fresh');
+    // The page stays open past staleAt with no success: the API's rule has turned it stale by now.
+    expect(bookmakerState(fresh('alpha', '2026-01-01T00:44:00Z', false, '2026-01-01T00:59:00Z'), now)).toBe('stale');
+    expect(bookmakerState(fresh('alpha', null, false, null), now)).toBe('never');
+    expect(bookmakerState(undefined, now)).toBe('unknown');
+  });
+});
+
+describe('OddsView staleness', () => {
+  const Root = defineComponent({ render: () => h(RouterView) });
+  const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+  const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+  const priceAt = (platform: string, value: number, scrapedAt: string): BookmakerPrice => ({ ...price(platform, value, false), scrapedAt });
+
+  it("marks the bookmakers the API calls stale, whatever their prices' age, and calls no price stale", async () => {
+    // alpha: last success 20 minutes ago, stale by the API; its prices are 31 s old (a failed scrape wrote them).
+    // bravo: last success 14 minutes ago, not stale by the API (over two 300 s intervals: stale by the page's old rule).
+    // charlie: never scraped successfully; delta: the API says nothing of it.
+    const page = oddsPage(
+      [event('a', [priceAt('alpha', 2.1, ago(31)), priceAt('bravo', 1.9, ago(840)), priceAt('charlie', 1.8, ago(1)), priceAt('delta', 1.7, ago(5))])],
+      [fresh('alpha', ago(1200), true, ago(300)), fresh('bravo', ago(840), false, at(60)), fresh('charlie', null, false, null)],
+    );
+    installFakeFetch({
+      'GET /api/odds': { body: page },
+      'GET /api/meta': { body: { version: 't', authRequired: false, platforms: ['alpha', 'bravo', 'charlie', 'delta'], connectionGraceMs: 15000 } },
+      'GET /api/platforms': {
+        body: { items: ['alpha', 'bravo', 'charlie', 'delta'].map((name) => ({ name, lastSuccessAt: name === 'alpha' ? ago(1200) : ago(840) }) as PlatformInfo) },
+      },
+      'GET /api/scheduler': { body: makeScheduler({ jobs: [makeJob({ id: 'scrape_all_platforms', intervalSeconds: 300 })] }) },
+    });
+    await Promise.all([usePlatformsStore().fetchMeta(), usePlatformsStore().load(), useSchedulerStore().load()]);
+    const router = createRouter({ history: createMemoryHistory(), routes });
+    await router.push('/odds');
+    await router.isReady();
+    const wrapper = mount(Root, { global: { plugins: [router] } });
+    await flush();
+
+    const column = (b: string) => wrapper.get(`[data-testid="odds-bookmaker-col"][data-platform="${b}"]`);
+    const cellOf = (b: string) => wrapper.get(`[data-testid="odds-price"][data-platform="${b}"]`);
+    // Not stale by the API: the page has no threshold of its own (two 300 s intervals made it stale before).
+    expect(column('bravo').attributes('data-stale')).toBe('false');
+    expect(column('bravo').text()).not.toContain('stale');
+    expect(cellOf('bravo').attributes('data-stale')).toBe('false');
+    expect(cellOf('bravo').find('[data-testid="odds-age"]').exists()).toBe(false);
+    expect(column('alpha').attributes('data-stale')).toBe('true');
+    expect(column('alpha').text()).toContain('stale');
+    expect(column('alpha').get('[data-testid="odds-last-success"]').text()).toBe('last success 20m ago');
+    expect(cellOf('alpha').attributes('data-stale')).toBe('true');
+    expect(cellOf('alpha').classes()).toContain('stale');
+    // The price shows its age and is never called stale.
+    expect(cellOf('alpha').get('[data-testid="odds-age"]').text()).toMatch(/^, scraped 3\ds ago$/);
+    expect(cellOf('alpha').text()).not.toMatch(/stale/i);
+
+    expect(column('charlie').attributes('data-state')).toBe('never');
+    expect(column('charlie').text()).toContain('no success yet');
+    expect(cellOf('charlie').classes()).toContain('stale');
+    expect(cellOf('charlie').get('[data-testid="odds-age"]').text()).toBe(', scraped just now');
+    expect(cellOf('delta').attributes('data-state')).toBe('unknown');
+    expect(cellOf('delta').classes()).not.toContain('stale');
+
+    expect(wrapper.get('[data-testid="odds-stale-legend"]').text()).toContain('no successful scrape for over 15 min (3 scrape intervals)');
+    wrapper.unmount();
   });
 });
 
 describe('odds store', () => {
   it('a finished scrape refetches only that bookmaker on the page shown; progress events and a closed page fetch nothing', async () => {
-    const full: OddsPage = { items: [event('a', [price('alpha', 2.0, true), price('bravo', 1.9, false)])], nextCursor: 'next' };
-    const bravo: OddsPage = { items: [event('a', [price('bravo', 2.5, true)], 2.5)], nextCursor: null };
+    const full: OddsPage = { ...oddsPage([event('a', [price('alpha', 2.0, true), price('bravo', 1.9, false)])], []), nextCursor: 'next' };
+    const bravo: OddsPage = oddsPage([event('a', [price('bravo', 2.5, true)], 2.5)], []);
     const fake = installFakeFetch({ 'GET /api/odds': (call) => ({ body: call.url.searchParams.get('platform') === 'bravo' ? bravo : full }) });
     const odds = useOddsStore();
     await odds.open({ platform: null, q: 'rovers', cursor: 'page2' });
@@ -80,11 +150,45 @@ describe('odds store', () => {
   });
 
   it('with a bookmaker filter, another bookmaker finishing fetches nothing', async () => {
-    const fake = installFakeFetch({ 'GET /api/odds': { body: { items: [], nextCursor: null } } });
+    const fake = installFakeFetch({ 'GET /api/odds': { body: oddsPage([], []) } });
     const odds = useOddsStore();
     await odds.open({ platform: 'alpha', q: '', cursor: null });
     odds.applyEvent(ev.completed(11, 3, 1, 'bravo', 1, 10));
     await flush();
     expect(fake.calls.map((c) => c.path)).toEqual(['/api/odds?platform=alpha&limit=20']);
+  });
+
+  it("takes each bookmaker's freshness from the API: the page's, then a finished scrape's refetch of that bookmaker", async () => {
+    const fake = installFakeFetch({
+      'GET /api/odds': (call) => ({
+        body:
+          call.url.searchParams.get('platform') === 'bravo'
+            ? oddsPage([], [fresh('bravo', '2026-01-01T01:00:00.000Z', false, '2026-01-01T01:15:00.000Z')])
+            : oddsPage([], [fresh('alpha', '2026-01-01T00:00:00.000Z', false, '2026-01-01T00:15:00.000Z'), fresh('bravo', '2026-01-01T00:00:00.000Z', true, '2026-01-01T00:15:00.000Z')]),
+      }),
+    });
+    const odds = useOddsStore();
+    await odds.open({ platform: null, q: '', cursor: null });
+    expect(odds.freshness.bravo).toMatchObject({ stale: true });
+    expect(odds.staleAfterSeconds).toBe(900);
+    odds.applyEvent(ev.completed(11, 3, 1, 'bravo', 1, 10));
+    await flush();
+    expect(odds.freshness.bravo).toMatchObject({ stale: false, lastSuccessAt: '2026-01-01T01:00:00.000Z' });
+    expect(odds.freshness.alpha).toMatchObject({ lastSuccessAt: '2026-01-01T00:00:00.000Z' });
+    expect(fake.calls).toHaveLength(2);
+  });
+
+  it('reads the page again when the scrape interval changes (the stale threshold moves), not on every scheduler tick', async () => {
+    const fake = installFakeFetch({ 'GET /api/odds': [{ body: oddsPage([], [], 300) }, { body: oddsPage([], [], 60) }] });
+    const odds = useOddsStore();
+    await odds.open({ platform: null, q: '', cursor: null });
+    const withInterval = (seconds: number) => makeScheduler({ jobs: [makeJob({ id: 'detect_stale_runs', intervalSeconds: 60 }), makeJob({ id: 'scrape_all_platforms', intervalSeconds: seconds })] });
+    odds.applyEvent(ev.scheduler(20, withInterval(300)));
+    await flush();
+    expect(fake.calls).toHaveLength(1);
+    odds.applyEvent(ev.scheduler(21, withInterval(60)));
+    await flush();
+    expect(fake.calls).toHaveLength(2);
+    expect(odds.staleAfterSeconds).toBe(180);
   });
 });

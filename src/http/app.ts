@@ -19,7 +19,7 @@ import { platformOutcomes } from '../runs/platformOutcomes.js';
 import type { RunReadModel } from '../runs/runReadModel.js';
 import type { StartRunRequest } from '../runs/startRun.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { MetaInfo, RunDetail } from '../shared/contract.js';
+import { SCRAPE_JOB_ID, type MetaInfo, type RunDetail } from '../shared/contract.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
@@ -141,7 +141,7 @@ export function createApp(deps: AppDeps) {
   );
   api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id
   api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
-  api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms }));
+  api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID) }));
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));

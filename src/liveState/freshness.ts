@@ -1,25 +1,32 @@
 import type { PlatformOutcome } from '../runs/platformOutcomes.js';
 
 /**
- * Freshness: when each platform was last scraped successfully, exposed as
+ * Freshness: when each configured platform was last scraped successfully, exposed as
  * oddswatch_platform_last_success_timestamp_seconds. Loaded from the database at start-up, then moved
- * forward by every successful scrape in this process.
+ * forward by every successful scrape in this process. Only the configured platforms: a platform removed
+ * from PLATFORMS_FILE keeps its rows in the database, and a timestamp that can only age would page
+ * (OddswatchNoFreshOdds) for a bookmaker nobody scrapes any more, forever.
  */
 export class Freshness {
   private readonly lastSuccess = new Map<string, number>();
+  private readonly configured: ReadonlySet<string>;
 
   constructor(
+    platforms: readonly string[],
     outcomes: readonly Pick<PlatformOutcome, 'platform' | 'lastSuccessAt'>[] = [],
     private readonly now: () => number = Date.now,
   ) {
-    for (const { platform, lastSuccessAt } of outcomes) if (lastSuccessAt) this.lastSuccess.set(platform, lastSuccessAt.getTime() / 1000);
+    this.configured = new Set(platforms);
+    for (const { platform, lastSuccessAt } of outcomes) {
+      if (lastSuccessAt && this.configured.has(platform)) this.lastSuccess.set(platform, lastSuccessAt.getTime() / 1000);
+    }
   }
 
   succeeded(platform: string): void {
-    this.lastSuccess.set(platform, this.now() / 1000);
+    if (this.configured.has(platform)) this.lastSuccess.set(platform, this.now() / 1000);
   }
 
-  /** Unix seconds of each platform's last success. */
+  /** Unix seconds of each configured platform's last success (absent: none yet). */
   lastSuccessSeconds(): ReadonlyMap<string, number> {
     return this.lastSuccess;
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { ProgressBus } from '../runs/progressBus.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { SCRAPE_JOB_ID } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DatabaseState } from './databaseState.js';
 import type { Freshness } from './freshness.js';
@@ -23,6 +24,7 @@ export function observeLiveState(
     lastSuccessSeconds: () => sources.freshness.lastSuccessSeconds(),
     lastScrapeEvents: () => sources.lastScrape.eventsFound(),
     schedulerPaused: () => sources.scheduler.isPaused(),
+    scrapeIntervalSeconds: () => sources.scheduler.intervalSeconds(SCRAPE_JOB_ID),
     schedulerNextRunSeconds: (job) => sources.scheduler.nextRunSeconds(job),
   });
   return database;

@@ -64,7 +64,7 @@ export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[
   return { sql, params };
 }
 
-export async function queryOdds(orm: Orm, filter: OddsFilter): Promise<OddsPage> {
+export async function queryOdds(orm: Orm, filter: OddsFilter): Promise<Pick<OddsPage, 'items' | 'nextCursor'>> {
   const { sql, params } = oddsPageSql(filter);
   const rows = await boundRows<OddsRow>(orm, sql, params);
   const events = groupRows(rows);

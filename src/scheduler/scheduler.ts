@@ -115,6 +115,11 @@ export class Scheduler {
     return this.state().jobs.find((job) => job.id === known)!;
   }
 
+  /** A job's current interval: the stored override (PATCH, kept across restarts and replicas) or its default. */
+  intervalSeconds(id: JobId): number {
+    return this.stateOf(id).intervalSeconds;
+  }
+
   nextRunSeconds(id: JobId): number | null {
     const next = this.jobs.get(id)?.nextRunAt;
     return next ? next.getTime() / 1000 : null;

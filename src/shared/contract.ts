@@ -226,11 +226,38 @@ export interface SportingEventOdds {
   markets: OddsMarket[];
 }
 
+/**
+ * Stale (the glossary's one definition, used by GET /api/odds, the dashboard and the alert rules): a platform whose
+ * last successful scrape is older than STALE_AFTER_INTERVALS scrape intervals. Two scheduled scrapes in a row
+ * failed and the third has had as long as the last good one took: one failed scrape (routine) never makes a
+ * platform stale, two in a row do. A platform that never had a successful scrape is not stale but "never
+ * scraped" (no timestamp to age). A price is never stale: it has an age (`scrapedAt`), and a failed scrape
+ * can still have written fresh prices.
+ */
+export const STALE_AFTER_INTERVALS = 3;
+
+/** How fresh one bookmaker is (GET /api/odds). */
+export interface BookmakerFreshness {
+  platform: string;
+  /** When its last successful scrape finished; null: none ever. */
+  lastSuccessAt: string | null;
+  /** No successful scrape for longer than `staleAfterSeconds`, at the time of the response. */
+  stale: boolean;
+  /** When it is (or became) stale unless a scrape succeeds first: `lastSuccessAt` + `staleAfterSeconds`; null without a success. */
+  staleAt: string | null;
+}
+
 export interface OddsPage {
   /** Sporting events in `eventKey` order. */
   items: SportingEventOdds[];
   /** Opaque page token for the next page; null on the last page. */
   nextCursor: string | null;
+  /** The bookmakers this page covers (every configured one; only `platform` when it filters), in configuration order. */
+  bookmakers: BookmakerFreshness[];
+  /** The scrape job's interval when the page was read (it can change at run time). */
+  scrapeIntervalSeconds: number;
+  /** STALE_AFTER_INTERVALS x `scrapeIntervalSeconds`. */
+  staleAfterSeconds: number;
 }
 
 /** A platform step's outcome: `timeout` and `aborted` are failed steps told apart by what the step recorded. */

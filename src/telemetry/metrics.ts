@@ -29,6 +29,8 @@ export interface LiveStateSources {
   /** Sporting events found by each platform's last successful scrape. */
   lastScrapeEvents(): ReadonlyMap<string, number>;
   schedulerPaused(): boolean;
+  /** The scrape job's current interval (SCRAPE_INTERVAL_SECONDS or the interval set through the API). */
+  scrapeIntervalSeconds(): number;
   schedulerNextRunSeconds(job: JobId): number | null;
 }
 
@@ -125,6 +127,12 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     meter
       .createObservableGauge('oddswatch_scheduler_paused', { description: '1 while the scrape schedule is paused by an operator.' })
       .addCallback((result) => result.observe(sources.schedulerPaused() ? 1 : 0));
+    meter
+      .createObservableGauge('oddswatch_scrape_interval_seconds', {
+        description: 'Current interval of the scrape job (scrape_all_platforms), paused or not; the alert rules derive their thresholds from it.',
+        unit: 's',
+      })
+      .addCallback((result) => result.observe(sources.scrapeIntervalSeconds()));
     meter
       .createObservableGauge('oddswatch_scheduler_next_run_timestamp_seconds', {
         description: 'Unix time of the next scheduled run of each job; absent while paused.',

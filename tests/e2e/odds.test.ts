@@ -168,12 +168,12 @@ describe('odds page', () => {
     }
   }, 60_000);
 
-  it("greys a bookmaker's prices with their age once it has not been scraped successfully for over two scrape intervals", async () => {
+  it("greys a stale bookmaker's prices with their age once it has had no successful scrape for over three scrape intervals, as the API says", async () => {
     const patch = await server.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 10 } });
     expect(patch.status).toBe(200);
     const lastSuccess = Date.now();
-    // Past two intervals (20 s), a run where redfox fails: redfox is stale, the others have just succeeded.
-    await new Promise((resolve) => setTimeout(resolve, 21_000 - (Date.now() - lastSuccess)));
+    // Past three intervals (30 s), a run where redfox fails: redfox is stale, the others have just succeeded.
+    await new Promise((resolve) => setTimeout(resolve, 31_000 - (Date.now() - lastSuccess)));
     setFeeds(server, { failureRate: 0 }, { redfox: { failureRate: 1 } });
     const response = await server.api('/api/runs', { method: 'POST', json: {} });
     await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
@@ -185,8 +185,14 @@ describe('odds page', () => {
       expect(new Set(stale)).toEqual(new Set(['redfox']));
       expect(stale.length).toBe(shown.filter((c) => c.platform === 'redfox').length);
       const redfox = tab.page.locator('[data-testid="odds-price"][data-platform="redfox"]').first();
-      expect(await redfox.locator('[data-testid="odds-age"]').textContent()).toMatch(/stale, scraped \d+s ago/);
-      expect(await tab.page.locator('[data-testid="odds-bookmaker-col"][data-platform="redfox"]').textContent()).toContain('stale');
+      // The price shows its age; the bookmaker, not the price, is stale (its column says so, with its last success).
+      expect(await redfox.locator('[data-testid="odds-age"]').textContent()).toMatch(/^, scraped \d+s ago$/);
+      const header = tab.page.locator('[data-testid="odds-bookmaker-col"][data-platform="redfox"]');
+      expect(await header.textContent()).toContain('stale');
+      expect(await header.locator('[data-testid="odds-last-success"]').textContent()).toMatch(/^last success \d+s ago$/);
+      // The same verdict as the API's.
+      const api = (await (await server.api('/api/odds?limit=1')).json()) as OddsPage;
+      expect(api.bookmakers.filter((bookmaker) => bookmaker.stale).map((bookmaker) => bookmaker.platform)).toEqual(['redfox']);
       const colourOf = (platform: string) =>
         tab.page.evaluate(`getComputedStyle(document.querySelector('[data-testid="odds-price"][data-platform="${platform}"]')).color`) as Promise<string>;
       const colour = await colourOf('redfox');

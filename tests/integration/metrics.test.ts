@@ -32,6 +32,7 @@ describe('metric catalogue (DESIGN.md), as exported', () => {
       oddswatch_run_oldest_running_age_seconds: 'GAUGE',
       oddswatch_platform_events_scraped_total: 'COUNTER',
       oddswatch_scheduler_paused: 'GAUGE',
+      oddswatch_scrape_interval_seconds: 'GAUGE',
       oddswatch_scheduler_ticks_skipped_total: 'COUNTER',
       oddswatch_sse_disconnects_total: 'COUNTER',
       oddswatch_runs_recovered_total: 'COUNTER',

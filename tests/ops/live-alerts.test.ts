@@ -79,3 +79,13 @@ describe('dashboards against the live Prometheus', () => {
     }
   }, 90_000);
 });
+
+describe('thresholds from the live scrape interval', () => {
+  it('the stale threshold the rules record is 3 scrape intervals, and follows an interval set through the API', async () => {
+    const threshold = async () => Number((await prometheus.query('oddswatch:platform_stale_after:seconds')).data?.result[0]?.value?.[1]);
+    await waitFor(async () => (await threshold()) === 3 * 3600, { timeoutMs: 20_000, what: 'the threshold at SCRAPE_INTERVAL_SECONDS=3600' });
+    const patched = await server.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 3000 } });
+    expect(patched.status).toBe(200);
+    await waitFor(async () => (await threshold()) === 3 * 3000, { timeoutMs: 20_000, what: 'the threshold after PATCH intervalSeconds=3000' });
+  }, 60_000);
+});

@@ -1,4 +1,4 @@
-import type { BookmakerPrice, OddsSelection, PlatformInfo, SportingEventOdds } from '@contract';
+import type { BookmakerFreshness, BookmakerPrice, OddsSelection, SportingEventOdds } from '@contract';
 
 /** Pure helpers of the Odds page: merging one bookmaker's fresh prices into a page, staleness, labels. */
 
@@ -43,11 +43,21 @@ export function mergeBookmakerPrices(page: SportingEventOdds[], fresh: SportingE
   if (lastPage) page.push(...waiting);
 }
 
-/** Bookmaker not scraped successfully for over two scrape intervals (unknown interval: never stale). */
-export function isStale(info: PlatformInfo | undefined, intervalSeconds: number | null, now: number): boolean {
-  if (intervalSeconds == null) return false;
-  const last = info?.lastSuccessAt ? Date.parse(info.lastSuccessAt) : NaN;
-  return !Number.isFinite(last) || now - last > 2 * intervalSeconds * 1000;
+/**
+ * How fresh a bookmaker is, as GET /api/odds says (`bookmakers[]`: the one definition of stale, no successful
+ * scrape for over 3 scrape intervals, decided by the service). `stale` is the API's flag at the time of the
+ * response; `staleAt` carries it forward while the page stays open without news (the moment the API's own
+ * rule turns it stale, unless a success comes first: a success refetches that bookmaker). Never computed
+ * here from price times or intervals. `never`: no successful scrape at all (its prices, if any, come from
+ * failed scrapes); `unknown`: the API said nothing about this bookmaker.
+ */
+export type BookmakerState = 'fresh' | 'stale' | 'never' | 'unknown';
+
+export function bookmakerState(freshness: BookmakerFreshness | undefined, now: number): BookmakerState {
+  if (!freshness) return 'unknown';
+  if (freshness.lastSuccessAt === null) return 'never';
+  const staleAt = freshness.staleAt ? Date.parse(freshness.staleAt) : NaN;
+  return freshness.stale || now > staleAt ? 'stale' : 'fresh';
 }
 
 export const formatPrice = (price: number): string => price.toFixed(2);

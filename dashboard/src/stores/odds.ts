@@ -1,6 +1,6 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { SportingEventOdds, StreamEvent } from '@contract';
+import { SCRAPE_JOB_ID, type BookmakerFreshness, type OddsPage, type SportingEventOdds, type StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { mergeBookmakerPrices } from '@/lib/odds';
 
@@ -28,11 +28,24 @@ export const useOddsStore = defineStore('odds', () => {
   const loaded = ref(false);
   const loading = ref(false);
   const error = ref<string | null>(null);
+  /** How fresh each bookmaker is, as the API last said (GET /api/odds' `bookmakers`), by name. */
+  const freshness = ref<Record<string, BookmakerFreshness>>({});
+  /** The scrape interval and stale threshold the API used for `freshness`. */
+  const scrapeIntervalSeconds = ref<number | null>(null);
+  const staleAfterSeconds = ref<number | null>(null);
   /** Bookmakers whose prices to refetch (coalesced while a request runs). */
   const dirty = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
   /** Bumped by every full load: a bookmaker refetch queued before it is dropped (the full page has it). */
   let generation = 0;
+
+  function takeFreshness(page: OddsPage, replace: boolean): void {
+    const next = replace ? {} : { ...freshness.value };
+    for (const bookmaker of page.bookmakers ?? []) next[bookmaker.platform] = bookmaker;
+    freshness.value = next;
+    scrapeIntervalSeconds.value = page.scrapeIntervalSeconds ?? null;
+    staleAfterSeconds.value = page.staleAfterSeconds ?? null;
+  }
 
   function enqueue(task: () => Promise<void>): Promise<void> {
     chain = chain.then(task, task);
@@ -51,6 +64,7 @@ export const useOddsStore = defineStore('odds', () => {
         if (view.value !== v || gen !== generation) return;
         items.value = page.items;
         nextCursor.value = page.nextCursor;
+        takeFreshness(page, true);
         error.value = null;
       } catch (e) {
         error.value = errorMessage(e);
@@ -74,6 +88,7 @@ export const useOddsStore = defineStore('odds', () => {
         const page = await api.odds({ platform, q: v.q || undefined, cursor: v.cursor ?? undefined, limit: ODDS_PAGE_LIMIT });
         if (view.value !== v || gen !== generation) return;
         mergeBookmakerPrices(items.value, page.items, platform, nextCursor.value == null);
+        takeFreshness(page, false);
       } catch (e) {
         error.value = errorMessage(e);
       }
@@ -94,20 +109,31 @@ export const useOddsStore = defineStore('odds', () => {
     dirty.clear();
     loaded.value = false;
     items.value = [];
+    freshness.value = {};
   }
 
   /** The whole page again, if the Odds page is shown (after a reconnect or a `resync`). */
   const refresh = (): Promise<void> => (view.value ? loadPage() : Promise.resolve());
 
-  /** Only what a finished scrape changed: that bookmaker's prices on this page. Progress events change nothing. */
+  /**
+   * Only what a finished scrape changed: that bookmaker's prices on this page, and its freshness. Progress events
+   * change nothing. A new scrape interval moves every bookmaker's stale threshold: the page again (an operator's
+   * edit, rare; the scheduler's own ticks, which keep the interval, fetch nothing).
+   */
   function applyEvent(ev: StreamEvent): void {
-    if (ev.type !== 'platform.completed' || !view.value) return;
+    if (!view.value) return;
+    if (ev.type === 'scheduler.changed') {
+      const interval = ev.data.scheduler.jobs.find((job) => job.id === SCRAPE_JOB_ID)?.intervalSeconds;
+      if (loaded.value && interval !== undefined && scrapeIntervalSeconds.value !== null && interval !== scrapeIntervalSeconds.value) void loadPage();
+      return;
+    }
+    if (ev.type !== 'platform.completed') return;
     const platform = ev.data.platform;
     if (view.value.platform && view.value.platform !== platform) return;
     void refetchBookmaker(platform);
   }
 
-  return { view, items, nextCursor, loaded, loading, error, open, close, refresh, applyEvent };
+  return { view, items, nextCursor, loaded, loading, error, freshness, scrapeIntervalSeconds, staleAfterSeconds, open, close, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOddsStore, import.meta.hot));

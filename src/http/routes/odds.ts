@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { decodeOddsCursor, queryOdds } from '../../odds/oddsQuery.js';
 import type { Orm } from '../../db/database.js';
+import { freshnessOf, lastSuccesses, staleAfterSeconds } from '../../liveState/staleness.js';
+import type { OddsPage } from '../../shared/contract.js';
 import type { Platforms } from '../../platforms/registry.js';
 import type { AppEnv } from '../appEnv.js';
 import { validate } from '../errors.js';
@@ -20,8 +22,18 @@ const oddsQuery = z
   })
   .strict();
 
-/** GET /api/odds: sporting events with every bookmaker's latest prices (see src/odds/oddsQuery.ts). */
-export function createOddsRoutes({ orm, platforms: configured }: { orm: Orm; platforms: Pick<Platforms, 'names'> }) {
+export interface OddsRoutesDeps {
+  orm: Orm;
+  platforms: Pick<Platforms, 'names'>;
+  /** The scrape job's current interval (the scheduler's, so an edit through the API counts at once). */
+  scrapeIntervalSeconds(): number;
+}
+
+/**
+ * GET /api/odds: sporting events with every bookmaker's latest prices (see src/odds/oddsQuery.ts), and how fresh
+ * each bookmaker it covers is (src/liveState/staleness.ts: the one definition of stale).
+ */
+export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSeconds }: OddsRoutesDeps) {
   return new Hono<AppEnv>().get('/', validate('query', oddsQuery), async (c) => {
     const query = c.req.valid('query');
     const platforms = configured.names;
@@ -34,14 +46,18 @@ export function createOddsRoutes({ orm, platforms: configured }: { orm: Orm; pla
       if (decoded === null) throw new AppError('invalid_cursor', 400, 'cursor is not one this API returned');
       afterEventKey = decoded;
     }
-    return c.json(
-      await queryOdds(orm, {
-        platforms,
-        platform: query.platform,
-        search: query.q || undefined,
-        limit: query.limit,
-        afterEventKey,
-      }),
-    );
+    const covered = query.platform !== undefined ? [query.platform] : platforms;
+    const [page, successes] = await Promise.all([
+      queryOdds(orm, { platforms, platform: query.platform, search: query.q || undefined, limit: query.limit, afterEventKey }),
+      lastSuccesses(orm, covered),
+    ]);
+    const intervalSeconds = scrapeIntervalSeconds();
+    const now = Date.now();
+    return c.json<OddsPage>({
+      ...page,
+      bookmakers: covered.map((platform) => freshnessOf(platform, successes.get(platform) ?? null, intervalSeconds, now)),
+      scrapeIntervalSeconds: intervalSeconds,
+      staleAfterSeconds: staleAfterSeconds(intervalSeconds),
+    });
   });
 }
