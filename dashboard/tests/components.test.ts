@@ -19,7 +19,7 @@ const global = { stubs: { RouterLink: RouterLinkStub } };
 const connected = {
   ...global,
   provide: {
-    [LIVE_STREAM as symbol]: { state: ref('connected'), lastError: ref(null), retryCount: ref(0), nextRetryAt: ref(null), maxRetries: 10, reconnect: () => undefined },
+    [LIVE_STREAM as symbol]: { state: ref('connected'), lastError: ref(null), retryCount: ref(0), nextRetryAt: ref(null), reconnect: () => undefined },
   },
 };
 
@@ -119,7 +119,7 @@ describe('useNow: one shared clock', () => {
 });
 
 describe('ConnectionIndicator', () => {
-  const base = { lastError: null, retryCount: 0, maxRetries: 10, nextRetryAt: null, now: 0 };
+  const base = { lastError: null, retryCount: 0, nextRetryAt: null, now: 0 };
 
   it.each([
     ['connected', 'Live'],
@@ -134,16 +134,20 @@ describe('ConnectionIndicator', () => {
   });
 
   it('tooltip carries the last error and retry count; Retry emits reconnect', async () => {
-    const w = mount(ConnectionIndicator, { props: { ...base, state: 'error', lastError: 'Could not connect', retryCount: 10 } });
+    const w = mount(ConnectionIndicator, { props: { ...base, state: 'error', lastError: 'Could not connect', retryCount: 12 } });
     expect(w.attributes('title')).toContain('Could not connect');
-    expect(w.attributes('title')).toContain('retries: 10/10');
+    expect(w.attributes('title')).toContain('retries: 12'); // no budget: retries never run out
+    expect(w.attributes('title')).not.toContain('/');
     await w.get('button').trigger('click');
     expect(w.emitted('reconnect')).toHaveLength(1);
   });
 
-  it('while waiting for the next retry it counts down', () => {
+  it('while waiting for the next retry it counts down (for the eye: screen readers get the steadier title)', () => {
     const w = mount(ConnectionIndicator, { props: { ...base, state: 'disconnected', retryCount: 3, nextRetryAt: 8000, now: 0 } });
     expect(w.text()).toContain('Reconnecting in 8s');
+    expect(w.attributes('data-next-retry-at')).toBe('8000');
+    expect(w.get('[data-testid="connection-label"]').attributes('aria-hidden')).toBe('true');
+    expect(w.get('.visually-hidden').text()).toBe('Live updates: disconnected · retries: 3');
   });
 });
 

@@ -9,7 +9,6 @@ export interface LiveStream {
   readonly retryCount: Readonly<Ref<number>>;
   /** Epoch ms of the next automatic retry, while one is scheduled. */
   readonly nextRetryAt: Readonly<Ref<number | null>>;
-  readonly maxRetries: number;
   reconnect(): void;
 }
 
@@ -26,7 +25,6 @@ const NO_STREAM: LiveStream = {
   lastError: readonly(ref(null)),
   retryCount: readonly(ref(0)),
   nextRetryAt: readonly(ref(null)),
-  maxRetries: 0,
   reconnect: () => undefined,
 };
 

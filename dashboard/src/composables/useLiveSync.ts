@@ -25,6 +25,8 @@ export interface LiveSyncOptions {
   autoRescrape?: boolean;
   /** Load the snapshot anyway when the stream has not opened after this long (default 1500 ms). */
   snapshotFallbackMs?: number;
+  /** Injected in tests: what polls the service's readiness probe while the stream is down. */
+  fetch?: (url: string, init: RequestInit) => Promise<{ ok: boolean }>;
 }
 
 function defaultSessionStorage(): Storage | null {
@@ -121,6 +123,8 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     },
     EventSource: options.EventSource,
     immediate: true,
+    readinessUrl: '/readyz',
+    fetch: options.fetch,
   });
 
   let opened = false;
