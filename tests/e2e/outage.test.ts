@@ -219,17 +219,19 @@ describe('dashboard: the service stopped and started again', () => {
       const connections = await wide.connection();
       const reconnectedAt = connections.find((record) => record.at > killedAt && record.state === 'connected')!.at;
       const reconnectMs = reconnectedAt - readyAt;
-      // The attempt that connected is the one the page made on its own first /readyz 200, not a backoff retry.
-      const pageSawReady = readyzOk.find((at) => at >= readyAt - 1_000)!;
-      const connectingAttempt = streamOpens.filter((at) => at <= reconnectedAt).at(-1)!;
+      // The page reconnected on its own /readyz 200, not on a backoff retry: it saw /readyz answer (its polls stop once
+      // the stream is open) and asked for the stream right after. Both times are when Chromium reported them to the
+      // test, in the order it sent them.
+      const pageSawReady = readyzOk.find((at) => at > killedAt);
+      expect(pageSawReady, "the page's own /readyz poll answered 200").toBeDefined();
+      const attemptAfterReady = streamOpens.find((at) => at >= pageSawReady!);
+      expect(attemptAfterReady, 'a stream request after it').toBeDefined();
       console.log(
         `down ${downForMs} ms before the restart, started in ${readyAt - restartedAt} ms; /readyz 200 (the test's probe) -> stream connected ${reconnectMs} ms ` +
-          `(the page's own /readyz 200 at +${pageSawReady - readyAt} ms, its stream request ${connectingAttempt - pageSawReady} ms later); retry count ${scheduled.retryCount}`,
+          `(the page's own /readyz 200 at +${pageSawReady! - readyAt} ms, its stream request ${attemptAfterReady! - pageSawReady!} ms later); retry count ${scheduled.retryCount}`,
       );
       expect(reconnectMs).toBeLessThanOrEqual(2_000);
-      expect(pageSawReady).toBeDefined();
-      expect(connectingAttempt - pageSawReady, 'the stream request followed the page\'s /readyz 200 at once').toBeGreaterThanOrEqual(0);
-      expect(connectingAttempt - pageSawReady).toBeLessThan(500);
+      expect(attemptAfterReady! - pageSawReady!).toBeLessThan(500);
 
       // Back to live: no banner, no "as of", and the refetched snapshot shows what the restart did to the run.
       expect(await testId(page, 'as-of').count()).toBe(0);
