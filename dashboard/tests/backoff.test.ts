@@ -6,13 +6,21 @@ describe('reconnect backoff schedule', () => {
     expect(Array.from({ length: 8 }, (_, i) => nominalDelay(i))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
   });
 
-  it('without jitter (random = 0.5) the schedule is exactly the nominal one, 10 tries long', () => {
-    expect(backoffSchedule(() => 0.5)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
-    expect(DEFAULT_BACKOFF.maxRetries).toBe(10);
+  it('has no end: attempt 10, 100 and 10,000 still get a delay, capped at 30 s', () => {
+    expect('maxRetries' in DEFAULT_BACKOFF).toBe(false);
+    for (const attempt of [10, 11, 100, 10_000]) {
+      expect(nominalDelay(attempt)).toBe(30_000);
+      expect(backoffDelay(attempt, () => 0.5)).toBe(30_000);
+      expect(backoffDelay(attempt, () => 0)).toBe(24_000);
+    }
+  });
+
+  it('without jitter (random = 0.5) the schedule is exactly the nominal one, as long as asked', () => {
+    expect(backoffSchedule(12, () => 0.5)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000, 30000, 30000]);
   });
 
   it('jitter spreads each delay by ±20 % but never below 1 s nor above 30 s', () => {
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 40; attempt++) {
       const low = backoffDelay(attempt, () => 0);
       const high = backoffDelay(attempt, () => 0.999999);
       const nominal = nominalDelay(attempt);

@@ -1,25 +1,39 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ref } from 'vue';
+import { nextTick, ref } from 'vue';
 import { createPinia, setActivePinia } from 'pinia';
 import { mount, RouterLinkStub } from '@vue/test-utils';
 import ConnectionIndicator from '@/components/ConnectionIndicator.vue';
+import LivePausedBanner from '@/components/LivePausedBanner.vue';
 import LiveRunCard from '@/components/LiveRunCard.vue';
 import PlatformStep from '@/components/PlatformStep.vue';
 import RunProgress from '@/components/RunProgress.vue';
 import RunsTable from '@/components/RunsTable.vue';
 import { LIVE_STREAM } from '@/composables/liveStream';
 import { nowClockStats, useNow } from '@/composables/useNow';
+import { formatClock } from '@/lib/format';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useToastsStore } from '@/stores/toasts';
 import { makeDetail, makeRun, makeStep } from './helpers/fixtures';
 import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 
 const global = { stubs: { RouterLink: RouterLinkStub } };
+/** What App.vue provides (useLiveSync's `live`), as plain refs a test can move. */
+function liveStream(overrides: Partial<Record<'state' | 'nextRetryAt' | 'pausedSince' | 'asOf', unknown>> = {}) {
+  return {
+    state: ref(overrides.state ?? 'connected'),
+    lastError: ref(null),
+    retryCount: ref(0),
+    nextRetryAt: ref(overrides.nextRetryAt ?? null),
+    pausedSince: ref((overrides.pausedSince as number | null | undefined) ?? null),
+    asOf: ref((overrides.asOf as number | null | undefined) ?? null),
+    reconnect: vi.fn(),
+  };
+}
 /** A tab whose live stream is connected (App.vue provides the real one). */
 const connected = {
   ...global,
   provide: {
-    [LIVE_STREAM as symbol]: { state: ref('connected'), lastError: ref(null), retryCount: ref(0), nextRetryAt: ref(null), maxRetries: 10, reconnect: () => undefined },
+    [LIVE_STREAM as symbol]: liveStream(),
   },
 };
 
@@ -119,7 +133,7 @@ describe('useNow: one shared clock', () => {
 });
 
 describe('ConnectionIndicator', () => {
-  const base = { lastError: null, retryCount: 0, maxRetries: 10, nextRetryAt: null, now: 0 };
+  const base = { lastError: null, retryCount: 0, nextRetryAt: null, now: 0 };
 
   it.each([
     ['connected', 'Live'],
@@ -134,16 +148,103 @@ describe('ConnectionIndicator', () => {
   });
 
   it('tooltip carries the last error and retry count; Retry emits reconnect', async () => {
-    const w = mount(ConnectionIndicator, { props: { ...base, state: 'error', lastError: 'Could not connect', retryCount: 10 } });
+    const w = mount(ConnectionIndicator, { props: { ...base, state: 'error', lastError: 'Could not connect', retryCount: 12 } });
     expect(w.attributes('title')).toContain('Could not connect');
-    expect(w.attributes('title')).toContain('retries: 10/10');
+    expect(w.attributes('title')).toContain('retries: 12'); // no budget: retries never run out
+    expect(w.attributes('title')).not.toContain('/');
     await w.get('button').trigger('click');
     expect(w.emitted('reconnect')).toHaveLength(1);
   });
 
-  it('while waiting for the next retry it counts down', () => {
+  it('while waiting for the next retry it counts down (for the eye: screen readers get the steadier title)', () => {
     const w = mount(ConnectionIndicator, { props: { ...base, state: 'disconnected', retryCount: 3, nextRetryAt: 8000, now: 0 } });
     expect(w.text()).toContain('Reconnecting in 8s');
+    expect(w.attributes('data-next-retry-at')).toBe('8000');
+    expect(w.get('[data-testid="connection-label"]').attributes('aria-hidden')).toBe('true');
+    expect(w.get('.visually-hidden').text()).toBe('Live updates: disconnected · retries: 3');
+  });
+});
+
+describe('while live updates are paused', () => {
+  const T0 = Date.parse('2026-01-27T16:00:00.000Z');
+  const running = () =>
+    makeDetail({
+      id: 27,
+      status: 'running',
+      startedAt: new Date(T0 - 10_000).toISOString(),
+      steps: [makeStep('alpha', { status: 'completed' }), makeStep('bravo', { status: 'running', startedAt: new Date(T0 - 4_000).toISOString() })],
+    });
+
+  it('the run clock and the running step stop at the moment the figures were current, marked "as of"; they go on once live', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(T0);
+    const stream = liveStream();
+    const w = mount(RunProgress, { props: { run: running() }, global: { ...global, provide: { [LIVE_STREAM as symbol]: stream } } });
+    const elapsed = () => w.get('[data-testid="run-elapsed"]').text();
+    const step = () => w.get('[data-platform="bravo"] [data-testid="step-elapsed"]').text();
+    expect(elapsed()).toBe('running for 0:10');
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect([elapsed(), step()]).toEqual(['running for 0:15', '0:09']);
+    expect(w.find('[data-testid="as-of"]').exists()).toBe(false);
+
+    stream.asOf.value = Date.now(); // the stream is lost now
+    stream.pausedSince.value = Date.now();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect([elapsed(), step()]).toEqual(['running for 0:15', '0:09']);
+    const asOf = w.get('[data-testid="as-of"]');
+    expect(asOf.text()).toBe(`as of ${formatClock(T0 + 5_000)}`);
+    expect(asOf.attributes('data-as-of')).toBe(new Date(T0 + 5_000).toISOString());
+
+    stream.pausedSince.value = null; // live again
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect([elapsed(), step()]).toEqual(['running for 0:36', '0:30']);
+    expect(w.find('[data-testid="as-of"]').exists()).toBe(false);
+    w.unmount();
+  });
+
+  it('a finished run is final: no "as of" on it', () => {
+    const stream = liveStream({ pausedSince: T0, asOf: T0 });
+    const done = makeDetail({ id: 26, status: 'completed', durationMs: 4_000 });
+    const w = mount(RunProgress, { props: { run: done }, global: { ...global, provide: { [LIVE_STREAM as symbol]: stream } } });
+    expect(w.get('[data-testid="run-elapsed"]').text()).toBe('took 4.0 s');
+    expect(w.find('[data-testid="as-of"]').exists()).toBe(false);
+    w.unmount();
+  });
+
+  it('the banner says paused since when and as of when (an alert), counts down to the next try outside the alert, and reconnects on demand', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(T0 + 9_000);
+    const stream = liveStream({ state: 'disconnected', pausedSince: T0 + 2_000, asOf: T0 + 1_000, nextRetryAt: T0 + 16_000 });
+    const w = mount(LivePausedBanner, { global: { provide: { [LIVE_STREAM as symbol]: stream } } });
+    const banner = w.get('[data-testid="live-paused-banner"]');
+    expect(banner.attributes('data-since')).toBe(new Date(T0 + 2_000).toISOString());
+    const alert = banner.get('[role="alert"]');
+    expect(alert.text().replace(/\s+/g, ' ')).toBe(
+      `Live updates paused since ${formatClock(T0 + 2_000)}. Figures on this page are as of ${formatClock(T0 + 1_000)} and are not updating.`,
+    );
+    const retry = () => banner.get('[data-testid="live-paused-retry"]');
+    expect(retry().text()).toBe('Reconnecting automatically: next try in 7s, or as soon as the service answers.');
+    expect(alert.find('[data-testid="live-paused-retry"]').exists()).toBe(false);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(retry().text()).toContain('next try in 4s');
+
+    await banner.get('[data-testid="live-paused-reconnect"]').trigger('click');
+    expect(stream.reconnect).toHaveBeenCalledTimes(1);
+    stream.state.value = 'connecting';
+    await nextTick();
+    expect(retry().text()).toBe('Reconnecting now…');
+    expect(banner.get('[data-testid="live-paused-reconnect"]').attributes('disabled')).toBeDefined();
+
+    stream.pausedSince.value = null;
+    await nextTick();
+    expect(w.find('[data-testid="live-paused-banner"]').exists()).toBe(false);
+    w.unmount();
+  });
+
+  it('"as of" shows the date too when it is not today', () => {
+    const noon = new Date(2026, 0, 27, 12, 0, 0).getTime();
+    expect(formatClock(noon - 3_600_000, noon)).not.toMatch(/Jan/);
+    expect(formatClock(noon - 24 * 3_600_000, noon)).toMatch(/Jan/);
   });
 });
 

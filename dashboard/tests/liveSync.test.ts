@@ -194,3 +194,101 @@ describe('useLiveSync', () => {
     expect(step).toMatchObject({ status: 'completed', eventsFound: 17 });
   });
 });
+
+describe('useLiveSync: live or paused, and as of when', () => {
+  it('live once the snapshot is applied; paused from the loss, as of the loss; still paused while the reconnect snapshot loads; live after it', async () => {
+    vi.useFakeTimers();
+    try {
+      let release: (() => void) | null = null;
+      const fake = installFakeFetch({
+        ...baseRoutes([{ body: { items: [], nextCursor: null } }]),
+        'GET /api/runs/active': [
+          { body: { run: null } },
+          async () => {
+            await new Promise<void>((resolve) => (release = resolve)); // the snapshot after the reconnect answers late
+            return { body: { run: null } };
+          },
+        ],
+      });
+      const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+      const { live } = sync;
+      expect(live.pausedSince.value).toBeNull(); // first connecting: not paused, nothing to mark
+      FakeEventSource.last.open();
+      await sync.firstLoad;
+      expect(live.pausedSince.value).toBeNull();
+
+      await vi.advanceTimersByTimeAsync(4_000);
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler()), 51);
+      await vi.advanceTimersByTimeAsync(6_000); // 6 s without an event: the open stream says nothing changed
+      const lostAt = Date.now();
+      FakeEventSource.last.fail();
+      expect(live.pausedSince.value).toBe(lostAt);
+      expect(live.asOf.value).toBe(lostAt);
+      await vi.advanceTimersByTimeAsync(1_200); // the retry (1 s, +20 % jitter at most)
+      FakeEventSource.last.fail();
+      await vi.advanceTimersByTimeAsync(2_400);
+      expect(FakeEventSource.instances).toHaveLength(3);
+      expect(live.pausedSince.value).toBe(lostAt); // failed retries change nothing
+      expect(live.asOf.value).toBe(lostAt);
+      expect(fake.callsTo('GET', '/readyz').length, 'the readiness probe polled while down').toBeGreaterThanOrEqual(3);
+
+      FakeEventSource.last.open(); // back, reading the snapshot
+      await vi.advanceTimersByTimeAsync(10);
+      expect(sync.stream.state.value).toBe('connected');
+      expect(live.pausedSince.value, 'not live before the snapshot is applied').toBe(lostAt);
+      release!();
+      await vi.advanceTimersByTimeAsync(10);
+      expect(live.pausedSince.value).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a stream lost while the reconnect snapshot loads was not current then: as of the last event or snapshot applied', async () => {
+    vi.useFakeTimers();
+    try {
+      const never = new Promise<{ body: unknown }>(() => undefined);
+      installFakeFetch({ ...baseRoutes([{ body: { items: [], nextCursor: null } }]), 'GET /api/runs/active': [{ body: { run: null } }, () => never] });
+      const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
+      FakeEventSource.last.open();
+      await sync.firstLoad;
+      await vi.advanceTimersByTimeAsync(2_000);
+      const lastEvent = Date.now();
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler()), 51);
+      await vi.advanceTimersByTimeAsync(3_000);
+      const lostAt = Date.now();
+      FakeEventSource.last.fail();
+      expect(sync.live.asOf.value).toBe(lostAt);
+      await vi.advanceTimersByTimeAsync(1_200); // the first retry (1 s, +20 % jitter at most)
+      expect(FakeEventSource.instances).toHaveLength(2);
+      FakeEventSource.last.open(); // its snapshot never comes
+      await vi.advanceTimersByTimeAsync(2_000);
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(52, makeScheduler()), 52); // buffered, not applied
+      FakeEventSource.last.fail();
+      expect(sync.live.pausedSince.value).toBe(lostAt);
+      expect(sync.live.asOf.value).toBe(lostAt);
+      expect(sync.live.asOf.value).toBeGreaterThan(lastEvent);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a stream that never opened: paused from its first failure, as of the snapshot loaded meanwhile', async () => {
+    vi.useFakeTimers();
+    try {
+      installFakeFetch(baseRoutes([{ body: { items: [], nextCursor: null } }]));
+      const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false, snapshotFallbackMs: 1500 }))!;
+      await vi.advanceTimersByTimeAsync(500);
+      const failedAt = Date.now();
+      FakeEventSource.last.fail();
+      expect(sync.live.pausedSince.value).toBe(failedAt);
+      expect(sync.live.asOf.value).toBeNull(); // nothing loaded yet
+      await vi.advanceTimersByTimeAsync(1_000); // the fallback snapshot at 1.5 s
+      await sync.firstLoad;
+      expect(sync.live.asOf.value).toBe(failedAt + 1_000);
+      expect(sync.live.pausedSince.value).toBe(failedAt);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

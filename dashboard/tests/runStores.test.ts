@@ -143,6 +143,38 @@ describe('a run from created to finished, from the events alone', () => {
     expect(active.run?.status).toBe('completed');
   });
 
+  it('refresh() shows the final state of the run shown even when the recent-runs snapshot learned first that it ended', async () => {
+    // After an outage both run concurrently: the list may answer before the active run does (the order of the
+    // answers is the network's), and its summary (no steps) must not leave the card empty.
+    let answerActive!: () => void;
+    const fake = installFakeFetch({
+      'GET /api/runs/active': [
+        { body: { run: makeDetail({ id: 12 }) } },
+        async () => {
+          await new Promise<void>((resolve) => (answerActive = resolve));
+          return { body: { run: null } };
+        },
+      ],
+      'GET /api/runs': { body: { items: [makeRun({ id: 12, status: 'failed', failureReason: 'interrupted', platformsDone: 3 })], nextCursor: null } },
+      'GET /api/runs/12': { body: makeDetail({ id: 12, status: 'failed', failureReason: 'interrupted', platformsDone: 3, durationMs: 4000 }) },
+    });
+    const runs = useRunsStore();
+    const active = useActiveRunStore();
+    await active.refresh();
+    expect(active.isActive).toBe(true);
+
+    const both = Promise.all([runs.refresh(), active.refresh()]);
+    await flush();
+    expect(runs.byId[12]!.status).toBe('failed'); // the list answered first
+    answerActive();
+    await both;
+    await flush();
+    expect(fake.callsTo('GET', '/api/runs/12')).toHaveLength(1);
+    expect(active.run?.id).toBe(12);
+    expect(active.run?.status).toBe('failed');
+    expect(active.run?.steps).toHaveLength(3);
+  });
+
   it('reads the steps of a run first seen mid-way (its creation missed) once', async () => {
     const fake = installFakeFetch({
       'GET /api/runs/15': { body: makeDetail({ id: 15, platformsDone: 1, steps: [makeStep('alpha', { status: 'completed', eventsFound: 8 }), makeStep('bravo', { status: 'running' }), makeStep('charlie')] }) },

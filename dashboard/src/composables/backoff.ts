@@ -6,22 +6,20 @@ export interface BackoffPolicy {
   factor: number;
   /** Fraction of spread around the nominal delay (0.2 = ±20 %), clamped into [initialMs, maxMs]. */
   jitter: number;
-  /** Automatic retries before giving up (state `error`, manual Retry needed). */
-  maxRetries: number;
   /** A connection that stays up this long resets the retry counter. */
   stableAfterMs: number;
 }
 
+/** There is no retry limit: a wall screen left alone must come back by itself, however long the outage. */
 export const DEFAULT_BACKOFF: BackoffPolicy = {
   initialMs: 1000,
   maxMs: 30_000,
   factor: 2,
   jitter: 0.2,
-  maxRetries: 10,
   stableAfterMs: 30_000,
 };
 
-/** Nominal delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, ... */
+/** Nominal delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, ... for ever. */
 export function nominalDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
   return Math.min(policy.maxMs, policy.initialMs * policy.factor ** Math.max(0, attempt));
 }
@@ -33,7 +31,7 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(Math.min(policy.maxMs, Math.max(policy.initialMs, nominal * spread)));
 }
 
-/** The whole schedule of automatic retries (length `maxRetries`). */
-export function backoffSchedule(random: () => number = Math.random, policy: BackoffPolicy = DEFAULT_BACKOFF): number[] {
-  return Array.from({ length: policy.maxRetries }, (_, attempt) => backoffDelay(attempt, random, policy));
+/** The first `count` delays of the (endless) schedule of automatic retries. */
+export function backoffSchedule(count: number, random: () => number = Math.random, policy: BackoffPolicy = DEFAULT_BACKOFF): number[] {
+  return Array.from({ length: count }, (_, attempt) => backoffDelay(attempt, random, policy));
 }

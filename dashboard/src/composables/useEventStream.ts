@@ -37,26 +37,44 @@ export interface EventStreamOptions {
   random?: () => number;
   /** Open at once (default true). */
   immediate?: boolean;
+  /**
+   * While the stream is down, GET this (the service's readiness probe, `/readyz`) about every
+   * `readinessPollMs`; when it answers 2xx after having failed, reconnect at once instead of waiting for the
+   * next backoff retry. Absent: no polling.
+   */
+  readinessUrl?: string;
+  /** Mean time between two readiness polls (±20 % jitter; default 1000 ms). */
+  readinessPollMs?: number;
+  /** A readiness poll not answered within this counts as not ready (default 2000 ms). */
+  readinessTimeoutMs?: number;
+  /** Injected in tests; defaults to the global fetch. */
+  fetch?: (url: string, init: RequestInit) => Promise<{ ok: boolean }>;
 }
 
 const RESYNC = 'resync';
 
 /**
- * Owns the tab's one EventSource. State: `connecting` (opening), `connected`, `disconnected` (waiting for the
- * next automatic retry, or closed), `error` (gave up after `maxRetries`; `reconnect()` starts over).
+ * Owns the tab's one EventSource. State: `connecting` (opening), `connected`, `disconnected` (down, waiting for
+ * the next automatic retry), `error` (this browser has no EventSource: nothing to retry).
  *
  * Reconnection is ours, not the browser's: on any error the EventSource is closed and a new one is created after
- * an exponential backoff with jitter, passing `?lastEventId=` so the server replays what was missed. After
- * `stableAfterMs` of uninterrupted connection the retry counter resets.
+ * an exponential backoff with jitter (capped, never giving up), passing `?lastEventId=` so the server replays what
+ * was missed. After `stableAfterMs` of uninterrupted connection the retry counter resets. While down it also tries
+ * at once when the window regains focus, the tab becomes visible or the browser comes back online, and, given a
+ * `readinessUrl`, as soon as the service answers its readiness probe again.
  */
 export function useEventStream(options: EventStreamOptions) {
   const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.policy };
   const random = options.random ?? Math.random;
+  const pollMs = options.readinessPollMs ?? 1000;
+  const pollTimeoutMs = options.readinessTimeoutMs ?? 2000;
 
   const state = ref<ConnectionState>('disconnected');
   const lastError = ref<string | null>(null);
   const retryCount = ref(0);
   const nextRetryAt = ref<number | null>(null);
+  /** When the stream went down (lost, or the first attempt failed); null while connected. */
+  const downSince = ref<number | null>(null);
   const source = shallowRef<EventSourceLike | null>(null);
 
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -111,6 +129,7 @@ export function useEventStream(options: EventStreamOptions) {
     if (!Impl) {
       state.value = 'error';
       lastError.value = 'This browser has no EventSource';
+      downSince.value ??= Date.now();
       return;
     }
     state.value = 'connecting';
@@ -120,6 +139,8 @@ export function useEventStream(options: EventStreamOptions) {
     es.addEventListener('open', () => {
       if (source.value !== es) return;
       state.value = 'connected';
+      downSince.value = null;
+      stopReadinessPolls();
       const isReconnect = hasBeenOpen;
       hasBeenOpen = true;
       stableTimer = setTimeout(() => {
@@ -136,7 +157,9 @@ export function useEventStream(options: EventStreamOptions) {
       clearTimers();
       const at = new Date().toLocaleTimeString();
       lastError.value = wasOpen ? `Stream interrupted at ${at}` : `Could not connect to the live stream at ${at}`;
+      downSince.value ??= Date.now();
       scheduleRetry();
+      startReadinessPolls();
     });
 
     for (const type of new Set([...options.eventTypes, 'message'])) {
@@ -144,11 +167,8 @@ export function useEventStream(options: EventStreamOptions) {
     }
   }
 
+  /** Never gives up: the delay grows to `maxMs` and stays there. */
   function scheduleRetry() {
-    if (retryCount.value >= policy.maxRetries) {
-      state.value = 'error';
-      return;
-    }
     const delay = backoffDelay(retryCount.value, random, policy);
     retryCount.value += 1;
     state.value = 'disconnected';
@@ -159,36 +179,111 @@ export function useEventStream(options: EventStreamOptions) {
     }, delay);
   }
 
-  /** Manual reconnect (the Retry button): starts over with a fresh retry budget. */
+  /** Tries now, when down and not already trying; the retry count (and so the next delay) carries on. */
+  function retryNow() {
+    if (state.value === 'disconnected' && downSince.value != null) connect();
+  }
+
+  /** Manual reconnect (the Retry button): tries now and starts the backoff over. */
   function reconnect() {
     retryCount.value = 0;
     connect();
   }
 
+  /** Closes the stream for good (until `connect()`/`reconnect()`): no retry, no poll, no trigger. */
   function close() {
     clearTimers();
+    stopReadinessPolls();
     closeSource();
     state.value = 'disconnected';
+    downSince.value = null;
   }
 
-  function onOnline() {
-    if (state.value === 'disconnected' || state.value === 'error') reconnect();
+  // --- The readiness probe, while down -------------------------------------------------------------------------
+  // Polled about every second from the stream's first failure until it is open again. A 2xx after a failed poll
+  // means the service came back: connect at once. A 2xx at the first poll means the service is up and the stream
+  // failed for another reason (a limit, a proxy): polling pauses until the next failure and the backoff decides,
+  // so a stream refused by a healthy service is not retried every second.
+  let pollTimer: ReturnType<typeof setTimeout> | null = null;
+  let pollAbort: AbortController | null = null;
+  let sawNotReady = false;
+
+  function startReadinessPolls() {
+    if (!options.readinessUrl || disposed || pollTimer || pollAbort) return;
+    void poll();
   }
 
+  function stopReadinessPolls() {
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+    pollAbort?.abort();
+    pollAbort = null;
+    sawNotReady = false;
+  }
+
+  function schedulePoll() {
+    pollTimer = setTimeout(() => {
+      pollTimer = null;
+      void poll();
+    }, Math.round(pollMs * (0.8 + 0.4 * random())));
+  }
+
+  async function poll() {
+    const fetchImpl = options.fetch ?? (globalThis.fetch as EventStreamOptions['fetch']);
+    if (!fetchImpl || !options.readinessUrl) return;
+    const abort = new AbortController();
+    pollAbort = abort;
+    const deadline = setTimeout(() => abort.abort(), pollTimeoutMs);
+    let ready: boolean;
+    try {
+      ready = (await fetchImpl(options.readinessUrl, { cache: 'no-store', signal: abort.signal })).ok;
+    } catch {
+      ready = false; // refused, timed out, offline
+    } finally {
+      clearTimeout(deadline);
+    }
+    if (pollAbort !== abort) return; // stopped meanwhile (the stream opened, or the scope ended)
+    pollAbort = null;
+    if (disposed || state.value === 'connected') return;
+    if (!ready) {
+      sawNotReady = true;
+      schedulePoll();
+    } else if (state.value === 'connecting') {
+      schedulePoll(); // an attempt is under way: if it fails, the next poll connects
+    } else if (sawNotReady) {
+      sawNotReady = false;
+      connect(); // the service is back: no need to wait for the backoff
+    }
+    // else: ready at once, yet the stream failed: leave it to the backoff (polling resumes on the next failure)
+  }
+
+  // --- Focus, visibility, network ------------------------------------------------------------------------------
   const hasWindow = typeof window !== 'undefined' && typeof window.addEventListener === 'function';
-  if (hasWindow) window.addEventListener('online', onOnline);
+  const hasDocument = typeof document !== 'undefined' && typeof document.addEventListener === 'function';
+  const onVisible = () => {
+    if (document.visibilityState === 'visible') retryNow();
+  };
+  if (hasWindow) {
+    window.addEventListener('online', retryNow);
+    window.addEventListener('focus', retryNow);
+  }
+  if (hasDocument) document.addEventListener('visibilitychange', onVisible);
 
   if (getCurrentScope()) {
     onScopeDispose(() => {
       disposed = true;
       close();
-      if (hasWindow) window.removeEventListener('online', onOnline);
+      if (hasWindow) {
+        window.removeEventListener('online', retryNow);
+        window.removeEventListener('focus', retryNow);
+      }
+      if (hasDocument) document.removeEventListener('visibilitychange', onVisible);
     });
   }
 
   if (options.immediate !== false) connect();
 
-  return { state, lastError, retryCount, nextRetryAt, maxRetries: policy.maxRetries, connect, reconnect, close };
+  return { state, lastError, retryCount, nextRetryAt, downSince, connect, reconnect, retryNow, close };
 }
 
 export type EventStream = ReturnType<typeof useEventStream>;

@@ -1,4 +1,4 @@
-import { getCurrentScope, onScopeDispose, watch } from 'vue';
+import { getCurrentScope, onScopeDispose, readonly, ref, watch } from 'vue';
 import { EVENT_TYPES } from '@contract';
 import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
@@ -14,6 +14,7 @@ import { createEventGate } from '@/lib/eventGate';
 import { localRunEvent } from '@/lib/localEvents';
 import { autoRescrape } from './autoRescrape';
 import type { AutoRescrapeOutcome } from './autoRescrape';
+import type { LiveStream } from './liveStream';
 import { useEventStream } from './useEventStream';
 import type { EventSourceConstructor } from './useEventStream';
 
@@ -25,6 +26,8 @@ export interface LiveSyncOptions {
   autoRescrape?: boolean;
   /** Load the snapshot anyway when the stream has not opened after this long (default 1500 ms). */
   snapshotFallbackMs?: number;
+  /** Injected in tests: what polls the service's readiness probe while the stream is down. */
+  fetch?: (url: string, init: RequestInit) => Promise<{ ok: boolean }>;
 }
 
 function defaultSessionStorage(): Storage | null {
@@ -45,7 +48,10 @@ function defaultSessionStorage(): Storage | null {
  *    be lost; events that arrive while a snapshot is loading wait and are applied after it. If the stream is
  *    slow to open, a first snapshot is loaded anyway (and loaded again once it opens);
  * 3. on reconnect and on `resync`: the snapshot again, so nothing shown is stale;
- * 4. once connected and loaded: the auto-rescrape check (connection-loss recovery).
+ * 4. once connected and loaded: the auto-rescrape check (connection-loss recovery);
+ * 5. whether what the stores hold is live: from the moment the stream is lost (or its first attempt fails) until
+ *    it is open again and the snapshot read after it applied, live updates are paused, and the figures shown are
+ *    as of the last moment they were known current (`live`, which App.vue provides to components).
  */
 export function useLiveSync(options: LiveSyncOptions = {}) {
   const runs = useRunsStore();
@@ -58,6 +64,11 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const trends = useTrendsStore();
 
   let loading: Promise<void> | null = null;
+  /** `loading` as state: a snapshot is being read (after a reconnect the figures are not current until it is applied). */
+  const snapshotPending = ref(false);
+  /** The last moment the figures were known current: an event or a snapshot applied, or an open stream lost. */
+  const currentAt = ref<number | null>(null);
+  const pausedSince = ref<number | null>(null);
   let again = false;
   let buffered: StreamEvent[] = [];
   const gate = createEventGate();
@@ -66,6 +77,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const firstLoad = new Promise<void>((resolve) => (resolveFirstLoad = resolve));
 
   function route(ev: StreamEvent) {
+    currentAt.value = Date.now();
     runs.applyEvent(ev);
     active.applyEvent(ev);
     scheduler.applyEvent(ev);
@@ -95,6 +107,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
       again = true;
       return loading;
     }
+    snapshotPending.value = true;
     loading = (async () => {
       do {
         again = false;
@@ -103,7 +116,9 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
       const pending = buffered;
       buffered = [];
       loading = null;
+      currentAt.value = Date.now();
       for (const ev of pending) route(ev);
+      snapshotPending.value = false;
       resolveFirstLoad();
     })();
     return loading;
@@ -121,7 +136,38 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     },
     EventSource: options.EventSource,
     immediate: true,
+    readinessUrl: '/readyz',
+    fetch: options.fetch,
   });
+
+  // Live or paused. An open stream delivers every change: when it is lost, what the page shows was current until
+  // that moment (unless the snapshot after a reconnect was still loading: then the last event or snapshot counts).
+  watch(
+    () => stream.state.value,
+    (s, previous) => {
+      const at = Date.now();
+      if (previous === 'connected' && s !== 'connected' && !snapshotPending.value) currentAt.value = at;
+      if ((s === 'disconnected' || s === 'error') && pausedSince.value == null) pausedSince.value = at;
+    },
+    { flush: 'sync' },
+  );
+  // Every open is followed by a snapshot (the first one, or onReconnect's): live again once it is applied.
+  watch(
+    snapshotPending,
+    (pending) => {
+      if (!pending && stream.state.value === 'connected') pausedSince.value = null;
+    },
+    { flush: 'sync' },
+  );
+  const live: LiveStream = {
+    state: stream.state,
+    lastError: stream.lastError,
+    retryCount: stream.retryCount,
+    nextRetryAt: stream.nextRetryAt,
+    pausedSince: readonly(pausedSince),
+    asOf: readonly(currentAt),
+    reconnect: () => stream.reconnect(),
+  };
 
   let opened = false;
   const fallback = setTimeout(() => {
@@ -195,5 +241,5 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     );
   }
 
-  return { stream, loadSnapshot, firstLoad };
+  return { stream, live, loadSnapshot, firstLoad };
 }

@@ -62,6 +62,17 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isFinite(t) ? timeOnly.format(t) : '—';
 }
 
+/**
+ * A moment (epoch ms) as a local time of day, "16:00:05", with the date in front when it is not today (relative to
+ * `today`, epoch ms): "Jan 26, 16:00:05". For "as of" and "since" marks.
+ */
+export function formatClock(ms: number, today: number = Date.now()): string {
+  const a = new Date(ms);
+  const b = new Date(today);
+  const sameDay = a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+  return (sameDay ? timeOnly : dateTime).format(ms);
+}
+
 /** Local date and time, e.g. "Jan 27, 16:00:05" (with seconds unless `seconds` is false). */
 export function formatDateTime(iso: string | null | undefined, seconds = true): string {
   if (!iso) return '—';

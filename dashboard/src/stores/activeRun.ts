@@ -59,10 +59,13 @@ export const useActiveRunStore = defineStore('activeRun', () => {
 
   /** Refetch: the active run, or the final state of the run we were showing if it finished meanwhile. */
   async function refresh() {
+    // Read before awaiting: the recent-runs snapshot, read alongside, may meanwhile have learned that the run ended
+    // (its summary has no steps), and the card would then have nothing to show.
+    const wasActive = isActive.value;
     try {
       const { run: active } = await api.activeRun();
       if (active) follow(active);
-      else if (runId.value != null && isActive.value) await runs.fetchDetail(runId.value);
+      else if (runId.value != null && (wasActive || isActive.value)) await runs.fetchDetail(runId.value);
       error.value = null;
     } catch (e) {
       error.value = errorMessage(e);
