@@ -85,6 +85,7 @@ export const useTrendsStore = defineStore('trends', () => {
         eventsFound: ev.data.eventsFound,
         outcome: outcomeOf(ev.type === 'platform.completed' ? 'completed' : 'failed', error),
         hasError: error != null,
+        error,
         volumeDrop: ev.type === 'platform.completed' ? (ev.data.volumeDrop ?? null) : null,
       });
     } else if (ev.type === 'run.finished') {
@@ -101,6 +102,7 @@ export const useTrendsStore = defineStore('trends', () => {
           eventsFound: step.eventsFound,
           outcome: outcomeOf(step.status, step.error),
           hasError: step.error != null,
+          error: step.error,
           volumeDrop: step.volumeDrop,
         });
       }
