@@ -2,7 +2,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformHistory, PlatformInfo, RunDetail, RunPage } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
-import { ensureBuilt, launchBrowser, openTab, screenshot, setFeeds, testId, waitConnected, waitDashboardLoaded, waitFor } from './support.js';
+import path from 'node:path';
+import { ensureBuilt, launchBrowser, openTab, screenshot, SCREENSHOT_DIR, setFeeds, testId, waitConnected, waitDashboardLoaded, waitFor } from './support.js';
 
 /**
  * "Which bookmaker is failing and why" on the real pages, and charts that can be read: axes, and a value on
@@ -74,8 +75,8 @@ describe('which bookmaker is failing and why', () => {
       await row(tab.page, 'bluepeak').locator('[data-testid="chart-point"]').first().waitFor({ timeout: 10_000 });
       const reads: string[] = [];
       tab.page.on('request', (request) => {
-        const path = new URL(request.url()).pathname;
-        if (path.startsWith('/api/platforms') || path === '/api/runs') reads.push(path);
+        const pathname = new URL(request.url()).pathname;
+        if (pathname.startsWith('/api/platforms') || pathname === '/api/runs') reads.push(pathname);
       });
       const run = await runWith({ bluepeak: { failureRate: 1 } });
       const bluepeak = (await platformsNow()).find((p) => p.name === 'bluepeak')!;
@@ -178,8 +179,8 @@ describe('charts that can be read', () => {
       await tab.page.keyboard.press('End');
       const readout = spark.locator('[data-testid="chart-tip"]');
       expect(await readout.textContent()).toMatch(/\d:\d\d:\d\d.* · \d/);
-      await row(tab.page, 'redfox').scrollIntoViewIfNeeded();
-      await screenshot(tab.page, 'health-dashboard-focus-390');
+      // The bookmaker's row alone, to look at the readout.
+      await row(tab.page, 'redfox').screenshot({ path: path.join(SCREENSHOT_DIR, 'health-sparkline-focus-390.png'), animations: 'disabled' });
 
       await tab.page.goto('/runs');
       const trend = testId(tab.page, 'runs-trend');
