@@ -1,6 +1,7 @@
 import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import type { FailureReason, PlatformScrape, RunHistoryPoint, RunTrigger, ScrapeOutcome, TerminalRunStatus } from '../shared/contract.js';
+import { FAILURE_RATE_WINDOW } from '../shared/contract.js';
+import type { FailureReason, PlatformHealth, PlatformScrape, RunHistoryPoint, RunTrigger, ScrapeOutcome, TerminalRunStatus } from '../shared/contract.js';
 
 /**
  * Bounded series for trend charts, served by the API so the browser never pages through runs:
@@ -23,11 +24,11 @@ const OUTCOME = `case
   end`;
 
 export async function platformHistory(orm: Orm, platform: string, limit: number): Promise<PlatformScrape[]> {
-  const rows = await boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; has_error: boolean; volume_drop: boolean | null }>(
+  const rows = await boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; error: string | null; volume_drop: boolean | null }>(
     orm,
     `select * from (
        select ps.run_id, ps.started_at, ps.finished_at, ps.duration_ms, ps.events_found, ${OUTCOME} as outcome,
-         ps.error is not null as has_error, ps.volume_drop
+         ps.error, ps.volume_drop
        from platform_steps ps
        where ps.platform = ? and ps.status in ('completed', 'failed') and ps.finished_at is not null
        order by ps.finished_at desc, ps.id desc
@@ -42,9 +43,66 @@ export async function platformHistory(orm: Orm, platform: string, limit: number)
     durationMs: row.duration_ms,
     eventsFound: row.events_found,
     outcome: row.outcome,
-    hasError: row.has_error,
+    hasError: row.error !== null,
+    error: row.error,
     volumeDrop: row.volume_drop,
   }));
+}
+
+/**
+ * Lateral joins giving, for the platform named by `platformColumn`, its health (PlatformHealth): `recent_outcomes`
+ * (json array of the last FAILURE_RATE_WINDOW finished scrapes' outcomes, oldest first) and its last failed step
+ * (`last_error`, `last_error_at`, `last_error_run_id`, `last_error_outcome`). Each reads a handful of rows through
+ * platform_steps_platform_finished_idx, newest first.
+ */
+export const healthJoins = (platformColumn: string) => `
+  left join lateral (
+    select coalesce(json_agg(w.outcome order by w.finished_at, w.id), '[]'::json) as recent_outcomes
+    from (
+      select ps.id, ps.finished_at, ${OUTCOME} as outcome
+      from platform_steps ps
+      where ps.platform = ${platformColumn} and ps.status in ('completed', 'failed') and ps.finished_at is not null
+      order by ps.finished_at desc, ps.id desc
+      limit ${FAILURE_RATE_WINDOW}
+    ) w
+  ) health_recent on true
+  left join lateral (
+    select ps.error as last_error, ps.finished_at as last_error_at, ps.run_id as last_error_run_id, ${OUTCOME} as last_error_outcome
+    from platform_steps ps
+    where ps.platform = ${platformColumn} and ps.status = 'failed' and ps.finished_at is not null and ps.error is not null
+    order by ps.finished_at desc, ps.id desc
+    limit 1
+  ) health_error on true`;
+
+export const HEALTH_COLUMNS = 'health_recent.recent_outcomes, health_error.last_error, health_error.last_error_at, health_error.last_error_run_id, health_error.last_error_outcome';
+
+export interface HealthRow {
+  recent_outcomes: ScrapeOutcome[];
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+  last_error_run_id: string | null;
+  last_error_outcome: ScrapeOutcome | null;
+}
+
+/** PlatformHealth from the columns of `healthJoins`. */
+export function toHealth(row: HealthRow): PlatformHealth {
+  const recentOutcomes = row.recent_outcomes ?? [];
+  const recentFailures = recentOutcomes.filter((outcome) => outcome !== 'completed').length;
+  return {
+    recentOutcomes,
+    recentFailures,
+    failureRate: recentOutcomes.length ? recentFailures / recentOutcomes.length : null,
+    lastError:
+      row.last_error === null || row.last_error_at === null
+        ? null
+        : { message: row.last_error, at: iso(row.last_error_at), runId: Number(row.last_error_run_id), outcome: row.last_error_outcome ?? 'failed' },
+  };
+}
+
+/** One platform's health (GET /api/platforms/:name/history). */
+export async function platformHealth(orm: Orm, platform: string): Promise<PlatformHealth> {
+  const rows = await boundRows<HealthRow>(orm, `select ${HEALTH_COLUMNS} from (select ?::text as name) p ${healthJoins('p.name')}`, [platform]);
+  return toHealth(rows[0]!);
 }
 
 export async function runHistory(orm: Orm, limit: number): Promise<RunHistoryPoint[]> {

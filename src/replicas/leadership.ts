@@ -31,6 +31,8 @@ export class Leadership {
   private generation = 0;
   private leader = false;
   private stopped = true;
+  /** True during start()'s first attempt: winning the lock then is how a lone replica starts, not a change. */
+  private starting = false;
   private timer: NodeJS.Timeout | undefined;
   private changeCount = 0;
   private readonly retryIntervalMs: number;
@@ -57,7 +59,12 @@ export class Leadership {
   /** Makes the first attempt before resolving, so a lone replica is the leader when start() returns. */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.tick();
+    this.starting = true;
+    try {
+      await this.tick();
+    } finally {
+      this.starting = false;
+    }
   }
 
   async stop(): Promise<void> {
@@ -131,17 +138,23 @@ export class Leadership {
     this.schedule();
   }
 
+  /**
+   * Info when the lock is won at start (every single-process start, the first replica of a cluster); warn when
+   * leadership changes while running (a takeover after the leader died or stepped down, or a lock regained).
+   */
   private becomeLeader(): void {
     this.leader = true;
     this.changeCount++;
-    this.options.logger.warn({ leadership_changes: this.changeCount }, 'this replica is now the scheduler leader');
+    const level = this.starting ? 'info' : 'warn';
+    this.options.logger[level]({ leadership_changes: this.changeCount, at_start: this.starting }, 'this replica is now the scheduler leader');
     this.options.onLeader?.();
   }
 
+  /** Warn, but info for a clean stop (the next replica's takeover is the warning then). */
   private stepDown(reason: string): void {
     if (!this.leader) return;
     this.leader = false;
-    this.options.logger.warn({ reason }, 'this replica is no longer the scheduler leader');
+    this.options.logger[reason === 'stopping' ? 'info' : 'warn']({ reason }, 'this replica is no longer the scheduler leader');
     this.options.onFollower?.();
   }
 }

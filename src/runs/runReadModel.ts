@@ -1,6 +1,7 @@
 import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
+import { FAILED_PLATFORMS_LISTED } from '../shared/contract.js';
 import type { FailureReason, PlatformStep, RunDetail, RunStatus, RunSummary, RunTrigger, StepStatus } from '../shared/contract.js';
 
 /**
@@ -25,6 +26,7 @@ interface RunRow {
   steps_done: number;
   steps_succeeded: number;
   steps_failed: number;
+  failed_platforms: string[];
 }
 
 interface StepRow {
@@ -45,14 +47,17 @@ const selectRuns = ({ steps = false } = {}) => `
     r.started_at, r.finished_at, r.heartbeat_at,
     (select rb.id from runs rb where rb.retry_of = r.id) as retried_by,
     coalesce(s.events_found, 0)::int as events_found, coalesce(s.done, 0)::int as steps_done,
-    coalesce(s.succeeded, 0)::int as steps_succeeded, coalesce(s.failed, 0)::int as steps_failed
+    coalesce(s.succeeded, 0)::int as steps_succeeded, coalesce(s.failed, 0)::int as steps_failed,
+    coalesce(s.failed_platforms, '{}') as failed_platforms
     ${steps ? ', st.steps' : ''}
   from runs r
   left join lateral (
     select sum(ps.events_found) as events_found,
       count(*) filter (where ps.status in ('completed', 'failed')) as done,
       count(*) filter (where ps.status = 'completed') as succeeded,
-      count(*) filter (where ps.status = 'failed') as failed
+      count(*) filter (where ps.status = 'failed') as failed,
+      (array_agg(ps.platform order by array_position(r.platforms, ps.platform), ps.platform)
+        filter (where ps.status = 'failed'))[1:${FAILED_PLATFORMS_LISTED}] as failed_platforms
     from platform_steps ps where ps.run_id = r.id
   ) s on true
   ${
@@ -143,6 +148,7 @@ export class RunReadModel {
       platformsSucceeded: row.steps_succeeded,
       platformsFailed: row.steps_failed,
       eventsFound: row.events_found,
+      failedPlatforms: row.failed_platforms,
       createdAt: iso(row.created_at)!,
       startedAt: iso(row.started_at),
       finishedAt: iso(row.finished_at),

@@ -63,6 +63,11 @@ export interface RunSummary {
   platformsSucceeded: number;
   platformsFailed: number;
   eventsFound: number;
+  /**
+   * The platforms whose step failed, in the run's platform order: at most FAILED_PLATFORMS_LISTED names
+   * (`platformsFailed` counts them all).
+   */
+  failedPlatforms: string[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -77,6 +82,9 @@ export interface RunSummary {
   traceUrl: string | null;
 }
 
+/** How many failed platforms a run summary names (RunSummary.failedPlatforms). */
+export const FAILED_PLATFORMS_LISTED = 10;
+
 export interface RunDetail extends RunSummary {
   steps: PlatformStep[];
 }
@@ -87,7 +95,7 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
-export interface PlatformInfo {
+export interface PlatformInfo extends PlatformHealth {
   name: string;
   baseUrl: string;
   timeoutMs: number;
@@ -281,12 +289,38 @@ export interface PlatformScrape {
   eventsFound: number;
   outcome: ScrapeOutcome;
   hasError: boolean;
+  /** The step's error (stored redacted, at most 300 characters); null when it completed. */
+  error: string | null;
   /** The silent-feed flag (see PlatformStep.volumeDrop); null when the scrape was not judged. */
   volumeDrop: boolean | null;
 }
 
-/** GET /api/platforms/:name/history: the last finished scrapes, oldest first (ready to draw). */
-export interface PlatformHistory {
+/** How many of a platform's last finished scrapes its failure rate looks at (PlatformHealth). */
+export const FAILURE_RATE_WINDOW = 20;
+
+/** A platform's most recent failed scrape and why (the step's error, stored redacted and at most 300 characters). */
+export interface PlatformError {
+  message: string;
+  /** When the step failed (its finishedAt). */
+  at: string;
+  runId: number;
+  outcome: ScrapeOutcome;
+}
+
+/** Which bookmaker is failing and why: on GET /api/platforms (each item) and GET /api/platforms/:name/history. */
+export interface PlatformHealth {
+  /** Outcomes of the platform's last finished scrapes, oldest first: at most FAILURE_RATE_WINDOW. */
+  recentOutcomes: ScrapeOutcome[];
+  /** How many of `recentOutcomes` are not `completed` (failed, timed out or aborted). */
+  recentFailures: number;
+  /** recentFailures / recentOutcomes.length (0..1); null before the platform's first finished scrape. */
+  failureRate: number | null;
+  /** The platform's last failed scrape, however long ago (null: it never failed). */
+  lastError: PlatformError | null;
+}
+
+/** GET /api/platforms/:name/history: the last finished scrapes, oldest first (ready to draw), and the platform's health. */
+export interface PlatformHistory extends PlatformHealth {
   platform: string;
   items: PlatformScrape[];
 }

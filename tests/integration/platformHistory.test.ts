@@ -52,6 +52,7 @@ describe('GET /api/platforms/:name/history', () => {
         eventsFound: step.eventsFound,
         outcome: scrape.outcome,
         hasError: step.error !== null,
+        error: step.error,
         volumeDrop: null,
       });
     }

@@ -6,6 +6,7 @@
  * is "already reflected": a REST snapshot read after the stream opened may already contain what a buffered event
  * says (the contract gives snapshots no stream position), so an event that is behind the copy is skipped whole.
  */
+import { FAILED_PLATFORMS_LISTED } from '@contract';
 import type { PlatformStep, RunDetail, RunStatus, RunSummary, StepStatus, StreamEvent } from '@contract';
 
 /** A run as held by the browser: its summary, and its platform steps once known (null: only a summary was read). */
@@ -44,7 +45,7 @@ export function runIdOf(ev: StreamEvent): number | null {
 
 const SUMMARY_KEYS = [
   'id', 'status', 'trigger', 'failureReason', 'retryOf', 'retriedBy', 'platforms', 'platformsTotal', 'platformsDone',
-  'platformsSucceeded', 'platformsFailed', 'eventsFound', 'createdAt', 'startedAt', 'finishedAt', 'heartbeatAt',
+  'platformsSucceeded', 'platformsFailed', 'failedPlatforms', 'eventsFound', 'createdAt', 'startedAt', 'finishedAt', 'heartbeatAt',
   'durationMs', 'traceId', 'traceUrl',
 ] as const satisfies readonly (keyof RunSummary)[];
 
@@ -52,7 +53,9 @@ const SUMMARY_KEYS = [
 export function toSummary(run: RunSummary): RunSummary {
   const out = {} as Record<string, unknown>;
   for (const key of SUMMARY_KEYS) out[key] = run[key];
-  out.platforms = [...run.platforms]; // every other field is a primitive (works on reactive proxies too)
+  // Every other field is a primitive (works on reactive proxies too); a summary from before failedPlatforms has none.
+  out.platforms = [...run.platforms];
+  out.failedPlatforms = [...(run.failedPlatforms ?? [])];
   return out as unknown as RunSummary;
 }
 
@@ -161,7 +164,9 @@ export function applyRunEvent(run: RunEntry, ev: RunLifecycleEvent | PlatformEve
   applyToStep(step, ev);
   // The server's own definitions: a run's sporting events and outcomes are the sums over its steps.
   run.platformsSucceeded = run.steps.filter((s) => s.status === 'completed').length;
-  run.platformsFailed = run.steps.filter((s) => s.status === 'failed').length;
+  const failed = run.steps.filter((s) => s.status === 'failed');
+  run.platformsFailed = failed.length;
+  run.failedPlatforms = failed.slice(0, FAILED_PLATFORMS_LISTED).map((s) => s.platform);
   run.eventsFound = run.steps.reduce((sum, s) => sum + s.eventsFound, 0);
 }
 

@@ -1,9 +1,13 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { MetaInfo, PlatformInfo, StreamEvent } from '@contract';
+import type { MetaInfo, PlatformHealth, PlatformInfo, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
+import { NO_HEALTH, outcomeOf, withScrape } from '@/lib/health';
 
-/** Configured platforms with their last outcome, and the service's meta information. */
+/**
+ * Configured platforms with their last outcome and their health (failure rate over the last scrapes, last
+ * error), and the service's meta information.
+ */
 export const usePlatformsStore = defineStore('platforms', () => {
   const items = ref<PlatformInfo[]>([]);
   const meta = ref<MetaInfo | null>(null);
@@ -21,7 +25,7 @@ export const usePlatformsStore = defineStore('platforms', () => {
 
   async function load() {
     try {
-      items.value = (await api.platforms()).items;
+      items.value = (await api.platforms()).items.map((item) => ({ ...NO_HEALTH, ...item }));
       error.value = null;
     } catch (e) {
       error.value = errorMessage(e);
@@ -30,10 +34,12 @@ export const usePlatformsStore = defineStore('platforms', () => {
     }
   }
 
-  function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number) {
+  function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number, error: string | null) {
     const item = items.value.find((p) => p.name === platform);
     if (!item || (item.lastFinishedAt != null && Date.parse(finishedAt) < Date.parse(item.lastFinishedAt))) return;
-    Object.assign(item, {
+    // A run scrapes a platform once: its step seen again (platform event, then run.finished) replaces itself.
+    const health = withScrape(item, { runId, outcome: outcomeOf(outcome, error), at: finishedAt, error }, item.lastRunId === runId && item.recentOutcomes.length > 0);
+    Object.assign(item, health, {
       lastOutcome: outcome,
       lastRunId: runId,
       lastFinishedAt: finishedAt,
@@ -48,17 +54,30 @@ export const usePlatformsStore = defineStore('platforms', () => {
    */
   function applyEvent(ev: StreamEvent): void {
     if (ev.type === 'platform.completed' || ev.type === 'platform.failed') {
-      record(ev.data.platform, ev.data.runId, ev.type === 'platform.completed' ? 'completed' : 'failed', ev.at, ev.data.eventsFound);
+      const error = ev.type === 'platform.failed' ? ev.data.error : null;
+      record(ev.data.platform, ev.data.runId, ev.type === 'platform.completed' ? 'completed' : 'failed', ev.at, ev.data.eventsFound, error);
     } else if (ev.type === 'run.finished') {
       for (const step of ev.data.run.steps) {
         if ((step.status === 'completed' || step.status === 'failed') && step.finishedAt) {
-          record(step.platform, ev.data.runId, step.status, step.finishedAt, step.eventsFound);
+          record(step.platform, ev.data.runId, step.status, step.finishedAt, step.eventsFound, step.error);
         }
       }
     }
   }
 
-  return { items, meta, loaded, error, fetchMeta, load, applyEvent };
+  /**
+   * A platform's health read with its history (GET /api/platforms/:name/history), taken unless what the bookmakers
+   * hold is newer (a scrape applied from the stream after that history was read).
+   */
+  function takeHealth(platform: string, health: PlatformHealth, newestFinishedAt: string | null) {
+    const item = items.value.find((p) => p.name === platform);
+    if (!item) return;
+    if (item.lastFinishedAt != null && (newestFinishedAt == null || Date.parse(newestFinishedAt) < Date.parse(item.lastFinishedAt))) return;
+    const { recentOutcomes, recentFailures, failureRate, lastError } = health;
+    Object.assign(item, { recentOutcomes: [...recentOutcomes], recentFailures, failureRate, lastError });
+  }
+
+  return { items, meta, loaded, error, fetchMeta, load, applyEvent, takeHealth };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(usePlatformsStore, import.meta.hot));

@@ -1,18 +1,13 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { PlatformScrape, RunHistoryPoint, ScrapeOutcome, StreamEvent } from '@contract';
+import type { PlatformScrape, RunHistoryPoint, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
+import { outcomeOf } from '@/lib/health';
+import { usePlatformsStore } from '@/stores/platforms';
 
 /** As many points as GET /api/platforms/:name/history and /api/runs/history return by default. */
 export const TREND_POINTS = 50;
 
-/** A failed step's outcome from its error, as the server tells them apart (src/history/scrapeHistory.ts). */
-export function outcomeOf(status: 'completed' | 'failed', error: string | null): ScrapeOutcome {
-  if (status === 'completed') return 'completed';
-  if (error?.startsWith('timed out after ')) return 'timeout';
-  if (error && /^(aborted|run ended)/.test(error)) return 'aborted';
-  return 'failed';
-}
 
 /** Adds or replaces (same run) a point, keeping the last TREND_POINTS in order. */
 function put<T>(list: T[], point: T, same: (a: T) => boolean): T[] {
@@ -36,7 +31,10 @@ export const useTrendsStore = defineStore('trends', () => {
 
   async function loadPlatform(name: string) {
     try {
-      scrapes.value[name] = (await api.platformHistory(name)).items;
+      const history = await api.platformHistory(name);
+      scrapes.value[name] = history.items;
+      // The same health as GET /api/platforms, read later: the bookmakers' one copy takes it.
+      usePlatformsStore().takeHealth(name, history, history.items.at(-1)?.finishedAt ?? null);
       delete scrapeErrors.value[name];
     } catch (e) {
       scrapeErrors.value[name] = errorMessage(e);
@@ -85,6 +83,7 @@ export const useTrendsStore = defineStore('trends', () => {
         eventsFound: ev.data.eventsFound,
         outcome: outcomeOf(ev.type === 'platform.completed' ? 'completed' : 'failed', error),
         hasError: error != null,
+        error,
         volumeDrop: ev.type === 'platform.completed' ? (ev.data.volumeDrop ?? null) : null,
       });
     } else if (ev.type === 'run.finished') {
@@ -101,6 +100,7 @@ export const useTrendsStore = defineStore('trends', () => {
           eventsFound: step.eventsFound,
           outcome: outcomeOf(step.status, step.error),
           hasError: step.error != null,
+          error: step.error,
           volumeDrop: step.volumeDrop,
         });
       }

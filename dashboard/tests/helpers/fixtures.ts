@@ -16,6 +16,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
     platformsSucceeded: 0,
     platformsFailed: 0,
     eventsFound: 0,
+    failedPlatforms: [],
     createdAt: '2026-01-27T16:00:00.000Z',
     startedAt: '2026-01-27T16:00:01.000Z',
     finishedAt: null,

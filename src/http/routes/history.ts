@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
-import { platformHistory, runHistory } from '../../history/scrapeHistory.js';
+import { platformHealth, platformHistory, runHistory } from '../../history/scrapeHistory.js';
 import type { Orm } from '../../db/database.js';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformHistory, RunHistory } from '../../shared/contract.js';
@@ -22,7 +22,8 @@ export function createHistoryRoutes({ orm, platforms }: { orm: Orm; platforms: P
       const name = c.req.param('name');
       const { limit } = c.req.valid('query');
       if (!platforms.adapters.has(name)) throw notFound(`platform ${name}`);
-      return c.json<PlatformHistory>({ platform: name, items: await platformHistory(orm, name, limit) });
+      const items = await platformHistory(orm, name, limit);
+      return c.json<PlatformHistory>({ platform: name, items, ...(await platformHealth(orm, name)) });
     })
     .get('/runs/history', validate('query', historyQuery), async (c) => {
       const { limit } = c.req.valid('query');

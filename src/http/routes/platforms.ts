@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformOutcome } from '../../runs/platformOutcomes.js';
-import type { PlatformInfo } from '../../shared/contract.js';
+import type { PlatformHealth, PlatformInfo } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
+
+const NO_SCRAPES: PlatformHealth = { recentOutcomes: [], recentFailures: 0, failureRate: null, lastError: null };
 
 export interface PlatformRoutesDeps {
   platforms: Pick<Platforms, 'adapters'>;
@@ -23,6 +25,7 @@ export function createPlatformRoutes({ platforms, outcomes }: PlatformRoutesDeps
         lastFinishedAt: last?.finishedAt.toISOString() ?? null,
         lastSuccessAt: last?.lastSuccessAt?.toISOString() ?? null,
         lastEventsFound: last?.eventsFound ?? null,
+        ...(last?.health ?? NO_SCRAPES),
       };
     });
     return c.json({ items });
