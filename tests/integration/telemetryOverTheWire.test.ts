@@ -169,13 +169,13 @@ describe('metrics of the real process', () => {
     const metricsUrl = String(service.logs.find((line) => line.msg === 'oddswatch listening')!.url);
     const snapshot = await MetricsSnapshot.scrape(`${metricsUrl}/metrics`);
     expect(snapshot.value('oddswatch_runs_total', { trigger: 'api', status: 'partial' })).toBe(1);
-    expect(snapshot.has('http_server_request_duration')).toBe(true);
+    expect(snapshot.has('http_server_request_duration_seconds')).toBe(true);
     // One record per feed page: northwind and bluepeak 2 pages each answered 200.
-    expect(snapshot.histogramCount('http_client_request_duration', { http_response_status_code: '200' })).toBe(4);
+    expect(snapshot.histogramCount('http_client_request_duration_seconds', { http_response_status_code: '200' })).toBe(4);
     // The run's statements (db/statementTelemetry.ts): at least its step writes, labelled as the pg instrumentation did.
-    expect(snapshot.histogramCount('db_client_operation_duration', { db_operation_name: 'WITH', db_namespace: db.name })).toBeGreaterThanOrEqual(3);
-    expect(snapshot.has('nodejs_eventloop_delay_p99') || snapshot.has('nodejs_eventloop_delay_max')).toBe(true);
-    expect(snapshot.has('v8js_memory_heap_used')).toBe(true);
+    expect(snapshot.histogramCount('db_client_operation_duration_seconds', { db_operation_name: 'WITH', db_namespace: db.name })).toBeGreaterThanOrEqual(3);
+    expect(snapshot.has('nodejs_eventloop_delay_p99_seconds') || snapshot.has('nodejs_eventloop_delay_max_seconds')).toBe(true);
+    expect(snapshot.has('v8js_memory_heap_used_bytes')).toBe(true);
     const file = path.join(tmpdir(), `oddswatch-metrics-${process.pid}.txt`);
     await writeFile(file, snapshot.text);
     const { stdout, stderr } = await promisify(execFile)('sh', ['-c', `promtool check metrics < ${file}; echo "exit=$?"`]);
