@@ -31,6 +31,7 @@ import { createPlatformRoutes } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import { createTraceRoutes, type TraceRoutesDeps } from './routes/traces.js';
+import { recordRoute } from './routeTelemetry.js';
 import type { SseDeps } from './sse.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
@@ -69,7 +70,7 @@ export function createApp(deps: AppDeps) {
   const { orm, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
-  app.use(traceContext());
+  app.use(traceContext(), recordRoute());
 
   app.use(async (c, next) => {
     const started = performance.now();
