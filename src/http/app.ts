@@ -128,6 +128,7 @@ export function createApp(deps: AppDeps) {
       authRequired: Boolean(deps.config.operatorToken),
       platforms: deps.platforms.names,
       connectionGraceMs: deps.config.connectionGraceMs,
+      traceUrlTemplate: deps.config.traceUrlTemplate ?? null,
     }),
   );
   api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id
