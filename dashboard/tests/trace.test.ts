@@ -227,16 +227,43 @@ describe('TraceView', () => {
     wrapper.unmount();
   });
 
-  it('a trace this process does not hold says so and where to look instead; other errors show their message', async () => {
+  const META = { version: 't', authRequired: false, platforms: [], connectionGraceMs: 5000 };
+
+  it('a trace the service no longer holds (a restart, or older than its last runs) says it has expired, and links to Tempo when TRACE_URL_TEMPLATE is set', async () => {
+    const fake = installFakeFetch({
+      [`GET /api/traces/${TRACE_ID}`]: apiError(404, 'trace_not_found', `trace ${TRACE_ID} is not held here`, { reason: 'not_held' }),
+      'GET /api/meta': { body: { ...META, traceUrlTemplate: 'http://grafana.test/explore?left={traceId}' } },
+    });
+    const { wrapper } = await mountAt(`/traces/${TRACE_ID}`);
+    const notFound = wrapper.get('[data-testid="trace-not-found"]');
+    expect(notFound.attributes('data-reason')).toBe('not_held');
+    expect(notFound.text()).toContain(`Trace ${TRACE_ID} has expired.`);
+    expect(notFound.text()).toMatch(/in memory only.*restart\s+loses them/s);
+    const tempo = wrapper.get('[data-testid="trace-tempo-link"]');
+    expect(tempo.attributes('href')).toBe(`http://grafana.test/explore?left=${TRACE_ID}`);
+    expect(tempo.attributes('target')).toBe('_blank');
+    expect(wrapper.find('[data-testid="trace-keep-hint"]').exists()).toBe(false);
+    expect(wrapper.find('[data-testid="trace-run-link"]').exists()).toBe(false);
+    expect(fake.callsTo('GET', '/api/meta')).toHaveLength(1);
+    wrapper.unmount();
+  });
+
+  it('without TRACE_URL_TEMPLATE it says how to keep traces instead of linking; a service that exports says so; other errors show their message', async () => {
     installFakeFetch({
-      [`GET /api/traces/${TRACE_ID}`]: apiError(404, 'trace_not_found', `Trace ${TRACE_ID} is not held by this process`),
+      [`GET /api/traces/${TRACE_ID}`]: apiError(404, 'trace_not_found', `trace ${TRACE_ID} is not held here`, { reason: 'not_held' }),
+      'GET /api/traces/0af7651916cd43dd8448eb211c80319c': apiError(404, 'trace_not_found', 'this service exports its traces', { reason: 'exported' }),
       'GET /api/traces/nope': apiError(400, 'invalid_request', 'traceId: 32 lowercase hex characters'),
+      'GET /api/meta': { body: { ...META, traceUrlTemplate: null } },
     });
     const { wrapper, router } = await mountAt(`/traces/${TRACE_ID}`);
-    const notFound = wrapper.get('[data-testid="trace-not-found"]');
-    expect(notFound.text()).toContain(`This process does not hold trace ${TRACE_ID}.`);
-    expect(notFound.text()).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
-    expect(wrapper.find('[data-testid="trace-run-link"]').exists()).toBe(false);
+    expect(wrapper.get('[data-testid="trace-not-found"]').text()).toContain('has expired');
+    expect(wrapper.find('[data-testid="trace-tempo-link"]').exists()).toBe(false);
+    expect(wrapper.get('[data-testid="trace-keep-hint"]').text()).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    await router.push('/traces/0af7651916cd43dd8448eb211c80319c');
+    await flush();
+    const exported = wrapper.get('[data-testid="trace-not-found"]');
+    expect(exported.attributes('data-reason')).toBe('exported');
+    expect(exported.text()).not.toContain('expired');
     await router.push('/traces/nope');
     await flush();
     expect(wrapper.get('[data-testid="trace-error"]').text()).toBe('traceId: 32 lowercase hex characters');

@@ -36,6 +36,7 @@ import { createPlatformRoutes } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import { createTraceRoutes, type TraceRoutesDeps } from './routes/traces.js';
+import { recordRoute } from './routeTelemetry.js';
 import type { SseDeps } from './sse.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
@@ -74,7 +75,7 @@ export function createApp(deps: AppDeps) {
   const { orm, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
-  app.use(traceContext());
+  app.use(traceContext(), recordRoute());
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -137,6 +138,7 @@ export function createApp(deps: AppDeps) {
       authRequired: Boolean(deps.config.operatorToken),
       platforms: deps.platforms.names,
       connectionGraceMs: deps.config.connectionGraceMs,
+      traceUrlTemplate: deps.config.traceUrlTemplate ?? null,
     }),
   );
   api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id

@@ -1,6 +1,8 @@
+import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { bypassInstrumentationFor } from '../http/instrumentationBypass.js';
 
 /**
  * Built-in simulated bookmakers: a small HTTP server on a loopback port serving fictional feeds in the
@@ -132,6 +134,10 @@ export class SimulatedFeeds {
         this.baseUrl = `http://127.0.0.1:${info.port}`;
         resolve();
       });
+      // The bookmakers are not oddswatch: their requests make no server span (a trace of its own per feed
+      // page) and no http.server.request.duration record (route-less series, and their injected 503s
+      // counted as the service's errors).
+      bypassInstrumentationFor(this.server as Server, () => true);
     });
   }
 

@@ -136,6 +136,11 @@ export interface MetaInfo {
   authRequired: boolean;
   platforms: string[];
   connectionGraceMs: number;
+  /**
+   * TRACE_URL_TEMPLATE (`{traceId}` to fill in): where the traces are kept when they are exported (Tempo in
+   * Grafana); null when not configured. The trace view links there for a trace the service no longer holds.
+   */
+  traceUrlTemplate: string | null;
 }
 
 export interface ApiErrorBody {

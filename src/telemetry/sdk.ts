@@ -8,6 +8,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { isEventStreamPath, isProbePath, requestPath } from '../http/quietPaths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
+import { observeProcess } from './processMetrics.js';
 import { resourceDetectors } from './resource.js';
 import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } from './prometheus.js';
 
@@ -79,6 +80,8 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
   });
   sdk.start();
   pipeline = metricsPipelineFrom(exporter, metrics.getMeter('oddswatch'));
+  // CPU, resident memory, file descriptors; the runtime-node instrumentation adds the event loop, heap and GC.
+  observeProcess(pipeline.meter);
 }
 
 /** The SDK's metrics pipeline, or undefined when the process was started without register.ts. */

@@ -8,7 +8,7 @@ let secured: TestServer;
 
 beforeAll(async () => {
   open = await startTestServer();
-  secured = await startTestServer({ OPERATOR_TOKEN: TOKEN });
+  secured = await startTestServer({ OPERATOR_TOKEN: TOKEN, TRACE_URL_TEMPLATE: 'http://grafana.test/explore?trace={traceId}' });
 });
 afterAll(async () => {
   await open?.close();
@@ -164,7 +164,9 @@ describe('GET /api/platforms, /api/meta, health', () => {
     expect(await (await open.api('/healthz')).json()).toEqual({ status: 'ok' });
     expect(await (await open.api('/readyz')).json()).toEqual({ status: 'ready' });
     expect(await (await open.api('/api/meta')).json()).toMatchObject({ authRequired: false, platforms: open.platforms.names });
-    expect(await (await secured.api('/api/meta')).json()).toMatchObject({ authRequired: true });
+    expect(await (await secured.api('/api/meta')).json()).toMatchObject({ authRequired: true, traceUrlTemplate: 'http://grafana.test/explore?trace={traceId}' });
+    // The trace view links a trace the service no longer holds to TRACE_URL_TEMPLATE: null when there is none.
+    expect(await (await open.api('/api/meta')).json()).toMatchObject({ traceUrlTemplate: null });
   });
 
   it('answers unknown API routes with a JSON 404', async () => {

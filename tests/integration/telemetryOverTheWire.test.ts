@@ -101,8 +101,10 @@ describe('traces over OTLP', () => {
     expect(oddsWrites.length).toBeGreaterThan(0);
     for (const span of oddsWrites) {
       expect(textOf(span)).toMatch(/unnest\(\?::text\[\]/);
-      expect(span.name).toBe(`pg.query:WITH ${db.name}`);
-      expect(span.attributes).toMatchObject({ 'db.operation.name': 'WITH', 'db.system.name': 'postgresql', 'server.address': '127.0.0.1' });
+      // Named by what it does (db/querySummary.ts), not by its first keyword (WITH).
+      expect(span.name).toBe(`pg.query:INSERT ${db.name}`);
+      expect(span.attributes).toMatchObject({ 'db.operation.name': 'INSERT', 'db.system.name': 'postgresql', 'server.address': '127.0.0.1' });
+      expect(String(span.attributes['db.query.summary'])).toContain('INSERT sporting_events INSERT odds');
       expect(textOf(span)).not.toContain('northwind');
     }
   });
@@ -169,13 +171,13 @@ describe('metrics of the real process', () => {
     const metricsUrl = String(service.logs.find((line) => line.msg === 'oddswatch listening')!.url);
     const snapshot = await MetricsSnapshot.scrape(`${metricsUrl}/metrics`);
     expect(snapshot.value('oddswatch_runs_total', { trigger: 'api', status: 'partial' })).toBe(1);
-    expect(snapshot.has('http_server_request_duration')).toBe(true);
+    expect(snapshot.has('http_server_request_duration_seconds')).toBe(true);
     // One record per feed page: northwind and bluepeak 2 pages each answered 200.
-    expect(snapshot.histogramCount('http_client_request_duration', { http_response_status_code: '200' })).toBe(4);
-    // The run's statements (db/statementTelemetry.ts): at least its step writes, labelled as the pg instrumentation did.
-    expect(snapshot.histogramCount('db_client_operation_duration', { db_operation_name: 'WITH', db_namespace: db.name })).toBeGreaterThanOrEqual(3);
-    expect(snapshot.has('nodejs_eventloop_delay_p99') || snapshot.has('nodejs_eventloop_delay_max')).toBe(true);
-    expect(snapshot.has('v8js_memory_heap_used')).toBe(true);
+    expect(snapshot.histogramCount('http_client_request_duration_seconds', { http_response_status_code: '200' })).toBe(4);
+    // The run's statements (db/statementTelemetry.ts): at least its step writes (odds upserts with the step's end).
+    expect(snapshot.histogramCount('db_client_operation_duration_seconds', { db_operation_name: 'INSERT', db_namespace: db.name })).toBeGreaterThanOrEqual(3);
+    expect(snapshot.has('nodejs_eventloop_delay_p99_seconds') || snapshot.has('nodejs_eventloop_delay_max_seconds')).toBe(true);
+    expect(snapshot.has('v8js_memory_heap_used_bytes')).toBe(true);
     const file = path.join(tmpdir(), `oddswatch-metrics-${process.pid}.txt`);
     await writeFile(file, snapshot.text);
     const { stdout, stderr } = await promisify(execFile)('sh', ['-c', `promtool check metrics < ${file}; echo "exit=$?"`]);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allPanels, DASHBOARD_FILES, loadDashboard, resolveUid } from './dashboards.js';
+import { allPanels, DASHBOARD_FILES, labelsOfEverySeries, loadDashboard, resolveUid } from './dashboards.js';
 import { readYaml, repoPath, ROOT, run } from './repo.js';
 
 /**
@@ -413,5 +413,61 @@ describe('Grafana provisioning and dashboards', () => {
       const target = /^\/d\/([\w-]+)/.exec(link.url ?? '')?.[1];
       if (target) expect(uids, `${file}: link "${link.title}"`).toContain(target);
     }
+  });
+
+  it.each(DASHBOARD_FILES)('%s has a logs panel on the provisioned Loki, selecting the service as its OTLP lines are indexed', (file) => {
+    const dashboard = loadDashboard(file);
+    const loki = dataSources.find((source) => source.type === 'loki')!;
+    const logs = allPanels(dashboard).filter((panel) => panel.type === 'logs');
+    expect(logs.length, 'a logs panel').toBeGreaterThan(0);
+    for (const panel of logs) {
+      expect(resolveUid(dashboard, panel.datasource)).toBe(loki.uid);
+      for (const target of panel.targets ?? []) {
+        expect(resolveUid(dashboard, target.datasource ?? panel.datasource)).toBe(loki.uid);
+        // service.name -> service_name, as Tempo's trace-to-logs query maps it.
+        expect(target.expr, `${panel.title}`).toMatch(/^\{service_name="oddswatch"\}/);
+      }
+    }
+  });
+
+  it.each(DASHBOARD_FILES)('%s links series to their traces and logs: Explore on the provisioned Tempo and Loki, over the time range, with labels every query keeps', (file) => {
+    const dashboard = loadDashboard(file);
+    const byUid = new Map(dataSources.map((source) => [source.uid, source]));
+    const linkedTypes = new Set<string>();
+    for (const panel of allPanels(dashboard)) {
+      const links = panel.fieldConfig?.defaults?.links ?? [];
+      const where = `${file} panel "${panel.title}"`;
+      const types = new Set<string>();
+      for (const link of links) {
+        expect(link.url, `${where}: ${link.title}`).toMatch(/^\/explore\?/);
+        const panes = new URL(link.url, 'http://grafana').searchParams.get('panes');
+        expect(panes, `${where}: ${link.title}`).toBeTruthy();
+        // Grafana fills the placeholders in when the series is clicked.
+        const placeholders = [...panes!.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1]!);
+        for (const name of placeholders) {
+          if (name === '__from' || name === '__to') continue;
+          const label = /^__field\.labels\.(\w+)$/.exec(name)?.[1];
+          expect(label, `${where}: ${link.title} uses \${${name}}`).toBeDefined();
+          expect([...labelsOfEverySeries(panel)], `${where}: ${link.title} uses label ${label}, which not every query of the panel keeps`).toContain(label);
+        }
+        for (const pane of Object.values(JSON.parse(panes!.replace(/\$\{[^}]+\}/g, 'x')) as Record<string, { datasource: string; queries: { datasource: { uid: string }; query?: string; expr?: string }[]; range: unknown }>)) {
+          const source = byUid.get(pane.datasource);
+          expect(source?.type, `${where}: ${link.title} opens data source ${pane.datasource}`).toMatch(/^(tempo|loki)$/);
+          types.add(source!.type);
+          expect(pane.range).toEqual({ from: 'x', to: 'x' });
+          for (const query of pane.queries) {
+            expect(query.datasource.uid).toBe(pane.datasource);
+            if (source!.type === 'tempo') expect(query.query).toMatch(/^\{ resource\.service\.name = "oddswatch" && /);
+            else expect(query.expr).toMatch(/^\{service_name="oddswatch"\}/);
+          }
+        }
+      }
+      // A series of a route or a platform opens both its traces and its log lines.
+      if (['http_route', 'platform'].some((label) => labelsOfEverySeries(panel).has(label)) && panel.type !== 'logs') {
+        expect([...types].sort(), `${where}: links to its traces and logs`).toEqual(['loki', 'tempo']);
+      }
+      for (const type of types) linkedTypes.add(type);
+    }
+    expect([...linkedTypes].sort()).toEqual(['loki', 'tempo']);
   });
 });

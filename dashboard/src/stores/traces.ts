@@ -6,6 +6,8 @@ import { api, errorMessage, isApiError } from '@/api/client';
 export interface TraceLoadError {
   /** The service does not hold this trace (404 `trace_not_found`): kept in memory for its last runs only. */
   notFound: boolean;
+  /** Why, when not found: `exported` (the service sends its traces to a collector and keeps none), else `not_held`. */
+  reason: 'exported' | 'not_held' | null;
   message: string;
 }
 
@@ -23,7 +25,9 @@ export const useTracesStore = defineStore('traces', () => {
       byId.value[traceId] = await api.getTrace(traceId);
       delete errors.value[traceId];
     } catch (e) {
-      errors.value[traceId] = { notFound: isApiError(e, 'trace_not_found'), message: errorMessage(e) };
+      const notFound = isApiError(e, 'trace_not_found');
+      const exported = notFound && (e.details as { reason?: unknown } | undefined)?.reason === 'exported';
+      errors.value[traceId] = { notFound, reason: notFound ? (exported ? 'exported' : 'not_held') : null, message: errorMessage(e) };
     }
   }
 

@@ -17,11 +17,16 @@ export function createTraceRoutes({ traces }: TraceRoutesDeps) {
   return new Hono<AppEnv>().get('/:traceId', validate('param', traceParam), (c) => {
     const { traceId } = c.req.valid('param');
     if (!traces) {
-      throw new AppError('trace_not_found', 404, 'this service exports its traces (OTEL_EXPORTER_OTLP_ENDPOINT): open them in Tempo');
+      throw new AppError('trace_not_found', 404, 'this service exports its traces (OTEL_EXPORTER_OTLP_ENDPOINT): open them in Tempo', { reason: 'exported' });
     }
     const trace = traces.trace(traceId);
     if (!trace) {
-      throw new AppError('trace_not_found', 404, `trace ${traceId} is not held here: a process keeps the traces of its last runs only, and only the runs it ran`);
+      throw new AppError(
+        'trace_not_found',
+        404,
+        `trace ${traceId} is not held here: a process keeps the traces of its last runs only, only the runs it ran, and loses them when it restarts`,
+        { reason: 'not_held' },
+      );
     }
     return c.json(trace);
   });
