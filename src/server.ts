@@ -213,7 +213,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       await coordination.stop();
     });
 
+    let draining = false;
     const sse: SseDeps = {
+      draining: () => draining,
       bus,
       metrics,
       logger,
@@ -264,6 +266,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const stop = () => {
       stopping ??= (async () => {
         logger.info('shutting down');
+        // Not ready, and no new streams, from the first moment: balancers and browsers move to a live replica.
+        draining = true;
         scheduler.stop();
         server.close();
         metricsServer?.close();

@@ -6,6 +6,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { RequestContext } from '@mikro-orm/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { boundRows } from '../db/boundStatement.js';
@@ -91,8 +92,14 @@ export function createApp(deps: AppDeps) {
   const edge = createEdgeMetrics(deps.metrics.meter);
   app.use(securityHeaders(), refuseUnknownMethods(), refuseUnknownHosts([...deps.config.allowedHosts, deps.config.host], edge.unknownHost));
 
+  // JSON, /metrics and the dashboard's files gzipped when asked (/api/odds: 116 kB -> a few kB); SSE never
+  // (its frames go straight to the socket, and a buffering encoder would hold them back).
+  const compressed = compress();
+  app.use((c, next) => (isEventStreamPath(c.req.path) ? next() : compressed(c, next)));
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    if (deps.sse.draining?.()) return c.json({ status: 'not_ready', reason: 'draining' }, 503, { 'Retry-After': '1' });
     // Its own short deadline: a frozen database makes the probe fail in time, never hang it.
     // Its database waits end at the deadline too (databaseDeadline.ts): probes leave none queued in the pool.
     const check = withDatabaseDeadline(READINESS_DEADLINE_MS, async () => {
@@ -164,13 +171,15 @@ export function createMetricsApp(metrics: MetricsPipeline) {
 function mountDashboard(app: Hono<AppEnv>, dir: string): void {
   const index = path.join(dir, 'index.html');
   const root = path.relative(process.cwd(), dir) || '.';
-  app.use('/assets/*', serveStatic({ root }));
-  app.use('*', serveStatic({ root, index: 'index.html' }));
+  // Vite names every asset after its content: a changed file is a new URL, so an old one may be kept for a
+  // year. index.html names them, so it is asked for again each time (no-cache: revalidated, never stale).
+  app.use('/assets/*', serveStatic({ root, onFound: (_path, c) => c.header('Cache-Control', 'public, max-age=31536000, immutable') }));
+  app.use('*', serveStatic({ root, index: 'index.html', onFound: (_path, c) => c.header('Cache-Control', 'no-cache') }));
   app.get('*', async (c) => {
     if (!existsSync(index)) {
       return c.text('The dashboard is not built. Run `npm run build` (npm start does it for you).', 503);
     }
-    return c.html(await readFile(index, 'utf8'));
+    return c.html(await readFile(index, 'utf8'), 200, { 'Cache-Control': 'no-cache' });
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 }

@@ -79,7 +79,12 @@ export interface SseDeps {
   settings: SseSettings;
   /** Streams open now, so shutdown can end them with reason server_shutdown. */
   open: Set<{ end(reason: SseDisconnectReason): void }>;
+  /** True once graceful shutdown began: new streams are refused so clients move to a live replica. */
+  draining?(): boolean;
 }
+
+/** How soon a client refused by a draining replica should try again (a load balancer has moved it by then). */
+export const DRAINING_RETRY_AFTER_SECONDS = 1;
 
 const fanouts = new WeakMap<SseDeps, Fanout>();
 const limitsOf = new WeakMap<SseDeps, StreamLimits>();
@@ -92,6 +97,10 @@ const limitsOf = new WeakMap<SseDeps, StreamLimits>();
 export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStreamOptions): Response {
   // HEAD answers the headers and opens nothing.
   if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+  if (deps.draining?.()) {
+    c.header('Connection', 'close'); // the next attempt opens a new connection, which the balancer sends elsewhere
+    return c.json(errorBody('shutting_down', 'this replica is shutting down; reconnect to reach a live one'), 503, { 'Retry-After': String(DRAINING_RETRY_AFTER_SECONDS) });
+  }
   const response = c.env.outgoing as ServerResponse;
   let fanout = fanouts.get(deps);
   if (!fanout) fanouts.set(deps, (fanout = new Fanout(deps.settings.heartbeatMs)));
