@@ -8,7 +8,7 @@ import { boundRows } from './db/boundStatement.js';
 import { openDatabase, type Orm } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { createApp, createMetricsApp } from './http/app.js';
-import { answerConnect } from './http/security.js';
+import { answerClientErrors, answerConnect } from './http/security.js';
 import { bypassInstrumentationFor } from './http/instrumentationBypass.js';
 import { isEventStreamPath } from './http/quietPaths.js';
 import type { SseDeps } from './http/sse.js';
@@ -250,6 +250,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     const server = await listen(app.fetch, config.host, config.port, slowClientBounds(config));
     answerConnect(server);
+    answerClientErrors(server);
     bypassInstrumentationFor(server as Server, isEventStreamPath);
     const port = (server.address() as AddressInfo).port;
     let metricsServer: ServerType | undefined;

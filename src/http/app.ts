@@ -27,7 +27,7 @@ import { requireOperatorToken } from './auth.js';
 import { databaseDeadline } from './databaseDeadline.js';
 import { identifyClient, TrustedProxies } from './clientAddress.js';
 import { createEdgeMetrics } from './edgeMetrics.js';
-import { refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
+import { discardBody, refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
 import { isEventStreamPath, isProbePath } from './quietPaths.js';
@@ -76,6 +76,11 @@ export function createApp(deps: AppDeps) {
   const { orm, logger } = deps;
   const app = new Hono<AppEnv>();
   app.onError(onError(logger));
+  // Whatever answered, the rest of an unread request body is read and dropped before the answer goes out.
+  app.use(async (c, next) => {
+    await next();
+    await discardBody(c);
+  });
   app.use(traceContext(), recordRoute());
 
   app.use(async (c, next) => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -61,6 +62,27 @@ export const refuseUnknownMethods = (): MiddlewareHandler<AppEnv> => async (c, n
   await next();
 };
 
+/** Longest a refusal waits for the body it will not read. */
+const DISCARD_BODY_MS = 1_000;
+
+/**
+ * Reads and drops what is left of a request body before answering without it: a socket closed with unread
+ * data resets the connection (Node 24 closes it), and the client then sees ECONNRESET instead of the answer.
+ * Bounded in time; a body still coming after that gets `Connection: close`.
+ */
+export async function discardBody(c: Context<AppEnv>): Promise<void> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!incoming || incoming.readableEnded || incoming.complete) return;
+  incoming.resume();
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    new Promise<boolean>((resolve) => incoming.once('end', () => resolve(true)).once('error', () => resolve(false))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DISCARD_BODY_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!ended) c.header('Connection', 'close');
+}
+
 /** Load balancers and orchestrators probe by IP or service name; these answer nothing but up/ready. */
 const UNCHECKED_HOST_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -123,5 +145,34 @@ export function answerConnect(server: EventEmitter): void {
       `HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `Allow: ${[...KNOWN_METHODS].join(', ')}\r\nConnection: close\r\n\r\n${body}`,
     );
+  });
+}
+
+/** How long a connection that sent bytes after its `Connection: close` request may take to get its answer. */
+const CLOSING_CONNECTION_MS = 5_000;
+
+/**
+ * Node's default answer to a request it cannot parse destroys the socket at once, so a client still sending
+ * sees a reset instead of an answer. Here the answer in progress is finished first: bytes after a
+ * `Connection: close` request (a body sent without Content-Length or chunked framing) are read and dropped
+ * while that request is answered; anything else unparsable gets 400 and a closed connection.
+ */
+export function answerClientErrors(server: EventEmitter): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent: boolean; writableEnded: boolean } }) => {
+    socket.on('error', () => undefined);
+    const answering = socket._httpMessage;
+    if (answering && !answering.writableEnded) {
+      socket.resume();
+      setTimeout(() => socket.destroy(), CLOSING_CONNECTION_MS).unref();
+      return;
+    }
+    if (socket.writable && !answering?.headersSent) {
+      const body = JSON.stringify(errorBody('bad_request', 'the request could not be parsed'));
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.resume();
+      setTimeout(() => socket.destroy(), CLOSING_CONNECTION_MS).unref();
+      return;
+    }
+    socket.destroy();
   });
 }
