@@ -148,7 +148,10 @@ describe('trace ids as `npm start` runs the service, with no telemetry configura
     try {
       const notHeld = testId(tab.page, 'trace-not-found');
       await notHeld.waitFor({ timeout: 10_000 });
-      expect(await notHeld.textContent()).toContain('This process does not hold trace 0af7651916cd43dd8448eb211c80319c.');
+      const text = (await notHeld.textContent()) ?? '';
+      expect(text).toContain('Trace 0af7651916cd43dd8448eb211c80319c has expired.');
+      expect(text).toContain('A restart loses them all'); // said plainly: kept in memory, gone at restart
+      expect(await testId(tab.page, 'trace-keep-hint').isVisible()).toBe(true); // no TRACE_URL_TEMPLATE here: how to keep them
       expect(tab.pageErrors).toEqual([]);
     } finally {
       await tab.close();
