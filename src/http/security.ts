@@ -148,6 +148,12 @@ export function answerConnect(server: EventEmitter): void {
   });
 }
 
+/** Node's own answers to what its parser refuses (a request too slow, headers too large); 400 otherwise. */
+const CLIENT_ERROR_ANSWERS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'headers_too_large'],
+};
+
 /** How long a connection that sent bytes after its `Connection: close` request may take to get its answer. */
 const CLOSING_CONNECTION_MS = 5_000;
 
@@ -161,14 +167,15 @@ export function answerClientErrors(server: EventEmitter): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent: boolean; writableEnded: boolean } }) => {
     socket.on('error', () => undefined);
     const answering = socket._httpMessage;
-    if (answering && !answering.writableEnded) {
+    if (error.code === 'HPE_CLOSED_CONNECTION' && answering && !answering.writableEnded) {
       socket.resume();
       setTimeout(() => socket.destroy(), CLOSING_CONNECTION_MS).unref();
       return;
     }
     if (socket.writable && !answering?.headersSent) {
-      const body = JSON.stringify(errorBody('bad_request', 'the request could not be parsed'));
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const [status, reason, code] = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? [400, 'Bad Request', 'bad_request'];
+      const body = JSON.stringify(errorBody(code, reason.toLowerCase()));
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       socket.resume();
       setTimeout(() => socket.destroy(), CLOSING_CONNECTION_MS).unref();
       return;
