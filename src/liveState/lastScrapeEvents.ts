@@ -1,6 +1,5 @@
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import { sqlArray } from '../db/sqlArray.js';
+import { lastSuccessfulSteps } from './lastSuccessfulSteps.js';
 
 /**
  * The sporting events found by each platform's last successful scrape, exposed as
@@ -23,17 +22,7 @@ export class LastScrapeEvents {
   }
 }
 
-/** One indexed look-up per platform ((platform, finished_at) index), newest successful step first. */
+/** The sporting events of each platform's last successful scrape, as the database holds them at start-up. */
 export async function loadLastScrapeEvents(orm: Orm, platforms: readonly string[]): Promise<LastScrapeEvents> {
-  const rows = await boundRows<{ platform: string; events_found: number | null }>(
-    orm,
-    `select p.platform, (
-       select ps.events_found from platform_steps ps
-       where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
-       order by ps.finished_at desc limit 1
-     ) as events_found
-     from unnest(?::text[]) as p(platform)`,
-    [sqlArray(platforms)],
-  );
-  return new LastScrapeEvents(rows.flatMap((row) => (row.events_found === null ? [] : [[row.platform, row.events_found] as const])));
+  return new LastScrapeEvents([...(await lastSuccessfulSteps(orm, platforms))].map(([platform, step]) => [platform, step.eventsFound] as const));
 }

@@ -1,6 +1,5 @@
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import { sqlArray } from '../db/sqlArray.js';
+import { lastSuccessfulSteps } from './lastSuccessfulSteps.js';
 import { STALE_AFTER_INTERVALS, type BookmakerFreshness } from '../shared/contract.js';
 
 /**
@@ -16,20 +15,7 @@ export function freshnessOf(platform: string, lastSuccessAt: Date | null, scrape
   return { platform, lastSuccessAt: lastSuccessAt.toISOString(), stale: now > staleAt, staleAt: new Date(staleAt).toISOString() };
 }
 
-/**
- * When each platform's last successful scrape finished (absent: none), from the database, so every replica answers
- * alike. One index look-up per platform ((platform, finished_at), newest first).
- */
+/** When each platform's last successful scrape finished (absent: none). */
 export async function lastSuccesses(orm: Orm, platforms: readonly string[]): Promise<Map<string, Date>> {
-  const rows = await boundRows<{ platform: string; finished_at: Date | string | null }>(
-    orm,
-    `select p.platform, (
-       select ps.finished_at from platform_steps ps
-       where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
-       order by ps.finished_at desc limit 1
-     ) as finished_at
-     from unnest(?::text[]) as p(platform)`,
-    [sqlArray(platforms)],
-  );
-  return new Map(rows.flatMap((row) => (row.finished_at === null ? [] : [[row.platform, new Date(row.finished_at)] as const])));
+  return new Map([...(await lastSuccessfulSteps(orm, platforms))].map(([platform, step]) => [platform, step.finishedAt]));
 }
