@@ -61,7 +61,10 @@ export async function waitForRunStatus(replica: Replica, runId: number, statuses
 export async function leaderGauges(replicas: Replica[]): Promise<number[]> {
   return Promise.all(
     replicas.map(async (replica) => {
-      const text = await fetch(`${replica.url}/metrics`).then((response) => response.text(), () => '');
+      // A replica stopped mid-read may cut the body as well as refuse the connection; either reads as 0.
+      const text = await fetch(`${replica.url}/metrics`)
+        .then((response) => response.text())
+        .catch(() => '');
       const match = /^oddswatch_scheduler_leader(?:\{[^}]*\})? (\d+)/m.exec(text);
       return match ? Number(match[1]) : 0;
     }),
