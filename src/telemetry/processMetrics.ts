@@ -10,7 +10,7 @@ import type { Meter } from '@opentelemetry/api';
  *
  * The Node runtime itself (event-loop delay and utilization, heap spaces, GC by kind) comes from the
  * runtime-node instrumentation the SDK enables (sdk.ts). Not @opentelemetry/instrumentation-host-metrics,
- * although the auto-instrumentations bundle ships it: its process memory has no unit (so no `_bytes`, against
+ * which oddswatch does not install: its process memory has no unit (so no `_bytes`, against
  * the naming rule of prometheus.ts), its utilization gauges are differences since the previous collection
  * (two scrapers, such as /metrics and METRICS_PORT or two Prometheus servers, would split them; a counter and
  * rate() have no such state), its default system.* groups describe the host (per CPU, and a container's host at

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { metrics } from '@opentelemetry/api';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -22,14 +26,42 @@ let pipeline: MetricsPipeline | undefined;
 let recent: RecentTraces | undefined;
 
 /**
- * The instrumentations oddswatch has something for (Hono on node:http, runtime metrics, pino), unless
- * OTEL_NODE_ENABLED_INSTRUMENTATIONS says otherwise: the other ~35 of auto-instrumentations-node would only
- * hook module loading for libraries the service never loads. Feed requests (fetch) and SQL statements make
- * their spans themselves (platforms/feedRequestTelemetry.ts, db/statementTelemetry.ts), not through the
- * undici and pg instrumentations: cheaper, redacted at the source (no traceparent to the bookmakers, no
- * parameter values in a span).
+ * The instrumentations oddswatch has something for: Hono on node:http, runtime metrics, pino. Only these
+ * (and pg, off unless asked for) are installed, not the auto-instrumentations bundle of ~40. Feed requests
+ * (fetch) and SQL statements make their spans themselves (platforms/feedRequestTelemetry.ts,
+ * db/statementTelemetry.ts), not through the undici and pg instrumentations: cheaper, redacted at the source
+ * (no traceparent to the bookmakers, no parameter values in a span). OTEL_NODE_ENABLED_INSTRUMENTATIONS
+ * (short names, comma-separated) chooses among these four; a name outside them is ignored.
  */
-const USED_INSTRUMENTATIONS = 'http,runtime-node,pino';
+const DEFAULT_INSTRUMENTATIONS = 'http,runtime-node,pino';
+
+/** The enabled short names of OTEL_NODE_ENABLED_INSTRUMENTATIONS, or the defaults. */
+export function enabledInstrumentations(env: Record<string, string | undefined>): Set<string> {
+  const names = (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS || DEFAULT_INSTRUMENTATIONS).split(',').map((name) => name.trim()).filter(Boolean);
+  return new Set(names);
+}
+
+function instrumentations(env: Record<string, string | undefined>): Instrumentation[] {
+  const enabled = enabledInstrumentations(env);
+  const chosen: Instrumentation[] = [];
+  if (enabled.has('http')) {
+    chosen.push(
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => {
+          const path = requestPath(request.url);
+          return isProbePath(path) || isEventStreamPath(path);
+        },
+      }),
+    );
+  }
+  if (enabled.has('runtime-node')) chosen.push(new RuntimeNodeInstrumentation());
+  // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
+  // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
+  if (enabled.has('pino') && logsExported(env)) chosen.push(new PinoInstrumentation({ disableLogCorrelation: true }));
+  // As statementTelemetry.ts behaves: no root spans.
+  if (enabled.has('pg')) chosen.push(new PgInstrumentation({ requireParentSpan: true }));
+  return chosen;
+}
 
 /** The http instrumentation's client durations (node:http, which no client of oddswatch uses) would collide with the feeds' http.client.request.duration. */
 const views: ViewOptions[] = [
@@ -45,8 +77,6 @@ function logsExported(env: Record<string, string | undefined>): boolean {
 
 export function startTelemetry(env: Record<string, string | undefined>): void {
   if (sdk) return;
-  // getNodeAutoInstrumentations reads process.env itself.
-  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ||= env.OTEL_NODE_ENABLED_INSTRUMENTATIONS || USED_INSTRUMENTATIONS;
   const exporter = createPrometheusExporter();
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -62,21 +92,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
     // non-recording (trace id 0).
     ...(env.OTEL_TRACES_EXPORTER === 'none' ? { spanProcessors: [(recent = new RecentTraces())] } : {}),
     views,
-    instrumentations: [
-      getNodeAutoInstrumentations({
-        // Log records over OTLP (trace and span ids from the active span) beside the stdout lines, only when
-        // exported: the bridge parses every line again. The logger's own mixin writes trace_id/span_id.
-        '@opentelemetry/instrumentation-pino': { enabled: logsExported(env), disableLogCorrelation: true },
-        // When OTEL_NODE_ENABLED_INSTRUMENTATIONS enables it, as statementTelemetry.ts behaves: no root spans.
-        '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
-        '@opentelemetry/instrumentation-http': {
-          ignoreIncomingRequestHook: (request) => {
-            const path = requestPath(request.url);
-            return isProbePath(path) || isEventStreamPath(path);
-          },
-        },
-      }),
-    ],
+    instrumentations: instrumentations(env),
   });
   sdk.start();
   pipeline = metricsPipelineFrom(exporter, metrics.getMeter('oddswatch'));
