@@ -9,9 +9,9 @@
  */
 import { Writable } from 'node:stream';
 import { loadConfig } from '../src/config.js';
-import { PostgresProgressBus } from '../src/replicas/postgresProgressBus.js';
-import { EventLog } from '../src/runs/eventLog.js';
-import { InProcessProgressBus } from '../src/runs/progressBus.js';
+import { PostgresProgressBus } from '../src/events/postgresProgressBus.js';
+import { EventLog } from '../src/events/eventLog.js';
+import { InProcessProgressBus } from '../src/events/progressBus.js';
 import { startServer } from '../src/server.js';
 import type { EventPayloads, EventType, RunDetail, StreamEvent } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';

@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import { closeClient, connectDedicated } from '../replicas/dedicatedClient.js';
+import { closeClient, connectDedicated } from './dedicatedClient.js';
 import { ormConfig, ormLogging, type DatabaseTimeouts } from './ormConfig.js';
 
 /** Longest one migration statement may run: a migration may rebuild a table of every stored price. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { closeClient, connectDedicated, destroyClient, withTimeout } from './dedicatedClient.js';
+import { closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
 import { LOCK_NAMES } from './sql.js';
 
 export interface LeadershipOptions {

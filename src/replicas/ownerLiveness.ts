@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from './dedicatedClient.js';
+import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
 import { LOCK_NAMES } from './sql.js';
 
 export interface OwnerLivenessOptions {

@@ -6,7 +6,7 @@ import type { FailureReason, RunStatus, RunTrigger, TerminalRunStatus } from '..
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 import { oddsUpsertCte } from './oddsStore.js';
 import type { VolumeCriteria } from './volumeDrop.js';
-import type { EventGuard } from '../replicas/eventPublisher.js';
+import type { EventGuard } from '../events/eventPublisher.js';
 
 /** The error of a step that was still running when its run ended. */
 export function stoppedStepMessage(reason: FailureReason | null): string {

@@ -9,7 +9,7 @@ import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { StreamEvent } from '../shared/contract.js';
-import type { EventLog } from './eventLog.js';
+import type { EventLog } from '../events/eventLog.js';
 import { record, recordIf } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsStore.js';
 import type { RunTransitions } from './runTransitions.js';

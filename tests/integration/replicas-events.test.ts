@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventListener, toStreamEvent } from '../../src/replicas/eventListener.js';
-import { insertEventAndNotify, publishEvent } from '../../src/replicas/eventPublisher.js';
+import { EventListener, toStreamEvent } from '../../src/events/eventListener.js';
+import { insertEventAndNotify, publishEvent } from '../../src/events/eventPublisher.js';
 import { pgExecutor } from '../../src/replicas/sql.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
 import { capturingLogger, delay, migrate, percentile, terminateBackends } from '../helpers/replicas.js';

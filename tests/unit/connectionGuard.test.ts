@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionGuard, type RemoteWatchers } from '../../src/runs/connectionGuard.js';
-import { InProcessProgressBus } from '../../src/runs/progressBus.js';
+import { InProcessProgressBus } from '../../src/events/progressBus.js';
 
 /** The guard's grace arithmetic on a fake clock: exact to the millisecond, no waiting. */
 function setUp(graceMs = 1000) {

@@ -2,7 +2,7 @@ import type { StreamEvent } from '../shared/contract.js';
 
 /**
  * Publish/subscribe of persisted progress events, per run and globally. The service runs the PostgreSQL
- * bus (src/replicas/postgresProgressBus.ts), which uses the in-process implementation below as its
+ * bus (src/events/postgresProgressBus.ts), which uses the in-process implementation below as its
  * local fan-out: the registry of this replica's subscribers.
  * A subscriber callback must not block: an SSE subscription only queues the event for batched delivery
  * (src/http/sse/fanout.ts), so publishing returns at once however many subscribers there are.

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
-import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from './dedicatedClient.js';
+import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
 import { EVENTS_CHANNEL, type PublishedEventRow } from './eventPublisher.js';
 
 export interface EventListenerOptions {

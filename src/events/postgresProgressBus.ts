@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
-import { InProcessProgressBus, type Listener, type ProgressBus, type Scope } from '../runs/progressBus.js';
+import { InProcessProgressBus, type Listener, type ProgressBus, type Scope } from './progressBus.js';
 import { EventListener } from './eventListener.js';
 
 export interface PostgresProgressBusOptions {
