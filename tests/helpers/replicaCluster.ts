@@ -3,7 +3,7 @@ import { spawnService, type ChildService } from './childService.js';
 import { waitFor } from './waitFor.js';
 import type { RunDetail, RunStatus } from '../../src/shared/contract.js';
 
-/** Short coordination intervals so failover fits in a test; the defaults are what README states. */
+/** Short coordination intervals so failover fits in a test; the defaults are what docs/replicas.md states. */
 export const FAST_REPLICAS = {
   LEADER_RETRY_MS: '300',
   PRESENCE_REFRESH_MS: '200',
