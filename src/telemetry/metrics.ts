@@ -2,7 +2,7 @@ import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetr
 import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome } from '../shared/contract.js';
 
 /**
- * The metric catalogue of DESIGN.md. The Prometheus exporter adds `_total` to counters and no unit
+ * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
  * suffix, so instruments carry their unit in their name. Labels stay bounded: never a run id or error text.
  */
 
