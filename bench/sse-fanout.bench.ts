@@ -1,22 +1,26 @@
 /**
  * SSE fan-out: the built service (`GET /api/events`, a real run of the default simulated bookmakers)
  * against a minimal node:http server writing the same events to the same number of event-stream
- * responses, alternated. Clients are lean raw http.request parsers in their own process.
- * Usage: npm run bench:sse   (SSE_BENCH_SIZES=1000,3000 SSE_BENCH_ROUNDS=2 SSE_BENCH_PROFILE=dir)
+ * responses, alternated. Clients are lean raw http.request parsers in their own process, on the same
+ * cores as both servers and PostgreSQL. One uncounted warm-up round of each at the first size comes first.
+ * Prints what it ran under (runEnvironment.ts) beside its table.
+ * Usage: npm run bench:sse   (SSE_BENCH_SIZES=1000,3000 SSE_BENCH_ROUNDS=2 SSE_BENCH_WARMUP=0 SSE_BENCH_PROFILE=dir)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { RunDetail } from '../src/shared/contract.js';
+import { buildServiceIfStale, describeEnvironment, sampleLoad } from './runEnvironment.js';
 import { benchDatabase, median } from './support.js';
 import { collectProfileSummary } from './sse-profile.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const SIZES = (process.env.SSE_BENCH_SIZES ?? '1000,3000,5000').split(',').map(Number);
 const ROUNDS = Number(process.env.SSE_BENCH_ROUNDS ?? 2);
+const WARMUP = process.env.SSE_BENCH_WARMUP !== '0';
 const PROFILE_DIR = process.env.SSE_BENCH_PROFILE;
 const CONNECT_CONCURRENCY = 100;
 
@@ -152,6 +156,8 @@ interface Sample {
   machineBusy: number;
 }
 
+const loadBefore = loadavg();
+const build = buildServiceIfStale(ROOT);
 const db = await benchDatabase();
 const sql = new pg.Client({ connectionString: db.url });
 const clients = fork(path.join(ROOT, 'bench/sse-clients.ts'), [], { execArgv: ['--import', 'tsx'], cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -229,6 +235,12 @@ try {
     };
   };
 
+  if (WARMUP) {
+    for (const target of [raw, service]) await measure(target, SIZES[0]!);
+    if (global.gc) global.gc();
+  }
+  const load = sampleLoad();
+
   const rows: string[] = [];
   const notes: string[] = [];
   for (const count of SIZES) {
@@ -252,11 +264,15 @@ try {
       `${count}: all ${cpus().length} cores ${(med('service', 'machineBusy') * 100).toFixed(0)}% busy during the service's run with its subscribers (raw: ${(med('raw', 'machineBusy') * 100).toFixed(0)}%)`,
     );
   }
-  console.log(`\n${ROUNDS} rounds per size, alternated, medians; service / raw (ratio)`);
+  const loadDuring = load.stop();
+  const warmup = WARMUP ? `after one uncounted warm-up round of each at ${SIZES[0]}` : 'no warm-up round';
+  const middle = ROUNDS % 2 === 0 ? ' (an even count: the slower of the two middle values)' : '';
+  console.log(`\n${ROUNDS} rounds per size, alternated, ${warmup}; medians${middle}; service / raw (ratio)`);
   console.log('| subscribers | p50 delivery ms | p99 delivery ms | CPU µs per subscriber-event | RSS KB per subscriber | connect ms | run with N / without | lost / duplicated | gauge | event-loop delay p99 ms | raw p50 / p99 from write ms |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log(`\n${notes.join('\n')}`);
+  console.log(`\nran under:\n${describeEnvironment(ROOT, build, loadBefore, loadDuring).join('\n')}`);
 } finally {
   clients.kill();
   raw.child.kill();

@@ -19,7 +19,7 @@ import { ConnectionGuard } from './runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from './runs/detectStaleRuns.js';
 import { EventLog } from './events/eventLog.js';
 import { InFlightRuns } from './runs/inFlightRuns.js';
-import { platformOutcomes } from './runs/platformOutcomes.js';
+import { platformLastSteps } from './runs/platformLastSteps.js';
 import type { ProgressBus } from './events/progressBus.js';
 import { AppError } from './errors.js';
 import { finishRun } from './runs/finishRun.js';
@@ -166,7 +166,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events: new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
-      freshness: new Freshness(platforms.names, await platformOutcomes(orm)),
+      freshness: new Freshness(platforms.names, await platformLastSteps(orm)),
       volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
     };
     engineReady = true;

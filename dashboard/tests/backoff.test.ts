@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, backoffSchedule, DEFAULT_BACKOFF, nominalDelay } from '@/composables/backoff';
+import { backoffDelay, DEFAULT_BACKOFF, nominalDelay } from '@/composables/backoff';
+
+/** The first `count` delays of the (endless) schedule of automatic retries. */
+const backoffSchedule = (count: number, random: () => number) => Array.from({ length: count }, (_, attempt) => backoffDelay(attempt, random));
 
 describe('reconnect backoff schedule', () => {
   it('starts at 1 s and doubles up to a 30 s ceiling', () => {

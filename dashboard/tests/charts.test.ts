@@ -15,11 +15,11 @@ beforeEach(() => {
 const T0 = Date.parse('2026-01-27T16:00:00.000Z');
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
-function scrape(runId: number, durationMs: number, outcome: PlatformScrape['outcome'] = 'completed', offsetMs = runId * 30_000): PlatformScrape {
+function scrape({ runId, durationMs, outcome = 'completed', offsetMs = runId * 30_000 }: { runId: number; durationMs: number; outcome?: PlatformScrape['outcome']; offsetMs?: number }): PlatformScrape {
   return { runId, startedAt: null, finishedAt: at(offsetMs), durationMs, eventsFound: outcome === 'completed' ? 12 : 0, outcome, hasError: outcome !== 'completed', error: outcome === 'completed' ? null : 'feed answered HTTP 503', volumeDrop: null };
 }
 
-const SCRAPES = [scrape(1, 800), scrape(2, 1200, 'failed'), scrape(3, 2400), scrape(4, 600)];
+const SCRAPES = [scrape({ runId: 1, durationMs: 800 }), scrape({ runId: 2, durationMs: 1200, outcome: 'failed' }), scrape({ runId: 3, durationMs: 2400 }), scrape({ runId: 4, durationMs: 600 })];
 const durations = () => scrapePoints(SCRAPES, 'durationMs');
 /** The local time as the axes print it (24-hour clock), to compare without depending on the test's time zone. */
 const clock = (iso: string, seconds = true) =>
@@ -37,9 +37,9 @@ describe('chart layout (lib/chart)', () => {
 
   it('labels the time extremes with seconds within 10 minutes, minutes within a day, dates beyond', () => {
     expect(timeExtremes(durations())).toEqual({ start: clock(SCRAPES[0]!.finishedAt), end: clock(SCRAPES[3]!.finishedAt) });
-    const hours = [scrape(1, 1, 'completed', 0), scrape(2, 1, 'completed', 3 * 3_600_000)].map((s) => ({ ...scrapePoints([s], 'durationMs')[0]! }));
+    const hours = [scrape({ runId: 1, durationMs: 1, outcome: 'completed', offsetMs: 0 }), scrape({ runId: 2, durationMs: 1, outcome: 'completed', offsetMs: 3 * 3_600_000 })].map((s) => ({ ...scrapePoints([s], 'durationMs')[0]! }));
     expect(timeExtremes(hours)).toEqual({ start: clock(at(0), false), end: clock(at(3 * 3_600_000), false) });
-    const days = [scrape(1, 1, 'completed', 0), scrape(2, 1, 'completed', 3 * 86_400_000)].flatMap((s) => scrapePoints([s], 'durationMs'));
+    const days = [scrape({ runId: 1, durationMs: 1, outcome: 'completed', offsetMs: 0 }), scrape({ runId: 2, durationMs: 1, outcome: 'completed', offsetMs: 3 * 86_400_000 })].flatMap((s) => scrapePoints([s], 'durationMs'));
     const range = timeExtremes(days)!;
     expect(range.start).not.toMatch(/:/);
     expect(range.end).toBe(new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' }).format(T0 + 3 * 86_400_000));

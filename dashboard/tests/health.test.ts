@@ -77,7 +77,7 @@ describe('platforms store: health from the stream', () => {
     const fake = installFakeFetch({ 'GET /api/platforms': { body: { items: ITEMS } } });
     const platforms = usePlatformsStore();
     await platforms.load();
-    platforms.applyEvent(at('2026-01-27T16:00:05.000Z')(ev.failed(1, 1, 50, 'bravo', 1, 'feed answered HTTP 500 on page 2')));
+    platforms.applyEvent(at('2026-01-27T16:00:05.000Z')(ev.failed({ id: 1, seq: 1, runId: 50, platform: 'bravo', platformsDone: 1, error: 'feed answered HTTP 500 on page 2' })));
     const bravo = () => platforms.items.find((p) => p.name === 'bravo')!;
     expect(bravo()).toMatchObject({
       recentOutcomes: ['completed', 'completed', 'failed'],
@@ -86,13 +86,13 @@ describe('platforms store: health from the stream', () => {
       lastError: { message: 'feed answered HTTP 500 on page 2', at: '2026-01-27T16:00:05.000Z', runId: 50, outcome: 'failed' },
     });
     const finishedAt = '2026-01-27T16:00:06.000Z';
-    platforms.applyEvent(ev.finished(2, 2, makeDetail({ id: 50, status: 'partial', steps: [makeStep('bravo', { status: 'failed', finishedAt, error: 'feed answered HTTP 500 on page 2' })] })));
+    platforms.applyEvent(ev.finished({ id: 2, seq: 2, run: makeDetail({ id: 50, status: 'partial', steps: [makeStep('bravo', { status: 'failed', finishedAt, error: 'feed answered HTTP 500 on page 2' })] }) }));
     expect(bravo().recentOutcomes).toEqual(['completed', 'completed', 'failed']);
     // A completed scrape keeps the last error.
-    platforms.applyEvent(at('2026-01-27T16:05:00.000Z')(ev.completed(3, 1, 51, 'bravo', 1, 12)));
+    platforms.applyEvent(at('2026-01-27T16:05:00.000Z')(ev.completed({ id: 3, seq: 1, runId: 51, platform: 'bravo', platformsDone: 1, eventsFound: 12 })));
     expect(bravo()).toMatchObject({ recentOutcomes: ['completed', 'completed', 'failed', 'completed'], recentFailures: 1, failureRate: 0.25, lastError: { runId: 50 } });
     // A timed-out step counts as a timeout.
-    platforms.applyEvent(at('2026-01-27T16:10:00.000Z')(ev.failed(4, 1, 52, 'charlie', 1, 'timed out after 30000 ms')));
+    platforms.applyEvent(at('2026-01-27T16:10:00.000Z')(ev.failed({ id: 4, seq: 1, runId: 52, platform: 'charlie', platformsDone: 1, error: 'timed out after 30000 ms' })));
     expect(platforms.items.find((p) => p.name === 'charlie')).toMatchObject({ recentOutcomes: ['timeout'], failureRate: 1, lastError: { outcome: 'timeout', runId: 52 } });
     expect(fake.callsTo('GET', '/api/platforms')).toHaveLength(1);
   });
@@ -176,8 +176,8 @@ describe('RunsTable: the platforms that failed in each row', () => {
 
   it('a live row learns its failed platforms from the platform events', () => {
     const run = toEntry(makeDetail({ id: 9 }));
-    applyRunEvent(run, ev.failed(1, 1, 9, 'charlie', 1, 'boom'));
-    applyRunEvent(run, ev.failed(2, 2, 9, 'alpha', 2, 'boom'));
+    applyRunEvent(run, ev.failed({ id: 1, seq: 1, runId: 9, platform: 'charlie', platformsDone: 1, error: 'boom' }));
+    applyRunEvent(run, ev.failed({ id: 2, seq: 2, runId: 9, platform: 'alpha', platformsDone: 2, error: 'boom' }));
     expect(run.failedPlatforms).toEqual(['alpha', 'charlie']); // the run's platform order
     expect(run.platformsFailed).toBe(2);
   });

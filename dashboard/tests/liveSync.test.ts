@@ -73,10 +73,10 @@ describe('useLiveSync', () => {
     await sync.firstLoad;
 
     const run = makeRun({ id: 2, status: 'pending' });
-    FakeEventSource.last.emit('run.created', ev.created(50, 1, run), 50);
+    FakeEventSource.last.emit('run.created', ev.created({ id: 50, seq: 1, run }), 50);
     expect(useRunsStore().recent.map((r) => r.id)).toEqual([2, 1]);
     expect(useActiveRunStore().run?.id).toBe(2);
-    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler({ paused: true })), 51);
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 51, scheduler: makeScheduler({ paused: true }) }), 51);
     expect(useSchedulerStore().paused).toBe(true);
   });
 
@@ -125,8 +125,8 @@ describe('useLiveSync', () => {
     await useOddsStore().open({ platform: null, q: '', cursor: null });
     expect(fake.callsTo('GET', '/api/odds')).toHaveLength(1);
 
-    FakeEventSource.last.emit('platform.progress', ev.progress(60, 1, 7, 'alpha', 3), 60);
-    FakeEventSource.last.emit('platform.completed', ev.completed(61, 2, 7, 'alpha', 1, 10), 61);
+    FakeEventSource.last.emit('platform.progress', ev.progress({ id: 60, seq: 1, runId: 7, platform: 'alpha', eventsFound: 3 }), 60);
+    FakeEventSource.last.emit('platform.completed', ev.completed({ id: 61, seq: 2, runId: 7, platform: 'alpha', platformsDone: 1, eventsFound: 10 }), 61);
     await flush();
     expect(fake.callsTo('GET', '/api/odds').map((c) => c.url.search)).toEqual(['?limit=20', '?platform=alpha&limit=20']);
 
@@ -145,7 +145,7 @@ describe('useLiveSync', () => {
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
     FakeEventSource.last.open();
     await sync.firstLoad;
-    const events = [ev.created(80, 1, makeRun({ id: 6, status: 'pending' })), ev.platformStarted(81, 2, 6, 'alpha'), ev.completed(82, 3, 6, 'alpha', 1, 12)];
+    const events = [ev.created({ id: 80, seq: 1, run: makeRun({ id: 6, status: 'pending' }) }), ev.platformStarted({ id: 81, seq: 2, runId: 6, platform: 'alpha' }), ev.completed({ id: 82, seq: 3, runId: 6, platform: 'alpha', platformsDone: 1, eventsFound: 12 })];
     for (const e of events) FakeEventSource.last.emit(e.type, e, e.id);
     FakeEventSource.last.fail();
     sync.stream.reconnect();
@@ -153,7 +153,7 @@ describe('useLiveSync', () => {
     FakeEventSource.last.open();
     await flush();
     for (const e of events) FakeEventSource.last.emit(e.type, e, e.id); // the service replays them
-    FakeEventSource.last.emit('platform.progress', ev.progress(83, 2, 6, 'bravo', 3), 83); // new id, stale seq
+    FakeEventSource.last.emit('platform.progress', ev.progress({ id: 83, seq: 2, runId: 6, platform: 'bravo', eventsFound: 3 }), 83); // new id, stale seq
     expect(useRunsStore().byId[6]).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 12 });
     expect(useRunsStore().byId[6]!.steps?.[1]?.status).toBe('pending');
   });
@@ -163,10 +163,10 @@ describe('useLiveSync', () => {
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
     FakeEventSource.last.open();
     await sync.firstLoad;
-    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(500, makeScheduler()), 500);
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 500, scheduler: makeScheduler() }), 500);
     FakeEventSource.last.emit('resync', { ...ev.resync(), id: 40 }, 40);
     await flush();
-    FakeEventSource.last.emit('scheduler.changed', ev.scheduler(41, makeScheduler({ paused: true })), 41);
+    FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 41, scheduler: makeScheduler({ paused: true }) }), 41);
     expect(useSchedulerStore().paused).toBe(true);
     FakeEventSource.last.fail();
     sync.stream.reconnect();
@@ -186,7 +186,7 @@ describe('useLiveSync', () => {
     });
     const sync = scope.run(() => useLiveSync({ EventSource: FakeEventSource, autoRescrape: false }))!;
     FakeEventSource.last.open();
-    FakeEventSource.last.emit('platform.completed', ev.completed(70, 4, 3, 'alpha', 1, 17), 70);
+    FakeEventSource.last.emit('platform.completed', ev.completed({ id: 70, seq: 4, runId: 3, platform: 'alpha', platformsDone: 1, eventsFound: 17 }), 70);
     expect(useActiveRunStore().run).toBeNull(); // waiting for the snapshot
     release();
     await sync.firstLoad;
@@ -218,7 +218,7 @@ describe('useLiveSync: live or paused, and as of when', () => {
       expect(live.pausedSince.value).toBeNull();
 
       await vi.advanceTimersByTimeAsync(4_000);
-      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler()), 51);
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 51, scheduler: makeScheduler() }), 51);
       await vi.advanceTimersByTimeAsync(6_000); // 6 s without an event: the open stream says nothing changed
       const lostAt = Date.now();
       FakeEventSource.last.fail();
@@ -254,7 +254,7 @@ describe('useLiveSync: live or paused, and as of when', () => {
       await sync.firstLoad;
       await vi.advanceTimersByTimeAsync(2_000);
       const lastEvent = Date.now();
-      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(51, makeScheduler()), 51);
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 51, scheduler: makeScheduler() }), 51);
       await vi.advanceTimersByTimeAsync(3_000);
       const lostAt = Date.now();
       FakeEventSource.last.fail();
@@ -263,7 +263,7 @@ describe('useLiveSync: live or paused, and as of when', () => {
       expect(FakeEventSource.instances).toHaveLength(2);
       FakeEventSource.last.open(); // its snapshot never comes
       await vi.advanceTimersByTimeAsync(2_000);
-      FakeEventSource.last.emit('scheduler.changed', ev.scheduler(52, makeScheduler()), 52); // buffered, not applied
+      FakeEventSource.last.emit('scheduler.changed', ev.scheduler({ id: 52, scheduler: makeScheduler() }), 52); // buffered, not applied
       FakeEventSource.last.fail();
       expect(sync.live.pausedSince.value).toBe(lostAt);
       expect(sync.live.asOf.value).toBe(lostAt);

@@ -48,7 +48,6 @@ describe('mergeBookmakerPrices', () => {
   });
 });
 
-const fresh = (platform: string, lastSuccessAt: string | null, stale: boolean, staleAt: string | null): BookmakerFreshness => ({ platform, lastSuccessAt, stale, staleAt });
 const oddsPage = (items: SportingEventOdds[], bookmakers: BookmakerFreshness[], scrapeIntervalSeconds = 300): OddsPage => ({
   items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds,
 });
@@ -56,12 +55,12 @@ const oddsPage = (items: SportingEventOdds[], bookmakers: BookmakerFreshness[], 
 describe('bookmakerState', () => {
   const now = Date.parse('2026-01-01T01:00:00Z');
   it("is the API's stale flag, carried forward by the API's staleAt; never decided from times here", () => {
-    expect(bookmakerState(fresh('alpha', '2026-01-01T00:00:00Z', true, '2026-01-01T00:15:00Z'), now)).toBe('stale');
+    expect(bookmakerState({ platform: 'alpha', lastSuccessAt: '2026-01-01T00:00:00Z', stale: true, staleAt: '2026-01-01T00:15:00Z' }, now)).toBe('stale');
     // A last success an hour ago is fresh when the API says so (say, a 30-minute interval): no threshold of our own.
-    expect(bookmakerState(fresh('alpha', '2026-01-01T00:00:00Z', false, '2026-01-01T01:30:00Z'), now)).toBe('fresh');
+    expect(bookmakerState({ platform: 'alpha', lastSuccessAt: '2026-01-01T00:00:00Z', stale: false, staleAt: '2026-01-01T01:30:00Z' }, now)).toBe('fresh');
     // The page stays open past staleAt with no success: the API's rule has turned it stale by now.
-    expect(bookmakerState(fresh('alpha', '2026-01-01T00:44:00Z', false, '2026-01-01T00:59:00Z'), now)).toBe('stale');
-    expect(bookmakerState(fresh('alpha', null, false, null), now)).toBe('never');
+    expect(bookmakerState({ platform: 'alpha', lastSuccessAt: '2026-01-01T00:44:00Z', stale: false, staleAt: '2026-01-01T00:59:00Z' }, now)).toBe('stale');
+    expect(bookmakerState({ platform: 'alpha', lastSuccessAt: null, stale: false, staleAt: null }, now)).toBe('never');
     expect(bookmakerState(undefined, now)).toBe('unknown');
   });
 });
@@ -78,7 +77,7 @@ describe('OddsView staleness', () => {
     // charlie: never scraped successfully; delta: the API says nothing of it.
     const page = oddsPage(
       [event('a', [priceAt('alpha', 2.1, ago(31)), priceAt('bravo', 1.9, ago(840)), priceAt('charlie', 1.8, ago(1)), priceAt('delta', 1.7, ago(5))])],
-      [fresh('alpha', ago(1200), true, ago(300)), fresh('bravo', ago(840), false, at(60)), fresh('charlie', null, false, null)],
+      [{ platform: 'alpha', lastSuccessAt: ago(1200), stale: true, staleAt: ago(300) }, { platform: 'bravo', lastSuccessAt: ago(840), stale: false, staleAt: at(60) }, { platform: 'charlie', lastSuccessAt: null, stale: false, staleAt: null }],
     );
     installFakeFetch({
       'GET /api/odds': { body: page },
@@ -132,9 +131,9 @@ describe('odds store', () => {
     await odds.open({ platform: null, q: 'rovers', cursor: 'page2' });
     expect(fake.calls.map((c) => c.path)).toEqual(['/api/odds?q=rovers&cursor=page2&limit=20']);
 
-    odds.applyEvent(ev.progress(10, 2, 1, 'bravo', 4));
-    odds.applyEvent(ev.completed(11, 3, 1, 'bravo', 1, 10));
-    odds.applyEvent(ev.completed(12, 4, 1, 'bravo', 1, 10)); // coalesced with the one queued
+    odds.applyEvent(ev.progress({ id: 10, seq: 2, runId: 1, platform: 'bravo', eventsFound: 4 }));
+    odds.applyEvent(ev.completed({ id: 11, seq: 3, runId: 1, platform: 'bravo', platformsDone: 1, eventsFound: 10 }));
+    odds.applyEvent(ev.completed({ id: 12, seq: 4, runId: 1, platform: 'bravo', platformsDone: 1, eventsFound: 10 })); // coalesced with the one queued
     await flush();
     expect(fake.calls.map((c) => c.path)).toEqual(['/api/odds?q=rovers&cursor=page2&limit=20', '/api/odds?platform=bravo&q=rovers&cursor=page2&limit=20']);
     expect(cell(odds.items, 'a', 'bravo')).toMatchObject({ price: 2.5, best: true });
@@ -143,7 +142,7 @@ describe('odds store', () => {
     await odds.refresh(); // reconnect or resync: the whole page
     expect(fake.calls).toHaveLength(3);
     odds.close();
-    odds.applyEvent(ev.completed(13, 5, 1, 'alpha', 2, 10));
+    odds.applyEvent(ev.completed({ id: 13, seq: 5, runId: 1, platform: 'alpha', platformsDone: 2, eventsFound: 10 }));
     await odds.refresh();
     await flush();
     expect(fake.calls).toHaveLength(3);
@@ -153,7 +152,7 @@ describe('odds store', () => {
     const fake = installFakeFetch({ 'GET /api/odds': { body: oddsPage([], []) } });
     const odds = useOddsStore();
     await odds.open({ platform: 'alpha', q: '', cursor: null });
-    odds.applyEvent(ev.completed(11, 3, 1, 'bravo', 1, 10));
+    odds.applyEvent(ev.completed({ id: 11, seq: 3, runId: 1, platform: 'bravo', platformsDone: 1, eventsFound: 10 }));
     await flush();
     expect(fake.calls.map((c) => c.path)).toEqual(['/api/odds?platform=alpha&limit=20']);
   });
@@ -163,15 +162,15 @@ describe('odds store', () => {
       'GET /api/odds': (call) => ({
         body:
           call.url.searchParams.get('platform') === 'bravo'
-            ? oddsPage([], [fresh('bravo', '2026-01-01T01:00:00.000Z', false, '2026-01-01T01:15:00.000Z')])
-            : oddsPage([], [fresh('alpha', '2026-01-01T00:00:00.000Z', false, '2026-01-01T00:15:00.000Z'), fresh('bravo', '2026-01-01T00:00:00.000Z', true, '2026-01-01T00:15:00.000Z')]),
+            ? oddsPage([], [{ platform: 'bravo', lastSuccessAt: '2026-01-01T01:00:00.000Z', stale: false, staleAt: '2026-01-01T01:15:00.000Z' }])
+            : oddsPage([], [{ platform: 'alpha', lastSuccessAt: '2026-01-01T00:00:00.000Z', stale: false, staleAt: '2026-01-01T00:15:00.000Z' }, { platform: 'bravo', lastSuccessAt: '2026-01-01T00:00:00.000Z', stale: true, staleAt: '2026-01-01T00:15:00.000Z' }]),
       }),
     });
     const odds = useOddsStore();
     await odds.open({ platform: null, q: '', cursor: null });
     expect(odds.freshness.bravo).toMatchObject({ stale: true });
     expect(odds.staleAfterSeconds).toBe(900);
-    odds.applyEvent(ev.completed(11, 3, 1, 'bravo', 1, 10));
+    odds.applyEvent(ev.completed({ id: 11, seq: 3, runId: 1, platform: 'bravo', platformsDone: 1, eventsFound: 10 }));
     await flush();
     expect(odds.freshness.bravo).toMatchObject({ stale: false, lastSuccessAt: '2026-01-01T01:00:00.000Z' });
     expect(odds.freshness.alpha).toMatchObject({ lastSuccessAt: '2026-01-01T00:00:00.000Z' });
@@ -183,10 +182,10 @@ describe('odds store', () => {
     const odds = useOddsStore();
     await odds.open({ platform: null, q: '', cursor: null });
     const withInterval = (seconds: number) => makeScheduler({ jobs: [makeJob({ id: 'detect_stale_runs', intervalSeconds: 60 }), makeJob({ id: 'scrape_all_platforms', intervalSeconds: seconds })] });
-    odds.applyEvent(ev.scheduler(20, withInterval(300)));
+    odds.applyEvent(ev.scheduler({ id: 20, scheduler: withInterval(300) }));
     await flush();
     expect(fake.calls).toHaveLength(1);
-    odds.applyEvent(ev.scheduler(21, withInterval(60)));
+    odds.applyEvent(ev.scheduler({ id: 21, scheduler: withInterval(60) }));
     await flush();
     expect(fake.calls).toHaveLength(2);
     expect(odds.staleAfterSeconds).toBe(180);

@@ -33,20 +33,20 @@ describe('a run from created to finished, from the events alone', () => {
     const fake = installFakeFetch({});
     const active = useActiveRunStore();
     const run = makeRun({ id: 9, status: 'pending', startedAt: null });
-    route(ev.created(100, 1, run));
+    route(ev.created({ id: 100, seq: 1, run }));
     expect(active.run?.id).toBe(9);
     expect(active.run?.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
 
     route(
-      ev.started(101, 2, { ...run, status: 'running' }),
-      ev.platformStarted(102, 3, 9, 'alpha'),
-      ev.progress(103, 4, 9, 'alpha', 12),
+      ev.started({ id: 101, seq: 2, run: { ...run, status: 'running' } }),
+      ev.platformStarted({ id: 102, seq: 3, runId: 9, platform: 'alpha' }),
+      ev.progress({ id: 103, seq: 4, runId: 9, platform: 'alpha', eventsFound: 12 }),
     );
     expect(active.run?.steps[0]).toMatchObject({ platform: 'alpha', status: 'running', eventsFound: 12 });
     expect(active.run?.eventsFound).toBe(12);
     expect(active.anchors.alpha?.elapsedMs).toBe(500);
 
-    route(ev.completed(104, 5, 9, 'alpha', 1, 30, 1500), ev.platformStarted(105, 6, 9, 'bravo', 1), ev.failed(106, 7, 9, 'bravo', 2, 'HTTP 503 from bravo'));
+    route(ev.completed({ id: 104, seq: 5, runId: 9, platform: 'alpha', platformsDone: 1, eventsFound: 30, durationMs: 1500 }), ev.platformStarted({ id: 105, seq: 6, runId: 9, platform: 'bravo', platformsDone: 1 }), ev.failed({ id: 106, seq: 7, runId: 9, platform: 'bravo', platformsDone: 2, error: 'HTTP 503 from bravo' }));
     expect(active.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 30, durationMs: 1500 });
     expect(active.run?.steps[1]).toMatchObject({ status: 'failed', error: 'HTTP 503 from bravo' });
     expect(active.anchors.alpha).toBeUndefined();
@@ -68,7 +68,7 @@ describe('a run from created to finished, from the events alone', () => {
         makeStep('charlie', { status: 'skipped' }),
       ],
     });
-    route(ev.finished(107, 8, final));
+    route(ev.finished({ id: 107, seq: 8, run: final }));
     expect(active.isActive).toBe(false);
     expect(active.run).toMatchObject({ status: 'connection_failed', eventsFound: 31, durationMs: 4200 });
     expect(active.run?.steps.map((s) => [s.status, s.eventsFound])).toEqual([['completed', 31], ['failed', 0], ['skipped', 0]]);
@@ -79,33 +79,33 @@ describe('a run from created to finished, from the events alone', () => {
   it('keeps one copy: the live card, the recent list and the run page read the same run', () => {
     const runs = useRunsStore();
     const active = useActiveRunStore();
-    route(ev.created(1, 1, makeRun({ id: 3, status: 'pending' })), ev.platformStarted(2, 2, 3, 'alpha'));
+    route(ev.created({ id: 1, seq: 1, run: makeRun({ id: 3, status: 'pending' }) }), ev.platformStarted({ id: 2, seq: 2, runId: 3, platform: 'alpha' }));
     expect(runs.recent[0]).toBe(runs.byId[3]);
     expect(active.run).toBe(runs.byId[3]);
   });
 
   it('takes platforms done and total as the service sends them', () => {
     const active = useActiveRunStore();
-    route(ev.created(1, 1, makeRun({ id: 4, status: 'running' })));
+    route(ev.created({ id: 1, seq: 1, run: makeRun({ id: 4, status: 'running' }) }));
     // Another replica finished a platform this tab never heard of: the count is the service's, not ours.
-    route(ev.completed(2, 2, 4, 'alpha', 2, 5));
+    route(ev.completed({ id: 2, seq: 2, runId: 4, platform: 'alpha', platformsDone: 2, eventsFound: 5 }));
     expect(active.run).toMatchObject({ platformsDone: 2, platformsTotal: 3, platformsSucceeded: 1 });
   });
 
   it('an event older than what a snapshot already shows changes nothing', () => {
     const active = useActiveRunStore();
     active.follow(makeDetail({ id: 5, platformsDone: 1, platformsSucceeded: 1, eventsFound: 9, steps: [makeStep('alpha', { status: 'completed', eventsFound: 9 }), makeStep('bravo', { status: 'running', eventsFound: 4 }), makeStep('charlie')] }));
-    route(ev.progress(10, 3, 5, 'alpha', 5), ev.completed(11, 4, 5, 'alpha', 1, 9), ev.progress(12, 5, 5, 'bravo', 2));
+    route(ev.progress({ id: 10, seq: 3, runId: 5, platform: 'alpha', eventsFound: 5 }), ev.completed({ id: 11, seq: 4, runId: 5, platform: 'alpha', platformsDone: 1, eventsFound: 9 }), ev.progress({ id: 12, seq: 5, runId: 5, platform: 'bravo', eventsFound: 2 }));
     expect(active.run?.steps.map((s) => [s.status, s.eventsFound])).toEqual([['completed', 9], ['running', 4], ['pending', 0]]);
     expect(active.run).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 9 });
-    route(ev.progress(13, 6, 5, 'bravo', 6, 500, 1));
+    route(ev.progress({ id: 13, seq: 6, runId: 5, platform: 'bravo', eventsFound: 6, elapsedMs: 500, platformsDone: 1 }));
     expect(active.run?.eventsFound).toBe(15);
   });
 
   it('a REST snapshot answered before the latest events does not move the run backwards', () => {
     const active = useActiveRunStore();
     active.follow(makeDetail({ id: 5 }));
-    route(ev.platformStarted(500, 1, 5, 'alpha'), ev.completed(501, 2, 5, 'alpha', 1, 9));
+    route(ev.platformStarted({ id: 500, seq: 1, runId: 5, platform: 'alpha' }), ev.completed({ id: 501, seq: 2, runId: 5, platform: 'alpha', platformsDone: 1, eventsFound: 9 }));
     active.follow(makeDetail({ id: 5, steps: [makeStep('alpha', { status: 'running', eventsFound: 3 })] }));
     expect(active.run?.steps.find((s) => s.platform === 'alpha')?.status).toBe('completed');
     expect(active.run?.platformsDone).toBe(1);
@@ -114,17 +114,17 @@ describe('a run from created to finished, from the events alone', () => {
   it('a terminal status never changes back', () => {
     const runs = useRunsStore();
     const run = makeRun({ id: 7, status: 'pending' });
-    route(ev.created(20, 1, run), ev.finished(22, 5, makeDetail({ ...run, status: 'failed', failureReason: 'stale' })));
-    route(ev.started(23, 6, { ...run, status: 'running' }), ev.finished(24, 7, makeDetail({ ...run, status: 'completed' })));
+    route(ev.created({ id: 20, seq: 1, run }), ev.finished({ id: 22, seq: 5, run: makeDetail({ ...run, status: 'failed', failureReason: 'stale' }) }));
+    route(ev.started({ id: 23, seq: 6, run: { ...run, status: 'running' } }), ev.finished({ id: 24, seq: 7, run: makeDetail({ ...run, status: 'completed' }) }));
     expect(runs.byId[7]).toMatchObject({ status: 'failed', failureReason: 'stale' });
   });
 
   it('follows a newer run and leaves an older one alone', () => {
     const active = useActiveRunStore();
     active.follow(makeDetail({ id: 10 }));
-    route(ev.created(400, 1, makeRun({ id: 8, status: 'pending' })));
+    route(ev.created({ id: 400, seq: 1, run: makeRun({ id: 8, status: 'pending' }) }));
     expect(active.run?.id).toBe(10);
-    route(ev.created(401, 1, makeRun({ id: 11, status: 'pending' })));
+    route(ev.created({ id: 401, seq: 1, run: makeRun({ id: 11, status: 'pending' }) }));
     expect(active.run?.id).toBe(11);
   });
 
@@ -180,7 +180,7 @@ describe('a run from created to finished, from the events alone', () => {
       'GET /api/runs/15': { body: makeDetail({ id: 15, platformsDone: 1, steps: [makeStep('alpha', { status: 'completed', eventsFound: 8 }), makeStep('bravo', { status: 'running' }), makeStep('charlie')] }) },
     });
     const active = useActiveRunStore();
-    route(ev.started(600, 2, makeRun({ id: 15 })), ev.progress(601, 3, 15, 'bravo', 1));
+    route(ev.started({ id: 600, seq: 2, run: makeRun({ id: 15 }) }), ev.progress({ id: 601, seq: 3, runId: 15, platform: 'bravo', eventsFound: 1 }));
     await flush();
     expect(fake.callsTo('GET', '/api/runs/15')).toHaveLength(1);
     expect(active.run?.steps.map((s) => s.status)).toEqual(['completed', 'running', 'pending']);
@@ -192,12 +192,12 @@ describe('the volume-drop flag of a finished step', () => {
     installFakeFetch({});
     const active = useActiveRunStore();
     const run = makeRun({ id: 12, status: 'running' });
-    route(ev.created(200, 1, run), ev.platformStarted(201, 2, 12, 'alpha'));
-    const thin = ev.completed(202, 3, 12, 'alpha', 1, 12, 900);
+    route(ev.created({ id: 200, seq: 1, run }), ev.platformStarted({ id: 201, seq: 2, runId: 12, platform: 'alpha' }));
+    const thin = ev.completed({ id: 202, seq: 3, runId: 12, platform: 'alpha', platformsDone: 1, eventsFound: 12, durationMs: 900 });
     route({ ...thin, data: { ...thin.data, volumeDrop: true, expectedEvents: 48 } });
     expect(active.run?.steps[0]).toMatchObject({ status: 'completed', eventsFound: 12, volumeDrop: true, expectedEvents: 48 });
     // An event recorded before the check existed carries neither: not judged.
-    route(ev.platformStarted(203, 4, 12, 'bravo', 1), ev.completed(204, 5, 12, 'bravo', 2, 30, 900));
+    route(ev.platformStarted({ id: 203, seq: 4, runId: 12, platform: 'bravo', platformsDone: 1 }), ev.completed({ id: 204, seq: 5, runId: 12, platform: 'bravo', platformsDone: 2, eventsFound: 30, durationMs: 900 }));
     expect(active.run?.steps[1]).toMatchObject({ status: 'completed', volumeDrop: null, expectedEvents: null });
   });
 });
@@ -209,7 +209,7 @@ describe('runs store: lists', () => {
     await runs.fetchRecent();
     expect(runs.recent.map((r) => r.id)).toEqual([3]);
 
-    route(ev.created(10, 1, makeRun({ id: 4, status: 'pending' })), ev.completed(11, 2, 4, 'alpha', 1, 20), ev.failed(12, 3, 4, 'bravo', 2, 'boom'));
+    route(ev.created({ id: 10, seq: 1, run: makeRun({ id: 4, status: 'pending' }) }), ev.completed({ id: 11, seq: 2, runId: 4, platform: 'alpha', platformsDone: 1, eventsFound: 20 }), ev.failed({ id: 12, seq: 3, runId: 4, platform: 'bravo', platformsDone: 2, error: 'boom' }));
     expect(runs.recent.map((r) => r.id)).toEqual([4, 3]);
     expect(runs.byId[4]).toMatchObject({ status: 'running', platformsDone: 2, platformsSucceeded: 1, platformsFailed: 1, eventsFound: 20 });
   });
@@ -217,7 +217,7 @@ describe('runs store: lists', () => {
   it('a local event (a run this tab started) applied twice counts once', () => {
     const runs = useRunsStore();
     runs.applyEvent(localRunEvent(makeDetail({ id: 6, status: 'running' })));
-    const done = { ...ev.completed(0, 1, 6, 'alpha', 1, 5), id: 0, seq: null };
+    const done = { ...ev.completed({ id: 0, seq: 1, runId: 6, platform: 'alpha', platformsDone: 1, eventsFound: 5 }), id: 0, seq: null };
     runs.applyEvent(done);
     runs.applyEvent(done);
     expect(runs.byId[6]).toMatchObject({ platformsDone: 1, platformsSucceeded: 1, eventsFound: 5 });
@@ -225,8 +225,8 @@ describe('runs store: lists', () => {
 
   it('a retry run marks the run it retries as retried', () => {
     const runs = useRunsStore();
-    route(ev.finished(30, 9, makeDetail({ id: 20, status: 'connection_failed', failureReason: 'connection_lost' })));
-    route(ev.created(31, 1, makeRun({ id: 21, status: 'pending', trigger: 'retry', retryOf: 20 })));
+    route(ev.finished({ id: 30, seq: 9, run: makeDetail({ id: 20, status: 'connection_failed', failureReason: 'connection_lost' }) }));
+    route(ev.created({ id: 31, seq: 1, run: makeRun({ id: 21, status: 'pending', trigger: 'retry', retryOf: 20 }) }));
     expect(runs.byId[20]!.retriedBy).toBe(21);
   });
 
@@ -234,7 +234,7 @@ describe('runs store: lists', () => {
     installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 1, status: 'completed', trigger: 'scheduled' })], nextCursor: 'c1' } } });
     const runs = useRunsStore();
     await runs.fetchPage({ status: null, trigger: 'scheduled' }, null);
-    route(ev.created(40, 1, makeRun({ id: 2, status: 'pending', trigger: 'api-stream' })), ev.created(41, 1, makeRun({ id: 3, status: 'pending', trigger: 'scheduled' })));
+    route(ev.created({ id: 40, seq: 1, run: makeRun({ id: 2, status: 'pending', trigger: 'api-stream' }) }), ev.created({ id: 41, seq: 1, run: makeRun({ id: 3, status: 'pending', trigger: 'scheduled' }) }));
     expect(runs.pageRuns.map((r) => r.id)).toEqual([3, 1]);
     expect(runs.pageNextCursor).toBe('c1');
   });
@@ -267,10 +267,10 @@ describe('platforms store', () => {
     });
     const platforms = usePlatformsStore();
     await platforms.load();
-    platforms.applyEvent(ev.completed(1, 1, 9, 'alpha', 1, 14));
-    platforms.applyEvent(ev.failed(2, 2, 9, 'bravo', 2, 'boom'));
+    platforms.applyEvent(ev.completed({ id: 1, seq: 1, runId: 9, platform: 'alpha', platformsDone: 1, eventsFound: 14 }));
+    platforms.applyEvent(ev.failed({ id: 2, seq: 2, runId: 9, platform: 'bravo', platformsDone: 2, error: 'boom' }));
     const finishedAt = '2026-01-27T16:00:09.000Z';
-    platforms.applyEvent(ev.finished(3, 3, makeDetail({ id: 9, status: 'partial', steps: [makeStep('alpha', { status: 'completed' }), makeStep('bravo', { status: 'failed' }), makeStep('charlie', { status: 'failed', finishedAt, error: 'stale' })] })));
+    platforms.applyEvent(ev.finished({ id: 3, seq: 3, run: makeDetail({ id: 9, status: 'partial', steps: [makeStep('alpha', { status: 'completed' }), makeStep('bravo', { status: 'failed' }), makeStep('charlie', { status: 'failed', finishedAt, error: 'stale' })] }) }));
     await flush();
     expect(platforms.items.map((p) => [p.name, p.lastOutcome, p.lastEventsFound])).toEqual([['alpha', 'completed', 14], ['bravo', 'failed', 0], ['charlie', 'failed', 0]]);
     expect(platforms.items[0]!.lastSuccessAt).not.toBeNull();

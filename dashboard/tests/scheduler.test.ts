@@ -49,7 +49,7 @@ describe('scheduler job lookup', () => {
       'POST /api/scheduler/resume': { body: makeScheduler({ paused: false }) },
     });
     const store = useSchedulerStore();
-    store.applyEvent(ev.scheduler(5, makeScheduler({ paused: true })));
+    store.applyEvent(ev.scheduler({ id: 5, scheduler: makeScheduler({ paused: true }) }));
     const wrapper = mountCard();
     expect(wrapper.find('[data-testid="scheduler-paused"]').exists()).toBe(true);
     expect(wrapper.get('[data-testid="scheduler-next-run"]').text()).toBe('paused');
@@ -75,7 +75,7 @@ describe('scheduler job lookup', () => {
         body: { ...makeScheduler().jobs[1]!, intervalSeconds: (call.body as { intervalSeconds: number }).intervalSeconds },
       }),
     });
-    useSchedulerStore().applyEvent(ev.scheduler(1, makeScheduler()));
+    useSchedulerStore().applyEvent(ev.scheduler({ id: 1, scheduler: makeScheduler() }));
     const wrapper = mountCard();
     await wrapper.get('[data-testid="scheduler-edit-interval"]').trigger('click');
     await wrapper.get('[data-testid="scheduler-interval-input"]').setValue('5');

@@ -15,32 +15,29 @@ import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
 const START = Date.parse('2026-01-27T16:00:00.000Z');
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-function span(spanId: string, parentSpanId: string | null, offsetMs: number, durationMs: number, more: Partial<TraceSpan> = {}): TraceSpan {
+/** A client span named GET unless `fields` say otherwise; it starts `offsetMs` after START. */
+function span(fields: Pick<TraceSpan, 'spanId' | 'parentSpanId' | 'offsetMs' | 'durationMs'> & Partial<TraceSpan>): TraceSpan {
   return {
-    spanId,
-    parentSpanId,
     name: 'GET',
     kind: 'client',
-    startedAt: new Date(START + offsetMs).toISOString(),
-    offsetMs,
-    durationMs,
+    startedAt: new Date(START + fields.offsetMs).toISOString(),
     status: 'unset',
     statusMessage: null,
     attributes: {},
     events: [],
-    ...more,
+    ...fields,
   };
 }
 
 /** A two-platform run: platform spans with a feed request and a query each, listed by start (as the service does). */
 const SPANS: TraceSpan[] = [
-  span('root', null, 0, 2000, { name: 'scrape.run', kind: 'internal', attributes: { 'oddswatch.run.id': 7 }, events: [{ name: 'run.finished', offsetMs: 2000 }] }),
-  span('p-bravo', 'root', 100, 1500, { name: 'scrape.platform', kind: 'internal', status: 'error', statusMessage: 'HTTP 503', attributes: { 'oddswatch.platform': 'bravo' } }),
-  span('p-alpha', 'root', 50, 800, { name: 'scrape.platform', kind: 'internal', status: 'ok', attributes: { 'oddswatch.platform': 'alpha' }, events: [{ name: 'page.read', offsetMs: 400 }] }),
-  span('q-alpha', 'p-alpha', 60, 2, { name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system.name': 'postgresql' } }),
-  span('h-alpha', 'p-alpha', 70, 300, { attributes: { 'url.full': 'http://127.0.0.1:4100/alpha/feed?page=1&key=REDACTED' } }),
-  span('q-bravo', 'p-bravo', 120, 1, { name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system': 'postgresql' } }),
-  span('h-bravo', 'p-bravo', 130, 1400, { status: 'error', statusMessage: 'HTTP 503' }),
+  span({ spanId: 'root', parentSpanId: null, offsetMs: 0, durationMs: 2000, name: 'scrape.run', kind: 'internal', attributes: { 'oddswatch.run.id': 7 }, events: [{ name: 'run.finished', offsetMs: 2000 }] }),
+  span({ spanId: 'p-bravo', parentSpanId: 'root', offsetMs: 100, durationMs: 1500, name: 'scrape.platform', kind: 'internal', status: 'error', statusMessage: 'HTTP 503', attributes: { 'oddswatch.platform': 'bravo' } }),
+  span({ spanId: 'p-alpha', parentSpanId: 'root', offsetMs: 50, durationMs: 800, name: 'scrape.platform', kind: 'internal', status: 'ok', attributes: { 'oddswatch.platform': 'alpha' }, events: [{ name: 'page.read', offsetMs: 400 }] }),
+  span({ spanId: 'q-alpha', parentSpanId: 'p-alpha', offsetMs: 60, durationMs: 2, name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system.name': 'postgresql' } }),
+  span({ spanId: 'h-alpha', parentSpanId: 'p-alpha', offsetMs: 70, durationMs: 300, attributes: { 'url.full': 'http://127.0.0.1:4100/alpha/feed?page=1&key=REDACTED' } }),
+  span({ spanId: 'q-bravo', parentSpanId: 'p-bravo', offsetMs: 120, durationMs: 1, name: 'pg.query:UPDATE oddswatch', attributes: { 'db.system': 'postgresql' } }),
+  span({ spanId: 'h-bravo', parentSpanId: 'p-bravo', offsetMs: 130, durationMs: 1400, status: 'error', statusMessage: 'HTTP 503' }),
 ].sort((a, b) => a.offsetMs - b.offsetMs);
 
 describe('layoutTrace', () => {
@@ -63,7 +60,7 @@ describe('layoutTrace', () => {
   });
 
   it('shows a span whose parent was not recorded here as a root, and survives a parent cycle', () => {
-    const layout = layoutTrace([span('a', 'gone', 10, 5), span('b', 'c', 0, 1), span('c', 'b', 1, 1)]);
+    const layout = layoutTrace([span({ spanId: 'a', parentSpanId: 'gone', offsetMs: 10, durationMs: 5 }), span({ spanId: 'b', parentSpanId: 'c', offsetMs: 0, durationMs: 1 }), span({ spanId: 'c', parentSpanId: 'b', offsetMs: 1, durationMs: 1 })]);
     expect(layout.rows.map((r) => [r.span.spanId, r.depth])).toEqual([
       ['a', 0],
       ['b', 0],
@@ -72,7 +69,7 @@ describe('layoutTrace', () => {
   });
 
   it('without database spans drops them and whatever they contain, nothing else', () => {
-    const rows = layoutTrace([...SPANS, span('inner', 'q-bravo', 120, 1)]).rows;
+    const rows = layoutTrace([...SPANS, span({ spanId: 'inner', parentSpanId: 'q-bravo', offsetMs: 120, durationMs: 1 })]).rows;
     expect(visibleRows(rows, true)).toHaveLength(8);
     expect(visibleRows(rows, false).map((r) => r.span.spanId)).toEqual(['root', 'p-alpha', 'h-alpha', 'p-bravo', 'h-bravo']);
   });
@@ -93,7 +90,7 @@ describe('layoutTrace', () => {
         ),
       ),
     )
-    .map((specs) => specs.map((s) => span(s.spanId, s.parentSpanId, s.offsetMs, s.durationMs, { kind: s.kind })));
+    .map((specs) => specs.map((s) => span({ spanId: s.spanId, parentSpanId: s.parentSpanId, offsetMs: s.offsetMs, durationMs: s.durationMs, kind: s.kind })));
 
   it('property: every span exactly once, parents before children, siblings by start, bars within 0..100 %', () => {
     fc.assert(
@@ -156,8 +153,8 @@ describe('span wording', () => {
     expect(spanSubtitle(SPANS.find((s) => s.spanId === 'p-alpha')!)).toBe('alpha');
     expect(spanSubtitle(SPANS.find((s) => s.spanId === 'h-alpha')!)).toBe('127.0.0.1:4100/alpha/feed?page=1&key=REDACTED');
     // A served request (kind server) has no url.full; its query comes without the "?".
-    expect(spanSubtitle(span('x', null, 0, 1, { kind: 'server', attributes: { 'url.path': '/feed', 'url.query': 'page=2', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed?page=2');
-    expect(spanSubtitle(span('x', null, 0, 1, { attributes: { 'url.path': '/feed' } }))).toBe('/feed');
+    expect(spanSubtitle(span({ spanId: 'x', parentSpanId: null, offsetMs: 0, durationMs: 1, kind: 'server', attributes: { 'url.path': '/feed', 'url.query': 'page=2', 'server.address': 'feeds.test' } }))).toBe('feeds.test/feed?page=2');
+    expect(spanSubtitle(span({ spanId: 'x', parentSpanId: null, offsetMs: 0, durationMs: 1, attributes: { 'url.path': '/feed' } }))).toBe('/feed');
     expect(spanSubtitle(SPANS[0]!)).toBeNull();
   });
 });

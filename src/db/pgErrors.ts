@@ -1,6 +1,5 @@
 /** PostgreSQL error codes that mean something to oddswatch, mapped in one place. */
 export const PG_UNIQUE_VIOLATION = '23505';
-export const PG_CHECK_VIOLATION = '23514';
 
 export function pgErrorCode(error: unknown): string | undefined {
   const candidate = error as { code?: unknown; cause?: { code?: unknown } } | null;

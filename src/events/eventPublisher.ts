@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { LOCK_NAMES, pgExecutor, type SqlExecutor } from '../replicas/sql.js';
+import { LOCK_NAMES, type SqlExecutor } from '../replicas/sql.js';
 
 /** The channel every replica LISTENs on; a notification's payload is the global id of one new event row. */
 export const EVENTS_CHANNEL = 'oddswatch_events';
@@ -91,28 +90,4 @@ export async function insertEventAndNotify(
   if (!row) throw new Error(`cannot record ${type}: run ${runId} does not exist`);
   delete (row as Record<string, unknown>).pg_notify;
   return row;
-}
-
-/** `insertEventAndNotify` in a transaction of its own on a node-postgres client or pool. */
-export async function publishEvent(
-  db: pg.Pool | pg.Client,
-  runId: number | null,
-  type: string,
-  payload: unknown,
-  channel = EVENTS_CHANNEL,
-): Promise<PublishedEventRow> {
-  const client = 'totalCount' in db ? await db.connect() : db;
-  try {
-    await client.query('begin');
-    try {
-      const row = await insertEventAndNotify(pgExecutor(client), runId, type, payload, channel);
-      await client.query('commit');
-      return row;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
-  } finally {
-    if (client !== db) (client as pg.PoolClient).release();
-  }
 }

@@ -16,7 +16,7 @@ import { requestDatabaseDeadlineMs } from '../db/ormConfig.js';
 import { AppError } from '../errors.js';
 import type { Platforms } from '../platforms/registry.js';
 import type { EventLog } from '../events/eventLog.js';
-import { platformOutcomes } from '../runs/platformOutcomes.js';
+import { platformLastSteps } from '../runs/platformLastSteps.js';
 import type { RunReadModel } from '../runs/runReadModel.js';
 import type { StartRunRequest } from '../runs/startRun.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -157,7 +157,7 @@ export function createApp(deps: AppDeps) {
   api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
   api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID) }));
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
-  api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
+  api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, lastSteps: () => platformLastSteps(orm) }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   api.route('/traces', createTraceRoutes({ traces: deps.traces }));
   app.route('/api', api);

@@ -1,4 +1,4 @@
-import type { PlatformOutcome } from '../runs/platformOutcomes.js';
+import type { PlatformLastStep } from '../runs/platformLastSteps.js';
 
 /**
  * Freshness: when each configured platform was last scraped successfully, exposed as
@@ -13,11 +13,11 @@ export class Freshness {
 
   constructor(
     platforms: readonly string[],
-    outcomes: readonly Pick<PlatformOutcome, 'platform' | 'lastSuccessAt'>[] = [],
+    lastSteps: readonly Pick<PlatformLastStep, 'platform' | 'lastSuccessAt'>[] = [],
     private readonly now: () => number = Date.now,
   ) {
     this.configured = new Set(platforms);
-    for (const { platform, lastSuccessAt } of outcomes) {
+    for (const { platform, lastSuccessAt } of lastSteps) {
       if (lastSuccessAt && this.configured.has(platform)) this.lastSuccess.set(platform, lastSuccessAt.getTime() / 1000);
     }
   }

@@ -7,7 +7,7 @@ export interface ReplicaMetrics {
 }
 
 /**
- * The several-replicas metrics of DESIGN.md, exported by each replica: `oddswatch_scheduler_leader` (1 on
+ * The metrics of running several replicas, exported by each replica: `oddswatch_scheduler_leader` (1 on
  * the leader), `oddswatch_scheduler_leadership_changes_total` (times this replica became the leader; the
  * sum over replicas counts takeovers) and `oddswatch_bus_reconnects_total` (LISTEN session reconnects).
  */

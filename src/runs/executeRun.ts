@@ -4,7 +4,7 @@ import type { Platforms } from '../platforms/registry.js';
 import { OBSERVED_TRIGGERS, type RunSummary, type RunTrigger } from '../shared/contract.js';
 import { retryWrite, WRITE_RETRY_BUDGET_MS } from './databaseRetry.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
-import { record } from './recordWithRetry.js';
+import { recordWithRetry } from './recordWithRetry.js';
 import type { ScrapePool } from './scrapePool.js';
 import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatformDeps } from './scrapePlatform.js';
 
@@ -44,7 +44,7 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
       return await deps.reads.summaryOf(run.id);
     }
     const started = await retryWrite(() => deps.reads.summaryOf(run.id));
-    await record(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
+    await recordWithRetry(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
     log.info({ platforms: run.platforms }, 'run started');
 
     heartbeat = startHeartbeat(deps, run.id, controller);

@@ -7,7 +7,7 @@ import type { EventLog } from '../events/eventLog.js';
 import type { InFlightRuns } from './inFlightRuns.js';
 import type { RunReadModel } from './runReadModel.js';
 import { retryWrite } from './databaseRetry.js';
-import { record } from './recordWithRetry.js';
+import { recordWithRetry } from './recordWithRetry.js';
 import type { RunTransitions } from './runTransitions.js';
 
 export interface FinishRunDeps {
@@ -53,7 +53,7 @@ export async function finishRun(
   deps.guard.untrack(runId);
 
   const run = (await retryWrite(() => deps.reads.detailOf(runId)))!;
-  await record(deps, runId, 'run.finished', {
+  await recordWithRetry(deps, runId, 'run.finished', {
     runId,
     platformsDone: run.platformsDone,
     platformsTotal: run.platformsTotal,

@@ -1,5 +1,3 @@
-import { boundStatement } from '../db/boundStatement.js';
-import type { Orm } from '../db/database.js';
 import { sqlArray } from '../db/sqlArray.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
 
@@ -55,13 +53,6 @@ export function oddsUpsertCte(platform: string, runId: number, batch: ScrapedSel
       runId,
     ],
   };
-}
-
-/** Upserts one batch of odds in a single statement (tests, benches; the runner writes through RunTransitions). */
-export async function upsertOdds(orm: Orm, platform: string, runId: number, batch: ScrapedSelection[]): Promise<void> {
-  if (batch.length === 0) return;
-  const cte = oddsUpsertCte(platform, runId, batch);
-  await boundStatement(orm, `with ${cte.sql} select 1`, cte.params);
 }
 
 /** Rows a platform collects before it writes them (bounded memory; ~2,000 rows is past the per-statement overhead). */

@@ -12,11 +12,11 @@ const retrying = (deps: RecordDeps, runId: number, type: EventType) => ({
 });
 
 /** Records a progress event for the runner, repeated through a short database outage. */
-export function record<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
+export function recordWithRetry<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T]): Promise<StreamEvent> {
   return retryWrite(() => deps.events.record(runId, type, data), retrying(deps, runId, type));
 }
 
-/** `record` of an event that reports a guarded write in the same statement (EventLog.recordIf). */
-export function recordIf<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T], guard: EventGuard): Promise<StreamEvent | undefined> {
+/** `recordWithRetry` of an event that reports a guarded write in the same statement (EventLog.recordIf). */
+export function recordIfWithRetry<T extends EventType>(deps: RecordDeps, runId: number, type: T, data: EventPayloads[T], guard: EventGuard): Promise<StreamEvent | undefined> {
   return retryWrite(() => deps.events.recordIf(runId, type, data, guard), retrying(deps, runId, type));
 }

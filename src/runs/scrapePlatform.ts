@@ -2,15 +2,14 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { isRefusedValue, pgErrorCode } from '../db/pgErrors.js';
 import { PlatformError, type PlatformAdapter, type ScrapedSelection, type ScrapeObserver } from '../platforms/adapter.js';
 import { storedMessage } from '../platforms/storedValues.js';
-import type { PlatformOutcome } from '../telemetry/metrics.js';
+import type { ScrapeOutcome, StreamEvent } from '../shared/contract.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { StreamEvent } from '../shared/contract.js';
 import type { EventLog } from '../events/eventLog.js';
-import { record, recordIf } from './recordWithRetry.js';
+import { recordIfWithRetry, recordWithRetry } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsStore.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
@@ -27,7 +26,7 @@ export interface ScrapePlatformDeps {
 
 export interface PlatformResult {
   platform: string;
-  outcome: PlatformOutcome | 'not_started';
+  outcome: ScrapeOutcome | 'not_started';
   eventsFound: number;
 }
 
@@ -55,7 +54,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
   // The step starts and platform.started is recorded in one statement, or neither when the run ended the step.
   const started =
     !run.signal.aborted &&
-    (await recordIf(
+    (await recordIfWithRetry(
       deps,
       run.runId,
       'platform.started',
@@ -70,7 +69,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       const startedAt = performance.now();
       const elapsedMs = () => Math.round(performance.now() - startedAt);
       let eventsFound = 0;
-      let outcome: PlatformOutcome = 'completed';
+      let outcome: ScrapeOutcome = 'completed';
       let error: string | null = null;
       try {
         log.info('platform scrape started');
@@ -94,7 +93,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
             // Coalesced: the first page, then at most one per PROGRESS_EVENT_INTERVAL_MS; the final count comes with platform.completed/failed.
             if (performance.now() - progressRecordedAt < PROGRESS_EVENT_INTERVAL_MS) return;
             progressRecordedAt = performance.now();
-            await record(deps, run.runId, 'platform.progress', {
+            await recordWithRetry(deps, run.runId, 'platform.progress', {
               runId: run.runId,
               platform,
               eventsFound,
@@ -123,8 +122,8 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const finish = (status: 'completed' | 'failed', odds: ScrapedSelection[]) => {
           const step = deps.transitions.stepFinished(run.runId, platform, status, eventsFound, durationMs, error, odds, deps.volume.criteria);
           return status === 'completed'
-            ? recordIf(deps, run.runId, 'platform.completed', common, step)
-            : recordIf(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
+            ? recordIfWithRetry(deps, run.runId, 'platform.completed', common, step)
+            : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
         };
         let event: StreamEvent | undefined;
         try {

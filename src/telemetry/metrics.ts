@@ -1,13 +1,11 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome } from '../shared/contract.js';
 
 /**
- * The metric catalogue of DESIGN.md. The Prometheus exporter adds `_total` to counters and no unit
+ * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
  * suffix, so instruments carry their unit in their name. Labels stay bounded: never a run id or error text.
  */
 
-export const PLATFORM_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] as const;
-export type PlatformOutcome = (typeof PLATFORM_OUTCOMES)[number];
 export const SSE_STREAMS = ['run', 'global'] as const;
 export type SseStream = (typeof SSE_STREAMS)[number];
 export const LIMIT_REASONS = ['sse_client', 'sse_total', 'unauthorized'] as const;
@@ -39,7 +37,7 @@ export interface Metrics {
   connectionFailed(trigger: RunTrigger): void;
   staleRun(): void;
   runsRecovered(count: number): void;
-  platformScraped(platform: string, outcome: PlatformOutcome, durationSeconds: number): void;
+  platformScraped(platform: string, outcome: ScrapeOutcome, durationSeconds: number): void;
   platformEvents(platform: string, count: number): void;
   volumeDropped(platform: string): void;
   platformRedirected(platform: string, outcome: RedirectOutcome): void;

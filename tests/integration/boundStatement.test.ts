@@ -1,19 +1,15 @@
-import { context, metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { metrics, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { boundRowCount, boundRows } from '../../src/db/boundStatement.js';
 import { ormConfig } from '../../src/db/ormConfig.js';
 import { describeStatement } from '../../src/db/querySummary.js';
 import { createPrometheusExporter, metricsPipelineFrom } from '../../src/telemetry/prometheus.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { captureSpans } from '../helpers/spans.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(provider);
+const { exporter, provider } = captureSpans();
 const tracer = provider.getTracer('test');
 // The statement durations go to the global meter provider, exposed as /metrics exposes them.
 const metricsExporter = createPrometheusExporter();

@@ -1,9 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail, TraceDetail } from '../../src/shared/contract.js';
 import { startHostileFeed, type FeedCredentials, type HostileFeed } from '../helpers/hostileFeed.js';
@@ -13,15 +10,13 @@ import { connectSse } from '../helpers/sseClient.js';
 import { createTestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { TestServer } from '../helpers/testServer.js';
+import { captureSpans } from '../helpers/spans.js';
 
 /**
  * A PLATFORMS_FILE feed with a secret in each place a feed can carry one (userinfo, a query parameter,
  * a header from an environment variable): none of them may appear in logs, API bodies, SSE events or spans.
  */
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(provider); // the feed request spans (platforms/feedRequestTelemetry.ts) go to it
+const { exporter, provider } = captureSpans(); // the feed request spans (platforms/feedRequestTelemetry.ts) go to it
 
 const credentials: FeedCredentials = {
   user: 'feeduser-u5er9',

@@ -20,7 +20,7 @@ async function runToEnd(body: unknown, statuses = ['completed', 'partial', 'fail
   return server.waitForRun(created.id, [...statuses]);
 }
 
-describe('metric catalogue (DESIGN.md), as exported', () => {
+describe('metric catalogue (docs/metrics.md), as exported', () => {
   it('exports every counter label set at 0 from start-up, with the right kinds', async () => {
     const metrics = await scrape();
     const kinds: Record<string, string> = {

@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOdds } from '../../src/odds/pruneOdds.js';
-import { oddsUpsertCte, upsertOdds } from '../../src/runs/oddsStore.js';
+import { oddsUpsertCte } from '../../src/runs/oddsStore.js';
 import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
 import { spawnService } from '../helpers/childService.js';
+import { upsertOdds } from '../helpers/odds.js';
 import { createTestDatabase } from '../helpers/testDatabase.js';
 import { FAST_FEEDS, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';

@@ -1,20 +1,16 @@
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunDetail, RunStatus } from '../../src/shared/contract.js';
 import type { TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { captureSpans } from '../helpers/spans.js';
 
 /**
  * Whatever ends a run, its `scrape.run` span and each `scrape.platform` span are exported exactly once,
  * with the run's final status. Spans are captured in process by an in-memory exporter registered
  * before the service modules load.
  */
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(provider);
+const { exporter, provider } = captureSpans();
 
 let server: TestServer;
 beforeAll(async () => {

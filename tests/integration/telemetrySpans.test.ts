@@ -1,19 +1,15 @@
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import type { TestServer } from '../helpers/testServer.js';
+import { captureSpans } from '../helpers/spans.js';
 
 /**
  * Spans in process, captured by an in-memory exporter. The tracer provider is registered before the
  * service modules load, as the service's register hook does; statement and feed request spans are the
  * service's own (db/statementTelemetry.ts, platforms/feedRequestTelemetry.ts).
  */
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(provider);
+const { exporter, provider } = captureSpans();
 
 let server: TestServer;
 beforeAll(async () => {

@@ -30,8 +30,3 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   const spread = 1 - policy.jitter + 2 * policy.jitter * random();
   return Math.round(Math.min(policy.maxMs, Math.max(policy.initialMs, nominal * spread)));
 }
-
-/** The first `count` delays of the (endless) schedule of automatic retries. */
-export function backoffSchedule(count: number, random: () => number = Math.random, policy: BackoffPolicy = DEFAULT_BACKOFF): number[] {
-  return Array.from({ length: count }, (_, attempt) => backoffDelay(attempt, random, policy));
-}

@@ -285,5 +285,3 @@ export function useEventStream(options: EventStreamOptions) {
 
   return { state, lastError, retryCount, nextRetryAt, downSince, connect, reconnect, retryNow, close };
 }
-
-export type EventStream = ReturnType<typeof useEventStream>;

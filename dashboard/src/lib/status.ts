@@ -1,4 +1,4 @@
-import { ACTIVE_RUN_STATUSES, type FailureReason, type RunStatus, type StepStatus, type RunTrigger } from '@contract';
+import type { FailureReason, RunStatus, StepStatus, RunTrigger } from '@contract';
 
 export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection';
 
@@ -74,8 +74,4 @@ export function failureReasonText(reason: FailureReason | null): string | null {
     case null:
       return null;
   }
-}
-
-export function isActiveStatus(status: RunStatus): boolean {
-  return (ACTIVE_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }

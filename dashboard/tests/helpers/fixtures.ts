@@ -60,32 +60,45 @@ const AT = '2026-01-27T16:00:05.000Z';
 const withSteps = (run: RunSummary | RunDetail): RunDetail =>
   'steps' in run ? run : { ...run, steps: run.platforms.map((p) => makeStep(p)) };
 
+/** Where an event sits in the stream: its global id and its run's sequence number. */
+interface At {
+  id: number;
+  seq: number;
+}
+
+interface Step extends At {
+  runId: number;
+  platform: string;
+}
+
+/** Stream events with named fields; `platformsTotal` is 3 (PLATFORMS). */
 export const ev = {
   /** `run.created` carries the run with its steps (pending ones when `run` has none). */
-  created(id: number, seq: number, run: RunSummary | RunDetail): Ev<'run.created'> {
+  created({ id, seq, run }: At & { run: RunSummary | RunDetail }): Ev<'run.created'> {
     return { id, seq, runId: run.id, type: 'run.created', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run: withSteps(run) } };
   },
-  started(id: number, seq: number, run: RunSummary): Ev<'run.started'> {
+  started({ id, seq, run }: At & { run: RunSummary }): Ev<'run.started'> {
     return { id, seq, runId: run.id, type: 'run.started', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
   },
-  platformStarted(id: number, seq: number, runId: number, platform: string, platformsDone = 0, elapsedMs = 0): Ev<'platform.started'> {
+  platformStarted({ id, seq, runId, platform, platformsDone = 0, elapsedMs = 0 }: Step & { platformsDone?: number; elapsedMs?: number }): Ev<'platform.started'> {
     return { id, seq, runId, type: 'platform.started', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs } };
   },
-  progress(id: number, seq: number, runId: number, platform: string, eventsFound: number, elapsedMs = 500, platformsDone = 0): Ev<'platform.progress'> {
+  progress({ id, seq, runId, platform, eventsFound, elapsedMs = 500, platformsDone = 0 }: Step & { eventsFound: number; elapsedMs?: number; platformsDone?: number }): Ev<'platform.progress'> {
     return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs } };
   },
-  completed(id: number, seq: number, runId: number, platform: string, platformsDone: number, eventsFound: number, durationMs = 1200): Ev<'platform.completed'> {
+  /** `elapsedMs` is `durationMs`. */
+  completed({ id, seq, runId, platform, platformsDone, eventsFound, durationMs = 1200 }: Step & { platformsDone: number; eventsFound: number; durationMs?: number }): Ev<'platform.completed'> {
     return { id, seq, runId, type: 'platform.completed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs: durationMs, durationMs } };
   },
-  failed(id: number, seq: number, runId: number, platform: string, platformsDone: number, error: string): Ev<'platform.failed'> {
+  failed({ id, seq, runId, platform, platformsDone, error }: Step & { platformsDone: number; error: string }): Ev<'platform.failed'> {
     return { id, seq, runId, type: 'platform.failed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error } };
   },
   /** `run.finished` carries the run with its final steps, as the service sends it (src/runs/finishRun.ts). */
-  finished(id: number, seq: number, run: RunDetail): Ev<'run.finished'> {
+  finished({ id, seq, run }: At & { run: RunDetail }): Ev<'run.finished'> {
     const status = run.status as Ev<'run.finished'>['data']['status'];
     return { id, seq, runId: run.id, type: 'run.finished', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run, status, failureReason: run.failureReason } };
   },
-  scheduler(id: number, scheduler: SchedulerState): Ev<'scheduler.changed'> {
+  scheduler({ id, scheduler }: { id: number; scheduler: SchedulerState }): Ev<'scheduler.changed'> {
     return { id, seq: null, runId: null, type: 'scheduler.changed', at: AT, data: { scheduler } };
   },
   resync(): Ev<'resync'> {

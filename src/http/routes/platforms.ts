@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Platforms } from '../../platforms/registry.js';
-import type { PlatformOutcome } from '../../runs/platformOutcomes.js';
+import type { PlatformLastStep } from '../../runs/platformLastSteps.js';
 import type { PlatformHealth, PlatformInfo } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
 
@@ -8,12 +8,12 @@ const NO_SCRAPES: PlatformHealth = { recentOutcomes: [], recentFailures: 0, fail
 
 export interface PlatformRoutesDeps {
   platforms: Pick<Platforms, 'adapters'>;
-  outcomes(): Promise<PlatformOutcome[]>;
+  lastSteps(): Promise<PlatformLastStep[]>;
 }
 
-export function createPlatformRoutes({ platforms, outcomes }: PlatformRoutesDeps) {
+export function createPlatformRoutes({ platforms, lastSteps }: PlatformRoutesDeps) {
   return new Hono<AppEnv>().get('/', async (c) => {
-    const byPlatform = new Map((await outcomes()).map((outcome) => [outcome.platform, outcome]));
+    const byPlatform = new Map((await lastSteps()).map((step) => [step.platform, step]));
     const items: PlatformInfo[] = [...platforms.adapters.values()].map((adapter) => {
       const last = byPlatform.get(adapter.name);
       return {

@@ -3,7 +3,7 @@ import type { Orm } from '../db/database.js';
 import { HEALTH_COLUMNS, healthJoins, toHealth, type HealthRow } from '../history/scrapeHistory.js';
 import type { PlatformHealth } from '../shared/contract.js';
 
-export interface PlatformOutcome {
+export interface PlatformLastStep {
   platform: string;
   runId: number;
   status: 'completed' | 'failed';
@@ -15,7 +15,7 @@ export interface PlatformOutcome {
 }
 
 /** Each platform's last finished step, its last success and its health (GET /api/platforms, freshness at start-up). */
-export async function platformOutcomes(orm: Orm): Promise<PlatformOutcome[]> {
+export async function platformLastSteps(orm: Orm): Promise<PlatformLastStep[]> {
   const rows = await boundRows<{ platform: string; run_id: string; status: 'completed' | 'failed'; finished_at: Date | string; events_found: number; last_success_at: Date | string | null } & HealthRow>(
     orm,
     `select lo.*, ${HEALTH_COLUMNS} from (
