@@ -2,14 +2,9 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { RunDetail, RunSummary, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
+import type { StepAnchor } from '@/lib/timeline';
 import { hasSteps, isPlatformEvent, isRunLifecycleEvent, isTerminalRun, runIdOf } from '@/lib/runEvents';
 import { useRunsStore } from './runs';
-
-/** Where a running step's elapsed time was last reported, in local clock terms (no server clock skew). */
-export interface StepAnchor {
-  elapsedMs: number;
-  receivedAt: number;
-}
 
 /**
  * Which run the live card shows: the active run (or the last one we watched, until the next starts), and the
