@@ -1,6 +1,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { TokenPromptReason } from '@/api/client';
+import { asGetter } from './asGetter';
 
 export const TOKEN_STORAGE_KEY = 'oddswatch.operatorToken';
 
@@ -69,10 +70,10 @@ export const useAuthStore = defineStore('auth', () => {
   }
 
   return {
-    token,
-    authRequired,
-    promptOpen,
-    promptReason,
+    token: asGetter(token),
+    authRequired: asGetter(authRequired),
+    promptOpen: asGetter(promptOpen),
+    promptReason: asGetter(promptReason),
     setAuthRequired,
     saveToken,
     forgetToken,
