@@ -18,6 +18,7 @@ export default mergeConfig(
       root: repoRoot,
       environment: 'happy-dom',
       include: ['dashboard/tests/**/*.test.ts'],
+      setupFiles: ['dashboard/tests/setup.ts'],
       restoreMocks: true,
       unstubGlobals: true,
     },

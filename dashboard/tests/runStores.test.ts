@@ -9,6 +9,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import type { StreamEvent } from '@contract';
 import { localRunEvent } from '@/lib/localEvents';
 import { useActiveRunStore } from '@/stores/activeRun';
+import { EVENT_APPLIERS, useEventAppliers } from '@/stores/eventAppliers';
 import { usePlatformsStore } from '@/stores/platforms';
 import { useRunsStore } from '@/stores/runs';
 import { ev, makeDetail, makeRun, makeStep } from './helpers/fixtures';
@@ -18,15 +19,26 @@ beforeEach(() => {
   setActivePinia(createPinia());
 });
 
-/** What useLiveSync does with an event that passed its gate. */
+/** What useLiveSync does with an event that passed its gate: every store, in EVENT_APPLIERS' order. */
 function route(...events: StreamEvent[]) {
-  const runs = useRunsStore();
-  const active = useActiveRunStore();
-  for (const e of events) {
-    runs.applyEvent(e);
-    active.applyEvent(e);
-  }
+  const applyEvent = useEventAppliers();
+  for (const e of events) applyEvent(e);
 }
+
+describe('the order events reach the stores', () => {
+  it('puts every store after the stores it reads (activeRun after runs)', () => {
+    const order = EVENT_APPLIERS.map((applier) => applier.store);
+    expect(new Set(order).size).toBe(order.length);
+    for (const [i, applier] of EVENT_APPLIERS.entries()) {
+      for (const dependency of applier.after ?? []) {
+        const at = order.indexOf(dependency.store);
+        expect(at, `${applier.store} after ${dependency.store}`).toBeGreaterThanOrEqual(0);
+        expect(at, `${applier.store} after ${dependency.store}`).toBeLessThan(i);
+      }
+    }
+    expect(EVENT_APPLIERS.find((applier) => applier.store === 'activeRun')?.after?.map((dep) => dep.store)).toEqual(['runs']);
+  });
+});
 
 describe('a run from created to finished, from the events alone', () => {
   it('applies created, started, platform steps and the final steps of run.finished, with no REST request', async () => {

@@ -1,6 +1,7 @@
 /**
  * The typed API client: every HTTP call of the dashboard goes through `request`.
- * - adds `Authorization: Bearer <token>` from the token store when one is stored;
+ * - adds `Authorization: Bearer <token>` from the operator's credentials (the auth store, given by `setCredentials`)
+ *   when a token is stored;
  * - turns error bodies (`{ error: { code, message, details? } }`) into a typed `ApiError`;
  * - mutating calls go through `authorized`: when the service requires a token and none is stored,
  *   or the stored one is rejected (401), the operator is asked for it once and the call is retried once.
@@ -21,7 +22,26 @@ import type {
   SchedulerState,
   TraceDetail,
 } from '@contract';
-import { useAuthStore } from '@/stores/auth';
+
+export type TokenPromptReason = 'required' | 'rejected';
+
+/** What the client needs of the operator token: the auth store (a layer above, so handed in by `setCredentials`). */
+export interface Credentials {
+  readonly token: string | null;
+  /** From GET /api/meta: mutating routes need the token. */
+  readonly authRequired: boolean;
+  /** Asks the operator; resolves true once a token is saved, false when cancelled. */
+  askForToken(reason: TokenPromptReason): Promise<boolean>;
+  forgetToken(): void;
+}
+
+const NO_CREDENTIALS: Credentials = { token: null, authRequired: false, askForToken: async () => false, forgetToken: () => {} };
+let credentialsOf: () => Credentials = () => NO_CREDENTIALS;
+
+/** Where every call reads the operator's credentials from, read at each call (main.ts: the app's auth store). */
+export function setCredentials(source: () => Credentials): void {
+  credentialsOf = source;
+}
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -69,7 +89,7 @@ function isErrorBody(body: unknown): body is ApiErrorBody {
 }
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-  const auth = useAuthStore();
+  const auth = credentialsOf();
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
@@ -104,7 +124,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
 
 /** Runs a mutating call with the operator token, asking for it when needed (once per call). */
 export async function authorized<T>(call: () => Promise<T>): Promise<T> {
-  const auth = useAuthStore();
+  const auth = credentialsOf();
   if (auth.authRequired && !auth.token) {
     const ok = await auth.askForToken('required');
     if (!ok) throw new ApiError(401, 'unauthorized', 'An operator token is needed for this action.');

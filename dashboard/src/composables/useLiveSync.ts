@@ -4,6 +4,7 @@ import type { StreamEvent } from '@contract';
 import { api } from '@/api/client';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useAuthStore } from '@/stores/auth';
+import { useEventAppliers } from '@/stores/eventAppliers';
 import { useOddsStore } from '@/stores/odds';
 import { usePlatformsStore } from '@/stores/platforms';
 import { useRunsStore } from '@/stores/runs';
@@ -41,7 +42,8 @@ function defaultSessionStorage(): Storage | null {
 /**
  * The app's data flow, used once by App.vue:
  * 1. the tab's one EventSource on /api/events; each event passes the tab's one de-duplication gate (which also
- *    keeps the stream position to resume from), then goes to every store's `applyEvent`;
+ *    keeps the stream position to resume from), then goes to every store's `applyEvent`, in the order
+ *    EVENT_APPLIERS declares (stores/eventAppliers.ts);
  * 2. once it is open, the REST snapshot of everything shown (meta, runs, active run, scheduler, platforms; the
  *    odds page and trend series when a page shows them).
  *    A fresh stream starts "live", so the snapshot must be read after it opened or the events in between would
@@ -62,6 +64,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const toasts = useToastsStore();
   const odds = useOddsStore();
   const trends = useTrendsStore();
+  const applyEvent = useEventAppliers();
 
   let loading: Promise<void> | null = null;
   /** `loading` as state: a snapshot is being read (after a reconnect the figures are not current until it is applied). */
@@ -78,12 +81,7 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
 
   function route(ev: StreamEvent) {
     currentAt.value = Date.now();
-    runs.applyEvent(ev);
-    active.applyEvent(ev);
-    scheduler.applyEvent(ev);
-    platforms.applyEvent(ev);
-    trends.applyEvent(ev);
-    odds.applyEvent(ev);
+    applyEvent(ev);
   }
 
   function onEvent(_type: string, data: unknown) {

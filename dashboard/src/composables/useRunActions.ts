@@ -72,10 +72,7 @@ export function useRunActions() {
     } catch (e) {
       if (isApiError(e, 'already_retried')) {
         const by = e.detailNumber('retriedBy');
-        if (by != null) {
-          const lost = runs.byId[lostRunId];
-          if (lost) lost.retriedBy = by;
-        }
+        if (by != null) runs.setRetriedBy(lostRunId, by);
         toasts.push({
           kind: 'info',
           message: by != null ? `Run #${lostRunId} was already retried by run #${by}.` : `Run #${lostRunId} was already retried.`,

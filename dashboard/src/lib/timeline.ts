@@ -3,8 +3,13 @@
  * Pure: positions are milliseconds from the run's start; the component turns them into percentages.
  */
 import type { FailureReason, PlatformStep, RunDetail } from '@contract';
-import type { StepAnchor } from '@/stores/activeRun';
 import { formatDuration, plural } from './format';
+
+/** Where a running step's elapsed time was last reported, in local clock terms (no server clock skew). */
+export interface StepAnchor {
+  elapsedMs: number;
+  receivedAt: number;
+}
 
 /** `timed_out` is a failed step whose error says so (the contract has no separate status for it). */
 export type BarOutcome = 'completed' | 'failed' | 'timed_out' | 'running' | 'pending' | 'skipped';

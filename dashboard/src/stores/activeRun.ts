@@ -2,14 +2,10 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { RunDetail, RunSummary, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
+import type { StepAnchor } from '@/lib/timeline';
 import { hasSteps, isPlatformEvent, isRunLifecycleEvent, isTerminalRun, runIdOf } from '@/lib/runEvents';
 import { useRunsStore } from './runs';
-
-/** Where a running step's elapsed time was last reported, in local clock terms (no server clock skew). */
-export interface StepAnchor {
-  elapsedMs: number;
-  receivedAt: number;
-}
+import { asGetter } from './asGetter';
 
 /**
  * Which run the live card shows: the active run (or the last one we watched, until the next starts), and the
@@ -88,7 +84,7 @@ export const useActiveRunStore = defineStore('activeRun', () => {
     }
   }
 
-  return { runId, run, anchors, loaded, error, isActive, follow, followById, refresh, applyEvent };
+  return { runId: asGetter(runId), run, anchors: asGetter(anchors), loaded: asGetter(loaded), error: asGetter(error), isActive, follow, followById, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useActiveRunStore, import.meta.hot));

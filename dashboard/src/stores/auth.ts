@@ -1,5 +1,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
+import type { TokenPromptReason } from '@/api/client';
+import { asGetter } from './asGetter';
 
 export const TOKEN_STORAGE_KEY = 'oddswatch.operatorToken';
 
@@ -10,8 +12,6 @@ function readStoredToken(): string | null {
     return null; // storage disabled: the token then lives for this page only
   }
 }
-
-export type TokenPromptReason = 'required' | 'rejected';
 
 /**
  * The operator token (kept in sessionStorage: gone when the tab closes, never in a URL) and the small prompt that asks for it.
@@ -70,10 +70,10 @@ export const useAuthStore = defineStore('auth', () => {
   }
 
   return {
-    token,
-    authRequired,
-    promptOpen,
-    promptReason,
+    token: asGetter(token),
+    authRequired: asGetter(authRequired),
+    promptOpen: asGetter(promptOpen),
+    promptReason: asGetter(promptReason),
     setAuthRequired,
     saveToken,
     forgetToken,

@@ -3,6 +3,7 @@ import { ref } from 'vue';
 import { SCRAPE_JOB_ID, type BookmakerFreshness, type OddsPage, type SportingEventOdds, type StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { mergeBookmakerPrices } from '@/lib/odds';
+import { asGetter } from './asGetter';
 
 export const ODDS_PAGE_LIMIT = 20;
 
@@ -133,7 +134,7 @@ export const useOddsStore = defineStore('odds', () => {
     void refetchBookmaker(platform);
   }
 
-  return { view, items, nextCursor, loaded, loading, error, freshness, scrapeIntervalSeconds, staleAfterSeconds, open, close, refresh, applyEvent };
+  return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), open, close, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOddsStore, import.meta.hot));

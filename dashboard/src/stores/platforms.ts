@@ -3,6 +3,7 @@ import { ref } from 'vue';
 import type { MetaInfo, PlatformHealth, PlatformInfo, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { NO_HEALTH, outcomeOf, withScrape } from '@/lib/health';
+import { asGetter } from './asGetter';
 
 /**
  * Configured platforms with their last outcome and their health (failure rate over the last scrapes, last
@@ -77,7 +78,7 @@ export const usePlatformsStore = defineStore('platforms', () => {
     Object.assign(item, { recentOutcomes: [...recentOutcomes], recentFailures, failureRate, lastError });
   }
 
-  return { items, meta, loaded, error, fetchMeta, load, applyEvent, takeHealth };
+  return { items: asGetter(items), meta: asGetter(meta), loaded: asGetter(loaded), error: asGetter(error), fetchMeta, load, applyEvent, takeHealth };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(usePlatformsStore, import.meta.hot));

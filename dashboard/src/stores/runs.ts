@@ -4,6 +4,7 @@ import type { RunDetail, RunStatus, RunSummary, RunTrigger, StreamEvent } from '
 import { api, errorMessage } from '@/api/client';
 import { applyRunEvent, entryFromEvent, isPlatformEvent, isRunLifecycleEvent, runIdOf, takeSnapshot, toEntry } from '@/lib/runEvents';
 import type { RunEntry } from '@/lib/runEvents';
+import { asGetter } from './asGetter';
 
 export const RECENT_LIMIT = 8;
 export const PAGE_LIMIT = 20;
@@ -99,6 +100,12 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** The service said this run was already retried by run `by` (a 409 `already_retried`). */
+  function setRetriedBy(id: number, by: number): void {
+    const run = byId.value[id];
+    if (run) run.retriedBy = by;
+  }
+
   /** Refetch everything this store shows (after a reconnect or a `resync`). */
   async function refresh() {
     const jobs: Promise<unknown>[] = [fetchRecent()];
@@ -146,24 +153,25 @@ export const useRunsStore = defineStore('runs', () => {
   }
 
   return {
-    byId,
-    detailErrors,
-    recentIds,
-    recentLoaded,
-    recentError,
-    pageIds,
-    pageFilters,
-    pageCursor,
-    pageNextCursor,
-    pageLoading,
-    pageLoaded,
-    pageError,
+    byId: asGetter(byId),
+    detailErrors: asGetter(detailErrors),
+    recentIds: asGetter(recentIds),
+    recentLoaded: asGetter(recentLoaded),
+    recentError: asGetter(recentError),
+    pageIds: asGetter(pageIds),
+    pageFilters: asGetter(pageFilters),
+    pageCursor: asGetter(pageCursor),
+    pageNextCursor: asGetter(pageNextCursor),
+    pageLoading: asGetter(pageLoading),
+    pageLoaded: asGetter(pageLoaded),
+    pageError: asGetter(pageError),
     recent,
     pageRuns,
     fetchRecent,
     fetchPage,
     fetchDetail,
     putSnapshot,
+    setRetriedBy,
     refresh,
     applyEvent,
   };

@@ -4,6 +4,7 @@ import { JOB_INTERVAL_SECONDS, SCRAPE_JOB_ID, WATCHDOG_JOB_ID } from '@contract'
 import type { JobId, RunDetail, SchedulerJob, SchedulerState, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { localSchedulerEvent } from '@/lib/localEvents';
+import { asGetter } from './asGetter';
 
 /** The service's bounds, from the contract (the same constants validate PATCH /api/scheduler/jobs/:id). */
 export const MIN_INTERVAL_SECONDS = JOB_INTERVAL_SECONDS.min;
@@ -86,7 +87,7 @@ export const useSchedulerStore = defineStore('scheduler', () => {
     loaded.value = true;
   }
 
-  return { state, loaded, error, busy, scrapeJob, watchdogJob, paused, load, pause, resume, setJobInterval, runNow, applyEvent };
+  return { state: asGetter(state), loaded: asGetter(loaded), error: asGetter(error), busy: asGetter(busy), scrapeJob, watchdogJob, paused, load, pause, resume, setJobInterval, runNow, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSchedulerStore, import.meta.hot));

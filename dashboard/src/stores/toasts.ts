@@ -1,5 +1,6 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
+import { asGetter } from './asGetter';
 
 export type ToastKind = 'info' | 'success' | 'warning' | 'error';
 
@@ -44,7 +45,7 @@ export const useToastsStore = defineStore('toasts', () => {
     items.value = [];
   }
 
-  return { items, push, dismiss, clear };
+  return { items: asGetter(items), push, dismiss, clear };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useToastsStore, import.meta.hot));

@@ -2,6 +2,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { TraceDetail } from '@contract';
 import { api, errorMessage, isApiError } from '@/api/client';
+import { asGetter } from './asGetter';
 
 export interface TraceLoadError {
   /** The service does not hold this trace (404 `trace_not_found`): kept in memory for its last runs only. */
@@ -31,7 +32,7 @@ export const useTracesStore = defineStore('traces', () => {
     }
   }
 
-  return { byId, errors, load };
+  return { byId: asGetter(byId), errors: asGetter(errors), load };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTracesStore, import.meta.hot));

@@ -4,6 +4,7 @@ import type { PlatformScrape, RunHistoryPoint, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { outcomeOf } from '@/lib/health';
 import { usePlatformsStore } from '@/stores/platforms';
+import { asGetter } from './asGetter';
 
 /** As many points as GET /api/platforms/:name/history and /api/runs/history return by default. */
 export const TREND_POINTS = 50;
@@ -119,7 +120,7 @@ export const useTrendsStore = defineStore('trends', () => {
     }
   }
 
-  return { scrapes, scrapeErrors, runs, runsError, watchPlatforms, watchRuns, refresh, applyEvent };
+  return { scrapes: asGetter(scrapes), scrapeErrors: asGetter(scrapeErrors), runs: asGetter(runs), runsError: asGetter(runsError), watchPlatforms, watchRuns, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTrendsStore, import.meta.hot));
