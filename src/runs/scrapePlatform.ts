@@ -11,7 +11,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { StreamEvent } from '../shared/contract.js';
 import type { EventLog } from '../events/eventLog.js';
 import { record, recordIf } from './recordWithRetry.js';
-import { OddsBuffer } from './oddsStore.js';
+import { OddsBuffer } from './oddsBuffer.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
 
