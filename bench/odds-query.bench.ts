@@ -7,7 +7,8 @@
  */
 import { Writable } from 'node:stream';
 import { loadConfig } from '../src/config.js';
-import { encodeOddsCursor, oddsPageSql, type OddsFilter } from '../src/odds/oddsQuery.js';
+import { oddsPageSql, type OddsFilter } from '../src/db/tables/odds.js';
+import { encodeOddsCursor } from '../src/odds/oddsQuery.js';
 import { startServer } from '../src/server.js';
 import type { OddsPage } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';

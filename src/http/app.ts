@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { RequestContext } from '@mikro-orm/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
@@ -140,8 +139,6 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, operatorToken: deps.config.operatorToken, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
-  // An EntityManager per request, except for the SSE streams (quietPaths.ts): they only run raw SQL.
-  api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
   // 503 database_unavailable within one deadline however many database waits a request queues behind.
   api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
   api.get('/meta', (c) =>

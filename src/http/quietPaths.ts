@@ -6,7 +6,7 @@
  * Probes (/healthz, /readyz, /metrics) are polled every few seconds and would drown everything else.
  * SSE streams (GET /api/events, GET /api/runs/:id/events) live for minutes to hours and thousands open
  * at once in a busy incident: a span's duration would be the stream's life, skewing
- * http.server.request.duration, with no children; they also get no per-request EntityManager. They are
+ * http.server.request.duration, with no children. They are
  * measured by their own metrics instead (oddswatch_sse_subscribers, oddswatch_sse_disconnects_total).
  */
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
+import { selectRunActivity } from '../db/tables/runs.js';
 
 export interface RunActivity {
   active: number;
@@ -53,14 +53,9 @@ export class DatabaseState {
 
   private async query(): Promise<void> {
     try {
-      const [row] = await boundRows<{ active: number; oldest: string | null }>(
-        this.orm,
-        `select count(*)::int as active,
-                (extract(epoch from min(started_at) filter (where status = 'running')) * 1000)::float8 as oldest
-         from runs where status in ('pending', 'running')`,
-      );
-      this.active = row?.active ?? 0;
-      this.oldestStartedAt = row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);
+      const activity = await selectRunActivity(this.orm);
+      this.active = activity.active;
+      this.oldestStartedAt = activity.oldestStartedAt;
       this.setUp(true);
     } catch (error) {
       this.setUp(false, (error as Error).message);

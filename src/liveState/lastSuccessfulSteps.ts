@@ -1,6 +1,5 @@
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import { sqlArray } from '../db/sqlArray.js';
+import { selectLastSuccessfulSteps } from '../db/tables/platformSteps.js';
 
 export interface LastSuccessfulStep {
   finishedAt: Date;
@@ -12,17 +11,7 @@ export interface LastSuccessfulStep {
  * index look-up per platform ((platform, finished_at), newest first).
  */
 export async function lastSuccessfulSteps(orm: Orm, platforms: readonly string[]): Promise<Map<string, LastSuccessfulStep>> {
-  const rows = await boundRows<{ platform: string; finished_at: Date | string | null; events_found: number | null }>(
-    orm,
-    `select p.platform, last.finished_at, last.events_found
-     from unnest(?::text[]) as p(platform)
-     left join lateral (
-       select ps.finished_at, ps.events_found from platform_steps ps
-       where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
-       order by ps.finished_at desc limit 1
-     ) last on true`,
-    [sqlArray(platforms)],
-  );
+  const rows = await selectLastSuccessfulSteps(orm, platforms);
   return new Map(
     rows.flatMap((row) => (row.finished_at === null ? [] : [[row.platform, { finishedAt: new Date(row.finished_at), eventsFound: Number(row.events_found) }] as const])),
   );

@@ -1,6 +1,5 @@
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import { sqlArray } from '../db/sqlArray.js';
+import { selectOddsPage, type OddsFilter, type OddsRow } from '../db/tables/odds.js';
 import type { BookmakerPrice, OddsMarket, OddsPage, PriceMovement, SportingEventOdds } from '../shared/contract.js';
 
 /**
@@ -9,64 +8,8 @@ import type { BookmakerPrice, OddsMarket, OddsPage, PriceMovement, SportingEvent
  * since that bookmaker's previous scrape (stored beside the price by the upsert).
  */
 
-export interface OddsFilter {
-  /** Bookmakers whose prices count (the configured platforms). */
-  platforms: string[];
-  /** Only this bookmaker's sporting events and prices; best prices still compare every bookmaker. */
-  platform?: string;
-  /** Case-insensitive substring of the sporting event's name. */
-  search?: string;
-  limit: number;
-  /** Sporting events after this event key (decoded page token). */
-  afterEventKey?: string;
-}
-
-interface OddsRow {
-  event_key: string;
-  event_name: string;
-  market: string;
-  selection: string;
-  platform: string;
-  price: string;
-  scraped_at: Date | string;
-  run_id: string;
-  previous_price: string | null;
-  previous_scraped_at: Date | string | null;
-}
-
-/** The page's statement, exported for the bench's EXPLAIN. One page of event keys, then their rows. */
-export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[] } {
-  // Every page walks the primary key (event_key, market, selection, platform) in order; the bookmaker is its last column.
-  const where = [filter.platform ? 'o.platform = ?' : 'o.platform = any(?::text[])'];
-  const params: unknown[] = [filter.platform ?? sqlArray(filter.platforms)];
-  if (filter.search) {
-    // The bookmaker's own name for the sporting event, found through the trigram index of sporting_events.
-    where.push(`(o.event_key, o.platform) in (select s.event_key, s.platform from sporting_events s where s.event_name ilike ?)`);
-    params.push(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`);
-  }
-  if (filter.afterEventKey !== undefined) {
-    where.push('o.event_key > ?');
-    params.push(filter.afterEventKey);
-  }
-  // One extra sporting event tells whether there is a next page.
-  params.push(filter.limit + 1, sqlArray(filter.platforms));
-  const sql = `with page as (
-      select distinct o.event_key from odds o
-      where ${where.join(' and ')}
-      order by o.event_key
-      limit ?
-    )
-    select o.event_key, o.event_name, o.market, o.selection, o.platform, o.price, o.scraped_at, o.run_id,
-      o.previous_price, o.previous_scraped_at
-    from page join odds o on o.event_key = page.event_key
-    where o.platform = any(?::text[])
-    order by o.event_key, o.market, o.selection, o.platform`;
-  return { sql, params };
-}
-
 export async function queryOdds(orm: Orm, filter: OddsFilter): Promise<Pick<OddsPage, 'items' | 'nextCursor'>> {
-  const { sql, params } = oddsPageSql(filter);
-  const rows = await boundRows<OddsRow>(orm, sql, params);
+  const rows = await selectOddsPage(orm, filter);
   const events = groupRows(rows);
   const items = events.slice(0, filter.limit).map((event) => (filter.platform ? onlyPlatform(event, filter.platform) : event));
   const last = items.at(-1);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { boundRowCount } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
+import { deleteStaleOdds } from '../db/tables/odds.js';
+import { deleteSportingEventsWithoutOdds } from '../db/tables/sportingEvents.js';
 
 /**
  * Retention of odds (for job prune_run_events): deletes the prices a bookmaker has not scraped for over
@@ -14,11 +15,8 @@ import type { Orm } from '../db/database.js';
  * until the bookmaker's next scrape writes its name again.
  */
 export async function pruneOdds({ orm, logger }: { orm: Orm; logger: Logger }, retentionDays: number): Promise<number> {
-  const deleted = await boundRowCount(orm, `delete from odds where scraped_at < now() - make_interval(days => ?)`, [retentionDays]);
-  const names = await boundRowCount(
-    orm,
-    `delete from sporting_events s where not exists (select 1 from odds o where o.event_key = s.event_key and o.platform = s.platform)`,
-  );
+  const deleted = await deleteStaleOdds(orm, retentionDays);
+  const names = await deleteSportingEventsWithoutOdds(orm);
   if (deleted > 0 || names > 0) logger.info({ deleted, sporting_events_deleted: names, retention_days: retentionDays }, 'pruned stale odds');
   return deleted;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { SqlExecutor } from './sql.js';
+import type { SqlExecutor } from '../db/sqlExecutor.js';
+import { deleteExpiredPresence, deletePresence, selectWatchers, upsertPresence } from '../db/tables/replicaPresence.js';
 
 /** This replica's local subscriber counts: global-stream subscribers and run-stream subscribers per run. */
 export interface LocalCounts {
@@ -102,32 +103,21 @@ export class ReplicaPresence {
     this.timer = undefined;
     this.changeTimer = undefined;
     await this.tail;
-    await this.options.execute('delete from replica_presence where replica_id = ?', [this.options.replicaId]);
+    await deletePresence(this.options.execute, this.options.replicaId);
   }
 
   private async write(): Promise<void> {
     const counts = this.options.counts();
     const runs = Object.fromEntries([...counts.runs].filter(([, n]) => n > 0).map(([runId, n]) => [String(runId), n]));
     try {
-      await this.options.execute(
-        `insert into replica_presence (replica_id, global_subscribers, run_subscribers, lease_until, updated_at)
-         values (?, ?, ?::jsonb, now() + ? * interval '1 millisecond', now())
-         on conflict (replica_id) do update set global_subscribers = excluded.global_subscribers,
-           run_subscribers = excluded.run_subscribers, lease_until = excluded.lease_until, updated_at = excluded.updated_at`,
-        [this.options.replicaId, counts.global, JSON.stringify(runs), this.leaseMs],
-      );
-      await this.options.execute(`delete from replica_presence where lease_until < now() - interval '1 hour'`);
+      await upsertPresence(this.options.execute, { replicaId: this.options.replicaId, globalSubscribers: counts.global, runSubscribers: runs, leaseMs: this.leaseMs });
+      await deleteExpiredPresence(this.options.execute);
     } catch (error) {
       this.options.logger.warn({ err: error, replica_id: this.options.replicaId }, 'could not publish this replica\'s watchers: retrying at the next refresh');
     }
   }
 
   private async sum(runId: number, excludeSelf: boolean): Promise<number> {
-    const rows = await this.options.execute<{ watchers: number }>(
-      `select coalesce(sum(global_subscribers + coalesce((run_subscribers ->> ?)::int, 0)), 0)::int as watchers
-       from replica_presence where lease_until > now() and (not ? or replica_id <> ?)`,
-      [String(runId), excludeSelf, this.options.replicaId],
-    );
-    return Number(rows[0]?.watchers ?? 0);
+    return selectWatchers(this.options.execute, runId, excludeSelf ? this.options.replicaId : null);
   }
 }

@@ -1,11 +1,7 @@
 import type pg from 'pg';
+import type { SqlExecutor } from '../db/sqlExecutor.js';
 
-/**
- * The one thing the replica modules need from a database handle: run a statement, get its rows.
- * Placeholders are `?`, so the service passes `(sql, params) => boundRows(orm, sql, params)`
- * (db/boundStatement.ts); `pgExecutor` adapts a node-postgres client or pool.
- */
-export type SqlExecutor = <T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+export type { SqlExecutor };
 
 /** `?` placeholders to `$n` (the SQL of these modules never uses the jsonb `?` operator). */
 export function toNumberedPlaceholders(sql: string): string {

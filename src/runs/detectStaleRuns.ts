@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import type { RunStatus } from '../shared/contract.js';
+import { selectStaleRuns } from '../db/tables/runs.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
 
 export interface DetectStaleRunsDeps extends FinishRunDeps {
@@ -16,7 +15,7 @@ export interface DetectStaleRunsDeps extends FinishRunDeps {
  */
 export async function detectStaleRuns(deps: DetectStaleRunsDeps): Promise<number> {
   const { staleAfterMs, heartbeatIntervalMs, maxRunDurationMs } = deps.config;
-  const candidates = await findStaleRuns(deps.orm, { staleAfterMs, neverBeatGraceMs: 2 * heartbeatIntervalMs, maxRunDurationMs });
+  const candidates = await selectStaleRuns(deps.orm, { staleAfterMs, neverBeatGraceMs: 2 * heartbeatIntervalMs, maxRunDurationMs });
   let failed = 0;
   for (const candidate of candidates) {
     const run = await finishRun(deps, candidate.id, 'failed', 'stale', {
@@ -27,32 +26,4 @@ export async function detectStaleRuns(deps: DetectStaleRunsDeps): Promise<number
     if (run) failed += 1;
   }
   return failed;
-}
-
-export interface StaleLimits {
-  staleAfterMs: number;
-  neverBeatGraceMs: number;
-  maxRunDurationMs: number;
-}
-
-/** Runs the watchdog must fail: heartbeat too old, never started, or running too long. */
-export async function findStaleRuns(orm: Orm, limits: StaleLimits): Promise<{ id: number; status: RunStatus; why: string }[]> {
-  const { staleAfterMs, neverBeatGraceMs, maxRunDurationMs } = limits;
-  const rows = await boundRows<{ id: string; status: RunStatus; why: string }>(
-    orm,
-    `select id, status,
-       case
-         when status = 'running' and started_at < now() - make_interval(secs => ?::float8 / 1000) then 'max_duration'
-         when status = 'running' and heartbeat_at is not null then 'heartbeat'
-         else 'never_started'
-       end as why
-     from runs
-     where (status = 'running' and heartbeat_at < now() - make_interval(secs => ?::float8 / 1000))
-        or (status = 'running' and heartbeat_at is null and started_at < now() - make_interval(secs => ?::float8 / 1000))
-        or (status = 'running' and started_at < now() - make_interval(secs => ?::float8 / 1000))
-        or (status = 'pending' and created_at < now() - make_interval(secs => ?::float8 / 1000))
-     order by id`,
-    [maxRunDurationMs, staleAfterMs, staleAfterMs + neverBeatGraceMs, maxRunDurationMs, staleAfterMs + neverBeatGraceMs],
-  );
-  return rows.map((row) => ({ id: Number(row.id), status: row.status, why: row.why }));
 }

@@ -1,5 +1,5 @@
-import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
+import { selectActiveRunsNotOwnedBy } from '../db/tables/runs.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
 import type { OwnerLiveness } from '../replicas/ownerLiveness.js';
 
@@ -40,8 +40,7 @@ export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: Pick<O
 
 /** Active runs owned by other processes, grouped by owner. */
 async function activeRunsByOwner(orm: Orm, exceptOwner: string): Promise<Map<string | null, number[]>> {
-  const rows = await boundRows<{ id: string; owner_id: string | null }>(orm, `select id, owner_id from runs where status in ('pending', 'running') and owner_id is distinct from ?`, [exceptOwner]);
   const byOwner = new Map<string | null, number[]>();
-  for (const row of rows) byOwner.set(row.owner_id, [...(byOwner.get(row.owner_id) ?? []), Number(row.id)]);
+  for (const run of await selectActiveRunsNotOwnedBy(orm, exceptOwner)) byOwner.set(run.ownerId, [...(byOwner.get(run.ownerId) ?? []), run.id]);
   return byOwner;
 }

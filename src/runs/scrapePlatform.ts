@@ -10,7 +10,7 @@ import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventLog } from '../events/eventLog.js';
 import { recordIfWithRetry, recordWithRetry } from './recordWithRetry.js';
-import { OddsBuffer } from './oddsStore.js';
+import { OddsBuffer } from './oddsBuffer.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
 

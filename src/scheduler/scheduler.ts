@@ -1,8 +1,7 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { boundRowCount } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
-import { SchedulerJobSetting } from '../db/entities.js';
+import { selectJobSettings, upsertJobSettings, upsertJobTimes } from '../db/tables/schedulerJobs.js';
 import { AppError } from '../errors.js';
 import { JOB_IDS, type JobId, type SchedulerJob, type SchedulerState } from '../shared/contract.js';
 import type { JobDefinition, JobOrigin, JobOutcome } from './jobs.js';
@@ -175,8 +174,7 @@ export class Scheduler {
   }
 
   private async load(): Promise<void> {
-    const em = this.orm.em.fork();
-    const settings = await em.find(SchedulerJobSetting, { id: { $in: [...this.jobs.keys()] } });
+    const settings = await selectJobSettings(this.orm, [...this.jobs.keys()]);
     for (const setting of settings) {
       const job = this.jobs.get(setting.id as JobId);
       if (!job) continue;
@@ -237,25 +235,18 @@ export class Scheduler {
   }
 
   private async save(job: Pick<JobState, 'definition' | 'intervalOverride' | 'paused' | 'lastRunAt'>, extra: { nextRunAt: Date | null }): Promise<void> {
-    const em = this.orm.em.fork();
-    await em.upsert(SchedulerJobSetting, {
+    await upsertJobSettings(this.orm, {
       id: job.definition.id,
       intervalSeconds: job.intervalOverride,
       paused: job.paused,
       lastRunAt: job.lastRunAt,
       nextRunAt: extra.nextRunAt,
-      updatedAt: new Date(),
     });
   }
 
   /** Stores only a job's last and next run (the leader's timers), never an operator's settings. */
   private async saveTimes(job: JobState, next: Date | null): Promise<void> {
-    await boundRowCount(
-      this.orm,
-      `insert into scheduler_jobs (id, paused, last_run_at, next_run_at, updated_at) values (?, false, ?, ?, now())
-       on conflict (id) do update set last_run_at = excluded.last_run_at, next_run_at = excluded.next_run_at, updated_at = now()`,
-      [job.definition.id, job.lastRunAt, next],
-    );
+    await upsertJobTimes(this.orm, job.definition.id, job.lastRunAt, next);
   }
 
   private async changed(): Promise<void> {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOdds } from '../../src/odds/pruneOdds.js';
-import { oddsUpsertCte } from '../../src/runs/oddsStore.js';
+import { oddsUpsertCte } from '../../src/db/tables/odds.js';
 import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
 import { spawnService } from '../helpers/childService.js';
 import { upsertOdds } from '../helpers/odds.js';

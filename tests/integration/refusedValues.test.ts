@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformAdapter, ScrapedSelection } from '../../src/platforms/adapter.js';
-import { ODDS_FLUSH_ROWS } from '../../src/runs/oddsStore.js';
+import { ODDS_FLUSH_ROWS } from '../../src/runs/oddsBuffer.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 

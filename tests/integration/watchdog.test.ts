@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { detectStaleRuns, findStaleRuns } from '../../src/runs/detectStaleRuns.js';
+import { selectStaleRuns } from '../../src/db/tables/runs.js';
+import { detectStaleRuns } from '../../src/runs/detectStaleRuns.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -65,9 +66,9 @@ describe('watchdog (detect_stale_runs)', () => {
     expect(await detectStaleRuns(server.engine)).toBe(0);
     // The grace, with room to measure it: stale after 1 s, two 1 s heartbeat intervals of grace.
     await server.db.query(`update runs set started_at = now() - interval '1500 milliseconds' where id = $1`, [young!.id]);
-    expect((await findStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).not.toContain(Number(young!.id));
+    expect((await selectStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).not.toContain(Number(young!.id));
     await server.db.query(`update runs set started_at = now() - interval '3500 milliseconds' where id = $1`, [young!.id]);
-    expect((await findStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).toContain(Number(young!.id));
+    expect((await selectStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).toContain(Number(young!.id));
     // And the watchdog as configured (stale after 1 s + 2 x 100 ms) fails it.
     expect(await detectStaleRuns(server.engine)).toBe(1);
   });

@@ -1,0 +1,127 @@
+import { boundRows, boundStatement } from '../boundStatement.js';
+import type { Orm } from '../database.js';
+import { sqlArray } from '../sqlArray.js';
+import { FAILURE_RATE_WINDOW } from '../../shared/contract.js';
+import type { ScrapeOutcome } from '../../shared/contract.js';
+import { oddsUpsertCte, type NewOdds } from './odds.js';
+
+/**
+ * Who writes `platform_steps`: inserted with their run and ended with it (tables/runs.ts
+ * `insertRunWithSteps`, `finishRunWithSteps`); a running step's progress (`updateStepProgress`, which
+ * carries the step's odds batch); a step's start and end are the guards of their progress events
+ * (runs/runTransitions.ts `stepStarted`, `stepFinished`: one statement with the event insert). Everything
+ * else here reads: a platform's history, health and last outcomes.
+ */
+
+type Timestamp = Date | string;
+
+/** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
+export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: NewOdds[]): Promise<void> {
+  const upsert = oddsUpsertCte(platform, runId, odds);
+  await boundStatement(
+    orm,
+    `with ${upsert.sql}
+     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'`,
+    [...upsert.params, eventsFound, runId, platform],
+  );
+}
+
+/**
+ * A failed step's outcome from what it recorded: scrapePlatform writes "timed out after N ms" and
+ * "aborted: the run ended"; finishing a run fails the steps still running with "run ended ..." or, when the
+ * connection guard ended it, "stopped: the run lost its watchers" (runTransitions.stoppedStepMessage).
+ */
+const OUTCOME = `case
+    when ps.status = 'completed' then 'completed'
+    when ps.error like 'timed out after %' then 'timeout'
+    when ps.error like 'aborted%' or ps.error like 'run ended%' or ps.error like 'stopped:%' then 'aborted'
+    else 'failed'
+  end`;
+
+/** A platform's last `limit` finished scrapes, oldest first. */
+export function selectPlatformScrapes(orm: Orm, platform: string, limit: number) {
+  return boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; error: string | null; volume_drop: boolean | null }>(
+    orm,
+    `select * from (
+       select ps.run_id, ps.started_at, ps.finished_at, ps.duration_ms, ps.events_found, ${OUTCOME} as outcome,
+         ps.error, ps.volume_drop
+       from platform_steps ps
+       where ps.platform = ? and ps.status in ('completed', 'failed') and ps.finished_at is not null
+       order by ps.finished_at desc, ps.id desc
+       limit ?
+     ) last order by finished_at, run_id`,
+    [platform, limit],
+  );
+}
+
+/**
+ * Lateral joins giving, for the platform named by `platformColumn`, its health (PlatformHealth): `recent_outcomes`
+ * (json array of the last FAILURE_RATE_WINDOW finished scrapes' outcomes, oldest first) and its last failed step
+ * (`last_error`, `last_error_at`, `last_error_run_id`, `last_error_outcome`). Each reads a handful of rows through
+ * platform_steps_platform_finished_idx, newest first.
+ */
+const healthJoins = (platformColumn: string) => `
+  left join lateral (
+    select coalesce(json_agg(w.outcome order by w.finished_at, w.id), '[]'::json) as recent_outcomes
+    from (
+      select ps.id, ps.finished_at, ${OUTCOME} as outcome
+      from platform_steps ps
+      where ps.platform = ${platformColumn} and ps.status in ('completed', 'failed') and ps.finished_at is not null
+      order by ps.finished_at desc, ps.id desc
+      limit ${FAILURE_RATE_WINDOW}
+    ) w
+  ) health_recent on true
+  left join lateral (
+    select ps.error as last_error, ps.finished_at as last_error_at, ps.run_id as last_error_run_id, ${OUTCOME} as last_error_outcome
+    from platform_steps ps
+    where ps.platform = ${platformColumn} and ps.status = 'failed' and ps.finished_at is not null and ps.error is not null
+    order by ps.finished_at desc, ps.id desc
+    limit 1
+  ) health_error on true`;
+
+const HEALTH_COLUMNS = 'health_recent.recent_outcomes, health_error.last_error, health_error.last_error_at, health_error.last_error_run_id, health_error.last_error_outcome';
+
+export interface HealthRow {
+  recent_outcomes: ScrapeOutcome[];
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+  last_error_run_id: string | null;
+  last_error_outcome: ScrapeOutcome | null;
+}
+
+/** One platform's health columns. */
+export async function selectPlatformHealth(orm: Orm, platform: string): Promise<HealthRow> {
+  const rows = await boundRows<HealthRow>(orm, `select ${HEALTH_COLUMNS} from (select ?::text as name) p ${healthJoins('p.name')}`, [platform]);
+  return rows[0]!;
+}
+
+/** Each platform's last finished step, its last success and its health columns. */
+export function selectLastOutcomes(orm: Orm) {
+  return boundRows<{ platform: string; run_id: string; status: 'completed' | 'failed'; finished_at: Timestamp; events_found: number; last_success_at: Timestamp | null } & HealthRow>(
+    orm,
+    `select lo.*, ${HEALTH_COLUMNS} from (
+       select distinct on (ps.platform) ps.platform, ps.run_id, ps.status, ps.finished_at, ps.events_found,
+         (select max(ok.finished_at) from platform_steps ok where ok.platform = ps.platform and ok.status = 'completed') as last_success_at
+       from platform_steps ps where ps.status in ('completed', 'failed') and ps.finished_at is not null
+       order by ps.platform, ps.finished_at desc
+     ) lo ${healthJoins('lo.platform')}`,
+  );
+}
+
+/**
+ * Each platform's last successful scrape (null columns: none). One index look-up per platform
+ * ((platform, finished_at), newest first).
+ */
+export function selectLastSuccessfulSteps(orm: Orm, platforms: readonly string[]) {
+  return boundRows<{ platform: string; finished_at: Timestamp | null; events_found: number | null }>(
+    orm,
+    `select p.platform, last.finished_at, last.events_found
+     from unnest(?::text[]) as p(platform)
+     left join lateral (
+       select ps.finished_at, ps.events_found from platform_steps ps
+       where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
+       order by ps.finished_at desc limit 1
+     ) last on true`,
+    [sqlArray(platforms)],
+  );
+}
