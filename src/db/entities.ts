@@ -121,7 +121,7 @@ export type Odds = InferEntity<typeof Odds>;
 /**
  * The sporting events each bookmaker prices, by name: the index of GET /api/odds's name search. One row
  * per (sporting event, bookmaker) that has odds, written by the same statement as its odds and pruned
- * with them (see oddsStore.ts, pruneOdds.ts), so a new price adds no trigram entries: the GIN index holds
+ * with them (see oddsUpsert.ts, pruneOdds.ts), so a new price adds no trigram entries: the GIN index holds
  * a name once per bookmaker instead of once per market and selection.
  */
 export const SportingEvent = defineEntity({

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOdds } from '../../src/odds/pruneOdds.js';
-import { oddsUpsertCte, upsertOdds } from '../../src/runs/oddsStore.js';
+import { oddsUpsertCte, upsertOdds } from '../../src/db/oddsUpsert.js';
 import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
 import { spawnService } from '../helpers/childService.js';
 import { createTestDatabase } from '../helpers/testDatabase.js';
