@@ -15,7 +15,7 @@ import { withDatabaseDeadline } from '../db/databaseDeadline.js';
 import { requestDatabaseDeadlineMs } from '../db/ormConfig.js';
 import { AppError } from '../errors.js';
 import type { Platforms } from '../platforms/registry.js';
-import type { EventLog } from '../events/eventLog.js';
+import type { EventLog } from '../events/index.js';
 import { platformOutcomes } from '../runs/platformOutcomes.js';
 import type { RunReadModel } from '../runs/runReadModel.js';
 import type { StartRunRequest } from '../runs/startRun.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
-import type { ProgressBus } from '../events/progressBus.js';
+import type { ProgressBus } from '../events/index.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { SCRAPE_JOB_ID } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
