@@ -30,7 +30,7 @@ import { createEdgeMetrics } from './edgeMetrics.js';
 import { discardBody, refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
 import { createEventRoutes } from './routes/events.js';
-import { isEventStreamPath, isProbePath } from './quietPaths.js';
+import { isEventStreamPath, isProbePath } from '../telemetry/quietPaths.js';
 import { createHistoryRoutes } from './routes/history.js';
 import { createOddsRoutes } from './routes/odds.js';
 import { createPlatformRoutes } from './routes/platforms.js';
@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps) {
     limitUnauthorized({ maxFailures: UNAUTHORIZED_PER_MINUTE, windowMs: 60_000, operatorToken: deps.config.operatorToken, onLimited: deps.onLimited }),
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
-  // An EntityManager per request, except for the SSE streams (quietPaths.ts): they only run raw SQL.
+  // An EntityManager per request, except for the SSE streams (telemetry/quietPaths.ts): they only run raw SQL.
   api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
   // 503 database_unavailable within one deadline however many database waits a request queues behind.
   api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
