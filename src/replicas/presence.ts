@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SqlExecutor } from './sql.js';
+import type { SqlExecutor } from '../db/sqlExecutor.js';
 
 /** This replica's local subscriber counts: global-stream subscribers and run-stream subscribers per run. */
 export interface LocalCounts {

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 
 /**
- * The one thing the replica modules need from a database handle: run a statement, get its rows.
+ * The one thing the replica and event modules need from a database handle: run a statement, get its rows.
  * Placeholders are `?`, so the service passes `(sql, params) => boundRows(orm, sql, params)`
- * (db/boundStatement.ts); `pgExecutor` adapts a node-postgres client or pool.
+ * (boundStatement.ts); `pgExecutor` adapts a node-postgres client or pool.
  */
 export type SqlExecutor = <T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
 
