@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { parseCidr } from './http/clientAddress.js';
-import { parseHost } from './http/hostHeader.js';
+import { parseCidr, parseHost } from './net.js';
 import { JOB_INTERVAL_SECONDS } from './shared/contract.js';
 
 /**

@@ -1,7 +1,8 @@
 import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
-import { EVENTS_CHANNEL, insertEventAndNotify, type EventGuard, type PublishedEventRow } from './eventPublisher.js';
+import type { EventGuard } from './eventGuard.js';
+import { EVENTS_CHANNEL, insertEventAndNotify, type PublishedEventRow } from './eventPublisher.js';
 import { toStreamEvent } from './eventListener.js';
 import type { ProgressBus } from './progressBus.js';
 

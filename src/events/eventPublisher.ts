@@ -1,4 +1,6 @@
-import { LOCK_NAMES, type SqlExecutor } from '../replicas/sql.js';
+import type pg from 'pg';
+import { LOCK_NAMES, pgExecutor, type SqlExecutor } from '../db/sqlExecutor.js';
+import { guardStatement, type EventGuard } from './eventGuard.js';
 
 /** The channel every replica LISTENs on; a notification's payload is the global id of one new event row. */
 export const EVENTS_CHANNEL = 'oddswatch_events';
@@ -10,20 +12,6 @@ export interface PublishedEventRow extends Record<string, unknown> {
   type: string;
   payload: unknown;
   created_at: Date | string;
-}
-
-/**
- * A write the event depends on, made in the event's own statement: CTE definitions, the last one named
- * `guard`; the event is inserted only when `guard` returns a row. Its writes to `runs` and
- * `platform_steps` must gate themselves on `exists (select 1 from lock)` so the events lock is taken
- * before their row locks (the deadlock rule of insertEventAndNotify). `payload`, a jsonb expression
- * over `guard`, is merged into the event's payload: values only the statement knows (a step's volume
- * verdict).
- */
-export interface EventGuard {
-  ctes: string;
-  params: unknown[];
-  payload?: string;
 }
 
 /**
@@ -64,8 +52,10 @@ export async function insertEventAndNotify(
   guard?: EventGuard,
 ): Promise<PublishedEventRow | undefined> {
   // One statement (one round trip, and it may run in autocommit): the insert's rows come from the
-  // lock's row, so the lock is taken before the id's nextval is evaluated.
+  // lock's row, so the lock is taken before the id's nextval is evaluated. A guard's write is a CTE of
+  // the same statement, and the event is inserted only when its `guard` CTE returns a row.
   const json = JSON.stringify(payload);
+  const written = guard && runId !== null ? guardStatement(runId, guard) : undefined;
   const rows =
     runId === null
       ? await execute<PublishedEventRow>(
@@ -76,14 +66,14 @@ export async function insertEventAndNotify(
         )
       : await execute<PublishedEventRow>(
           `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
-           ${guard ? `${guard.ctes},` : ''}
+           ${written ? `${written.ctes},` : ''}
            next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock)
-                    ${guard ? 'and exists (select 1 from guard)' : ''} returning id, last_seq),
+                    ${written ? 'and exists (select 1 from guard)' : ''} returning id, last_seq),
            inserted as (insert into run_events (run_id, seq, type, payload)
-                        select id, last_seq, ?, ?::jsonb${guard?.payload ? ` || coalesce((${guard.payload}), '{}'::jsonb)` : ''} from next
+                        select id, last_seq, ?, ?::jsonb${written?.payload ? ` || coalesce((${written.payload}), '{}'::jsonb)` : ''} from next
                         returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
-          [LOCK_NAMES.events, ...(guard?.params ?? []), runId, type, json, channel],
+          [LOCK_NAMES.events, ...(written?.params ?? []), runId, type, json, channel],
         );
   const row = rows[0];
   if (!row && guard) return undefined; // the guarded write did not happen: no event

@@ -1,28 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
+import { canonicalAddress, parseCidr } from '../net.js';
 import type { AppEnv } from './appEnv.js';
 
 /** Longest client key kept (an X-Forwarded-For entry is whatever a trusted proxy passed on). */
 const MAX_KEY_LENGTH = 64;
-
-/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) -> `10.0.0.1`; lowercase. */
-const canonical = (address: string) => {
-  const lower = address.trim().toLowerCase();
-  return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
-};
-
-/** `address` or `address/prefix` (an IPv4 or IPv6 CIDR); undefined when it is neither. */
-export function parseCidr(value: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const [address = '', prefix, ...rest] = value.trim().split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return undefined;
-  const bits = version === 4 ? 32 : 128;
-  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;
-  const length = prefix === undefined ? bits : Number(prefix);
-  if (length > bits) return undefined;
-  return { address: canonical(address), prefix: length, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
 
 /** TRUSTED_PROXIES: the addresses whose X-Forwarded-For is believed. */
 export class TrustedProxies {
@@ -49,9 +32,9 @@ export class TrustedProxies {
  * trusted: the left-most.
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trusted: TrustedProxies): string {
-  let client = canonical(peer ?? 'unknown');
+  let client = canonicalAddress(peer ?? 'unknown');
   if (!trusted.has(client) || !forwardedFor) return client;
-  const hops = forwardedFor.split(',').map(canonical).filter(Boolean);
+  const hops = forwardedFor.split(',').map(canonicalAddress).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i -= 1) {
     client = hops[i]!.slice(0, MAX_KEY_LENGTH);
     if (!trusted.has(client)) break;
@@ -70,5 +53,5 @@ export function identifyClient(trusted: TrustedProxies): MiddlewareHandler<AppEn
 
 /** The client identifyClient resolved; the TCP peer on a path it did not run on. */
 export function clientOf(c: Context<AppEnv>): string {
-  return c.get('client') ?? canonical((c.env?.incoming as IncomingMessage | undefined)?.socket.remoteAddress ?? 'unknown');
+  return c.get('client') ?? canonicalAddress((c.env?.incoming as IncomingMessage | undefined)?.socket.remoteAddress ?? 'unknown');
 }

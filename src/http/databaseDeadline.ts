@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { startDatabaseDeadline } from '../db/databaseDeadline.js';
 import { settlesWithin } from '../shared/timeout.js';
 import type { AppEnv } from './appEnv.js';
-import { isEventStreamPath } from './quietPaths.js';
+import { isEventStreamPath } from '../telemetry/quietPaths.js';
 
 /**
  * How long past its deadline a request may take to turn its cut database wait into its 503 before the

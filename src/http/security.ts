@@ -8,7 +8,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { AppError } from '../errors.js';
 import type { AppEnv } from './appEnv.js';
 import { errorBody } from './errors.js';
-import { isAllowedHost, parseHost } from './hostHeader.js';
+import { parseHost } from '../net.js';
+import { isAllowedHost } from './hostHeader.js';
 
 /** Methods the service answers; anything else (TRACE, PROPFIND, ...) gets a 405 JSON answer. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

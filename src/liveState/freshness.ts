@@ -1,5 +1,3 @@
-import type { PlatformLastStep } from '../runs/platformLastSteps.js';
-
 /**
  * Freshness: when each configured platform was last scraped successfully, exposed as
  * oddswatch_platform_last_success_timestamp_seconds. Loaded from the database at start-up, then moved
@@ -13,7 +11,7 @@ export class Freshness {
 
   constructor(
     platforms: readonly string[],
-    lastSteps: readonly Pick<PlatformLastStep, 'platform' | 'lastSuccessAt'>[] = [],
+    lastSteps: readonly { platform: string; lastSuccessAt: Date | null }[] = [],
     private readonly now: () => number = Date.now,
   ) {
     this.configured = new Set(platforms);

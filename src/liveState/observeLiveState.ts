@@ -1,12 +1,18 @@
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
-import type { ProgressBus } from '../events/progressBus.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
-import { SCRAPE_JOB_ID } from '../shared/contract.js';
+import type { ProgressBus } from '../events/index.js';
+import { SCRAPE_JOB_ID, type JobId } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DatabaseState } from './databaseState.js';
 import type { Freshness } from './freshness.js';
 import type { LastScrapeEvents } from './lastScrapeEvents.js';
+
+/** What the gauges read of the scheduler (scheduler/scheduler.ts, handed in by server.ts: the scheduler sits above live state). */
+export interface ScheduleReadings {
+  isPaused(): boolean;
+  intervalSeconds(id: JobId): number;
+  nextRunSeconds(id: JobId): number | null;
+}
 
 /**
  * Points the observable gauges at the live state they report, read at scrape time so they never drift.
@@ -14,7 +20,7 @@ import type { LastScrapeEvents } from './lastScrapeEvents.js';
  */
 export function observeLiveState(
   metrics: Metrics,
-  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; lastScrape: LastScrapeEvents; scheduler: Scheduler; logger: Logger },
+  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; lastScrape: LastScrapeEvents; scheduler: ScheduleReadings; logger: Logger },
 ): DatabaseState {
   const database = new DatabaseState(sources.orm, sources.logger);
   metrics.observe({

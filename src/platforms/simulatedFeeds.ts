@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { bypassInstrumentationFor } from '../http/instrumentationBypass.js';
+import { bypassInstrumentationFor } from '../telemetry/instrumentationBypass.js';
 
 /**
  * Built-in simulated bookmakers: a small HTTP server on a loopback port serving fictional feeds in the

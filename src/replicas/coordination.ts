@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { Leadership } from './leadership.js';
-import type { PostgresProgressBus } from '../events/postgresProgressBus.js';
+import type { PostgresProgressBus } from '../events/index.js';
 import type { ReplicaMetrics } from './replicaMetrics.js';
 
 export interface CoordinationDeps {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
-import { LOCK_NAMES } from './sql.js';
+import { LOCK_NAMES } from '../db/sqlExecutor.js';
 
 export interface LeadershipOptions {
   databaseUrl: string;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ProgressBus } from '../events/progressBus.js';
+import type { ProgressBus } from '../events/index.js';
 
 /** Watchers of a run on the other live replicas (presence: leased counts). */
 export interface RemoteWatchers {

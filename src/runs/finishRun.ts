@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FailureReason, RunDetail, RunStatus, TerminalRunStatus } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ConnectionGuard } from './connectionGuard.js';
-import type { EventLog } from '../events/eventLog.js';
+import type { EventLog } from '../events/index.js';
 import type { InFlightRuns } from './inFlightRuns.js';
 import type { RunReadModel } from './runReadModel.js';
 import { retryWrite } from './databaseRetry.js';

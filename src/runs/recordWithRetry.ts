@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
 import { retryWrite } from './databaseRetry.js';
-import type { EventGuard } from '../events/eventPublisher.js';
-import type { EventLog } from '../events/eventLog.js';
+import type { EventGuard, EventLog } from '../events/index.js';
 
 type RecordDeps = { events: EventLog; logger: Logger };
 

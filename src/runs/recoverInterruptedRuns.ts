@@ -1,11 +1,15 @@
 import type { Orm } from '../db/database.js';
 import { selectActiveRunsNotOwnedBy } from '../db/tables/runs.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
-import type { OwnerLiveness } from '../replicas/ownerLiveness.js';
 
 export interface RecoverDeps extends FinishRunDeps {
   orm: Orm;
   ownerId: string;
+}
+
+/** Whether a run's owner is alive: replicas/ownerLiveness.ts answers it, server.ts hands it in (runs/ and replicas/ do not import each other). */
+export interface OwnerCheck {
+  isAlive(ownerId: string): Promise<boolean>;
 }
 
 /**
@@ -14,7 +18,7 @@ export interface RecoverDeps extends FinishRunDeps {
  * and every few seconds on the leader (`periodic`: quiet about live owners), so a dead replica's run
  * ends within seconds. A run whose owner still holds its liveness lock (a live replica) is left alone.
  */
-export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: Pick<OwnerLiveness, 'isAlive'>, periodic = false): Promise<number> {
+export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: OwnerCheck, periodic = false): Promise<number> {
   const byOwner = await activeRunsByOwner(deps.orm, deps.ownerId);
   let recovered = 0;
   for (const [owner, runIds] of byOwner) {

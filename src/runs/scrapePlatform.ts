@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { EventLog } from '../events/eventLog.js';
+import type { EventGuard, EventLog } from '../events/index.js';
 import { recordIfWithRetry, recordWithRetry } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsBuffer.js';
 import type { RunTransitions } from './runTransitions.js';
@@ -59,7 +59,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       run.runId,
       'platform.started',
       { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal },
-      deps.transitions.stepStarted(run.runId, platform),
+      { kind: 'step.started', platform },
     ));
   if (!started) return { platform, outcome: 'not_started', eventsFound: 0 };
   return tracer.startActiveSpan(
@@ -120,7 +120,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const platformsDone = (run.platformsDone += 1);
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
         const finish = (status: 'completed' | 'failed', odds: ScrapedSelection[]) => {
-          const step = deps.transitions.stepFinished(run.runId, platform, status, eventsFound, durationMs, error, odds, deps.volume.criteria);
+          const step: EventGuard = { kind: 'step.finished', platform, outcome: status, eventsFound, durationMs, error, odds, judge: deps.volume.criteria };
           return status === 'completed'
             ? recordIfWithRetry(deps, run.runId, 'platform.completed', common, step)
             : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);

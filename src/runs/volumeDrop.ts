@@ -15,7 +15,7 @@ export interface VolumeVerdict {
   expectedEvents: number | null;
 }
 
-/** How a completed step is judged, in the step's own final statement (RunTransitions.stepFinished). */
+/** How a completed step is judged, in the step's own final statement (the `step.finished` event guard, events/eventGuard.ts). */
 export interface VolumeCriteria {
   /** VOLUME_DROP_FRACTION: a drop is fewer events than this share of the median. */
   fraction: number;

@@ -9,7 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { isEventStreamPath, isProbePath, requestPath } from '../http/quietPaths.js';
+import { isEventStreamPath, isProbePath, requestPath } from './quietPaths.js';
 import { VERSION } from '../version.js';
 import { RecentTraces } from './recentTraces.js';
 import { observeProcess } from './processMetrics.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { EVENTS_CHANNEL, insertEventAndNotify, type PublishedEventRow } from '../../src/events/eventPublisher.js';
-import { pgExecutor } from '../../src/replicas/sql.js';
+import { pgExecutor } from '../../src/db/sqlExecutor.js';
 
 /** `insertEventAndNotify` in a transaction of its own on a node-postgres client or pool. */
 export async function publishEvent(

@@ -5,8 +5,8 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bypassInstrumentationFor } from '../../src/http/instrumentationBypass.js';
-import { isEventStreamPath } from '../../src/http/quietPaths.js';
+import { bypassInstrumentationFor } from '../../src/telemetry/instrumentationBypass.js';
+import { isEventStreamPath } from '../../src/telemetry/quietPaths.js';
 
 /**
  * The real HTTP instrumentation, enabled in this test process as the SDK enables it in the service (it wraps

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventListener, toStreamEvent } from '../../src/events/eventListener.js';
 import { insertEventAndNotify } from '../../src/events/eventPublisher.js';
-import { pgExecutor } from '../../src/replicas/sql.js';
+import { pgExecutor } from '../../src/db/sqlExecutor.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
 import { publishEvent } from '../helpers/publishEvent.js';
 import { capturingLogger, delay, migrate, percentile, terminateBackends } from '../helpers/replicas.js';

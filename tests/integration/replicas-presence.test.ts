@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaPresence, type LocalCounts } from '../../src/replicas/presence.js';
-import { pgExecutor } from '../../src/replicas/sql.js';
+import { pgExecutor } from '../../src/db/sqlExecutor.js';
 import { capturingLogger, migrate } from '../helpers/replicas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { EventLog } from '../../events/eventLog.js';
+import type { EventLog } from '../../events/index.js';
 import type { AppEnv } from '../appEnv.js';
 import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse.js';
 

@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError, notFound } from '../../errors.js';
-import type { EventLog } from '../../events/eventLog.js';
+import type { EventLog } from '../../events/index.js';
 import type { RunReadModel } from '../../runs/runReadModel.js';
 import type { StartRunRequest } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';

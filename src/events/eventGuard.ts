@@ -1,0 +1,111 @@
+import { oddsUpsertCte } from '../db/tables/odds.js';
+import type { ScrapedSelection } from '../platforms/adapter.js';
+
+/**
+ * The write a run's event reports, made in the event's own statement (EventLog.recordIf): the event is
+ * recorded only when the write happened, and the write only with its event. A value, not SQL: the
+ * publisher renders it (guardStatement) into its own statement.
+ */
+export type EventGuard = StepStartedGuard | StepFinishedGuard;
+
+/** The step pending -> running (`platform.started`); no event when the run already ended the step. */
+export interface StepStartedGuard {
+  kind: 'step.started';
+  platform: string;
+}
+
+/**
+ * The step running -> completed/failed (`platform.completed`/`platform.failed`), with its last odds;
+ * no event when the run already ended the step (connection guard, watchdog, shutdown). The odds are
+ * written even then, and such a step (`failed` by its run) keeps the count of sporting events whose odds
+ * were stored. A completed step is also judged for a volume drop when `judge` is given (see
+ * runs/volumeDrop.ts); the verdict is merged into the event as `volumeDrop` and `expectedEvents`.
+ */
+export interface StepFinishedGuard {
+  kind: 'step.finished';
+  platform: string;
+  outcome: 'completed' | 'failed';
+  eventsFound: number;
+  durationMs: number;
+  error: string | null;
+  odds: ScrapedSelection[];
+  judge?: { fraction: number; window: number; minScrapes: number };
+}
+
+/**
+ * A guard as SQL for the publisher's statement: CTE definitions, the last one named `guard`, which
+ * returns a row when the write happened; `payload`, a jsonb expression over `guard`, is merged into the
+ * event's payload. Each write gates itself on `exists (select 1 from lock)` so the events lock is taken
+ * before its row locks (the deadlock rule of insertEventAndNotify).
+ */
+export interface GuardStatement {
+  ctes: string;
+  params: unknown[];
+  payload?: string;
+}
+
+export function guardStatement(runId: number, guard: EventGuard): GuardStatement {
+  return guard.kind === 'step.started' ? stepStarted(runId, guard) : stepFinished(runId, guard);
+}
+
+function stepStarted(runId: number, { platform }: StepStartedGuard): GuardStatement {
+  return {
+    ctes: `guard as (
+               update platform_steps set status = 'running', started_at = now()
+               where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1
+             )`,
+    params: [runId, platform],
+  };
+}
+
+/**
+ * The median of the platform's previous successful scrapes (the (platform, finished_at) index, newest
+ * first) is read from the statement's snapshot and stored on the step. The events lock is held for the
+ * whole statement, the last odds batch included (at most 2,000 rows, a few ms; bench:engine's
+ * 200-platform run was no slower than with the odds in a statement of their own). No deadlock: only this
+ * platform's scrape writes its odds rows, so no holder of the lock waits on them.
+ */
+function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, odds, judge }: StepFinishedGuard): GuardStatement {
+  const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
+  const judged = outcome === 'completed' && judge !== undefined;
+  const usual = judged
+    ? `usual as (
+           select percentile_cont(0.5) within group (order by prev.events_found) as median, count(*) as scrapes
+           from (
+             select ps.events_found from platform_steps ps
+             where ps.platform = ? and ps.status = 'completed' and ps.finished_at is not null and ps.run_id <> ?
+             order by ps.finished_at desc limit ?
+           ) prev
+         ),`
+    : '';
+  return {
+    ctes: `${upsert ? `${upsert.sql},` : ''} ${usual} guard as (
+               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
+               ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
+                            volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
+               ${judged ? 'from usual' : ''}
+               where s.run_id = ? and s.platform = ? and s.status = 'running' and exists (select 1 from lock)
+               returning s.expected_events, s.volume_drop
+             ),
+             kept as (
+               update platform_steps set events_found = ?
+               where run_id = ? and platform = ? and status = 'failed' and events_found < ?
+             )`,
+    params: [
+      ...(upsert?.params ?? []),
+      ...(judged ? [platform, runId, judge.window] : []),
+      outcome,
+      eventsFound,
+      durationMs,
+      error,
+      ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
+      runId,
+      platform,
+      eventsFound,
+      runId,
+      platform,
+      eventsFound,
+    ],
+    ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { guardStatement, type StepFinishedGuard } from '../../src/events/eventGuard.js';
+
+const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
+const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, odds: [] };
+
+describe('the event guard, rendered by the publisher', () => {
+  it('starts the step only while pending, after the events lock, for the event run and platform', () => {
+    const sql = guardStatement(7, { kind: 'step.started', platform: 'alpha' });
+    expect(sql.ctes).toMatch(/^guard as \(\s+update platform_steps set status = 'running'/);
+    expect(sql.ctes).toContain("status = 'pending' and exists (select 1 from lock)");
+    expect(sql.params).toEqual([7, 'alpha']);
+    expect(sql.payload).toBeUndefined();
+  });
+
+  it('judges the volume of a completed step only, and merges the verdict into the event', () => {
+    const completed = guardStatement(7, { ...finished, outcome: 'completed', judge });
+    expect(completed.ctes).toContain('usual as (');
+    expect(completed.params.slice(0, 3)).toEqual(['alpha', 7, judge.window]);
+    expect(completed.payload).toContain("jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events)");
+
+    const failed = guardStatement(7, { ...finished, outcome: 'failed', error: 'boom', judge });
+    expect(failed.ctes).not.toContain('usual as (');
+    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 7, 'alpha', 5, 7, 'alpha', 5]);
+    expect(failed.payload).toBeUndefined();
+  });
+
+  it("writes the step's last odds in the same statement, before the guard", () => {
+    const odds = [{ eventKey: 'k', eventName: 'n', market: 'm', selection: 's', price: 1.5 }];
+    const sql = guardStatement(7, { ...finished, outcome: 'completed', odds });
+    expect(sql.ctes.indexOf('odds_upsert as (')).toBeGreaterThan(-1);
+    expect(sql.ctes.indexOf('odds_upsert as (')).toBeLessThan(sql.ctes.indexOf('guard as ('));
+  });
+});
