@@ -1,10 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventListener, toStreamEvent } from '../../src/events/eventListener.js';
 import { insertEventAndNotify, publishEvent } from '../../src/events/eventPublisher.js';
 import { pgExecutor } from '../../src/replicas/sql.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
-import { capturingLogger, delay, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
+import { capturingLogger, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 
