@@ -120,7 +120,7 @@ describe('PostgreSQL progress bus', () => {
     const { listener, received } = listen('replicas-events-check', { checkIntervalMs: 100, pollIntervalMs: 60_000, onReconnect: () => onReconnect.push(Date.now()) });
     await listener.start();
     // The session silently stops listening: no error, no notification; only the check can tell.
-    await (listener as unknown as { client: pg.Client }).client.query('unlisten *');
+    await (listener as unknown as { session: { client: pg.Client } }).session.client.query('unlisten *');
     await waitFor(() => onReconnect.length === 1, { what: 'reconnect after the check' });
     const row = await publishEvent(pool, null, 'platform.progress', { after: 'check' });
     await waitFor(() => received.some((event) => event.id === Number(row.id)), { what: 'event after the reconnect' });
