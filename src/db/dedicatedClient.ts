@@ -58,20 +58,3 @@ export async function closeClient(client: pg.Client, graceMs = 1_000): Promise<v
   ]);
   clearTimeout(timer);
 }
-
-/** Rejects when `promise` takes longer than `ms` (the query itself keeps running; callers then drop the client). */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Exponential backoff with full jitter, capped: attempt 0 waits up to `initialMs`. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
-import { backoffDelay, closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
+import { ReconnectingSession } from '../db/reconnectingSession.js';
+import { singleFlight } from '../shared/singleFlight.js';
 import { EVENTS_CHANNEL, type PublishedEventRow } from './eventPublisher.js';
 
 export interface EventListenerOptions {
@@ -34,20 +35,18 @@ const LOCAL_GRACE_MS = 20;
  * (see eventPublisher.ts), seeing id N means no smaller id can still appear, so "read after the last
  * delivered id" never skips one. A periodic check (`select` with a timeout that also asserts the
  * LISTEN is still registered) catches a half-open session; any failure drops the session, reconnects
- * with capped exponential backoff, re-LISTENs and catches up from the last delivered id: nothing lost.
+ * with capped exponential backoff (reconnectingSession.ts), re-LISTENs and catches up from the last
+ * delivered id: nothing lost.
  */
 export class EventListener {
-  private client: pg.Client | undefined;
-  private generation = 0;
+  private readonly session: ReconnectingSession;
+  /** One read at a time; asked for during a read, one more read after it. */
+  private readonly reads = singleFlight(() => this.readOnce());
   private lastId = 0;
-  private reading = false;
-  private readAgain = false;
   private stopped = true;
   private positioned = false;
-  private reconnectAttempt = 0;
   private reconnectCount = 0;
   private timers: NodeJS.Timeout[] = [];
-  private reconnectTimer: NodeJS.Timeout | undefined;
   /** Events of this process's writers that arrived ahead of an earlier id (replies can overtake each other). */
   private readonly held = new Map<number, StreamEvent>();
   /** Writes by this process between their insert and their offer. */
@@ -68,6 +67,25 @@ export class EventListener {
       backoffMaxMs: options.backoffMaxMs ?? 5_000,
       batchSize: options.batchSize ?? 500,
     };
+    this.session = new ReconnectingSession({
+      databaseUrl: options.databaseUrl,
+      applicationName: options.applicationName,
+      label: 'listener connection',
+      prepare: (client) => this.listen(client),
+      onLost: (error) =>
+        this.options.logger.warn({ err: error, last_event_id: this.lastId }, 'progress bus listener lost its connection: reconnecting'),
+      reconnect: {
+        initialMs: this.settings.backoffInitialMs,
+        maxMs: this.settings.backoffMaxMs,
+        onRetryFailed: (error, attempt) => this.options.logger.warn({ err: error, attempt }, 'progress bus listener could not reconnect: retrying'),
+        onReconnected: () => {
+          this.reconnectCount++;
+          this.options.onReconnect?.();
+          this.options.logger.warn({ last_event_id: this.lastId, reconnects: this.reconnectCount }, 'progress bus listener reconnected: catching up');
+          void this.drain();
+        },
+      },
+    });
   }
 
   get lastDeliveredId(): number {
@@ -79,22 +97,20 @@ export class EventListener {
   }
 
   get connected(): boolean {
-    return this.client !== undefined;
+    return this.session.connected;
   }
 
   /** Connects, LISTENs and delivers what is already after `afterId`; rejects when the first connection fails. */
   async start(): Promise<void> {
     this.stopped = false;
-    this.reading = true; // no delivery before the starting position is known
+    this.positioned = false; // no delivery before the starting position is known
     try {
-      await this.connect();
-      this.lastId = this.options.afterId === 'latest' ? await this.latestId() : this.options.afterId;
+      const client = await this.session.connect();
+      this.lastId = this.options.afterId === 'latest' ? await latestId(client) : this.options.afterId;
       this.positioned = true;
     } catch (error) {
       await this.stop();
       throw error;
-    } finally {
-      this.reading = false;
     }
     this.timers.push(setInterval(() => void this.drain(), this.settings.pollIntervalMs));
     this.timers.push(setInterval(() => void this.check(), this.settings.checkIntervalMs));
@@ -139,130 +155,59 @@ export class EventListener {
     this.held.clear();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    clearTimeout(this.reconnectTimer);
-    this.generation++;
-    const client = this.client;
-    this.client = undefined;
-    if (client) await closeClient(client);
+    await this.session.close();
   }
 
-  private async connect(): Promise<void> {
-    const generation = ++this.generation;
-    const client = await connectDedicated(
-      { databaseUrl: this.options.databaseUrl, applicationName: this.options.applicationName },
-      (error) => this.connectionLost(generation, error),
-    );
+  /** Each new connection: notifications of the session that is up, then LISTEN. */
+  private async listen(client: pg.Client): Promise<void> {
     client.on('notification', (message) => {
-      if (generation !== this.generation || message.channel !== this.channel) return;
+      if (client !== this.session.client || message.channel !== this.channel) return;
       const id = Number(message.payload);
       if (id <= this.lastId) return;
       this.knownId = Math.max(this.knownId, id);
       if (this.localInFlight > 0 || this.held.size > 0) this.readAfterGrace();
       else void this.drain();
     });
-    try {
-      await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
-    } catch (error) {
-      if (generation === this.generation) this.generation++; // its 'end' must not count as a loss
-      destroyClient(client);
-      throw error;
-    }
-    if (generation !== this.generation) {
-      destroyClient(client); // lost or stopped while connecting
-      throw new Error('listener connection superseded');
-    }
-    this.client = client;
-  }
-
-  private async latestId(): Promise<number> {
-    const { rows } = await this.client!.query<{ max_id: string | null }>('select max(id) as max_id from run_events');
-    return Number(rows[0]?.max_id ?? 0);
-  }
-
-  private connectionLost(generation: number, error: Error): void {
-    if (generation !== this.generation || this.stopped) return;
-    this.generation++;
-    const client = this.client;
-    this.client = undefined;
-    if (client) destroyClient(client);
-    this.options.logger.warn({ err: error, last_event_id: this.lastId }, 'progress bus listener lost its connection: reconnecting');
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    const delay = backoffDelay(this.reconnectAttempt++, this.settings.backoffInitialMs, this.settings.backoffMaxMs);
-    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
-  }
-
-  private async reconnect(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      await this.connect();
-    } catch (error) {
-      if (this.stopped) return;
-      this.options.logger.warn({ err: error, attempt: this.reconnectAttempt }, 'progress bus listener could not reconnect: retrying');
-      this.scheduleReconnect();
-      return;
-    }
-    this.reconnectAttempt = 0;
-    this.reconnectCount++;
-    this.options.onReconnect?.();
-    this.options.logger.warn({ last_event_id: this.lastId, reconnects: this.reconnectCount }, 'progress bus listener reconnected: catching up');
-    await this.drain();
+    await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
   }
 
   /** Half-open detection: the session must answer quickly and still be listening on the channel. */
   private async check(): Promise<void> {
-    const client = this.client;
+    const client = this.session.client;
     if (!client) return;
-    const generation = this.generation;
     try {
-      const { rows } = await withTimeout(
-        client.query<{ listening: boolean }>('select exists (select 1 from pg_listening_channels() c where c = $1) as listening', [this.channel]),
-        this.settings.checkTimeoutMs,
-        'listener check',
+      const rows = await this.session.query<{ listening: boolean }>(
+        'select exists (select 1 from pg_listening_channels() c where c = $1) as listening',
+        [this.channel],
+        { timeoutMs: this.settings.checkTimeoutMs, what: 'listener check' },
       );
-      if (!rows[0]?.listening) throw new Error(`no longer listening on ${this.channel}`);
-    } catch (error) {
-      this.connectionLost(generation, error as Error);
+      if (!rows[0]?.listening) this.session.lose(client, new Error(`no longer listening on ${this.channel}`));
+    } catch {
+      // the session is lost and reconnecting
     }
   }
 
   /** Reads and delivers every row after the last delivered id; one read at a time, re-run when asked meanwhile. */
-  private async drain(): Promise<void> {
-    if (this.reading) {
-      this.readAgain = true;
+  private drain(): Promise<void> {
+    return this.reads.run();
+  }
+
+  private async readOnce(): Promise<void> {
+    if (!this.session.connected || this.stopped || !this.positioned) return;
+    let rows: PublishedEventRow[];
+    try {
+      rows = await this.session.query<PublishedEventRow>(
+        'select id, run_id, seq, type, payload, created_at from run_events where id > $1 order by id limit $2',
+        [this.lastId, this.settings.batchSize],
+        { timeoutMs: this.settings.checkTimeoutMs * 5, what: 'listener read' },
+      );
+    } catch {
+      void this.drain(); // a newer session may exist: read on it
       return;
     }
-    this.reading = true;
-    try {
-      do {
-        this.readAgain = false;
-        const client = this.client;
-        if (!client || this.stopped) break;
-        const generation = this.generation;
-        let rows: PublishedEventRow[];
-        try {
-          ({ rows } = await withTimeout(
-            client.query<PublishedEventRow>(
-              'select id, run_id, seq, type, payload, created_at from run_events where id > $1 order by id limit $2',
-              [this.lastId, this.settings.batchSize],
-            ),
-            this.settings.checkTimeoutMs * 5,
-            'listener read',
-          ));
-        } catch (error) {
-          if (generation === this.generation) this.connectionLost(generation, error as Error);
-          else this.readAgain = true; // a newer session exists: read on it
-          continue;
-        }
-        for (const row of rows) this.deliver(row);
-        this.releaseHeld();
-        if (rows.length === this.settings.batchSize) this.readAgain = true;
-      } while (this.readAgain && !this.stopped);
-    } finally {
-      this.reading = false;
-    }
+    for (const row of rows) this.deliver(row);
+    this.releaseHeld();
+    if (rows.length === this.settings.batchSize) void this.drain();
   }
 
   /** Delivers held events that are next in order; drops those already delivered by a read. */
@@ -299,6 +244,11 @@ export class EventListener {
       this.options.logger.error({ err: error, event_id: event.id }, 'progress event subscriber threw');
     }
   }
+}
+
+async function latestId(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ max_id: string | null }>('select max(id) as max_id from run_events');
+  return Number(rows[0]?.max_id ?? 0);
 }
 
 export function toStreamEvent(row: PublishedEventRow): StreamEvent {

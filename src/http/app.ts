@@ -20,6 +20,7 @@ import type { RunReadModel } from '../runs/runReadModel.js';
 import type { StartRunRequest } from '../runs/startRun.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { SCRAPE_JOB_ID, type MetaInfo, type RunDetail } from '../shared/contract.js';
+import { settlesWithin } from '../shared/timeout.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
@@ -67,8 +68,6 @@ const MAX_BODY_BYTES = 64 * 1024;
 const UNAUTHORIZED_PER_MINUTE = 20;
 /** /readyz answers 503 when the database has not answered within this (probes time out at a few seconds). */
 export const READINESS_DEADLINE_MS = 1_500;
-const rejectAfter = (ms: number) =>
-  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref());
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
 export function createApp(deps: AppDeps) {
@@ -112,7 +111,8 @@ export function createApp(deps: AppDeps) {
     });
     check.catch(() => undefined); // settled late, after the deadline answered
     try {
-      const applied = await Promise.race([check, rejectAfter(READINESS_DEADLINE_MS)]);
+      if (!(await settlesWithin(check, READINESS_DEADLINE_MS))) return c.json({ status: 'not_ready', reason: 'database unreachable' }, 503);
+      const applied = await check;
       if (!applied) return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
       return c.json({ status: 'ready' });
     } catch {

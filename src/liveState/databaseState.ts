@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import { selectRunActivity } from '../db/tables/runs.js';
+import { settlesWithin } from '../shared/timeout.js';
 
 export interface RunActivity {
   active: number;
@@ -47,7 +48,7 @@ export class DatabaseState {
 
   async refresh(): Promise<void> {
     this.inFlight ??= this.query().finally(() => (this.inFlight = undefined));
-    const inTime = await Promise.race([this.inFlight.then(() => true), delay(this.deadlineMs)]);
+    const inTime = await settlesWithin(this.inFlight, this.deadlineMs);
     if (!inTime) this.setUp(false, 'no answer within the metrics deadline');
   }
 
@@ -69,5 +70,3 @@ export class DatabaseState {
     else this.logger.warn({ database_up: false, why }, 'database not answering; metrics serve the last known run activity');
   }
 }
-
-const delay = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref());

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { singleFlight } from '../shared/singleFlight.js';
 import { Leadership } from './leadership.js';
 import type { PostgresProgressBus } from '../events/index.js';
 import type { ReplicaMetrics } from './replicaMetrics.js';
@@ -31,17 +32,16 @@ export interface Coordination {
 export async function startCoordination(deps: CoordinationDeps): Promise<Coordination> {
   const { logger, scheduler } = deps;
   let orphanTimer: NodeJS.Timeout | undefined;
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
+  // A check due while one is still running is skipped, not queued: the next interval comes soon enough.
+  const sweeps = singleFlight(async () => {
     try {
       await deps.recoverOrphans();
     } catch (error) {
       logger.warn({ err: error }, 'cannot check for runs of dead replicas: retrying at the next check');
-    } finally {
-      sweeping = false;
     }
+  });
+  const sweep = () => {
+    if (!sweeps.running) void sweeps.run();
   };
   // Scheduler transitions in order, so a quick lose-win cannot leave timers armed on a follower.
   let roleChange: Promise<void> = Promise.resolve();
@@ -57,9 +57,9 @@ export async function startCoordination(deps: CoordinationDeps): Promise<Coordin
       deps.metrics.leadershipTaken();
       setRole(true);
       clearInterval(orphanTimer);
-      orphanTimer = setInterval(() => void sweep(), deps.config.orphanCheckIntervalMs);
+      orphanTimer = setInterval(sweep, deps.config.orphanCheckIntervalMs);
       orphanTimer.unref();
-      void sweep();
+      sweep();
     },
     onFollower: () => {
       clearInterval(orphanTimer);
@@ -69,24 +69,13 @@ export async function startCoordination(deps: CoordinationDeps): Promise<Coordin
   });
   deps.metrics.observeLeader(() => leadership.isLeader());
 
-  let reloading: Promise<void> | undefined;
-  let reloadAgain = false;
-  const reload = () => {
-    if (reloading) {
-      reloadAgain = true;
-      return;
-    }
-    reloading = (async () => {
-      do {
-        reloadAgain = false;
-        await roleChange;
-        await scheduler.reload().catch((error: unknown) => logger.warn({ err: error }, 'cannot reload the scheduler state'));
-      } while (reloadAgain);
-      reloading = undefined;
-    })();
-  };
+  // Changes seen during a reload are read by one more reload after it.
+  const reloads = singleFlight(async () => {
+    await roleChange;
+    await scheduler.reload().catch((error: unknown) => logger.warn({ err: error }, 'cannot reload the scheduler state'));
+  });
   const untap = deps.bus.tap((event) => {
-    if (event.type === 'scheduler.changed') reload();
+    if (event.type === 'scheduler.changed') void reloads.run();
   });
 
   await leadership.start();

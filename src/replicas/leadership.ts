@@ -1,6 +1,5 @@
-import type pg from 'pg';
 import type { Logger } from 'pino';
-import { closeClient, connectDedicated, destroyClient, withTimeout } from '../db/dedicatedClient.js';
+import { ReconnectingSession } from '../db/reconnectingSession.js';
 import { LOCK_NAMES } from '../db/sqlExecutor.js';
 
 export interface LeadershipOptions {
@@ -24,11 +23,11 @@ export interface LeadershipOptions {
  * gone (process stopped or killed, connection cut: PostgreSQL frees session locks with the session).
  * A leader that loses its connection steps down at once (it cannot know whether the server still holds
  * its lock), and a check that does not answer within its timeout counts as a loss; so the old leader
- * stops acting before the server frees the lock and a follower can win it.
+ * stops acting before the server frees the lock and a follower can win it. The session does not reconnect
+ * by itself: the next tick connects again.
  */
 export class Leadership {
-  private client: pg.Client | undefined;
-  private generation = 0;
+  private readonly session: ReconnectingSession;
   private leader = false;
   private stopped = true;
   /** True during start()'s first attempt: winning the lock then is how a lone replica starts, not a change. */
@@ -45,6 +44,13 @@ export class Leadership {
     this.checkIntervalMs = options.checkIntervalMs ?? 1_000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
     this.lockName = options.lockName ?? LOCK_NAMES.leader;
+    this.session = new ReconnectingSession({
+      databaseUrl: options.databaseUrl,
+      applicationName: options.applicationName,
+      label: 'leadership session',
+      connectTimeoutMs: this.retryIntervalMs,
+      onLost: (error) => this.lost(error),
+    });
   }
 
   isLeader(): boolean {
@@ -71,10 +77,7 @@ export class Leadership {
     this.stopped = true;
     clearTimeout(this.timer);
     this.stepDown('stopping');
-    this.generation++;
-    const client = this.client;
-    this.client = undefined;
-    if (client) await closeClient(client); // ending the session frees the lock
+    await this.session.close(); // ending the session frees the lock
   }
 
   private schedule(): void {
@@ -86,15 +89,14 @@ export class Leadership {
 
   private async tick(): Promise<void> {
     try {
-      if (!this.client) await this.connect();
-      const client = this.client;
+      if (!this.session.connected) await this.session.connect();
+      const client = this.session.client;
       if (!client || this.stopped) return;
-      const generation = this.generation;
       if (this.leader) {
-        await this.query(client, generation, 'select 1');
+        await this.query('select 1');
       } else {
-        const rows = await this.query(client, generation, 'select pg_try_advisory_lock(hashtextextended($1, 0)) as got', [this.lockName]);
-        if (rows?.[0]?.got === true && !this.stopped && generation === this.generation) this.becomeLeader();
+        const rows = await this.query('select pg_try_advisory_lock(hashtextextended($1, 0)) as got', [this.lockName]);
+        if (rows?.[0]?.got === true && !this.stopped && client === this.session.client) this.becomeLeader();
       }
     } catch (error) {
       this.options.logger.debug({ err: error }, 'leadership session unavailable: retrying');
@@ -103,36 +105,17 @@ export class Leadership {
     }
   }
 
-  private async connect(): Promise<void> {
-    const generation = ++this.generation;
-    const client = await connectDedicated(
-      { databaseUrl: this.options.databaseUrl, applicationName: this.options.applicationName, connectTimeoutMs: this.retryIntervalMs },
-      (error) => this.lost(generation, error),
-    );
-    if (generation !== this.generation || this.stopped) {
-      destroyClient(client);
-      return;
-    }
-    this.client = client;
-  }
-
   /** A query that does not answer in time is a lost session: the answer (lock taken or not) can no longer be trusted. */
-  private async query(client: pg.Client, generation: number, sql: string, params: unknown[] = []) {
+  private async query(sql: string, params: unknown[] = []) {
     try {
-      const { rows } = await withTimeout(client.query<{ got?: boolean }>(sql, params), this.checkTimeoutMs, 'leadership session');
-      return rows;
-    } catch (error) {
-      this.lost(generation, error as Error);
-      return undefined;
+      return await this.session.query<{ got?: boolean }>(sql, params, { timeoutMs: this.checkTimeoutMs, what: 'leadership session' });
+    } catch {
+      return undefined; // the session is lost (see lost)
     }
   }
 
-  private lost(generation: number, error: Error): void {
-    if (generation !== this.generation || this.stopped) return;
-    this.generation++;
-    const client = this.client;
-    this.client = undefined;
-    if (client) destroyClient(client);
+  private lost(error: Error): void {
+    if (this.stopped) return;
     if (this.leader) this.options.logger.warn({ err: error }, 'scheduler leader lost its database session: stepping down');
     this.stepDown('session lost');
     this.schedule();

@@ -38,5 +38,3 @@ export async function terminateBackends(url: string, applicationName: string): P
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
-
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

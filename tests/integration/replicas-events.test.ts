@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventListener, toStreamEvent } from '../../src/events/eventListener.js';
@@ -5,7 +6,7 @@ import { insertEventAndNotify } from '../../src/events/eventPublisher.js';
 import { pgExecutor } from '../../src/db/sqlExecutor.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
 import { publishEvent } from '../helpers/publishEvent.js';
-import { capturingLogger, delay, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
+import { capturingLogger, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -120,7 +121,7 @@ describe('PostgreSQL progress bus', () => {
     const { listener, received } = listen('replicas-events-check', { checkIntervalMs: 100, pollIntervalMs: 60_000, onReconnect: () => onReconnect.push(Date.now()) });
     await listener.start();
     // The session silently stops listening: no error, no notification; only the check can tell.
-    await (listener as unknown as { client: pg.Client }).client.query('unlisten *');
+    await (listener as unknown as { session: { client: pg.Client } }).session.client.query('unlisten *');
     await waitFor(() => onReconnect.length === 1, { what: 'reconnect after the check' });
     const row = await publishEvent(pool, null, 'platform.progress', { after: 'check' });
     await waitFor(() => received.some((event) => event.id === Number(row.id)), { what: 'event after the reconnect' });

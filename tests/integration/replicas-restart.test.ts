@@ -1,7 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwawayPostgres.js';
 import { leaderGauges, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
-import { delay } from '../helpers/replicas.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**

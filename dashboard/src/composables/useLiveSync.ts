@@ -12,6 +12,7 @@ import { useSchedulerStore } from '@/stores/scheduler';
 import { useToastsStore } from '@/stores/toasts';
 import { useTrendsStore } from '@/stores/trends';
 import { createEventGate } from '@/lib/eventGate';
+import { singleFlight } from '../../../src/shared/singleFlight';
 import { localRunEvent } from '@/lib/localEvents';
 import { autoRescrape } from './autoRescrape';
 import type { AutoRescrapeOutcome } from './autoRescrape';
@@ -66,13 +67,13 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
   const trends = useTrendsStore();
   const applyEvent = useEventAppliers();
 
-  let loading: Promise<void> | null = null;
+  /** Events wait while a snapshot is being read. */
+  let loading = false;
   /** `loading` as state: a snapshot is being read (after a reconnect the figures are not current until it is applied). */
   const snapshotPending = ref(false);
   /** The last moment the figures were known current: an event or a snapshot applied, or an open stream lost. */
   const currentAt = ref<number | null>(null);
   const pausedSince = ref<number | null>(null);
-  let again = false;
   let buffered: StreamEvent[] = [];
   const gate = createEventGate();
   let resolveFirstLoad!: () => void;
@@ -99,27 +100,23 @@ export function useLiveSync(options: LiveSyncOptions = {}) {
     await Promise.all([runs.refresh(), active.refresh(), scheduler.load(), platforms.load(), odds.refresh(), trends.refresh()]);
   }
 
+  const snapshotLoads = singleFlight(async () => {
+    loading = true;
+    snapshotPending.value = true;
+    await loadOnce();
+    if (snapshotLoads.rerunPending) return; // the load after this one applies what waited
+    const pending = buffered;
+    buffered = [];
+    loading = false;
+    currentAt.value = Date.now();
+    for (const ev of pending) route(ev);
+    snapshotPending.value = false;
+    resolveFirstLoad();
+  });
+
   /** Loads (or reloads) the snapshot; concurrent calls coalesce, a call during a load schedules one more. */
   function loadSnapshot(): Promise<void> {
-    if (loading) {
-      again = true;
-      return loading;
-    }
-    snapshotPending.value = true;
-    loading = (async () => {
-      do {
-        again = false;
-        await loadOnce();
-      } while (again);
-      const pending = buffered;
-      buffered = [];
-      loading = null;
-      currentAt.value = Date.now();
-      for (const ev of pending) route(ev);
-      snapshotPending.value = false;
-      resolveFirstLoad();
-    })();
-    return loading;
+    return snapshotLoads.run();
   }
 
   const stream = useEventStream({
