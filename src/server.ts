@@ -11,7 +11,9 @@ import { createApp, createMetricsApp } from './http/app.js';
 import { answerClientErrors, answerConnect } from './http/security.js';
 import { bypassInstrumentationFor } from './http/instrumentationBypass.js';
 import { isEventStreamPath } from './http/quietPaths.js';
-import type { SseDeps } from './http/sse.js';
+import { Fanout } from './http/sse/fanout.js';
+import { StreamLimits } from './http/sse/limits.js';
+import type { SseDeps } from './http/sse/eventStream.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
 import { Freshness } from './liveState/freshness.js';
 import { observeLiveState } from './liveState/observeLiveState.js';
@@ -228,6 +230,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         maxStreamsPerClient: config.sseMaxStreamsPerClient,
         maxStreams: config.sseMaxStreams,
       },
+      fanout: new Fanout(config.sseHeartbeatMs),
+      limits: new StreamLimits(config.sseMaxStreamsPerClient, config.sseMaxStreams),
     };
     observeLiveState(metrics, { orm, bus, freshness: engine.freshness, lastScrape: engine.volume.lastScrape, scheduler, logger });
 
