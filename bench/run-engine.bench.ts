@@ -30,7 +30,6 @@ import { ODDS_UPDATE_SET, oddsUpsertCte, uniqueSelections } from '../src/db/tabl
 import { sportingEventsUpsert } from '../src/db/tables/sportingEvents.js';
 import { ODDS_FLUSH_ROWS } from '../src/runs/oddsBuffer.js';
 import { sqlArray } from '../src/db/sqlArray.js';
-import { startRun } from '../src/runs/startRun.js';
 import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { benchDatabase, median, simulatedPlatforms } from './support.js';
@@ -50,10 +49,10 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 
 async function runToEnd(server: RunningServer, platforms: string[]): Promise<{ run: RunDetail; statements: number }> {
   const before = statements;
-  const created = await startRun(server.engine, { trigger: 'api', platforms });
-  await server.engine.inFlight.list().find((entry) => entry.runId === created.id)?.done;
+  const created = await server.runs.start({ trigger: 'api', platforms });
+  await server.runs.inFlight.list().find((entry) => entry.runId === created.id)?.done;
   const counted = statements - before;
-  return { run: (await server.engine.reads.detailOf(created.id))!, statements: counted };
+  return { run: (await server.runs.reads.detailOf(created.id))!, statements: counted };
 }
 
 async function engineFigures(count: number): Promise<void> {
@@ -81,7 +80,7 @@ async function engineFigures(count: number): Promise<void> {
     }
     console.log(
       `${String(count).padStart(3)} platforms: run ${median(walls)} ms, slowest platform alone ${median(alone)} ms, ratio ${median(ratios).toFixed(2)}x ` +
-        `(pool peak ${server.engine.scrapePool.peak}, ceiling ${server.engine.scrapePool.ceiling}); SQL statements per run ${median(counts)} (${(median(counts) / count).toFixed(1)} per platform)`,
+        `(pool peak ${server.runs.scrapePool.peak}, ceiling ${server.runs.scrapePool.ceiling}); SQL statements per run ${median(counts)} (${(median(counts) / count).toFixed(1)} per platform)`,
     );
   } finally {
     await server.stop();

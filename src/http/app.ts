@@ -38,7 +38,7 @@ import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import { createTraceRoutes, type TraceRoutesDeps } from './routes/traces.js';
 import { recordRoute } from './routeTelemetry.js';
-import type { SseDeps } from './sse.js';
+import type { SseDeps } from './sse/eventStream.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
 

@@ -236,7 +236,7 @@ beforeAll(async () => {
   runs.finished = (await server.waitForRun(((await finished.json()) as { id: number }).id, ['completed'])).id;
 });
 afterAll(async () => {
-  if (runs.running) server?.engine.inFlight.abort(runs.running, 'fuzzing over');
+  if (runs.running) server?.runs.inFlight.abort(runs.running, 'fuzzing over');
   await server?.close();
 });
 

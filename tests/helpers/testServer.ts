@@ -75,7 +75,7 @@ export async function startTestServer(env: Record<string, string> = {}, db?: Tes
           if (!statuses.includes(run.status)) return undefined;
           // An ended run is done once its runner is: counted, logged, its span ended.
           const ended = (TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status);
-          return ended && server.engine.inFlight.has(id) ? undefined : run;
+          return ended && server.runs.inFlight.has(id) ? undefined : run;
         },
         { timeoutMs, what: `run ${id} to become ${statuses.join('/')}` },
       );

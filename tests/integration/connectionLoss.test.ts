@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRun as startRunDirectly } from '../../src/runs/startRun.js';
 import type { ApiErrorBody, PlatformHistory, RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse, type SseClient } from '../helpers/sseClient.js';
@@ -121,7 +120,7 @@ describe('connection guard (default scrape pool: every platform in flight at onc
     await allInFlight(first, ['northwind', 'luckyowl', 'harborline']);
     const leftAt = Date.now();
     first.close();
-    await waitFor(() => server.engine.bus.watcherCount(run.id) === 0, { what: 'the service to see the watcher gone' });
+    await waitFor(() => server.bus.watcherCount(run.id) === 0, { what: 'the service to see the watcher gone' });
     const second = await connectSse(`${server.url}/api/runs/${run.id}/events`, { lastEventId: first.events.at(-1)!.id });
     const awayMs = Date.now() - leftAt;
     await second.ended;
@@ -161,7 +160,7 @@ describe('connection guard (default scrape pool: every platform in flight at onc
 
   it('never fails scheduled or plain api runs for lack of watchers', async () => {
     feeds().set('northwind', { latencyMs: 150, pages: 6 }); // ~0.9 s: past the grace
-    const scheduled = await startRunDirectly(server.engine, { trigger: 'scheduled', platforms: ['northwind', 'redfox'] });
+    const scheduled = await server.runs.start({ trigger: 'scheduled', platforms: ['northwind', 'redfox'] });
     expect((await server.waitForRun(scheduled.id, ['completed', 'connection_failed'])).status).toBe('completed');
     const api = (await (await post({ platforms: ['northwind', 'redfox'] })).json()) as RunDetail;
     const watcher = await connectSse(`${server.url}/api/runs/${api.id}/events`);

@@ -63,6 +63,23 @@ describe('SSE stream limits', () => {
     expect(clients.map((client) => client.status)).toEqual([200, 200, 200]);
     for (const client of clients) client.close();
   });
+
+  it('are each server\'s own: streams held on one server of this process do not count on another', async () => {
+    await waitFor(async () => (await subscribers()) === 0, { what: 'earlier streams to close' });
+    const second = await startTestServer({ SSE_MAX_STREAMS_PER_CLIENT: '3', SSE_MAX_STREAMS: '5' }, server.db);
+    try {
+      const held = await Promise.all([1, 2, 3].map(() => get('/api/events', '127.0.0.1')));
+      expect(held.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      expect((await get('/api/events', '127.0.0.1')).status).toBe(429);
+      const elsewhere: SseClient[] = await Promise.all([1, 2, 3].map(() => connectSse(`${second.url}/api/events`)));
+      expect(elsewhere.map((client) => client.status)).toEqual([200, 200, 200]);
+      for (const client of elsewhere) client.close();
+      for (const answer of held) answer.close();
+      await waitFor(async () => (await subscribers()) === 0, { what: 'every stream to close' });
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 describe('wrong operator tokens', () => {

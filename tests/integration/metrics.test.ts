@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectStaleRuns } from '../../src/runs/detectStaleRuns.js';
 import { RUN_TRIGGERS } from '../../src/shared/contract.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
@@ -91,7 +90,7 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
       return snapshot.value('oddswatch_run_oldest_running_age_seconds') > 0.3 ? snapshot : undefined;
     });
     expect(during.value('oddswatch_runs_active')).toBe(1);
-    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await server.runs.detectStale()) === 1, { timeoutMs: 10_000, intervalMs: 100 });
     server.platforms.simulated!.set('luckyowl', { hang: false });
 
     const after = await scrape();

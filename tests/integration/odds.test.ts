@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneOdds } from '../../src/odds/pruneOdds.js';
 import { oddsUpsertCte } from '../../src/db/tables/odds.js';
 import type { ApiErrorBody, BookmakerPrice, OddsPage, PlatformHistory, RunDetail, SportingEventOdds } from '../../src/shared/contract.js';
 import { spawnService } from '../helpers/childService.js';
@@ -247,7 +246,7 @@ describe('odds retention (pruneOdds)', () => {
     await server.db.query(`update odds set scraped_at = now() - interval '8 days' where platform = 'redfox'`);
     await server.db.query(`update odds set scraped_at = now() - interval '6 days' where platform = 'luckyowl'`);
 
-    expect(await pruneOdds(server.engine, 7)).toBe(redfox);
+    expect(await server.runs.pruneOdds(7)).toBe(redfox);
     expect(await count('select count(*)::int as n from odds')).toBe(total - redfox);
     expect(await count(`select count(*)::int as n from odds where platform = 'luckyowl'`)).toBe(EVENTS * SELECTIONS);
     const shown = pricesOf(await odds('?limit=50')).map(({ price }): BookmakerPrice => price);

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { finishRun } from '../../src/runs/finishRun.js';
-import { InFlightRuns } from '../../src/runs/inFlightRuns.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -34,19 +32,19 @@ describe('races', () => {
     });
     // Two transitions from another process (its own in-flight runs: ours is not stopped), racing each other
     // while our runner is mid-scrape; the heartbeat (every 5 s) cannot tell the runner before it finishes.
-    const otherProcess = { ...server.engine, inFlight: new InFlightRuns() };
+    const otherProcess = server.runs.asAnotherProcess();
     const outcomes = await Promise.all([
-      finishRun(otherProcess, run.id, 'failed', 'stale', { actor: 'test-a' }),
-      finishRun(otherProcess, run.id, 'failed', 'interrupted', { actor: 'test-b' }),
+      otherProcess.finish(run.id, 'failed', 'stale', { actor: 'test-a' }),
+      otherProcess.finish(run.id, 'failed', 'interrupted', { actor: 'test-b' }),
     ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     const winner = outcomes.find(Boolean)!;
-    expect(server.engine.inFlight.has(run.id)).toBe(true); // our runner is still scraping
+    expect(server.runs.inFlight.has(run.id)).toBe(true); // our runner is still scraping
 
     // The runner finishes its platform, tries to complete the run, and loses.
     const lost = await waitFor(() => server.logs.find((line) => line.run_id === run.id && line.actor === 'runner' && line.wanted_status === 'completed'));
     expect(lost.level).toBe('info');
-    await waitFor(() => !server.engine.inFlight.has(run.id), { what: 'the runner to stop' });
+    await waitFor(() => !server.runs.inFlight.has(run.id), { what: 'the runner to stop' });
     const after = (await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail;
     expect(after.status).toBe('failed');
     expect(after.failureReason).toBe(winner.failureReason);

@@ -59,11 +59,10 @@ describe('the scrape.run span, whoever ends the run', () => {
   });
 
   it('the watchdog: failed (stale)', async () => {
-    const { detectStaleRuns } = await import('../../src/runs/detectStaleRuns.js');
     server.platforms.simulated!.set('luckyowl', { hang: true });
     const run = await start({ platforms: ['luckyowl'] });
     await server.waitForRun(run.id, ['running']);
-    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await server.runs.detectStale()) === 1, { timeoutMs: 10_000, intervalMs: 100 });
     const platform = await expectSpansOnce(run, 'failed', 'failed: stale').then(() => named(run.traceId!, 'scrape.platform')[0]!);
     expect(platform.attributes['oddswatch.platform.outcome']).toBe('aborted');
     expect(platform.status.code).toBe(ERROR);
@@ -77,8 +76,6 @@ describe('the scrape.run span, whoever ends the run', () => {
   });
 
   it('a lost compare-and-set: the runner tries to finish after another process did, and the span says so', async () => {
-    const { finishRun } = await import('../../src/runs/finishRun.js');
-    const { InFlightRuns } = await import('../../src/runs/inFlightRuns.js');
     server.platforms.simulated!.set('bluepeak', { latencyMs: 150 });
     const run = await start({ platforms: ['bluepeak'] });
     // Mid-scrape, so the runner goes on to finish its platform and then tries (and loses) to finish the run.
@@ -86,7 +83,7 @@ describe('the scrape.run span, whoever ends the run', () => {
       async () => (await server.db.query('select 1 from platform_steps where run_id = $1 and started_at is not null', [run.id])).length > 0,
       { what: 'the platform to start' },
     );
-    expect(await finishRun({ ...server.engine, inFlight: new InFlightRuns() }, run.id, 'failed', 'stale', { actor: 'other-process' })).not.toBeNull();
+    expect(await server.runs.asAnotherProcess().finish(run.id, 'failed', 'stale', { actor: 'other-process' })).not.toBeNull();
     const runSpan = await expectSpansOnce(run, 'failed', 'failed: stale');
     expect(runSpan.events.find((event) => event.name === 'run.finish_lost')?.attributes).toMatchObject({ actor: 'runner', wanted_status: 'completed' });
   });

@@ -2,7 +2,6 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishRun } from '../../src/runs/finishRun.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse } from '../helpers/sseClient.js';
@@ -52,7 +51,7 @@ describe('SSE storms', () => {
     await server.waitForRun(run.id, ['running']);
     const paths = ['/api/events', `/api/runs/${run.id}/events`, '/api/events?lastEventId=1'];
     // Observe (not replace) the bus: how many subscriptions the storm really opened.
-    const bus = server.engine.bus;
+    const bus = server.bus;
     const subscribe = bus.subscribe.bind(bus);
     let opened = 0;
     bus.subscribe = (scope, listener) => {
@@ -63,7 +62,7 @@ describe('SSE storms', () => {
     const disconnects = (snapshot: MetricsSnapshot) =>
       ['run', 'global'].reduce((sum, stream) => sum + ['client_closed', 'slow', 'server_shutdown', 'run_finished'].reduce((total, reason) => total + snapshot.value('oddswatch_sse_disconnects_total', { stream, reason }), 0), 0);
     await storm(paths, 600); // warm every code path (JIT, pools, caches) before the baseline
-    await waitFor(() => server.engine.bus.subscriberCount('run') + server.engine.bus.subscriberCount('global') === 0, { what: 'the warm-up to end' });
+    await waitFor(() => server.bus.subscriberCount('run') + server.bus.subscriberCount('global') === 0, { what: 'the warm-up to end' });
     server.logs.splice(0);
     const baselineHeap = await settledHeap();
 
@@ -80,7 +79,7 @@ describe('SSE storms', () => {
     );
     expect(after.value('oddswatch_sse_subscribers', { stream: 'run' })).toBe(0);
     expect(after.value('oddswatch_sse_subscribers', { stream: 'global' })).toBe(0);
-    expect(server.engine.bus.watcherCount(run.id)).toBe(0);
+    expect(server.bus.watcherCount(run.id)).toBe(0);
     // Every subscription that opened ended exactly once (waited for above), and as client_closed.
     const closed = (stream: string) => after.value('oddswatch_sse_disconnects_total', { stream, reason: 'client_closed' }) - before.value('oddswatch_sse_disconnects_total', { stream, reason: 'client_closed' });
     expect(closed('run') + closed('global')).toBe(opened);
@@ -94,18 +93,18 @@ describe('SSE storms', () => {
     console.log(`SSE storm of 3,000 immediate closes: heap ${(grownBytes / 1024).toFixed(0)} KiB from its baseline after GC`);
     // Before the fix one early close kept ~5 KiB for ever (about 15 MiB for 3,000); warm-up noise stays under 3 MiB.
     expect(grownBytes).toBeLessThan(3 * 1024 * 1024);
-    await finishRun(server.engine, run.id, 'failed', 'interrupted', { actor: 'test' });
+    await server.runs.finish(run.id, 'failed', 'interrupted', { actor: 'test' });
   }, 120_000);
 
   it('HEAD /api/events answers the stream headers and opens no subscription', async () => {
     const response = await server.api('/api/events', { method: 'HEAD' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    expect(server.engine.bus.subscriberCount('global')).toBe(0);
+    expect(server.bus.subscriberCount('global')).toBe(0);
     // A real stream still opens afterwards, and counts.
     const client = await connectSse(`${server.url}/api/events`);
-    await waitFor(() => server.engine.bus.subscriberCount('global') === 1, { what: 'the stream to subscribe' });
+    await waitFor(() => server.bus.subscriberCount('global') === 1, { what: 'the stream to subscribe' });
     client.close();
-    await waitFor(() => server.engine.bus.subscriberCount('global') === 0, { what: 'the stream to end' });
+    await waitFor(() => server.bus.subscriberCount('global') === 0, { what: 'the stream to end' });
   });
 });

@@ -1,7 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
-import { finishRun } from '../../src/runs/finishRun.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -106,11 +105,11 @@ describe('GET /api/runs/:id/events', () => {
     await server.waitForRun(run.id, ['running']);
     const publishing = (async () => {
       for (let index = 1; index <= 1000; index += 1) {
-        await server.engine.events.record(run.id, 'platform.progress', {
+        await server.events.record(run.id, 'platform.progress', {
           runId: run.id, platform: 'luckyowl', eventsFound: index, elapsedMs: index, platformsDone: 0, platformsTotal: 1,
         });
       }
-      await finishRun(server.engine, run.id, 'failed', 'stale', { actor: 'sse-test' });
+      await server.runs.finish(run.id, 'failed', 'stale', { actor: 'sse-test' });
     })();
     const received: number[] = [];
     let cursor: string | undefined;
@@ -238,7 +237,7 @@ describe('resync cursor', () => {
     const client = await connectSse(`${server.url}/api/events`, { lastEventId: 999_999_998 });
     const resync = await client.waitForEvent((event) => event.event === 'resync');
     client.close();
-    const latest = await server.engine.events.latestGlobalId();
+    const latest = await server.events.latestGlobalId();
     expect(Number(resync.id)).toBe(latest);
     const again = await connectSse(`${server.url}/api/events`, { lastEventId: resync.id });
     const run = await startRun({ platforms: ['redfox'] });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishRun } from '../../src/runs/finishRun.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse, type SseClient } from '../helpers/sseClient.js';
@@ -28,19 +27,19 @@ describe('subscriber accounting', () => {
     const clients = Array.from({ length: 500 }, async (_, index) => {
       const path = index % 2 === 0 ? `/api/runs/${run.id}/events` : '/api/events';
       const client = await connectSse(`${server.url}${path}`);
-      peak = Math.max(peak, server.engine.bus.subscriberCount('run') + server.engine.bus.subscriberCount('global'));
+      peak = Math.max(peak, server.bus.subscriberCount('run') + server.bus.subscriberCount('global'));
       await new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 200)); // random lifetimes
       client.close();
     });
     await Promise.all(clients);
-    await waitFor(() => server.engine.bus.subscriberCount('run') === 0 && server.engine.bus.subscriberCount('global') === 0, { what: 'every subscription to end' });
+    await waitFor(() => server.bus.subscriberCount('run') === 0 && server.bus.subscriberCount('global') === 0, { what: 'every subscription to end' });
     expect(peak).toBeGreaterThan(10);
-    expect(server.engine.bus.watcherCount(run.id)).toBe(0);
+    expect(server.bus.watcherCount(run.id)).toBe(0);
     const after = await MetricsSnapshot.scrape(`${server.url}/metrics`);
     expect(after.value('oddswatch_sse_subscribers', { stream: 'run' })).toBe(0);
     expect(after.value('oddswatch_sse_subscribers', { stream: 'global' })).toBe(0);
     expect(after.value('oddswatch_sse_disconnects_total', { reason: 'client_closed' }) - closedBefore).toBe(500);
-    await finishRun(server.engine, run.id, 'failed', 'interrupted', { actor: 'test' });
+    await server.runs.finish(run.id, 'failed', 'interrupted', { actor: 'test' });
   }, 60_000);
 
   it('cuts a client that stops reading as slow, while a normal client on the same run gets every event on time', async () => {
@@ -56,7 +55,7 @@ describe('subscriber accounting', () => {
     const latencies: number[] = [];
     for (let index = 0; index < 150; index += 1) {
       const published = Date.now();
-      const event = await server.engine.events.record(run.id, 'platform.progress', {
+      const event = await server.events.record(run.id, 'platform.progress', {
         runId: run.id,
         platform: 'redfox',
         eventsFound: index,
@@ -73,10 +72,10 @@ describe('subscriber accounting', () => {
     expect(normal.events.filter((received) => received.event === 'platform.progress')).toHaveLength(150);
     const slowAfter = (await MetricsSnapshot.scrape(`${server.url}/metrics`)).value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' });
     expect(slowAfter - slowBefore).toBe(1);
-    expect(server.engine.bus.watcherCount(run.id)).toBe(1); // only the normal client is left
+    expect(server.bus.watcherCount(run.id)).toBe(1); // only the normal client is left
     normal.close();
     slow.close();
-    await finishRun(server.engine, run.id, 'failed', 'interrupted', { actor: 'test' });
+    await server.runs.finish(run.id, 'failed', 'interrupted', { actor: 'test' });
     console.log(`normal client latency while a slow one was cut: max ${Math.max(...latencies)} ms over 150 events`);
   }, 60_000);
 });

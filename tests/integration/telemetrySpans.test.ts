@@ -81,12 +81,11 @@ describe('spans of a run', () => {
   });
 
   it('ends a stale run with ERROR and failure_reason stale', async () => {
-    const { detectStaleRuns } = await import('../../src/runs/detectStaleRuns.js');
     server.platforms.simulated!.set('luckyowl', { hang: true });
     const created = await post({ platforms: ['luckyowl'] });
     await server.waitForRun(created.id, ['running']);
     const { waitFor } = await import('../helpers/waitFor.js');
-    await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await server.runs.detectStale()) === 1, { timeoutMs: 10_000, intervalMs: 100 });
     server.platforms.simulated!.set('luckyowl', { hang: false });
     const run = await server.waitForRun(created.id, ['failed']);
     const runSpan = await waitFor(() => spansOf(run.traceId!).find((span) => span.name === 'scrape.run'));

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { selectStaleRuns } from '../../src/db/tables/runs.js';
-import { detectStaleRuns } from '../../src/runs/detectStaleRuns.js';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -22,9 +21,9 @@ describe('watchdog (detect_stale_runs)', () => {
     const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['redfox', 'bluepeak'] } })).json()) as RunDetail;
     const client = await connectSse(`${server.url}/api/runs/${run.id}/events`);
     await server.waitForRun(run.id, ['running']);
-    expect(await detectStaleRuns(server.engine)).toBe(0); // heartbeats are fresh and it is young
+    expect(await server.runs.detectStale()).toBe(0); // heartbeats are fresh and it is young
     // Poll the watchdog as its job would: it fails the run once it outlives MAX_RUN_DURATION_MS.
-    const failed = await waitFor(async () => (await detectStaleRuns(server.engine)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+    const failed = await waitFor(async () => (await server.runs.detectStale()) === 1, { timeoutMs: 10_000, intervalMs: 100 });
     expect(failed).toBe(true);
     const age = Date.now() - Date.parse(run.createdAt);
     expect(age).toBeGreaterThanOrEqual(2500);
@@ -38,7 +37,7 @@ describe('watchdog (detect_stale_runs)', () => {
     expect(warning).toMatchObject({ failure_reason: 'stale', stale_because: 'max_duration' });
     // The runner, whose platform was aborted, lost the race and changed nothing.
     await server.waitForRun(run.id, ['failed']);
-    expect(server.engine.inFlight.has(run.id)).toBe(false);
+    expect(server.runs.inFlight.has(run.id)).toBe(false);
     expect(((await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail).failureReason).toBe('stale');
   });
 
@@ -47,7 +46,7 @@ describe('watchdog (detect_stale_runs)', () => {
       `insert into runs (status, trigger, platforms, owner_id, started_at, heartbeat_at) values ('running', 'scheduled', '{redfox}', 'gone', now() - interval '5 seconds', now() - interval '3 seconds') returning id`,
     );
     await server.db.query(`insert into platform_steps (run_id, platform, status, started_at) values ($1, 'redfox', 'running', now() - interval '5 seconds')`, [dead!.id]);
-    expect(await detectStaleRuns(server.engine)).toBe(1);
+    expect(await server.runs.detectStale()).toBe(1);
     const ended = (await (await server.api(`/api/runs/${dead!.id}`)).json()) as RunDetail;
     expect(ended).toMatchObject({ status: 'failed', failureReason: 'stale' });
     expect(ended.steps[0]!.status).toBe('failed');
@@ -55,7 +54,7 @@ describe('watchdog (detect_stale_runs)', () => {
     const [stuck] = await server.db.query<{ id: string }>(
       `insert into runs (status, trigger, platforms, owner_id, created_at) values ('pending', 'api', '{redfox}', 'gone', now() - interval '2 seconds') returning id`,
     );
-    expect(await detectStaleRuns(server.engine)).toBe(1);
+    expect(await server.runs.detectStale()).toBe(1);
     expect(((await (await server.api(`/api/runs/${stuck!.id}`)).json()) as RunDetail).status).toBe('failed');
   });
 
@@ -63,14 +62,14 @@ describe('watchdog (detect_stale_runs)', () => {
     const [young] = await server.db.query<{ id: string }>(
       `insert into runs (status, trigger, platforms, owner_id, started_at) values ('running', 'api', '{redfox}', 'gone', now() - interval '900 milliseconds') returning id`,
     );
-    expect(await detectStaleRuns(server.engine)).toBe(0);
+    expect(await server.runs.detectStale()).toBe(0);
     // The grace, with room to measure it: stale after 1 s, two 1 s heartbeat intervals of grace.
     await server.db.query(`update runs set started_at = now() - interval '1500 milliseconds' where id = $1`, [young!.id]);
     expect((await selectStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).not.toContain(Number(young!.id));
     await server.db.query(`update runs set started_at = now() - interval '3500 milliseconds' where id = $1`, [young!.id]);
     expect((await selectStaleRuns(server.orm, { staleAfterMs: 1000, neverBeatGraceMs: 2000, maxRunDurationMs: 600_000 })).map((run) => run.id)).toContain(Number(young!.id));
     // And the watchdog as configured (stale after 1 s + 2 x 100 ms) fails it.
-    expect(await detectStaleRuns(server.engine)).toBe(1);
+    expect(await server.runs.detectStale()).toBe(1);
   });
 
   it('never touches terminal runs, connection_failed included', async () => {
@@ -80,7 +79,7 @@ describe('watchdog (detect_stale_runs)', () => {
        ('completed', 'scheduled', null, '{redfox}', 'gone', now() - interval '1 hour', now() - interval '1 hour', now() - interval '59 minutes')`,
     );
     const before = await server.db.query(`select id, status, failure_reason from runs where status in ('connection_failed', 'completed') order by id`);
-    expect(await detectStaleRuns(server.engine)).toBe(0);
+    expect(await server.runs.detectStale()).toBe(0);
     expect(await server.db.query(`select id, status, failure_reason from runs where status in ('connection_failed', 'completed') order by id`)).toEqual(before);
   });
 

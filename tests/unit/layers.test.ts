@@ -20,6 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['scheduler'],
   ['replicas'],
   ['http'],
+  ['composition'],
   ['server'],
   ['main'],
 ];

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { EventLog } from '../../events/index.js';
 import type { AppEnv } from '../appEnv.js';
-import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse.js';
+import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse/eventStream.js';
 
 /** GET /api/events: the dashboard's one stream, every event, ids from the global sequence. */
 export function createEventRoutes({ events, sse, replayWindow }: { events: EventLog; sse: SseDeps; replayWindow: number }) {

@@ -9,7 +9,7 @@ import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type
 import type { AppEnv } from '../appEnv.js';
 import { idSchema, jsonMediaType, validate } from '../errors.js';
 import { decodePageToken, encodePageToken } from '../pageToken.js';
-import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse.js';
+import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse/eventStream.js';
 
 const startRunBody = z
   .object({

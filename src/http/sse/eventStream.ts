@@ -3,19 +3,19 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { StreamEvent } from '../shared/contract.js';
-import type { Metrics, SseDisconnectReason, SseStream } from '../telemetry/metrics.js';
-import type { ProgressBus, ReplayResult, Scope } from '../events/index.js';
-import type { AppEnv } from './appEnv.js';
-import { clientOf } from './clientAddress.js';
-import { isDatabaseUnavailable } from '../db/pgErrors.js';
-import { errorBody, parseWith } from './errors.js';
-import { SECURITY_HEADERS } from './security.js';
-import { traceHeaders } from './traceContext.js';
-import { Fanout } from './sse/fanout.js';
-import { STREAM_LIMIT_RETRY_AFTER_SECONDS, StreamLimits } from './sse/limits.js';
-import { eventFrame, retryFrame, SSE_HEADERS } from './sse/frame.js';
-import { Subscription } from './sse/subscription.js';
+import type { StreamEvent } from '../../shared/contract.js';
+import type { Metrics, SseDisconnectReason, SseStream } from '../../telemetry/metrics.js';
+import type { ProgressBus, ReplayResult, Scope } from '../../events/index.js';
+import type { AppEnv } from '../appEnv.js';
+import { clientOf } from '../clientAddress.js';
+import { isDatabaseUnavailable } from '../../db/pgErrors.js';
+import { errorBody, parseWith } from '../errors.js';
+import { SECURITY_HEADERS } from '../security.js';
+import { traceHeaders } from '../traceContext.js';
+import type { Fanout } from './fanout.js';
+import { STREAM_LIMIT_RETRY_AFTER_SECONDS, type StreamLimits } from './limits.js';
+import { eventFrame, retryFrame, SSE_HEADERS } from './frame.js';
+import { Subscription } from './subscription.js';
 
 /**
  * The highest cursor of each stream, what the column its ids come from holds: the run stream's ids are
@@ -80,18 +80,18 @@ export interface SseDeps {
   open: Set<{ end(reason: SseDisconnectReason): void }>;
   /** True once graceful shutdown began: new streams are refused so clients move to a live replica. */
   draining?(): boolean;
+  /** This server's fan-out (batched delivery and heartbeats) and stream limits: one each per server, never shared. */
+  fanout: Fanout;
+  limits: StreamLimits;
 }
 
 /** How soon a client refused by a draining replica should try again (a load balancer has moved it by then). */
 export const DRAINING_RETRY_AFTER_SECONDS = 1;
 
-const fanouts = new WeakMap<SseDeps, Fanout>();
-const limitsOf = new WeakMap<SseDeps, StreamLimits>();
-
 /**
  * One SSE subscription, written straight to the Node response: replay, then live events with no gap
- * and no duplicate. Live frames are encoded once per event and delivered in batches (sse/fanout.ts);
- * a subscriber that cannot keep up is cut as `slow` and never slows anyone else (sse/subscription.ts).
+ * and no duplicate. Live frames are encoded once per event and delivered in batches (fanout.ts);
+ * a subscriber that cannot keep up is cut as `slow` and never slows anyone else (subscription.ts).
  */
 export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStreamOptions): Response {
   // HEAD answers the headers and opens nothing.
@@ -101,10 +101,7 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
     return c.json(errorBody('shutting_down', 'this replica is shutting down; reconnect to reach a live one'), 503, { 'Retry-After': String(DRAINING_RETRY_AFTER_SECONDS) });
   }
   const response = c.env.outgoing as ServerResponse;
-  let fanout = fanouts.get(deps);
-  if (!fanout) fanouts.set(deps, (fanout = new Fanout(deps.settings.heartbeatMs)));
-  let limits = limitsOf.get(deps);
-  if (!limits) limitsOf.set(deps, (limits = new StreamLimits(deps.settings.maxStreamsPerClient, deps.settings.maxStreams)));
+  const { fanout, limits } = deps;
 
   const client = clientOf(c);
   const refused = limits.tryOpen(client);
@@ -113,7 +110,6 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
     const message = refused === 'sse_client' ? 'too many open streams from this address' : 'too many open streams';
     return c.json(errorBody('too_many_streams', message), 429, { 'Retry-After': String(STREAM_LIMIT_RETRY_AFTER_SECONDS) });
   }
-  const held = limits;
   // The subscription watches the Node response and socket for the client going away; the request's
   // AbortSignal is not read, as reading it makes @hono/node-server build an undici Request per stream.
   const subscription = new Subscription(
@@ -123,7 +119,7 @@ export function eventStream(c: Context<AppEnv>, deps: SseDeps, options: EventStr
     fanout,
     (ended) => {
       deps.open.delete(ended);
-      held.release(client);
+      limits.release(client);
     },
     deps.logger,
     deps.metrics,

@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Orm } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { EventLog, type ProgressBus } from '../events/index.js';
+import { Freshness } from '../liveState/freshness.js';
+import { pruneOdds } from '../odds/pruneOdds.js';
+import type { Platforms } from '../platforms/registry.js';
+import type { OwnerLiveness } from '../replicas/ownerLiveness.js';
+import type { ReplicaPresence } from '../replicas/presence.js';
+import { ConnectionGuard } from '../runs/connectionGuard.js';
+import { detectStaleRuns, type DetectStaleRunsDeps } from '../runs/detectStaleRuns.js';
+import { finishRun } from '../runs/finishRun.js';
+import { InFlightRuns } from '../runs/inFlightRuns.js';
+import { platformLastSteps } from '../runs/platformLastSteps.js';
+import { pruneRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
+import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
+import { RunReadModel } from '../runs/runReadModel.js';
+import { RunTransitions } from '../runs/runTransitions.js';
+import { ScrapePool } from '../runs/scrapePool.js';
+import { startRun, type StartRunDeps, type StartRunRequest } from '../runs/startRun.js';
+import { stopRuns } from '../runs/stopRuns.js';
+import { VolumeWatch } from '../runs/volumeDrop.js';
+import type { RunDetail } from '../shared/contract.js';
+import type { Metrics } from '../telemetry/metrics.js';
+
+/** The run engine as wired here: every use case takes the part of it that it declares. */
+type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & { bus: ProgressBus };
+
+type FinishArgs = Parameters<typeof finishRun> extends [unknown, ...infer Rest] ? Rest : never;
+
+/** Parts of the engine a caller may replace at start (a bench's baseline, a test's fault); nothing is swapped afterwards. */
+export interface RunOverrides {
+  /** The event log every use case records through (default: the PostgreSQL bus's EventLog). */
+  events?(orm: Orm, bus: ProgressBus): EventLog;
+}
+
+export interface RunEngineDeps {
+  config: Config;
+  orm: Orm;
+  logger: Logger;
+  metrics: Metrics;
+  platforms: Platforms;
+  ownerId: string;
+  bus: ProgressBus;
+  presence: ReplicaPresence;
+  liveness: Pick<OwnerLiveness, 'isHeld' | 'isAlive'>;
+  /** The trace link of a run (TRACE_URL_TEMPLATE, or the dashboard's own trace view). */
+  traceUrlTemplate: string | undefined;
+  overrides?: RunOverrides;
+}
+
+/**
+ * The run engine's use cases, bound to one wiring: what the scheduler's jobs, the HTTP routes, replica
+ * coordination and shutdown call, and what tests drive. Its parts are read-only: a caller that needs a
+ * different part says so at start (RunOverrides).
+ */
+export class RunEngine {
+  readonly events: EventLog;
+  readonly inFlight: InFlightRuns;
+  readonly reads: RunReadModel;
+  readonly scrapePool: ScrapePool;
+  readonly freshness: Freshness;
+  readonly volume: VolumeWatch;
+  /** Runs stopped while the liveness lock was not held, failed once it is back. */
+  private readonly dropped = new Set<number>();
+
+  private constructor(
+    private readonly wiring: RunWiring,
+    private readonly liveness: RunEngineDeps['liveness'],
+  ) {
+    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, volume: this.volume } = wiring);
+  }
+
+  static async build(deps: RunEngineDeps): Promise<RunEngine> {
+    const { config, orm, logger, metrics, platforms, ownerId, bus, presence } = deps;
+    const wiring: RunWiring = {
+      config,
+      orm,
+      logger,
+      metrics,
+      platforms,
+      ownerId,
+      bus,
+      transitions: new RunTransitions(orm, { onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database unreachable; retrying the write') }),
+      scrapePool: new ScrapePool(config.scrapeConcurrency),
+      reads: new RunReadModel(orm, deps.traceUrlTemplate),
+      events: deps.overrides?.events?.(orm, bus) ?? new EventLog(orm, bus),
+      guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
+      inFlight: new InFlightRuns(),
+      freshness: new Freshness(platforms.names, await platformLastSteps(orm)),
+      volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
+    };
+    return new RunEngine(wiring, deps.liveness);
+  }
+
+  /** Starts a run here; 503 while this replica does not hold its liveness lock (a survivor may fail its runs). */
+  start(request: StartRunRequest): Promise<RunDetail> {
+    if (!this.liveness.isHeld()) {
+      throw new AppError('not_owning_runs', 503, 'this replica lost its database liveness lock and cannot own runs now; retry in a few seconds');
+    }
+    return startRun(this.wiring, request);
+  }
+
+  finish(...args: FinishArgs): Promise<RunDetail | null> {
+    return finishRun(this.wiring, ...args);
+  }
+
+  /**
+   * The same engine as another process on this database sees it: its own in-flight runs, so a run it
+   * finishes keeps our runner going (the runner learns of it as it would from another replica).
+   */
+  asAnotherProcess(): Pick<RunEngine, 'finish'> {
+    const elsewhere = { ...this.wiring, inFlight: new InFlightRuns() };
+    return { finish: (...args: FinishArgs) => finishRun(elsewhere, ...args) };
+  }
+
+  detectStale(): Promise<number> {
+    return detectStaleRuns(this.wiring);
+  }
+
+  pruneEvents(): Promise<number> {
+    return pruneRunEvents(this.wiring);
+  }
+
+  pruneOdds(retentionDays: number): Promise<number> {
+    return pruneOdds(this.wiring, retentionDays);
+  }
+
+  /** Fails interrupted runs: this process's leftovers at start-up, dead owners' runs when `periodic`. */
+  recover(periodic = false): Promise<number> {
+    return recoverInterruptedRuns(this.wiring, this.liveness, periodic);
+  }
+
+  /** Graceful shutdown: lets runs finish within `graceMs`, then fails the rest. */
+  stopAll(graceMs: number): Promise<void> {
+    return stopRuns(this.wiring, graceMs);
+  }
+
+  /** The liveness lock is lost and a survivor may fail our runs: stop owning them (runners stopped). */
+  stopOwning(): void {
+    for (const { runId } of this.inFlight.list()) {
+      this.dropped.add(runId);
+      this.inFlight.abort(runId, 'this process lost its liveness lock');
+    }
+  }
+
+  /** The lock is back: fail the runs stopped while it was lost. */
+  failStopped(): void {
+    for (const runId of [...this.dropped]) {
+      this.dropped.delete(runId);
+      void this.finish(runId, 'failed', 'interrupted', { actor: 'recovery', from: ['pending', 'running'], details: { cause: 'liveness lock lost' } }).catch(
+        (error: unknown) => this.wiring.logger.error({ err: error, run_id: runId }, 'cannot end a run stopped while the liveness lock was lost'),
+      );
+    }
+  }
+}
