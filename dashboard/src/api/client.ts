@@ -1,7 +1,7 @@
 /**
  * The typed API client: every HTTP call of the dashboard goes through `request`.
  * - adds `Authorization: Bearer <token>` from the token store when one is stored;
- * - turns error bodies (`{ error: { code, message, details? } }`) into a typed `ApiError`;
+ * - turns error bodies (`{ error: { code, message, details? } }`, `code` one of ERROR_CODES) into a typed `ApiError`;
  * - mutating calls go through `authorized`: when the service requires a token and none is stored,
  *   or the stored one is rejected (401), the operator is asked for it once and the call is retried once.
  */
@@ -21,21 +21,25 @@ import type {
   SchedulerState,
   TraceDetail,
 } from '@contract';
+import { ERROR_CODES, type ErrorCode } from '@contract';
 import { useAuthStore } from '@/stores/auth';
+
+/** Codes the client gives a call that got no error body of the service: unreachable, unreadable, or another HTTP error. */
+export type ClientErrorCode = 'network_error' | 'bad_response' | `http_${number}`;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     /** HTTP status; 0 when the request never got a response. */
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode | ClientErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
   }
 
-  is(code: string): boolean {
+  is(code: ErrorCode): boolean {
     return this.code === code;
   }
 
@@ -50,7 +54,7 @@ export class ApiError extends Error {
   }
 }
 
-export const isApiError = (e: unknown, code?: string): e is ApiError =>
+export const isApiError = (e: unknown, code?: ErrorCode): e is ApiError =>
   e instanceof ApiError && (code === undefined || e.code === code);
 
 /** A human sentence for any thrown value (for toasts). */
@@ -65,7 +69,8 @@ type Method = 'GET' | 'POST' | 'PATCH';
 function isErrorBody(body: unknown): body is ApiErrorBody {
   if (!body || typeof body !== 'object' || !('error' in body)) return false;
   const err = (body as { error: unknown }).error;
-  return !!err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string';
+  const code = !!err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return (ERROR_CODES as readonly unknown[]).includes(code);
 }
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {

@@ -6,7 +6,7 @@ import type { Orm } from '../../db/database.js';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformHistory, RunHistory } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { validate } from '../errors.js';
+import { validate } from '../validation.js';
 
 const historyQuery = z
   .object({ limit: z.coerce.number({ error: 'expected an integer from 1 to 200' }).int().min(1).max(200).default(50) })

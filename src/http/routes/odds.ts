@@ -7,7 +7,7 @@ import { freshnessOf, lastSuccesses, staleAfterSeconds } from '../../liveState/s
 import type { OddsPage } from '../../shared/contract.js';
 import type { Platforms } from '../../platforms/registry.js';
 import type { AppEnv } from '../appEnv.js';
-import { validate } from '../errors.js';
+import { validate } from '../validation.js';
 
 const oddsQuery = z
   .object({

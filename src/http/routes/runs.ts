@@ -7,7 +7,7 @@ import type { RunReadModel } from '../../runs/runReadModel.js';
 import type { StartRunRequest } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { idSchema, jsonMediaType, validate } from '../errors.js';
+import { idSchema, jsonMediaType, validate } from '../validation.js';
 import { decodePageToken, encodePageToken } from '../pageToken.js';
 import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse.js';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Scheduler } from '../../scheduler/scheduler.js';
 import { JOB_INTERVAL_SECONDS } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { jsonMediaType, validate } from '../errors.js';
+import { jsonMediaType, validate } from '../validation.js';
 
 const { min, max } = JOB_INTERVAL_SECONDS;
 const intervalBody = z

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { TraceDetail } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { validate } from '../errors.js';
+import { validate } from '../validation.js';
 
 export interface TraceRoutesDeps {
   /** This process's last run traces (telemetry/recentTraces.ts); undefined when traces are exported instead. */
