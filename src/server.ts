@@ -74,6 +74,8 @@ export interface RunningServer {
   isLeader(): boolean;
   platforms: Platforms;
   orm: Orm;
+  /** The HTTP routes as mounted (the OpenAPI test checks that the document has every /api one). */
+  routes: readonly { method: string; path: string }[];
   stop(): Promise<void>;
 }
 
@@ -292,6 +294,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       isLeader: () => coordination.leadership.isLeader(),
       platforms,
       orm,
+      routes: app.routes,
       stop,
     };
   } catch (error) {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { RequestContext } from '@mikro-orm/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -29,6 +30,7 @@ import { identifyClient, TrustedProxies } from './clientAddress.js';
 import { createEdgeMetrics } from './edgeMetrics.js';
 import { discardBody, refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
+import { ANY_ROUTE, errorResponses, serveOpenApiDocument } from './openapi.js';
 import { createEventRoutes } from './routes/events.js';
 import { isEventStreamPath, isProbePath } from './quietPaths.js';
 import { createHistoryRoutes } from './routes/history.js';
@@ -41,6 +43,7 @@ import { recordRoute } from './routeTelemetry.js';
 import type { SseDeps } from './sse.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
+import { validatedRoutes } from './validation.js';
 
 export interface AppDeps {
   config: Config;
@@ -72,9 +75,16 @@ const rejectAfter = (ms: number) =>
   new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref());
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
+const metaRoute = createRoute({
+  method: 'get',
+  path: '/meta',
+  summary: 'Version, whether a token is required, platforms',
+  responses: { 200: { description: 'MetaInfo' }, ...errorResponses(ANY_ROUTE) },
+});
+
 export function createApp(deps: AppDeps) {
   const { orm, logger } = deps;
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
   app.onError(onError(logger));
   // Whatever answered, the rest of an unread request body is read and dropped before the answer goes out.
   app.use(async (c, next) => {
@@ -122,7 +132,7 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/', createMetricsApp(deps.metrics));
 
-  const api = new Hono<AppEnv>();
+  const api = validatedRoutes();
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => {
@@ -144,7 +154,7 @@ export function createApp(deps: AppDeps) {
   api.use((c, next) => (isEventStreamPath(c.req.path) ? next() : RequestContext.create(orm.em, next)));
   // 503 database_unavailable within one deadline however many database waits a request queues behind.
   api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
-  api.get('/meta', (c) =>
+  api.openapi(metaRoute, (c) =>
     c.json<MetaInfo>({
       version: deps.version,
       authRequired: Boolean(deps.config.operatorToken),
@@ -160,6 +170,7 @@ export function createApp(deps: AppDeps) {
   api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, outcomes: () => platformOutcomes(orm) }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   api.route('/traces', createTraceRoutes({ traces: deps.traces }));
+  serveOpenApiDocument(api, app, deps.version);
   app.route('/api', api);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
