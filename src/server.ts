@@ -47,6 +47,8 @@ export interface RunningServer {
   isLeader(): boolean;
   platforms: Platforms;
   orm: Orm;
+  /** The HTTP routes as mounted (the OpenAPI test checks that the document has every /api one). */
+  routes: readonly { method: string; path: string }[];
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       isLeader: () => coordination.leadership.isLeader(),
       platforms,
       orm,
+      routes: http.routes,
       stop,
     };
   } catch (error) {

@@ -26,6 +26,12 @@ describe('API client', () => {
     expect(err).toMatchObject({ status: 502, code: 'http_502' });
   });
 
+  it('reads only the error codes of the service: a code outside ERROR_CODES gives the HTTP status instead', async () => {
+    installFakeFetch({ 'GET /api/runs/5': { status: 418, body: { error: { code: 'teapot', message: 'short and stout' } } } });
+    const err = await api.getRun(5).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 418, code: 'http_418' });
+  });
+
   it('sends the stored operator token as a bearer token', async () => {
     sessionStorage.setItem(TOKEN_STORAGE_KEY, 's3cret');
     setActivePinia(createPinia());

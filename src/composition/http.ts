@@ -39,6 +39,8 @@ export interface HttpSide {
   url: string;
   port: number;
   metricsUrl: string | undefined;
+  /** The HTTP routes as mounted (the OpenAPI test checks that the document has every /api one). */
+  routes: readonly { method: string; path: string }[];
   /** Not ready (/readyz 503) and no new streams, from the first moment: balancers and browsers move to a live replica. */
   refuseNew(): void;
   /** Stops accepting connections and ends every open stream with server_shutdown. */
@@ -105,6 +107,7 @@ export async function serveHttp(deps: HttpDeps): Promise<HttpSide> {
     url: `http://${host}:${port}`,
     port,
     metricsUrl,
+    routes: app.routes,
     refuseNew: () => {
       draining = true;
     },

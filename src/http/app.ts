@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
@@ -29,6 +30,7 @@ import { identifyClient, TrustedProxies } from './clientAddress.js';
 import { createEdgeMetrics } from './edgeMetrics.js';
 import { discardBody, refuseCrossSite, refuseUnknownHosts, refuseUnknownMethods, securityHeaders } from './security.js';
 import { errorBody, onError } from './errors.js';
+import { ANY_ROUTE, errorResponses, serveOpenApiDocument } from './openapi.js';
 import { createEventRoutes } from './routes/events.js';
 import { isEventStreamPath, isProbePath } from '../telemetry/quietPaths.js';
 import { createHistoryRoutes } from './routes/history.js';
@@ -41,6 +43,7 @@ import { recordRoute } from './routeTelemetry.js';
 import type { SseDeps } from './sse/eventStream.js';
 import { traceContext } from './traceContext.js';
 import { limitUnauthorized } from './unauthorizedLimit.js';
+import { validatedRoutes } from './validation.js';
 
 export interface AppDeps {
   config: Config;
@@ -70,9 +73,16 @@ const UNAUTHORIZED_PER_MINUTE = 20;
 export const READINESS_DEADLINE_MS = 1_500;
 export const DEFAULT_DASHBOARD_DIR = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dashboard/dist');
 
+const metaRoute = createRoute({
+  method: 'get',
+  path: '/meta',
+  summary: 'Version, whether a token is required, platforms',
+  responses: { 200: { description: 'MetaInfo' }, ...errorResponses(ANY_ROUTE) },
+});
+
 export function createApp(deps: AppDeps) {
   const { orm, logger } = deps;
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
   app.onError(onError(logger));
   // Whatever answered, the rest of an unread request body is read and dropped before the answer goes out.
   app.use(async (c, next) => {
@@ -121,7 +131,7 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/', createMetricsApp(deps.metrics));
 
-  const api = new Hono<AppEnv>();
+  const api = validatedRoutes();
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => {
@@ -141,7 +151,7 @@ export function createApp(deps: AppDeps) {
   );
   // 503 database_unavailable within one deadline however many database waits a request queues behind.
   api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
-  api.get('/meta', (c) =>
+  api.openapi(metaRoute, (c) =>
     c.json<MetaInfo>({
       version: deps.version,
       authRequired: Boolean(deps.config.operatorToken),
@@ -157,6 +167,7 @@ export function createApp(deps: AppDeps) {
   api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, lastSteps: () => platformLastSteps(orm) }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   api.route('/traces', createTraceRoutes({ traces: deps.traces }));
+  serveOpenApiDocument(api, app, deps.version);
   app.route('/api', api);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 

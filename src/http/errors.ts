@@ -1,15 +1,13 @@
-import { zValidator } from '@hono/zod-validator';
-import type { ErrorHandler, MiddlewareHandler } from 'hono';
+import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ValidationTargets } from 'hono/types';
 import type { Logger } from 'pino';
-import { z, type ZodType } from 'zod';
+import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/pgErrors.js';
 import { AppError } from '../errors.js';
-import type { ApiErrorBody } from '../shared/contract.js';
+import type { ApiErrorBody, ErrorCode } from '../shared/contract.js';
 import type { AppEnv } from './appEnv.js';
 
-export function errorBody(code: string, message: string, details?: unknown): ApiErrorBody {
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ApiErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
@@ -43,46 +41,9 @@ export function onError(logger: Logger): ErrorHandler<AppEnv> {
   };
 }
 
-function validationBody(error: z.ZodError): ApiErrorBody {
+/** The 400 `invalid_request` body of a zod failure: the first issue as the message, every issue in details. */
+export function validationBody(error: z.ZodError): ApiErrorBody {
   const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   const first = details[0];
   return errorBody('invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'invalid request', details);
 }
-
-/** @hono/zod-validator whose failure is thrown into onError, so it answers in the one error shape. */
-export const validate = <Target extends keyof ValidationTargets, S extends ZodType>(target: Target, schema: S) =>
-  zValidator(target, schema, (result) => {
-    if (!result.success) throw result.error;
-  });
-
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
-
-/**
- * Before `validate('json', ...)`: a body of another media type is a 415, malformed JSON a 400
- * `invalid_json`. A request without a body (`curl -X POST`) validates as `{}`.
- */
-export const jsonMediaType: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = c.req.header('content-type');
-  if (type && !JSON_MEDIA_TYPE.test(type) && (await c.req.text()).trim() !== '') {
-    throw new AppError('unsupported_media_type', 415, 'send the body as application/json');
-  }
-  if (type && JSON_MEDIA_TYPE.test(type)) {
-    // Parsed once here; the validator reads Hono's cached result.
-    await c.req.json().catch(() => {
-      throw new AppError('invalid_json', 400, 'the request body is not valid JSON');
-    });
-  }
-  await next();
-};
-
-/** Header values validated with a schema (SSE's Last-Event-ID); a failure reaches onError as a 400. */
-export function parseWith<S extends ZodType>(schema: S, value: unknown): z.output<S> {
-  return schema.parse(value);
-}
-
-/** A positive database id: rejects `abc`, `-1`, `1.5` and anything beyond 2^53. */
-export const idSchema = z
-  .string()
-  .regex(/^[1-9][0-9]{0,15}$/, 'expected a positive integer id')
-  .transform(Number)
-  .refine(Number.isSafeInteger, 'expected a positive integer id');

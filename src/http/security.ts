@@ -6,6 +6,7 @@ import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { AppError } from '../errors.js';
+import type { ErrorCode } from '../shared/contract.js';
 import type { AppEnv } from './appEnv.js';
 import { errorBody } from './errors.js';
 import { parseHost } from '../net.js';
@@ -150,7 +151,7 @@ export function answerConnect(server: EventEmitter): void {
 }
 
 /** Node's own answers to what its parser refuses (a request too slow, headers too large); 400 otherwise. */
-const CLIENT_ERROR_ANSWERS: Record<string, [number, string, string]> = {
+const CLIENT_ERROR_ANSWERS: Record<string, [number, string, ErrorCode]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'headers_too_large'],
 };

@@ -143,8 +143,37 @@ export interface MetaInfo {
   traceUrlTemplate: string | null;
 }
 
+/** Every `error.code` the service answers with: the server answers only these, the dashboard reads only these. */
+export const ERROR_CODES = [
+  'already_retried',
+  'bad_request',
+  'cross_site_request',
+  'database_unavailable',
+  'headers_too_large',
+  'internal',
+  'invalid_cursor',
+  'invalid_json',
+  'invalid_request',
+  'method_not_allowed',
+  'not_found',
+  'not_owning_runs',
+  'not_retryable',
+  'payload_too_large',
+  'request_timeout',
+  'run_active',
+  'shutting_down',
+  'too_many_failures',
+  'too_many_streams',
+  'trace_not_found',
+  'unauthorized',
+  'unknown_host',
+  'unknown_platform',
+  'unsupported_media_type',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 export const EVENT_TYPES = [

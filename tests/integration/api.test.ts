@@ -43,6 +43,18 @@ describe('POST /api/runs', () => {
     await open.waitForRun(run.id, ['completed']);
   });
 
+  it('reads a body without Content-Type, or an empty body of another type, as no body at all', async () => {
+    const unlabelled = { body: new TextEncoder().encode('{"platforms": ["redfox"]}') };
+    const emptyText = { body: '', headers: { 'content-type': 'text/plain' } };
+    for (const init of [unlabelled, emptyText]) {
+      const response = await fetch(`${open.url}/api/runs`, { method: 'POST', ...init });
+      expect(response.status).toBe(202);
+      const run = (await response.json()) as RunDetail;
+      expect(run.platforms).toEqual(open.platforms.names);
+      await open.waitForRun(run.id, ['completed']);
+    }
+  });
+
   it('scrapes only the platforms asked for', async () => {
     const run = await finishedRun(open, { platforms: ['redfox', 'bluepeak', 'redfox'] });
     expect(run.platforms).toEqual(['redfox', 'bluepeak']);

@@ -2,7 +2,7 @@
  * The typed API client: every HTTP call of the dashboard goes through `request`.
  * - adds `Authorization: Bearer <token>` from the operator's credentials (the auth store, given by `setCredentials`)
  *   when a token is stored;
- * - turns error bodies (`{ error: { code, message, details? } }`) into a typed `ApiError`;
+ * - turns error bodies (`{ error: { code, message, details? } }`, `code` one of ERROR_CODES) into a typed `ApiError`;
  * - mutating calls go through `authorized`: when the service requires a token and none is stored,
  *   or the stored one is rejected (401), the operator is asked for it once and the call is retried once.
  */
@@ -22,6 +22,7 @@ import type {
   SchedulerState,
   TraceDetail,
 } from '@contract';
+import { ERROR_CODES, type ErrorCode } from '@contract';
 
 export type TokenPromptReason = 'required' | 'rejected';
 
@@ -43,19 +44,22 @@ export function setCredentials(source: () => Credentials): void {
   credentialsOf = source;
 }
 
+/** Codes the client gives a call that got no error body of the service: unreachable, unreadable, or another HTTP error. */
+export type ClientErrorCode = 'network_error' | 'bad_response' | `http_${number}`;
+
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     /** HTTP status; 0 when the request never got a response. */
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode | ClientErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
   }
 
-  is(code: string): boolean {
+  is(code: ErrorCode): boolean {
     return this.code === code;
   }
 
@@ -70,7 +74,7 @@ export class ApiError extends Error {
   }
 }
 
-export const isApiError = (e: unknown, code?: string): e is ApiError =>
+export const isApiError = (e: unknown, code?: ErrorCode): e is ApiError =>
   e instanceof ApiError && (code === undefined || e.code === code);
 
 /** A human sentence for any thrown value (for toasts). */
@@ -85,7 +89,8 @@ type Method = 'GET' | 'POST' | 'PATCH';
 function isErrorBody(body: unknown): body is ApiErrorBody {
   if (!body || typeof body !== 'object' || !('error' in body)) return false;
   const err = (body as { error: unknown }).error;
-  return !!err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string';
+  const code = !!err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return (ERROR_CODES as readonly unknown[]).includes(code);
 }
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {

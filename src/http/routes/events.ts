@@ -1,11 +1,22 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import type { EventLog } from '../../events/index.js';
-import type { AppEnv } from '../appEnv.js';
+import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { validatedRoutes } from '../validation.js';
 import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse/eventStream.js';
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'SSE: every event (id: the global sequence; Last-Event-ID resumes, a fresh client starts live)',
+  responses: {
+    200: { description: 'text/event-stream of StreamEvent' },
+    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'], 429: ['too_many_streams'], 503: ['shutting_down'] }),
+  },
+});
 
 /** GET /api/events: the dashboard's one stream, every event, ids from the global sequence. */
 export function createEventRoutes({ events, sse, replayWindow }: { events: EventLog; sse: SseDeps; replayWindow: number }) {
-  return new Hono<AppEnv>().get('/', (c) => {
+  return validatedRoutes().openapi(eventsRoute, (c) => {
     const cursor = lastEventId(c, GLOBAL_STREAM_CURSOR_MAX);
     return eventStream(c, sse, {
       stream: 'global',

@@ -1,13 +1,12 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '../../errors.js';
 import { decodeOddsCursor, queryOdds } from '../../odds/oddsQuery.js';
 import type { Orm } from '../../db/database.js';
 import { freshnessOf, lastSuccesses, staleAfterSeconds } from '../../liveState/staleness.js';
 import type { OddsPage } from '../../shared/contract.js';
 import type { Platforms } from '../../platforms/registry.js';
-import type { AppEnv } from '../appEnv.js';
-import { validate } from '../errors.js';
+import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { validatedRoutes } from '../validation.js';
 
 const oddsQuery = z
   .object({
@@ -22,6 +21,17 @@ const oddsQuery = z
   })
   .strict();
 
+const oddsRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: "Sporting events with every bookmaker's latest prices, and how fresh each bookmaker is",
+  request: { query: oddsQuery },
+  responses: {
+    200: { description: 'OddsPage' },
+    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request', 'unknown_platform', 'invalid_cursor'] }),
+  },
+});
+
 export interface OddsRoutesDeps {
   orm: Orm;
   platforms: Pick<Platforms, 'names'>;
@@ -34,7 +44,7 @@ export interface OddsRoutesDeps {
  * each bookmaker it covers is (src/liveState/staleness.ts: the one definition of stale).
  */
 export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSeconds }: OddsRoutesDeps) {
-  return new Hono<AppEnv>().get('/', validate('query', oddsQuery), async (c) => {
+  return validatedRoutes().openapi(oddsRoute, async (c) => {
     const query = c.req.valid('query');
     const platforms = configured.names;
     if (query.platform !== undefined && !platforms.includes(query.platform)) {

@@ -1,10 +1,18 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformLastStep } from '../../runs/platformLastSteps.js';
 import type { PlatformHealth, PlatformInfo } from '../../shared/contract.js';
-import type { AppEnv } from '../appEnv.js';
+import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { validatedRoutes } from '../validation.js';
 
 const NO_SCRAPES: PlatformHealth = { recentOutcomes: [], recentFailures: 0, failureRate: null, lastError: null };
+
+const platformsRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Configured platforms with their last outcome, last success and health',
+  responses: { 200: { description: '{ items: PlatformInfo[] }' }, ...errorResponses(ANY_ROUTE, USES_DATABASE) },
+});
 
 export interface PlatformRoutesDeps {
   platforms: Pick<Platforms, 'adapters'>;
@@ -12,7 +20,7 @@ export interface PlatformRoutesDeps {
 }
 
 export function createPlatformRoutes({ platforms, lastSteps }: PlatformRoutesDeps) {
-  return new Hono<AppEnv>().get('/', async (c) => {
+  return validatedRoutes().openapi(platformsRoute, async (c) => {
     const byPlatform = new Map((await lastSteps()).map((step) => [step.platform, step]));
     const items: PlatformInfo[] = [...platforms.adapters.values()].map((adapter) => {
       const last = byPlatform.get(adapter.name);

@@ -1,13 +1,12 @@
 import { trace } from '@opentelemetry/api';
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { AppError, notFound } from '../../errors.js';
 import type { EventLog } from '../../events/index.js';
 import type { RunReadModel } from '../../runs/runReadModel.js';
 import type { StartRunRequest } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';
-import type { AppEnv } from '../appEnv.js';
-import { idSchema, jsonMediaType, validate } from '../errors.js';
+import { ANY_ROUTE, errorResponses, JSON_BODY, MUTATING, OPERATOR_ONLY, USES_DATABASE } from '../openapi.js';
+import { idSchema, openapiWithJsonBody, validatedRoutes } from '../validation.js';
 import { decodePageToken, encodePageToken } from '../pageToken.js';
 import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse/eventStream.js';
 
@@ -26,6 +25,7 @@ const startRunBody = z
 const commaList = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
+    .openapi({ description: `a comma list of ${values.join(', ')}` })
     .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values)).max(values.length))
     .optional();
@@ -48,20 +48,80 @@ export interface RunRoutesDeps {
   sse: SseDeps;
 }
 
+const startRunRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Start a run (observe: an api-stream run that needs a watcher; retryOf: retry a connection_failed run once)',
+  security: OPERATOR_ONLY,
+  request: { body: { content: { 'application/json': { schema: startRunBody } } } },
+  responses: {
+    202: { description: 'The run (RunDetail), not finished yet' },
+    ...errorResponses(ANY_ROUTE, USES_DATABASE, MUTATING, JSON_BODY, {
+      400: ['unknown_platform', 'not_retryable'],
+      409: ['run_active', 'already_retried'],
+      503: ['not_owning_runs'],
+    }),
+  },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Runs, newest first (RunPage)',
+  request: { query: listQuery },
+  responses: { 200: { description: 'RunPage' }, ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request', 'invalid_cursor'] }) },
+});
+
+const activeRoute = createRoute({
+  method: 'get',
+  path: '/active',
+  summary: 'The active run, or null',
+  responses: { 200: { description: '{ run: RunDetail | null }' }, ...errorResponses(ANY_ROUTE, USES_DATABASE) },
+});
+
+const runRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'A run with its platform steps',
+  request: { params: runParam },
+  responses: {
+    200: { description: 'RunDetail' },
+    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
+  },
+});
+
+const runEventsRoute = createRoute({
+  method: 'get',
+  path: '/{id}/events',
+  summary: "SSE: the run's events (id: the run's seq; Last-Event-ID resumes)",
+  request: { params: runParam },
+  responses: {
+    200: { description: 'text/event-stream of StreamEvent' },
+    204: { description: 'The run ended and every event was delivered: stop reconnecting' },
+    ...errorResponses(ANY_ROUTE, USES_DATABASE, {
+      400: ['invalid_request'],
+      404: ['not_found'],
+      429: ['too_many_streams'],
+      503: ['shutting_down'],
+    }),
+  },
+});
+
 export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) {
-  return new Hono<AppEnv>()
-    .post('/', jsonMediaType, validate('json', startRunBody), async (c) => {
-      const body = c.req.valid('json');
-      const run = await startRun({
-        // observe: the caller watches the run's progress stream; unwatched for too long, the run ends connection_failed.
-        trigger: body.observe ? 'api-stream' : 'api',
-        platforms: body.platforms,
-        retryOf: body.retryOf,
-        requestSpan: trace.getActiveSpan()?.spanContext(),
-      });
-      return c.json(run, 202);
-    })
-    .get('/', validate('query', listQuery), async (c) => {
+  const app = validatedRoutes();
+  openapiWithJsonBody(app, startRunRoute, async (c) => {
+    const body = c.req.valid('json');
+    const run = await startRun({
+      // observe: the caller watches the run's progress stream; unwatched for too long, the run ends connection_failed.
+      trigger: body.observe ? 'api-stream' : 'api',
+      platforms: body.platforms,
+      retryOf: body.retryOf,
+      requestSpan: trace.getActiveSpan()?.spanContext(),
+    });
+    return c.json(run, 202);
+  });
+  return app
+    .openapi(listRoute, async (c) => {
       const query = c.req.valid('query');
       let beforeId: number | undefined;
       if (query.cursor !== undefined) {
@@ -73,17 +133,17 @@ export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) 
       const last = page.items.at(-1);
       return c.json<RunPage>({ items: page.items, nextCursor: page.hasMore && last ? encodePageToken(last.id) : null });
     })
-    .get('/active', async (c) => {
+    .openapi(activeRoute, async (c) => {
       const id = await runs.activeRunId();
       return c.json({ run: id === null ? null : await runs.detailOf(id) });
     })
-    .get('/:id', validate('param', runParam), async (c) => {
+    .openapi(runRoute, async (c) => {
       const { id } = c.req.valid('param');
       const run = await runs.detailOf(id);
       if (!run) throw notFound(`run ${id}`);
       return c.json(run);
     })
-    .get('/:id/events', validate('param', runParam), async (c) => {
+    .openapi(runEventsRoute, async (c) => {
       const { id } = c.req.valid('param');
       const afterSeq = lastEventId(c, RUN_STREAM_CURSOR_MAX) ?? 0;
       const run = await runs.summaryOf(id);

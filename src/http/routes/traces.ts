@@ -1,9 +1,8 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '../../errors.js';
 import type { TraceDetail } from '../../shared/contract.js';
-import type { AppEnv } from '../appEnv.js';
-import { validate } from '../errors.js';
+import { ANY_ROUTE, errorResponses } from '../openapi.js';
+import { validatedRoutes } from '../validation.js';
 
 export interface TraceRoutesDeps {
   /** This process's last run traces (telemetry/recentTraces.ts); undefined when traces are exported instead. */
@@ -12,9 +11,20 @@ export interface TraceRoutesDeps {
 
 const traceParam = z.object({ traceId: z.string().regex(/^[0-9a-f]{32}$/, 'a trace id is 32 lowercase hex characters') });
 
+const traceRoute = createRoute({
+  method: 'get',
+  path: '/{traceId}',
+  summary: "A run's trace as the process that ran it recorded it (only when it exports no traces)",
+  request: { params: traceParam },
+  responses: {
+    200: { description: 'TraceDetail' },
+    ...errorResponses(ANY_ROUTE, { 400: ['invalid_request'], 404: ['trace_not_found'] }),
+  },
+});
+
 /** GET /api/traces/:traceId: a run trace as this process recorded it (the dashboard's /traces view). */
 export function createTraceRoutes({ traces }: TraceRoutesDeps) {
-  return new Hono<AppEnv>().get('/:traceId', validate('param', traceParam), (c) => {
+  return validatedRoutes().openapi(traceRoute, (c) => {
     const { traceId } = c.req.valid('param');
     if (!traces) {
       throw new AppError('trace_not_found', 404, 'this service exports its traces (OTEL_EXPORTER_OTLP_ENDPOINT): open them in Tempo', { reason: 'exported' });
