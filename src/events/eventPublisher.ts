@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { LOCK_NAMES, pgExecutor, type SqlExecutor } from '../db/sqlExecutor.js';
+import { LOCK_NAMES, type SqlExecutor } from '../db/sqlExecutor.js';
 import { guardStatement, type EventGuard } from './eventGuard.js';
 
 /** The channel every replica LISTENs on; a notification's payload is the global id of one new event row. */

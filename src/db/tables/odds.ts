@@ -1,4 +1,4 @@
-import { boundRowCount, boundRows, boundStatement } from '../boundStatement.js';
+import { boundRowCount, boundRows } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 import { sportingEventsUpsert } from './sportingEvents.js';
