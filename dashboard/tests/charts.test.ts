@@ -16,7 +16,7 @@ const T0 = Date.parse('2026-01-27T16:00:00.000Z');
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
 function scrape({ runId, durationMs, outcome = 'completed', offsetMs = runId * 30_000 }: { runId: number; durationMs: number; outcome?: PlatformScrape['outcome']; offsetMs?: number }): PlatformScrape {
-  return { runId, startedAt: null, finishedAt: at(offsetMs), durationMs, eventsFound: outcome === 'completed' ? 12 : 0, outcome, hasError: outcome !== 'completed', error: outcome === 'completed' ? null : 'feed answered HTTP 503', volumeDrop: null };
+  return { runId, startedAt: null, finishedAt: at(offsetMs), durationMs, eventsFound: outcome === 'completed' ? 12 : 0, outcome, hasError: outcome !== 'completed', error: outcome === 'completed' ? null : 'feed answered HTTP 503', reason: outcome === 'completed' ? null : 'http_5xx', volumeDrop: null };
 }
 
 const SCRAPES = [scrape({ runId: 1, durationMs: 800 }), scrape({ runId: 2, durationMs: 1200, outcome: 'failed' }), scrape({ runId: 3, durationMs: 2400 }), scrape({ runId: 4, durationMs: 600 })];

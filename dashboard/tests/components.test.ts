@@ -6,6 +6,8 @@ import ConnectionIndicator from '@/components/ConnectionIndicator.vue';
 import LivePausedBanner from '@/components/LivePausedBanner.vue';
 import LiveRunCard from '@/components/LiveRunCard.vue';
 import PlatformStep from '@/components/PlatformStep.vue';
+import { STEP_FAILURE_REASONS } from '@contract';
+import { stepReasonLabel } from '@/lib/status';
 import RunProgress from '@/components/RunProgress.vue';
 import RunsTable from '@/components/RunsTable.vue';
 import { LIVE_STREAM } from '@/composables/liveStream';
@@ -67,9 +69,19 @@ describe('PlatformStep', () => {
     const failed = mount(PlatformStep, { props: { step: makeStep('delta', { status: 'failed', error: 'timeout after 10000 ms', durationMs: 10000 }), now } });
     expect(failed.attributes('data-step-status')).toBe('failed');
     expect(failed.get('[data-testid="step-error"]').text()).toBe('timeout after 10000 ms');
+    expect(failed.find('[data-testid="step-reason"]').exists()).toBe(false); // no reason: stopped by its run
 
     const skipped = mount(PlatformStep, { props: { step: makeStep('echo', { status: 'skipped' }), now } });
     expect(skipped.text()).toContain('Skipped');
+  });
+
+  it('a failed step shows why, in words: each reason of the closed set has its own short label', () => {
+    const limited = mount(PlatformStep, { props: { step: makeStep('golf', { status: 'failed', error: 'feed answered HTTP 429 on page 1', reason: 'rate_limited', durationMs: 300 }), now } });
+    expect(limited.get('[data-testid="step-reason"]').text()).toBe('rate limited (429)');
+    expect(limited.get('[data-testid="step-reason"]').attributes('data-reason')).toBe('rate_limited');
+    const labels = STEP_FAILURE_REASONS.map((reason) => stepReasonLabel(reason));
+    expect(new Set(labels).size).toBe(STEP_FAILURE_REASONS.length);
+    expect(stepReasonLabel('blocked')).toBe('blocked (403 or challenge)');
   });
 
   it('a completed scrape flagged as a volume drop reads "12 events, usually ~48" with a text warning', () => {

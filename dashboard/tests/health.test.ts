@@ -23,7 +23,7 @@ beforeEach(() => {
   setActivePinia(createPinia());
 });
 
-const ERROR = { message: 'feed answered HTTP 503 on page 1', at: '2026-01-27T15:58:00.000Z', runId: 41, outcome: 'failed' as const };
+const ERROR = { message: 'feed answered HTTP 503 on page 1', at: '2026-01-27T15:58:00.000Z', runId: 41, outcome: 'failed' as const, reason: 'http_5xx' as const };
 
 function info(name: string, overrides: Partial<PlatformInfo> = {}): PlatformInfo {
   return {
@@ -48,7 +48,7 @@ const ITEMS = [
 
 /** Scrapes of runs 38..41 finish at 15:56..15:59, the last one as the bookmakers card has it. */
 function scrape(runId: number, outcome: PlatformScrape['outcome'], error: string | null = null): PlatformScrape {
-  return { runId, startedAt: null, finishedAt: `2026-01-27T15:${runId + 18}:00.000Z`, durationMs: 900, eventsFound: 12, outcome, hasError: error !== null, error, volumeDrop: null };
+  return { runId, startedAt: null, finishedAt: `2026-01-27T15:${runId + 18}:00.000Z`, durationMs: 900, eventsFound: 12, outcome, hasError: error !== null, error, reason: error === null ? null : outcome === 'timeout' ? 'timeout' : 'http_5xx', volumeDrop: null };
 }
 
 const at = (iso: string) => <T extends StreamEvent>(e: T): T => ({ ...e, at: iso });
@@ -57,18 +57,18 @@ describe('failure rate (lib/health)', () => {
   it('counts a new scrape into the last FAILURE_RATE_WINDOW, replaces the same step seen again, and keeps the last error', () => {
     let health = { ...NO_HEALTH };
     expect(failureRateText(health)).toBeNull();
-    for (let i = 0; i < FAILURE_RATE_WINDOW; i++) health = withScrape(health, { runId: i, outcome: i === 0 ? 'failed' : 'completed', at: 'x', error: i === 0 ? 'boom' : null });
+    for (let i = 0; i < FAILURE_RATE_WINDOW; i++) health = withScrape(health, { runId: i, outcome: i === 0 ? 'failed' : 'completed', at: 'x', error: i === 0 ? 'boom' : null, reason: i === 0 ? 'parse' : null });
     expect(health.recentFailures).toBe(1);
     expect(failureRateText(health)).toBe(`1 of last ${FAILURE_RATE_WINDOW} scrapes failed (5%)`);
     // One more pushes the failure out of the window; its error stays the last error.
-    health = withScrape(health, { runId: 99, outcome: 'completed', at: 'y', error: null });
+    health = withScrape(health, { runId: 99, outcome: 'completed', at: 'y', error: null, reason: null });
     expect(health.recentOutcomes).toHaveLength(FAILURE_RATE_WINDOW);
-    expect(health).toMatchObject({ recentFailures: 0, failureRate: 0, lastError: { message: 'boom', runId: 0, outcome: 'failed' } });
+    expect(health).toMatchObject({ recentFailures: 0, failureRate: 0, lastError: { message: 'boom', runId: 0, outcome: 'failed', reason: 'parse' } });
     // The same step seen again (run.finished after platform.failed) replaces itself.
-    health = withScrape(health, { runId: 99, outcome: 'timeout', at: 'z', error: 'timed out after 800 ms' }, true);
+    health = withScrape(health, { runId: 99, outcome: 'timeout', at: 'z', error: 'timed out after 800 ms', reason: 'timeout' }, true);
     expect(health.recentOutcomes).toHaveLength(FAILURE_RATE_WINDOW);
-    expect(health).toMatchObject({ recentFailures: 1, lastError: { message: 'timed out after 800 ms', at: 'z', runId: 99, outcome: 'timeout' } });
-    expect(failureRateText(withScrape(NO_HEALTH, { runId: 1, outcome: 'failed', at: 'x', error: 'e' }))).toBe('1 of last 1 scrape failed (100%)');
+    expect(health).toMatchObject({ recentFailures: 1, lastError: { message: 'timed out after 800 ms', at: 'z', runId: 99, outcome: 'timeout', reason: 'timeout' } });
+    expect(failureRateText(withScrape(NO_HEALTH, { runId: 1, outcome: 'failed', at: 'x', error: 'e', reason: 'network' }))).toBe('1 of last 1 scrape failed (100%)');
   });
 });
 
@@ -77,13 +77,13 @@ describe('platforms store: health from the stream', () => {
     const fake = installFakeFetch({ 'GET /api/platforms': { body: { items: ITEMS } } });
     const platforms = usePlatformsStore();
     await platforms.load();
-    platforms.applyEvent(at('2026-01-27T16:00:05.000Z')(ev.failed({ id: 1, seq: 1, runId: 50, platform: 'bravo', platformsDone: 1, error: 'feed answered HTTP 500 on page 2' })));
+    platforms.applyEvent(at('2026-01-27T16:00:05.000Z')(ev.failed({ id: 1, seq: 1, runId: 50, platform: 'bravo', platformsDone: 1, error: 'feed answered HTTP 500 on page 2', reason: 'http_5xx' })));
     const bravo = () => platforms.items.find((p) => p.name === 'bravo')!;
     expect(bravo()).toMatchObject({
       recentOutcomes: ['completed', 'completed', 'failed'],
       recentFailures: 1,
       failureRate: 1 / 3,
-      lastError: { message: 'feed answered HTTP 500 on page 2', at: '2026-01-27T16:00:05.000Z', runId: 50, outcome: 'failed' },
+      lastError: { message: 'feed answered HTTP 500 on page 2', at: '2026-01-27T16:00:05.000Z', runId: 50, outcome: 'failed', reason: 'http_5xx' },
     });
     const finishedAt = '2026-01-27T16:00:06.000Z';
     platforms.applyEvent(ev.finished({ id: 2, seq: 2, run: makeDetail({ id: 50, status: 'partial', steps: [makeStep('bravo', { status: 'failed', finishedAt, error: 'feed answered HTTP 500 on page 2' })] }) }));
@@ -93,7 +93,7 @@ describe('platforms store: health from the stream', () => {
     expect(bravo()).toMatchObject({ recentOutcomes: ['completed', 'completed', 'failed', 'completed'], recentFailures: 1, failureRate: 0.25, lastError: { runId: 50 } });
     // A timed-out step counts as a timeout.
     platforms.applyEvent(at('2026-01-27T16:10:00.000Z')(ev.failed({ id: 4, seq: 1, runId: 52, platform: 'charlie', platformsDone: 1, error: 'timed out after 30000 ms' })));
-    expect(platforms.items.find((p) => p.name === 'charlie')).toMatchObject({ recentOutcomes: ['timeout'], failureRate: 1, lastError: { outcome: 'timeout', runId: 52 } });
+    expect(platforms.items.find((p) => p.name === 'charlie')).toMatchObject({ recentOutcomes: ['timeout'], failureRate: 1, lastError: { outcome: 'timeout', runId: 52, reason: null } });
     expect(fake.callsTo('GET', '/api/platforms')).toHaveLength(1);
   });
 
@@ -120,6 +120,7 @@ describe('PlatformsCard', () => {
     expect(row('alpha').get('[data-testid="platform-failure-rate"]').classes()).toContain('bad');
     expect(row('alpha').get('[data-testid="platform-last-error"]').text()).toMatch(/^Last error .*: feed answered HTTP 503 on page 1$/);
     expect(row('alpha').get('[data-testid="platform-last-error"] time').attributes('datetime')).toBe(ERROR.at);
+    expect(row('alpha').get('[data-testid="platform-last-error-reason"]').text()).toBe('HTTP 5xx');
     expect(row('bravo').get('[data-testid="platform-failure-rate"]').text()).toBe('0 of last 2 scrapes failed (0%)');
     expect(row('bravo').get('[data-testid="platform-last-error"]').classes()).toContain('old'); // outside the window: muted
     expect(row('charlie').find('[data-testid="platform-failure-rate"]').exists()).toBe(false);
@@ -136,7 +137,7 @@ describe('bookmaker page', () => {
       recentOutcomes: ['completed', 'failed', 'completed', 'timeout'],
       recentFailures: 2,
       failureRate: 0.5,
-      lastError: { ...ERROR, message: 'timed out after 30000 ms', outcome: 'timeout' },
+      lastError: { ...ERROR, message: 'timed out after 30000 ms', outcome: 'timeout', reason: 'rate_limited' },
     };
     installFakeFetch({ 'GET /api/platforms': { body: { items: ITEMS } }, 'GET /api/platforms/alpha/history': { body: history } });
     await usePlatformsStore().load();
@@ -150,6 +151,7 @@ describe('bookmaker page', () => {
     expect(lastError.text()).toContain('timed out after 30000 ms');
     expect(lastError.text()).toContain('timed out in run #41');
     expect(lastError.get('a').attributes('href')).toBe('/runs/41');
+    expect(lastError.get('[data-testid="platform-last-error-reason"]').text()).toBe('Reason: rate limited (429)');
     expect(w.findAll('[data-testid="platform-scrape-error"]').map((c) => c.text())).toEqual(['timed out after 30000 ms', '', 'feed answered HTTP 500 on page 2', '']);
     w.unmount();
   });
@@ -180,5 +182,13 @@ describe('RunsTable: the platforms that failed in each row', () => {
     applyRunEvent(run, ev.failed({ id: 2, seq: 2, runId: 9, platform: 'alpha', platformsDone: 2, error: 'boom' }));
     expect(run.failedPlatforms).toEqual(['alpha', 'charlie']); // the run's platform order
     expect(run.platformsFailed).toBe(2);
+  });
+
+  it("a live row's step takes the reason of its platform.failed event (null from an event recorded before reasons)", () => {
+    const run = toEntry(makeDetail({ id: 9 }));
+    applyRunEvent(run, ev.failed({ id: 1, seq: 1, runId: 9, platform: 'charlie', platformsDone: 1, error: 'feed answered HTTP 429 on page 1', reason: 'rate_limited' }));
+    applyRunEvent(run, ev.failed({ id: 2, seq: 2, runId: 9, platform: 'alpha', platformsDone: 2, error: 'boom' }));
+    expect(run.steps!.find((s) => s.platform === 'charlie')).toMatchObject({ status: 'failed', reason: 'rate_limited' });
+    expect(run.steps!.find((s) => s.platform === 'alpha')).toMatchObject({ status: 'failed', reason: null });
   });
 });

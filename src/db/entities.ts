@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
-import { FAILURE_REASONS, RUN_STATUSES, RUN_TRIGGERS, STEP_STATUSES } from '../shared/contract.js';
+import { FAILURE_REASONS, RUN_STATUSES, RUN_TRIGGERS, STEP_FAILURE_REASONS, STEP_STATUSES } from '../shared/contract.js';
 
 /**
  * The schema of oddswatch. Constraints the database must enforce (one active run, one retry per run,
@@ -63,11 +63,13 @@ export const PlatformStep = defineEntity({
     finishedAt: p.datetime().columnType('timestamptz').nullable(),
     durationMs: p.integer().nullable(),
     error: p.string().columnType('text').nullable(),
+    reason: p.enum([...STEP_FAILURE_REASONS]).nullable(),
     // Set when a step completes and its platform has enough previous successful scrapes (src/runs/volumeDrop.ts).
     expectedEvents: p.integer().nullable(),
     volumeDrop: p.boolean().nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
+  checks: [{ name: 'platform_steps_reason_matches_status', expression: `reason IS NULL OR status = 'failed'` }],
   // A platform's last scrapes (GET /api/platforms/:name/history, last outcome per platform).
   indexes: [{ name: 'platform_steps_platform_finished_idx', properties: ['platform', 'finishedAt'] }],
 });

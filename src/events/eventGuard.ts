@@ -1,5 +1,6 @@
 import { oddsUpsertCte } from '../db/tables/odds.js';
 import type { ScrapedSelection } from '../platforms/adapter.js';
+import type { StepFailureReason } from '../shared/contract.js';
 
 /**
  * The write a run's event reports, made in the event's own statement (EventLog.recordIf): the event is
@@ -28,6 +29,8 @@ export interface StepFinishedGuard {
   eventsFound: number;
   durationMs: number;
   error: string | null;
+  /** Why it failed (null when completed, or failed by its run). */
+  reason: StepFailureReason | null;
   odds: ScrapedSelection[];
   judge?: { fraction: number; window: number; minScrapes: number };
 }
@@ -65,7 +68,7 @@ function stepStarted(runId: number, { platform }: StepStartedGuard): GuardStatem
  * 200-platform run was no slower than with the odds in a statement of their own). No deadlock: only this
  * platform's scrape writes its odds rows, so no holder of the lock waits on them.
  */
-function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, odds, judge }: StepFinishedGuard): GuardStatement {
+function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, reason, odds, judge }: StepFinishedGuard): GuardStatement {
   const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
   const judged = outcome === 'completed' && judge !== undefined;
   const usual = judged
@@ -80,7 +83,7 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
     : '';
   return {
     ctes: `${upsert ? `${upsert.sql},` : ''} ${usual} guard as (
-               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, finished_at = now()
+               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, reason = ?, finished_at = now()
                ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
                             volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
                ${judged ? 'from usual' : ''}
@@ -98,6 +101,7 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
       eventsFound,
       durationMs,
       error,
+      reason,
       ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
       runId,
       platform,

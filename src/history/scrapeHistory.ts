@@ -22,6 +22,7 @@ export async function platformHistory(orm: Orm, platform: string, limit: number)
     outcome: row.outcome,
     hasError: row.error !== null,
     error: row.error,
+    reason: row.reason,
     volumeDrop: row.volume_drop,
   }));
 }
@@ -37,7 +38,7 @@ export function toHealth(row: HealthRow): PlatformHealth {
     lastError:
       row.last_error === null || row.last_error_at === null
         ? null
-        : { message: row.last_error, at: iso(row.last_error_at), runId: Number(row.last_error_run_id), outcome: row.last_error_outcome ?? 'failed' },
+        : { message: row.last_error, at: iso(row.last_error_at), runId: Number(row.last_error_run_id), outcome: row.last_error_outcome ?? 'failed', reason: row.last_error_reason },
   };
 }
 

@@ -1,5 +1,5 @@
 /** The contract every bookmaker adapter fulfils. */
-import type { RedirectOutcome } from '../shared/contract.js';
+import type { RedirectOutcome, StepFailureReason } from '../shared/contract.js';
 
 export interface ScrapedSelection {
   eventKey: string;
@@ -33,6 +33,13 @@ export interface PlatformAdapter {
   scrape(signal: AbortSignal, onProgress: (progress: ScrapeProgress) => Promise<void>, observer?: ScrapeObserver): Promise<number>;
 }
 
+/** A platform's failure, classified where it happens: `reason` is what the step records (never read from the message). */
 export class PlatformError extends Error {
   override name = 'PlatformError';
+  constructor(
+    readonly reason: StepFailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
 }

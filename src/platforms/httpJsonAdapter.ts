@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PlatformError, type PlatformAdapter, type ScrapeObserver, type ScrapedSelection } from './adapter.js';
 import { startFeedRequest } from './feedRequestTelemetry.js';
+import { isChallengePage, reasonForFetchError, reasonForStatus } from './failureReason.js';
 import { fetchWithinOrigin } from './originBoundFetch.js';
 import { readLimited } from './readLimited.js';
 import { requestPacer } from './requestPacer.js';
@@ -92,7 +93,7 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
       telemetry.responded(response.status);
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
-        throw new PlatformError(`feed answered HTTP ${response.status} on page ${page}`);
+        throw new PlatformError(reasonForStatus(response.status), `feed answered HTTP ${response.status} on page ${page}`);
       }
       text = await readLimited(response, maxBytes, signal);
     } catch (error) {
@@ -101,11 +102,12 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
     } finally {
       telemetry.end();
     }
-    if (text === undefined) throw new PlatformError(`feed page ${page} is larger than ${maxBytes} bytes`);
+    if (text === undefined) throw new PlatformError('too_large', `feed page ${page} is larger than ${maxBytes} bytes`);
     try {
       return JSON.parse(text);
     } catch {
-      throw new PlatformError(`feed page ${page} is not valid JSON`);
+      if (isChallengePage(text)) throw new PlatformError('blocked', `feed page ${page} is a challenge page (HTML), not JSON`);
+      throw new PlatformError('parse', `feed page ${page} is not valid JSON`);
     }
   }
 
@@ -127,12 +129,12 @@ export function createHttpJsonAdapter(platform: HttpJsonPlatform): PlatformAdapt
           body = await fetchPage(page, pageSignal.signal, observer);
         } catch (error) {
           if (signal.aborted) throw error; // the caller words timeouts and aborts itself
-          throw error instanceof PlatformError ? error : new PlatformError(clean(describe(error)));
+          throw error instanceof PlatformError ? error : new PlatformError(reasonForFetchError(error), clean(describe(error)));
         } finally {
           signal.removeEventListener('abort', abortPage);
         }
         const parsed = feedPage.safeParse(body);
-        if (!parsed.success) throw new PlatformError(`feed page ${page} is malformed: ${describeIssue(parsed.error.issues[0])}`);
+        if (!parsed.success) throw new PlatformError('parse', `feed page ${page} is malformed: ${describeIssue(parsed.error.issues[0])}`);
         totalPages = parsed.data.totalPages;
         const batch: ScrapedSelection[] = parsed.data.events.flatMap((event) =>
           event.markets.flatMap((market) =>

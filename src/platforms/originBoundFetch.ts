@@ -36,7 +36,7 @@ export async function fetchWithinOrigin(request: OriginBoundRequest): Promise<Re
     await response.body?.cancel().catch(() => undefined);
     const refuse = (why: string): never => {
       request.onRedirect?.('refused');
-      throw new PlatformError(`redirect refused: ${why}`);
+      throw new PlatformError('network', `redirect refused: ${why}`);
     };
     if (hops >= MAX_REDIRECTS) refuse(`more than ${MAX_REDIRECTS} redirects`);
     let next: URL;

@@ -76,6 +76,7 @@ function toStep(row: StepRow): PlatformStep {
     finishedAt: iso(row.finished_at),
     durationMs: row.duration_ms,
     error: row.error,
+    reason: row.reason,
     volumeDrop: row.volume_drop,
     expectedEvents: row.expected_events,
   };

@@ -2,7 +2,7 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { isRefusedValue, pgErrorCode } from '../db/pgErrors.js';
 import { PlatformError, type PlatformAdapter, type ScrapedSelection, type ScrapeObserver } from '../platforms/adapter.js';
 import { storedMessage } from '../platforms/storedValues.js';
-import type { ScrapeOutcome, StreamEvent } from '../shared/contract.js';
+import type { ScrapeOutcome, StepFailureReason, StreamEvent } from '../shared/contract.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
@@ -71,6 +71,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       let eventsFound = 0;
       let outcome: ScrapeOutcome = 'completed';
       let error: string | null = null;
+      let reason: StepFailureReason | null = null;
       try {
         log.info('platform scrape started');
         const timeout = AbortSignal.timeout(adapter.timeoutMs);
@@ -110,6 +111,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
               : outcome === 'aborted'
                 ? 'aborted: the run ended'
                 : describeError(cause);
+          reason = outcome === 'timeout' ? 'timeout' : outcome === 'aborted' ? null : failureReason(cause);
           recordFailure(span, cause, error);
         }
 
@@ -120,10 +122,10 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const platformsDone = (run.platformsDone += 1);
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
         const finish = (status: 'completed' | 'failed', odds: ScrapedSelection[]) => {
-          const step: EventGuard = { kind: 'step.finished', platform, outcome: status, eventsFound, durationMs, error, odds, judge: deps.volume.criteria };
+          const step: EventGuard = { kind: 'step.finished', platform, outcome: status, eventsFound, durationMs, error, reason, odds, judge: deps.volume.criteria };
           return status === 'completed'
             ? recordIfWithRetry(deps, run.runId, 'platform.completed', common, step)
-            : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed' }, step);
+            : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed', reason }, step);
         };
         let event: StreamEvent | undefined;
         try {
@@ -133,12 +135,14 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           if (!isRefusedValue(cause)) throw cause;
           outcome = 'failed';
           error = refusedValueMessage(cause);
+          reason = 'refused_value';
           recordFailure(span, cause, error);
           event = await finish('failed', []);
         }
         if (!event) run.platformsDone -= 1;
-        deps.metrics.platformScraped(platform, outcome, durationMs / 1000);
+        deps.metrics.platformScraped(platform, outcome, durationMs / 1000, reason);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
+        if (reason) span.setAttribute('oddswatch.failure_reason', reason);
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });
           deps.freshness.succeeded(platform);
@@ -150,7 +154,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
             deps.volume.judged(run.runId, platform, eventsFound, { volumeDrop, expectedEvents });
             log.info({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape completed');
           } else {
-            log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, error }, 'platform scrape failed');
+            log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, reason, error }, 'platform scrape failed');
           }
         }
         return { platform, outcome, eventsFound };
@@ -169,13 +173,16 @@ async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: 
   try {
     await deps.transitions.stepProgress(runId, platform, eventsFound, odds);
   } catch (cause) {
-    if (isRefusedValue(cause)) throw new PlatformError(refusedValueMessage(cause));
+    if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
     throw cause;
   }
 }
 
 /** The SQLSTATE only: PostgreSQL's message can quote the value, which may be huge or hold a secret. */
 const refusedValueMessage = (cause: unknown) => `the database refused a value from this platform (SQLSTATE ${pgErrorCode(cause)}); its odds of this scrape were not all stored`;
+
+/** The adapter classified its failure where it happened; anything else it let through is the feed's connection. */
+const failureReason = (cause: unknown): StepFailureReason => (cause instanceof PlatformError ? cause.reason : 'network');
 
 /** A short, client-safe description (fetch wraps network errors in "fetch failed" with the cause inside), storable as text and JSON. */
 function describeError(error: unknown): string {

@@ -26,6 +26,24 @@ export const OBSERVED_TRIGGERS = ['api-stream', 'retry'] as const satisfies read
 export const FAILURE_REASONS = ['all_platforms_failed', 'stale', 'interrupted', 'connection_lost'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/**
+ * Why a platform step failed (a step's `reason`; a run's is `failureReason`). A closed set, a metric label:
+ * - `timeout`: the platform's timeout ran out (or the HTTP client's own connect/headers/body timeout).
+ * - `network`: no answer to read: connection refused or reset, DNS, TLS, or a redirect refused.
+ * - `http_4xx` / `http_5xx`: an HTTP error status not listed below.
+ * - `rate_limited`: HTTP 429.
+ * - `blocked`: HTTP 403, or an HTML challenge page where JSON was expected (an HTML body holding a
+ *   challenge marker: captcha, cf-chl, challenge-platform, "Just a moment", "Attention Required").
+ * - `quota_exhausted`: the platform's request quota is used up; set by kinds that know a quota (not `feed`).
+ * - `parse`: invalid JSON, a response that does not have the expected shape, a mapping that yields nothing
+ *   from a non-empty response.
+ * - `too_large`: the response is larger than the platform's size limit.
+ * - `refused_value`: the database refused a value the platform sent (its SQLSTATE is in the step's error).
+ * Null on a step that did not fail, and on one its run stopped (outcome `aborted`): not the platform's doing.
+ */
+export const STEP_FAILURE_REASONS = ['timeout', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'blocked', 'quota_exhausted', 'parse', 'too_large', 'refused_value'] as const;
+export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
+
 export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
@@ -38,6 +56,8 @@ export interface PlatformStep {
   finishedAt: string | null;
   durationMs: number | null;
   error: string | null;
+  /** Why the step failed (STEP_FAILURE_REASONS); null unless the platform failed it. */
+  reason: StepFailureReason | null;
   /**
    * A completed step that found fewer sporting events than VOLUME_DROP_FRACTION of its platform's usual
    * (a silent feed). Null when not judged: not completed, or fewer than 3 previous successful scrapes.
@@ -209,7 +229,8 @@ export interface EventPayloads {
   'platform.progress': PlatformScoped;
   /** `volumeDrop`/`expectedEvents` as stored on the step (absent from events recorded before the check existed). */
   'platform.completed': PlatformScoped & { durationMs: number; volumeDrop?: boolean | null; expectedEvents?: number | null };
-  'platform.failed': PlatformScoped & { durationMs: number; error: string };
+  /** `reason` absent from events recorded before steps had one; null when the run stopped the step. */
+  'platform.failed': PlatformScoped & { durationMs: number; error: string; reason?: StepFailureReason | null };
   /** Carries the run with its final platform steps, so a client needs no refetch. */
   'run.finished': RunScoped & { run: RunDetail; status: TerminalRunStatus; failureReason: FailureReason | null };
   'scheduler.changed': { scheduler: SchedulerState };
@@ -325,6 +346,8 @@ export interface PlatformScrape {
   hasError: boolean;
   /** The step's error (stored redacted, at most 300 characters); null when it completed. */
   error: string | null;
+  /** Why it failed (PlatformStep.reason); null when it completed or its run stopped it. */
+  reason: StepFailureReason | null;
   /** The silent-feed flag (see PlatformStep.volumeDrop); null when the scrape was not judged. */
   volumeDrop: boolean | null;
 }
@@ -339,6 +362,8 @@ export interface PlatformError {
   at: string;
   runId: number;
   outcome: ScrapeOutcome;
+  /** Why it failed (PlatformStep.reason); null when its run stopped it. */
+  reason: StepFailureReason | null;
 }
 
 /** Which bookmaker is failing and why: on GET /api/platforms (each item) and GET /api/platforms/:name/history. */

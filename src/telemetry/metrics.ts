@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
 
 /**
  * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
@@ -37,7 +37,8 @@ export interface Metrics {
   connectionFailed(trigger: RunTrigger): void;
   staleRun(): void;
   runsRecovered(count: number): void;
-  platformScraped(platform: string, outcome: ScrapeOutcome, durationSeconds: number): void;
+  /** `reason` (STEP_FAILURE_REASONS) becomes a label of the failed scrapes that have one. */
+  platformScraped(platform: string, outcome: ScrapeOutcome, durationSeconds: number, reason?: StepFailureReason | null): void;
   platformEvents(platform: string, count: number): void;
   volumeDropped(platform: string): void;
   platformRedirected(platform: string, outcome: RedirectOutcome): void;
@@ -67,7 +68,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     advice: { explicitBucketBoundaries: RUN_DURATION_BUCKETS },
   });
   const platformDuration = meter.createHistogram('oddswatch_platform_scrape_duration_seconds', {
-    description: 'Time to scrape one platform within a run, by outcome.',
+    description: 'Time to scrape one platform within a run, by outcome, and by reason (STEP_FAILURE_REASONS) when the step failed with one.',
     unit: 's',
     advice: { explicitBucketBoundaries: PLATFORM_DURATION_BUCKETS },
   });
@@ -152,7 +153,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     connectionFailed: (trigger) => connectionFailures.add(1, { trigger }),
     staleRun: () => staleRuns.add(1),
     runsRecovered: (count) => recovered.add(count),
-    platformScraped: (platform, outcome, seconds) => platformDuration.record(seconds, { platform, outcome }),
+    platformScraped: (platform, outcome, seconds, reason) => platformDuration.record(seconds, reason ? { platform, outcome, reason } : { platform, outcome }),
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),
     platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),

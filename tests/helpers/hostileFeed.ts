@@ -6,14 +6,16 @@ import type { AddressInfo, Socket } from 'node:net';
  * - healthy: valid pages (2 pages of 3 events)
  * - hang: accepts the request and never answers
  * - reset: destroys the connection without an answer
- * - error500: HTTP 500
+ * - error500: HTTP 500; error404, error403, error429 likewise
+ * - challenge: 200 with an HTML anti-bot challenge page ("Just a moment...") where JSON was expected
  * - invalid-json: 200 with a body that is no JSON
+ * - wrong-shape: 200 with valid JSON of another shape (`{ data: [...] }`)
  * - huge: 200 with a 50 MB chunked body (no Content-Length)
  * - trickle: 200 with one byte a second, forever
  * When `credentials` is set, every mode first requires them (Basic userinfo, a header, an `apikey` query
  * parameter) and answers 401 without them, so a test proves they were sent.
  */
-export const HOSTILE_MODES = ['healthy', 'hang', 'reset', 'error500', 'invalid-json', 'huge', 'trickle'] as const;
+export const HOSTILE_MODES = ['healthy', 'hang', 'reset', 'error500', 'error404', 'error403', 'error429', 'challenge', 'invalid-json', 'wrong-shape', 'huge', 'trickle'] as const;
 export type HostileMode = (typeof HOSTILE_MODES)[number];
 
 export interface FeedCredentials {
@@ -61,6 +63,19 @@ export async function startHostileFeed(credentials?: FeedCredentials): Promise<H
         return;
       case 'error500':
         response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
+        return;
+      case 'error404':
+      case 'error403':
+      case 'error429':
+        response.writeHead(Number(mode.slice(5)), { 'content-type': 'application/json' }).end('{"error":"no"}');
+        return;
+      case 'challenge':
+        response
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><div id="challenge-platform">Checking your browser</div></body></html>');
+        return;
+      case 'wrong-shape':
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"fixture":"Home v Away","odds":{"1":1.9}}]}');
         return;
       case 'invalid-json':
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"page": 1, "totalPages": 2, "events": [');

@@ -66,7 +66,7 @@ describe('the odds storage migrations (natural primary key, sporting_events)', (
     expect(await indexesOf('odds')).toEqual(['odds_event_name_trgm_idx', 'odds_pkey']);
     expect(await upgraded.query(prices)).toEqual(before);
 
-    await migrator.up();
+    await migrator.up({ to: 'Migration20261126050000_sporting_events' });
     expect(await indexesOf('odds')).toEqual(['odds_pkey']);
     expect(await indexesOf('sporting_events')).toEqual(['sporting_events_event_name_trgm_idx', 'sporting_events_pkey']);
     expect(await upgraded.query(prices)).toEqual(before);
@@ -84,6 +84,43 @@ describe('the odds storage migrations (natural primary key, sporting_events)', (
     expect(restored[0]).toEqual({ n: 300, ids: 300 });
     await migrator.up();
     expect(await upgradedOrm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false })).toBe('');
+  });
+});
+
+describe('the step reason migration', () => {
+  let stepped: TestDatabase;
+  let steppedOrm: MikroORM;
+  afterAll(async () => {
+    await steppedOrm?.close(true);
+    await stepped?.drop();
+  });
+
+  it('adds a nullable reason from the closed set, only on failed steps, keeps the steps there, and goes down and up again', async () => {
+    stepped = await createTestDatabase();
+    steppedOrm = await MikroORM.init(ormConfig(stepped.url));
+    const migrator = steppedOrm.getMigrator();
+    await migrator.up({ to: 'Migration20261126050000_sporting_events' });
+    await stepped.query(`insert into runs (id, status, trigger, platforms, finished_at) values (1, 'partial', 'api', '{a,b}', now())`);
+    await stepped.query(
+      `insert into platform_steps (run_id, platform, status, error, finished_at) values (1, 'a', 'completed', null, now()), (1, 'b', 'failed', 'feed answered HTTP 500 on page 1', now())`,
+    );
+    const columnOf = async () => stepped.query(`select column_name from information_schema.columns where table_name = 'platform_steps' and column_name = 'reason'`);
+
+    await migrator.up();
+    expect(await stepped.query(`select platform, status, reason from platform_steps order by platform`)).toEqual([
+      { platform: 'a', status: 'completed', reason: null },
+      { platform: 'b', status: 'failed', reason: null },
+    ]);
+    await stepped.query(`update platform_steps set reason = 'http_5xx' where platform = 'b'`);
+    await expect(stepped.query(`update platform_steps set reason = 'teapot' where platform = 'b'`)).rejects.toThrow(/check constraint/);
+    await expect(stepped.query(`update platform_steps set reason = 'parse' where platform = 'a'`)).rejects.toThrow(/platform_steps_reason_matches_status/);
+
+    await migrator.down();
+    expect(await columnOf()).toEqual([]);
+    expect(await stepped.query(`select count(*)::int as n from platform_steps`)).toEqual([{ n: 2 }]);
+    await migrator.up();
+    expect(await columnOf()).toEqual([{ column_name: 'reason' }]);
+    expect(await steppedOrm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false })).toBe('');
   });
 });
 

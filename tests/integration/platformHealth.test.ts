@@ -64,13 +64,14 @@ describe('GET /api/platforms: failure rate over the last scrapes and the last er
     expect(redfox.lastOutcome).toBe('completed');
   });
 
-  it('gives the last error as stored (message, when, run, outcome)', async () => {
+  it('gives the last error as stored (message, when, run, outcome, reason)', async () => {
     const redfox = await platformInfo('redfox');
     const lastFailed = runs[redfoxFailedIn.at(-1)!]!;
     const step = stepOf(lastFailed, 'redfox');
     expect(step.status).toBe('failed');
     expect(step.error).toBeTruthy();
-    expect(redfox.lastError).toEqual({ message: step.error, at: step.finishedAt, runId: lastFailed.id, outcome: 'failed' });
+    expect(step.reason).toBe('http_5xx');
+    expect(redfox.lastError).toEqual({ message: step.error, at: step.finishedAt, runId: lastFailed.id, outcome: 'failed', reason: 'http_5xx' });
   });
 
   it('keeps the last error of a platform that has not failed within its window, and has nothing for one never scraped', async () => {
@@ -79,7 +80,7 @@ describe('GET /api/platforms: failure rate over the last scrapes and the last er
     expect(northwind.recentFailures).toBe(0);
     expect(northwind.failureRate).toBe(0);
     const step = stepOf(runs[0]!, 'northwind');
-    expect(northwind.lastError).toEqual({ message: step.error, at: step.finishedAt, runId: runs[0]!.id, outcome: 'failed' });
+    expect(northwind.lastError).toEqual({ message: step.error, at: step.finishedAt, runId: runs[0]!.id, outcome: 'failed', reason: 'http_5xx' });
 
     const bluepeak = await platformInfo('bluepeak');
     expect(bluepeak).toMatchObject({ recentOutcomes: [], recentFailures: 0, failureRate: null, lastError: null, lastOutcome: null });

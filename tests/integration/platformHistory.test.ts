@@ -41,6 +41,7 @@ describe('GET /api/platforms/:name/history', () => {
     expect(history.items.map((scrape) => scrape.runId)).toEqual(runs.map((r) => r.id));
     expect(history.items.map((scrape) => scrape.outcome)).toEqual(['completed', 'failed', 'timeout', 'completed']);
     expect(history.items.map((scrape) => scrape.hasError)).toEqual([false, true, true, false]);
+    expect(history.items.map((scrape) => scrape.reason)).toEqual([null, 'http_5xx', 'timeout', null]);
     expect(history.items.map((scrape) => scrape.eventsFound)).toEqual([10, 0, 0, 10]);
     for (const [index, scrape] of history.items.entries()) {
       const step = runs[index]!.steps.find((s) => s.platform === 'redfox')!;
@@ -53,6 +54,7 @@ describe('GET /api/platforms/:name/history', () => {
         outcome: scrape.outcome,
         hasError: step.error !== null,
         error: step.error,
+        reason: step.reason,
         volumeDrop: null,
       });
     }

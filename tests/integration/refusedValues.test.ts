@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 describe('a value the database refuses', () => {
-  it('fails its own platform with the SQLSTATE; the run ends partial, not as a lost database', async () => {
+  it('fails its own platform with the SQLSTATE and the reason refused_value; the run ends partial, not as a lost database', async () => {
     const started = Date.now();
     const created = (await (await server.api('/api/runs', { method: 'POST', json: {} })).json()) as RunDetail;
     const run = await server.waitForRun(created.id, ['completed', 'partial', 'failed'], 20_000);
@@ -85,7 +85,10 @@ describe('a value the database refuses', () => {
     for (const [name, { expected }] of Object.entries(CASES)) {
       expect(steps[name]!.status, name).toBe('failed');
       expect(steps[name]!.error, name).toMatch(expected);
+      // Refused at the final write, or mid-scrape (flush-nul); nul-error is an adapter's own unclassified error (network).
+      expect(steps[name]!.reason, name).toBe(expected.source.includes('SQLSTATE') ? 'refused_value' : 'network');
     }
+    expect(steps.healthy!.reason).toBeNull();
     expect(server.logs.some((line) => /lost the database/.test(line.msg))).toBe(false);
 
     const [healthy] = await server.db.query<{ count: string }>("select count(*) from odds where platform = 'healthy' and run_id = $1", [run.id]);

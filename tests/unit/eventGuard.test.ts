@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { guardStatement, type StepFinishedGuard } from '../../src/events/eventGuard.js';
 
 const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
-const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, odds: [] };
+const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: [] };
 
 describe('the event guard, rendered by the publisher', () => {
   it('starts the step only while pending, after the events lock, for the event run and platform', () => {
@@ -19,9 +19,10 @@ describe('the event guard, rendered by the publisher', () => {
     expect(completed.params.slice(0, 3)).toEqual(['alpha', 7, judge.window]);
     expect(completed.payload).toContain("jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events)");
 
-    const failed = guardStatement(7, { ...finished, outcome: 'failed', error: 'boom', judge });
+    const failed = guardStatement(7, { ...finished, outcome: 'failed', error: 'boom', reason: 'http_5xx', judge });
     expect(failed.ctes).not.toContain('usual as (');
-    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 7, 'alpha', 5, 7, 'alpha', 5]);
+    expect(failed.ctes).toContain('error = ?, reason = ?,');
+    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 'http_5xx', 7, 'alpha', 5, 7, 'alpha', 5]);
     expect(failed.payload).toBeUndefined();
   });
 

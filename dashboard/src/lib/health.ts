@@ -1,5 +1,5 @@
 import { FAILURE_RATE_WINDOW } from '@contract';
-import type { PlatformHealth, ScrapeOutcome } from '@contract';
+import type { PlatformHealth, ScrapeOutcome, StepFailureReason } from '@contract';
 import { plural } from './format';
 
 /** Which bookmaker is failing and why: its failure rate over its last scrapes and its last error (pure, no Vue). */
@@ -19,6 +19,7 @@ export interface FinishedScrape {
   outcome: ScrapeOutcome;
   at: string;
   error: string | null;
+  reason: StepFailureReason | null;
 }
 
 /**
@@ -31,7 +32,7 @@ export function withScrape(health: PlatformHealth, scrape: FinishedScrape, repla
   const recentOutcomes = [...kept, scrape.outcome].slice(-FAILURE_RATE_WINDOW);
   const recentFailures = recentOutcomes.filter((o) => o !== 'completed').length;
   const lastError =
-    scrape.outcome !== 'completed' && scrape.error ? { message: scrape.error, at: scrape.at, runId: scrape.runId, outcome: scrape.outcome } : health.lastError;
+    scrape.outcome !== 'completed' && scrape.error ? { message: scrape.error, at: scrape.at, runId: scrape.runId, outcome: scrape.outcome, reason: scrape.reason } : health.lastError;
   return { recentOutcomes, recentFailures, failureRate: recentFailures / recentOutcomes.length, lastError };
 }
 

@@ -1,4 +1,4 @@
-import type { FailureReason, RunStatus, StepStatus, RunTrigger } from '@contract';
+import type { FailureReason, RunStatus, StepFailureReason, StepStatus, RunTrigger } from '@contract';
 
 export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection';
 
@@ -60,6 +60,21 @@ const TRIGGERS: Record<RunTrigger, { label: string; description: string }> = {
 export const stepStatusLabel = (status: StepStatus): string => STEP_LABELS[status];
 export const triggerLabel = (trigger: RunTrigger): string => TRIGGERS[trigger].label;
 export const triggerDescription = (trigger: RunTrigger): string => TRIGGERS[trigger].description;
+
+/** Why a step failed, short: the step row and a bookmaker's last error (a run's reason is failureReasonText). */
+const STEP_REASONS: Record<StepFailureReason, string> = {
+  timeout: 'timed out',
+  network: 'network error',
+  http_4xx: 'HTTP 4xx',
+  http_5xx: 'HTTP 5xx',
+  rate_limited: 'rate limited (429)',
+  blocked: 'blocked (403 or challenge)',
+  quota_exhausted: 'quota exhausted',
+  parse: 'unreadable response',
+  too_large: 'response too large',
+  refused_value: 'value refused by the database',
+};
+export const stepReasonLabel = (reason: StepFailureReason): string => STEP_REASONS[reason];
 
 export function failureReasonText(reason: FailureReason | null): string | null {
   switch (reason) {

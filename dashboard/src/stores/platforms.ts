@@ -1,6 +1,6 @@
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { MetaInfo, PlatformHealth, PlatformInfo, StreamEvent } from '@contract';
+import type { MetaInfo, PlatformHealth, PlatformInfo, StepFailureReason, StreamEvent } from '@contract';
 import { api, errorMessage } from '@/api/client';
 import { NO_HEALTH, outcomeOf, withScrape } from '@/lib/health';
 import { asGetter } from './asGetter';
@@ -35,11 +35,11 @@ export const usePlatformsStore = defineStore('platforms', () => {
     }
   }
 
-  function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number, error: string | null) {
+  function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number, error: string | null, reason: StepFailureReason | null) {
     const item = items.value.find((p) => p.name === platform);
     if (!item || (item.lastFinishedAt != null && Date.parse(finishedAt) < Date.parse(item.lastFinishedAt))) return;
     // A run scrapes a platform once: its step seen again (platform event, then run.finished) replaces itself.
-    const health = withScrape(item, { runId, outcome: outcomeOf(outcome, error), at: finishedAt, error }, item.lastRunId === runId && item.recentOutcomes.length > 0);
+    const health = withScrape(item, { runId, outcome: outcomeOf(outcome, error), at: finishedAt, error, reason }, item.lastRunId === runId && item.recentOutcomes.length > 0);
     Object.assign(item, health, {
       lastOutcome: outcome,
       lastRunId: runId,
@@ -56,11 +56,12 @@ export const usePlatformsStore = defineStore('platforms', () => {
   function applyEvent(ev: StreamEvent): void {
     if (ev.type === 'platform.completed' || ev.type === 'platform.failed') {
       const error = ev.type === 'platform.failed' ? ev.data.error : null;
-      record(ev.data.platform, ev.data.runId, ev.type === 'platform.completed' ? 'completed' : 'failed', ev.at, ev.data.eventsFound, error);
+      const reason = ev.type === 'platform.failed' ? (ev.data.reason ?? null) : null;
+      record(ev.data.platform, ev.data.runId, ev.type === 'platform.completed' ? 'completed' : 'failed', ev.at, ev.data.eventsFound, error, reason);
     } else if (ev.type === 'run.finished') {
       for (const step of ev.data.run.steps) {
         if ((step.status === 'completed' || step.status === 'failed') && step.finishedAt) {
-          record(step.platform, ev.data.runId, step.status, step.finishedAt, step.eventsFound, step.error);
+          record(step.platform, ev.data.runId, step.status, step.finishedAt, step.eventsFound, step.error, step.reason ?? null);
         }
       }
     }

@@ -76,6 +76,7 @@ export const useTrendsStore = defineStore('trends', () => {
   function applyEvent(ev: StreamEvent): void {
     if (ev.type === 'platform.completed' || ev.type === 'platform.failed') {
       const error = ev.type === 'platform.failed' ? ev.data.error : null;
+      const reason = ev.type === 'platform.failed' ? (ev.data.reason ?? null) : null;
       addScrape(ev.data.platform, {
         runId: ev.data.runId,
         startedAt: new Date(Date.parse(ev.at) - ev.data.durationMs).toISOString(),
@@ -85,6 +86,7 @@ export const useTrendsStore = defineStore('trends', () => {
         outcome: outcomeOf(ev.type === 'platform.completed' ? 'completed' : 'failed', error),
         hasError: error != null,
         error,
+        reason,
         volumeDrop: ev.type === 'platform.completed' ? (ev.data.volumeDrop ?? null) : null,
       });
     } else if (ev.type === 'run.finished') {
@@ -102,6 +104,7 @@ export const useTrendsStore = defineStore('trends', () => {
           outcome: outcomeOf(step.status, step.error),
           hasError: step.error != null,
           error: step.error,
+          reason: step.reason ?? null,
           volumeDrop: step.volumeDrop,
         });
       }

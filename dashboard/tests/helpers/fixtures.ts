@@ -1,4 +1,4 @@
-import type { PlatformStep, RunDetail, RunSummary, SchedulerJob, SchedulerState, StreamEvent } from '@contract';
+import type { PlatformStep, RunDetail, RunSummary, SchedulerJob, SchedulerState, StepFailureReason, StreamEvent } from '@contract';
 
 export const PLATFORMS = ['alpha', 'bravo', 'charlie'];
 
@@ -29,7 +29,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, volumeDrop: null, expectedEvents: null, ...overrides };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, ...overrides };
 }
 
 export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {
@@ -90,8 +90,10 @@ export const ev = {
   completed({ id, seq, runId, platform, platformsDone, eventsFound, durationMs = 1200 }: Step & { platformsDone: number; eventsFound: number; durationMs?: number }): Ev<'platform.completed'> {
     return { id, seq, runId, type: 'platform.completed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs: durationMs, durationMs } };
   },
-  failed({ id, seq, runId, platform, platformsDone, error }: Step & { platformsDone: number; error: string }): Ev<'platform.failed'> {
-    return { id, seq, runId, type: 'platform.failed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error } };
+  /** Without `reason`: an event recorded before steps had one. */
+  failed({ id, seq, runId, platform, platformsDone, error, reason }: Step & { platformsDone: number; error: string; reason?: StepFailureReason | null }): Ev<'platform.failed'> {
+    const data = { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error };
+    return { id, seq, runId, type: 'platform.failed', at: AT, data: reason === undefined ? data : { ...data, reason } };
   },
   /** `run.finished` carries the run with its final steps, as the service sends it (src/runs/finishRun.ts). */
   finished({ id, seq, run }: At & { run: RunDetail }): Ev<'run.finished'> {

@@ -8,6 +8,7 @@ import { Migration20261126020000_scheduler_next_run } from './Migration202611260
 import { Migration20261126030000_odds_fillfactor } from './Migration20261126030000_odds_fillfactor.js';
 import { Migration20261126040000_odds_natural_primary_key } from './Migration20261126040000_odds_natural_primary_key.js';
 import { Migration20261126050000_sporting_events } from './Migration20261126050000_sporting_events.js';
+import { Migration20261206010000_step_reason } from './Migration20261206010000_step_reason.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126030000_odds_fillfactor', class: Migration20261126030000_odds_fillfactor },
   { name: 'Migration20261126040000_odds_natural_primary_key', class: Migration20261126040000_odds_natural_primary_key },
   { name: 'Migration20261126050000_sporting_events', class: Migration20261126050000_sporting_events },
+  { name: 'Migration20261206010000_step_reason', class: Migration20261206010000_step_reason },
 ];

@@ -2,7 +2,7 @@ import { boundRows, boundStatement } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 import { FAILURE_RATE_WINDOW } from '../../shared/contract.js';
-import type { ScrapeOutcome } from '../../shared/contract.js';
+import type { ScrapeOutcome, StepFailureReason } from '../../shared/contract.js';
 import { oddsUpsertCte, type NewOdds } from './odds.js';
 
 /**
@@ -40,11 +40,11 @@ const OUTCOME = `case
 
 /** A platform's last `limit` finished scrapes, oldest first. */
 export function selectPlatformScrapes(orm: Orm, platform: string, limit: number) {
-  return boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; error: string | null; volume_drop: boolean | null }>(
+  return boundRows<{ run_id: string; started_at: Timestamp | null; finished_at: Timestamp; duration_ms: number | null; events_found: number; outcome: ScrapeOutcome; error: string | null; reason: StepFailureReason | null; volume_drop: boolean | null }>(
     orm,
     `select * from (
        select ps.run_id, ps.started_at, ps.finished_at, ps.duration_ms, ps.events_found, ${OUTCOME} as outcome,
-         ps.error, ps.volume_drop
+         ps.error, ps.reason, ps.volume_drop
        from platform_steps ps
        where ps.platform = ? and ps.status in ('completed', 'failed') and ps.finished_at is not null
        order by ps.finished_at desc, ps.id desc
@@ -57,7 +57,7 @@ export function selectPlatformScrapes(orm: Orm, platform: string, limit: number)
 /**
  * Lateral joins giving, for the platform named by `platformColumn`, its health (PlatformHealth): `recent_outcomes`
  * (json array of the last FAILURE_RATE_WINDOW finished scrapes' outcomes, oldest first) and its last failed step
- * (`last_error`, `last_error_at`, `last_error_run_id`, `last_error_outcome`). Each reads a handful of rows through
+ * (`last_error`, `last_error_at`, `last_error_run_id`, `last_error_outcome`, `last_error_reason`). Each reads a handful of rows through
  * platform_steps_platform_finished_idx, newest first.
  */
 const healthJoins = (platformColumn: string) => `
@@ -72,14 +72,15 @@ const healthJoins = (platformColumn: string) => `
     ) w
   ) health_recent on true
   left join lateral (
-    select ps.error as last_error, ps.finished_at as last_error_at, ps.run_id as last_error_run_id, ${OUTCOME} as last_error_outcome
+    select ps.error as last_error, ps.finished_at as last_error_at, ps.run_id as last_error_run_id, ${OUTCOME} as last_error_outcome,
+      ps.reason as last_error_reason
     from platform_steps ps
     where ps.platform = ${platformColumn} and ps.status = 'failed' and ps.finished_at is not null and ps.error is not null
     order by ps.finished_at desc, ps.id desc
     limit 1
   ) health_error on true`;
 
-const HEALTH_COLUMNS = 'health_recent.recent_outcomes, health_error.last_error, health_error.last_error_at, health_error.last_error_run_id, health_error.last_error_outcome';
+const HEALTH_COLUMNS = 'health_recent.recent_outcomes, health_error.last_error, health_error.last_error_at, health_error.last_error_run_id, health_error.last_error_outcome, health_error.last_error_reason';
 
 export interface HealthRow {
   recent_outcomes: ScrapeOutcome[];
@@ -87,6 +88,7 @@ export interface HealthRow {
   last_error_at: Timestamp | null;
   last_error_run_id: string | null;
   last_error_outcome: ScrapeOutcome | null;
+  last_error_reason: StepFailureReason | null;
 }
 
 /** One platform's health columns. */

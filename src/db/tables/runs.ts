@@ -2,7 +2,7 @@ import { boundRowCount, boundRows } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 import { FAILED_PLATFORMS_LISTED } from '../../shared/contract.js';
-import type { FailureReason, RunStatus, RunTrigger, StepStatus, TerminalRunStatus } from '../../shared/contract.js';
+import type { FailureReason, RunStatus, RunTrigger, StepFailureReason, StepStatus, TerminalRunStatus } from '../../shared/contract.js';
 
 /**
  * Who writes `runs`: the run engine's transitions (runs/runTransitions.ts) through `insertRunWithSteps`,
@@ -98,6 +98,7 @@ export interface StepRow {
   finished_at: Timestamp | null;
   duration_ms: number | null;
   error: string | null;
+  reason: StepFailureReason | null;
   volume_drop: boolean | null;
   expected_events: number | null;
 }
@@ -126,7 +127,7 @@ const selectRuns = ({ steps = false } = {}) => `
       ? `cross join lateral (
            select coalesce(json_agg(json_build_object(
                'platform', ps.platform, 'status', ps.status, 'events_found', ps.events_found, 'started_at', ps.started_at,
-               'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'volume_drop', ps.volume_drop,
+               'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'reason', ps.reason, 'volume_drop', ps.volume_drop,
                'expected_events', ps.expected_events)
              order by array_position(r.platforms, ps.platform), ps.platform), '[]'::json) as steps
            from platform_steps ps where ps.run_id = r.id

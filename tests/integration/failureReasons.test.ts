@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STEP_FAILURE_REASONS, type PlatformHistory, type PlatformInfo, type RunDetail, type StepFailureReason } from '../../src/shared/contract.js';
+import { startHostileFeed, type HostileFeed, type HostileMode } from '../helpers/hostileFeed.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
+import { connectSse } from '../helpers/sseClient.js';
+import { captureSpans } from '../helpers/spans.js';
+import type { TestServer } from '../helpers/testServer.js';
+
+/**
+ * Why a step failed, from real feeds on loopback that fail one way each, through the real service: the
+ * step's reason in GET /api/runs/:id, the platform.failed SSE payload, the platform span's
+ * `oddswatch.failure_reason`, the `reason` label of the platform scrape counter, the platform history
+ * and the last error of GET /api/platforms.
+ */
+const { exporter, provider } = captureSpans(); // before the service modules load (dynamic import below)
+
+/** Platform name -> the hostile mode it reads (or a closed port) and the reason its step must record. */
+const CASES: { name: string; mode: HostileMode | 'refused'; reason: StepFailureReason; extra?: Record<string, unknown> }[] = [
+  { name: 'r-timeout', mode: 'hang', reason: 'timeout', extra: { timeoutMs: 600 } },
+  { name: 'r-refused', mode: 'refused', reason: 'network' },
+  { name: 'r-reset', mode: 'reset', reason: 'network' },
+  { name: 'r-404', mode: 'error404', reason: 'http_4xx' },
+  { name: 'r-500', mode: 'error500', reason: 'http_5xx' },
+  { name: 'r-429', mode: 'error429', reason: 'rate_limited' },
+  { name: 'r-403', mode: 'error403', reason: 'blocked' },
+  { name: 'r-challenge', mode: 'challenge', reason: 'blocked' },
+  { name: 'r-junk', mode: 'invalid-json', reason: 'parse' },
+  { name: 'r-shape', mode: 'wrong-shape', reason: 'parse' },
+  { name: 'r-huge', mode: 'huge', reason: 'too_large', extra: { maxResponseBytes: 65_536 } },
+];
+const EXPECTED = Object.fromEntries(CASES.map((c) => [c.name, c.reason]));
+
+const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-reasons-'));
+let feed: HostileFeed;
+let server: TestServer;
+let run: RunDetail;
+
+/** A loopback port nothing listens on: a server is opened there, then closed. */
+async function closedPort(): Promise<number> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  feed = await startHostileFeed();
+  const refusedPort = await closedPort();
+  const file = path.join(dir, 'platforms.json');
+  const entries = [
+    { name: 'r-ok', baseUrl: `${feed.url}/healthy`, timeoutMs: 5_000 },
+    ...CASES.map(({ name, mode, extra }) => ({
+      name,
+      baseUrl: mode === 'refused' ? `http://127.0.0.1:${refusedPort}/feed` : `${feed.url}/${mode}`,
+      timeoutMs: 5_000,
+      ...extra,
+    })),
+  ];
+  writeFileSync(file, JSON.stringify(entries));
+  const { startTestServer } = await import('../helpers/testServer.js');
+  server = await startTestServer({ PLATFORMS_FILE: file });
+  const response = await server.api('/api/runs', { method: 'POST', json: {} });
+  expect(response.status).toBe(202);
+  run = await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+  await feed?.close();
+  await provider.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a failed step records why, from the closed set', () => {
+  it('in GET /api/runs/:id: one reason per failing feed, none on the completed step', () => {
+    const reasons = Object.fromEntries(run.steps.map((step) => [step.platform, step.reason]));
+    expect(reasons).toEqual({ 'r-ok': null, ...EXPECTED });
+    for (const step of run.steps) expect(step.status).toBe(step.platform === 'r-ok' ? 'completed' : 'failed');
+    expect(run.steps.find((step) => step.platform === 'r-challenge')!.error).toMatch(/challenge page/);
+    // Every member a feed can cause is produced here (quota_exhausted needs a kind that knows a quota, refused_value a database refusal).
+    expect(new Set(Object.values(EXPECTED))).toEqual(new Set(STEP_FAILURE_REASONS.filter((r) => r !== 'quota_exhausted' && r !== 'refused_value')));
+  });
+
+  it('in the platform.failed SSE payload', async () => {
+    const client = await connectSse(`${server.url}/api/runs/${run.id}/events`);
+    try {
+      await client.waitForEvent((event) => event.data.type === 'run.finished');
+      const failed = client.events.flatMap((event) => (event.data.type === 'platform.failed' ? [event.data.data] : []));
+      expect(Object.fromEntries(failed.map((data) => [data.platform, data.reason]))).toEqual(EXPECTED);
+      const finished = client.events.find((event) => event.data.type === 'run.finished')!.data;
+      if (finished.type !== 'run.finished') throw new Error('unreachable');
+      expect(Object.fromEntries(finished.data.run.steps.map((step) => [step.platform, step.reason]))).toEqual({ 'r-ok': null, ...EXPECTED });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('on the platform span as oddswatch.failure_reason (absent on a completed platform)', () => {
+    const spans = exporter.getFinishedSpans().filter((span) => span.name === 'scrape.platform' && span.attributes['oddswatch.run.id'] === run.id);
+    const byPlatform = Object.fromEntries(spans.map((span) => [String(span.attributes['oddswatch.platform']), span.attributes['oddswatch.failure_reason'] ?? null]));
+    expect(byPlatform).toEqual({ 'r-ok': null, ...EXPECTED });
+  });
+
+  it('as the reason label of the platform scrape counter, on failed scrapes only', async () => {
+    const metrics = await MetricsSnapshot.scrape(`${server.url}/metrics`);
+    const name = 'oddswatch_platform_scrape_duration_seconds';
+    for (const { name: platform, reason } of CASES) {
+      const outcome = reason === 'timeout' ? 'timeout' : 'failed';
+      expect(metrics.histogramCount(name, { platform, outcome, reason }), platform).toBe(1);
+    }
+    const ok = metrics.samples(`${name}_count`).filter((sample) => sample.labels.platform === 'r-ok');
+    expect(ok.map((sample) => sample.labels)).toEqual([{ platform: 'r-ok', outcome: 'completed' }]);
+    const labelled = metrics.samples(`${name}_count`).flatMap((sample) => (sample.labels.reason ? [sample.labels.reason] : []));
+    for (const reason of labelled) expect(STEP_FAILURE_REASONS).toContain(reason);
+  });
+
+  it("in a platform's history and as its last error (GET /api/platforms/:name/history, GET /api/platforms)", async () => {
+    const history = (await (await server.api('/api/platforms/r-429/history')).json()) as PlatformHistory;
+    expect(history.items.map((item) => item.reason)).toEqual(['rate_limited']);
+    expect(history.lastError).toMatchObject({ runId: run.id, reason: 'rate_limited' });
+    const { items } = (await (await server.api('/api/platforms')).json()) as { items: PlatformInfo[] };
+    expect(Object.fromEntries(items.map((item) => [item.name, item.lastError?.reason ?? null]))).toEqual({ 'r-ok': null, ...EXPECTED });
+  });
+
+  it('in the failure log line, with the run id', () => {
+    const lines = server.logs.filter((line) => line.msg === 'platform scrape failed' && line.run_id === run.id);
+    expect(Object.fromEntries(lines.map((line) => [String(line.platform), line.reason]))).toEqual(EXPECTED);
+  });
+});
