@@ -50,6 +50,8 @@ describe('which bookmaker is failing and why', () => {
         await row(tab.page, 'redfox').locator('[data-testid="trend-chart"] [data-testid="chart-point"]').first().waitFor({ timeout: 10_000 });
         expect(await row(tab.page, 'redfox').locator('[data-testid="platform-failure-rate"]').textContent()).toContain('2 of last 4 scrapes failed (50%)');
         expect(await row(tab.page, 'redfox').locator('[data-testid="platform-last-error"]').textContent()).toContain(redfox.lastError!.message);
+        expect(redfox.lastError!.reason).toBe('http_5xx'); // the simulated feed's failure: HTTP 503
+        expect(await row(tab.page, 'redfox').locator('[data-testid="platform-last-error-reason"]').textContent()).toBe('HTTP 5xx');
         expect(await row(tab.page, 'northwind').locator('[data-testid="platform-failure-rate"]').textContent()).toContain('0 of last 4 scrapes failed (0%)');
         expect(await row(tab.page, 'northwind').locator('[data-testid="platform-last-error"]').count()).toBe(0);
 
@@ -110,6 +112,7 @@ describe('which bookmaker is failing and why', () => {
         const lastError = testId(tab.page, 'platform-last-error');
         expect(await lastError.textContent()).toContain(history.lastError!.message);
         expect(await lastError.locator('a').getAttribute('href')).toBe(`/runs/${history.lastError!.runId}`);
+        expect((await lastError.locator('[data-testid="platform-last-error-reason"]').textContent())?.trim()).toBe('Reason: HTTP 5xx');
         const errors = await testId(tab.page, 'platform-scrape-error').allTextContents();
         expect(errors.map((e) => e.trim())).toEqual([...history.items].reverse().map((s) => s.error ?? ''));
         await screenshot(tab.page, `health-bookmaker-${width}`);

@@ -207,4 +207,16 @@ describe('dashboards against the real service', () => {
       expect(answers.every((answer) => answer.length > 0), `${title} returned no data`).toBe(true);
     }
   });
+
+  it("shows the platforms dashboard's failures by reason: the failing platform's series carries its step's reason", async () => {
+    const platformsDashboard = loadDashboard('grafana/dashboards/oddswatch-platforms.json');
+    const panel = platformsDashboard.panels.find((candidate) => candidate.title === 'Failures by reason');
+    expect(panel, 'a "Failures by reason" panel').toBeDefined();
+    // Every platform selected ($platform), not the placeholder names substituteVariables gives it.
+    const expr = substituteVariables(panel!.targets![0]!.expr!.replaceAll('$platform', '.+'), panel!.interval);
+    const response = await prometheus.query(expr);
+    expect(response.status, `${expr}: ${response.error}`).toBe('success');
+    // redfox fails every scrape (SIM_FEEDS failureRate 1: HTTP 503); northwind, which completed, has no series here.
+    expect((response.data?.result ?? []).map((series) => [series.metric.platform, series.metric.reason])).toEqual([['redfox', 'http_5xx']]);
+  });
 });
