@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { settlesWithin } from '../shared/timeout.js';
 
 /** How long one shutdown step may take before shutdown goes on without it. */
-export const CLEANUP_DEADLINE_MS = 10_000;
+const CLEANUP_DEADLINE_MS = 10_000;
 
 /**
  * What shutdown undoes, pushed as each piece starts and run in reverse: the last piece started is the
@@ -23,7 +23,7 @@ export class CleanupStack {
     for (const step of this.steps.reverse()) {
       const done = step().catch((error: unknown) => this.logger.error({ err: error }, 'shutdown step failed'));
       if (!(await settlesWithin(done, CLEANUP_DEADLINE_MS))) {
-        this.logger.error({ step: step.name || 'anonymous' }, 'shutdown step did not finish in 10 s; going on');
+        this.logger.error({ step: step.name || 'anonymous' }, `shutdown step did not finish in ${CLEANUP_DEADLINE_MS / 1_000} s; going on`);
       }
     }
     this.steps.length = 0;

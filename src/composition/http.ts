@@ -56,23 +56,20 @@ export interface HttpSide {
 export async function serveHttp(deps: HttpDeps): Promise<HttpSide> {
   const { config, runs, metrics, logger } = deps;
   let draining = false;
-  const settings = {
-    heartbeatMs: config.sseHeartbeatMs,
-    retryMs: config.sseRetryMs,
-    bufferSize: config.sseSubscriberBuffer,
-    writeTimeoutMs: config.sseWriteTimeoutMs,
-    maxStreamsPerClient: config.sseMaxStreamsPerClient,
-    maxStreams: config.sseMaxStreams,
-  };
   const sse: SseDeps = {
     draining: () => draining,
     bus: deps.bus,
     metrics,
     logger,
     open: new Set(),
-    settings,
-    fanout: new Fanout(settings.heartbeatMs),
-    limits: new StreamLimits(settings.maxStreamsPerClient, settings.maxStreams),
+    settings: {
+      retryMs: config.sseRetryMs,
+      bufferSize: config.sseSubscriberBuffer,
+      writeTimeoutMs: config.sseWriteTimeoutMs,
+    },
+    fanout: new Fanout(config.sseHeartbeatMs),
+    /** Concurrent streams per client address and in total; beyond them 429 (SSE_MAX_STREAMS_PER_CLIENT, SSE_MAX_STREAMS). */
+    limits: new StreamLimits(config.sseMaxStreamsPerClient, config.sseMaxStreams),
   };
   const app = createApp({
     config,

@@ -4,6 +4,7 @@ import type { Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { EventLog, type ProgressBus } from '../events/index.js';
 import { Freshness } from '../liveState/freshness.js';
+import { lastSuccessfulSteps } from '../liveState/lastSuccessfulSteps.js';
 import { pruneOdds } from '../odds/pruneOdds.js';
 import type { Platforms } from '../platforms/registry.js';
 import type { OwnerLiveness } from '../replicas/ownerLiveness.js';
@@ -12,7 +13,6 @@ import { ConnectionGuard } from '../runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from '../runs/detectStaleRuns.js';
 import { finishRun } from '../runs/finishRun.js';
 import { InFlightRuns } from '../runs/inFlightRuns.js';
-import { platformLastSteps } from '../runs/platformLastSteps.js';
 import { pruneRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
 import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
 import { RunReadModel } from '../runs/runReadModel.js';
@@ -74,6 +74,8 @@ export class RunEngine {
 
   static async build(deps: RunEngineDeps): Promise<RunEngine> {
     const { config, orm, logger, metrics, platforms, ownerId, bus, presence } = deps;
+    // Read once: freshness takes the last success times, the volume watch the last events found.
+    const lastSteps = await lastSuccessfulSteps(orm, platforms.names);
     const wiring: RunWiring = {
       config,
       orm,
@@ -88,8 +90,8 @@ export class RunEngine {
       events: deps.overrides?.events?.(orm, bus) ?? new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
-      freshness: new Freshness(platforms.names, await platformLastSteps(orm)),
-      volume: await VolumeWatch.load({ orm, metrics, logger, settings: config }, platforms.names),
+      freshness: new Freshness(platforms.names, lastSteps),
+      volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
     };
     return new RunEngine(wiring, deps.liveness);
   }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { settlesWithin } from '../shared/timeout.js';
 
 /**
  * A pg.Client of its own (outside the ORM pool) for a long-lived session: LISTEN, session advisory
@@ -46,15 +47,5 @@ export function destroyClient(client: pg.Client): void {
 
 /** Ends a client politely, then forcibly after `graceMs`. */
 export async function closeClient(client: pg.Client, graceMs = 1_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.end().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        destroyClient(client);
-        resolve();
-      }, graceMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  if (!(await settlesWithin(client.end(), graceMs))) destroyClient(client);
 }

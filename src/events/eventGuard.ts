@@ -15,6 +15,15 @@ export interface StepStartedGuard {
   platform: string;
 }
 
+/** How a completed step is judged, in the step's own final statement (the `step.finished` guard below; runs/volumeDrop.ts). */
+export interface VolumeCriteria {
+  /** VOLUME_DROP_FRACTION: a drop is fewer events than this share of the median. */
+  fraction: number;
+  /** VOLUME_DROP_WINDOW: the median of this many previous successful scrapes. */
+  window: number;
+  minScrapes: number;
+}
+
 /**
  * The step running -> completed/failed (`platform.completed`/`platform.failed`), with its last odds;
  * no event when the run already ended the step (connection guard, watchdog, shutdown). The odds are
@@ -32,7 +41,7 @@ export interface StepFinishedGuard {
   /** Why it failed (null when completed, or failed by its run). */
   reason: StepFailureReason | null;
   odds: ScrapedSelection[];
-  judge?: { fraction: number; window: number; minScrapes: number };
+  judge?: VolumeCriteria;
 }
 
 /**

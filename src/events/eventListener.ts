@@ -2,8 +2,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { StreamEvent } from '../shared/contract.js';
 import { ReconnectingSession } from '../db/reconnectingSession.js';
+import { pgExecutor } from '../db/sqlExecutor.js';
 import { singleFlight } from '../shared/singleFlight.js';
-import { EVENTS_CHANNEL, type PublishedEventRow } from './eventPublisher.js';
+import { EVENTS_CHANNEL, latestEventId, type PublishedEventRow } from './eventPublisher.js';
 
 export interface EventListenerOptions {
   databaseUrl: string;
@@ -106,7 +107,7 @@ export class EventListener {
     this.positioned = false; // no delivery before the starting position is known
     try {
       const client = await this.session.connect();
-      this.lastId = this.options.afterId === 'latest' ? await latestId(client) : this.options.afterId;
+      this.lastId = this.options.afterId === 'latest' ? await latestEventId(pgExecutor(client)) : this.options.afterId;
       this.positioned = true;
     } catch (error) {
       await this.stop();
@@ -244,11 +245,6 @@ export class EventListener {
       this.options.logger.error({ err: error, event_id: event.id }, 'progress event subscriber threw');
     }
   }
-}
-
-async function latestId(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ max_id: string | null }>('select max(id) as max_id from run_events');
-  return Number(rows[0]?.max_id ?? 0);
 }
 
 export function toStreamEvent(row: PublishedEventRow): StreamEvent {

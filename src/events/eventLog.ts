@@ -2,7 +2,7 @@ import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import type { EventPayloads, EventType, StreamEvent } from '../shared/contract.js';
 import type { EventGuard } from './eventGuard.js';
-import { EVENTS_CHANNEL, insertEventAndNotify, type PublishedEventRow } from './eventPublisher.js';
+import { EVENTS_CHANNEL, insertEventAndNotify, latestEventId, type PublishedEventRow } from './eventPublisher.js';
 import { toStreamEvent } from './eventListener.js';
 import type { ProgressBus } from './progressBus.js';
 
@@ -70,7 +70,6 @@ export class EventLog {
   }
 
   async latestGlobalId(): Promise<number> {
-    const [row] = await boundRows<{ max_id: string | null }>(this.orm, `select max(id) as max_id from run_events`);
-    return Number(row?.max_id ?? 0);
+    return latestEventId((sql, params) => boundRows(this.orm, sql, params));
   }
 }

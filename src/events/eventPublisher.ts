@@ -13,6 +13,12 @@ export interface PublishedEventRow extends Record<string, unknown> {
   created_at: Date | string;
 }
 
+/** The global id of the newest event row (0: none yet). */
+export async function latestEventId(execute: SqlExecutor): Promise<number> {
+  const [row] = await execute<{ max_id: string | null }>('select max(id) as max_id from run_events');
+  return Number(row?.max_id ?? 0);
+}
+
 /**
  * The publishing side of the PostgreSQL bus: one statement, in autocommit or inside a transaction
  * (`executor` bound to it; the lock is then held until that transaction ends, so keep it short).

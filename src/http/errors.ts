@@ -42,7 +42,7 @@ export function onError(logger: Logger): ErrorHandler<AppEnv> {
 }
 
 /** The 400 `invalid_request` body of a zod failure: the first issue as the message, every issue in details. */
-export function validationBody(error: z.ZodError): ApiErrorBody {
+function validationBody(error: z.ZodError): ApiErrorBody {
   const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   const first = details[0];
   return errorBody('invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'invalid request', details);

@@ -9,8 +9,8 @@ export const OPERATOR_ONLY = [{ [OPERATOR_TOKEN_SCHEME]: [] }];
 
 type ErrorsByStatus = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503, readonly ErrorCode[]>>;
 
-/** What any /api route may answer: an unexpected error. */
-export const ANY_ROUTE: ErrorsByStatus = { 500: ['internal'] };
+/** What any /api route may answer: an unexpected error (errorResponses always includes it). */
+const ANY_ROUTE: ErrorsByStatus = { 500: ['internal'] };
 /** A route that reads or writes the database (databaseDeadline.ts, the error handler). */
 export const USES_DATABASE: ErrorsByStatus = { 503: ['database_unavailable'] };
 /** A mutating route: the token, the cross-site check, the wrong-token limit and the body limit (app.ts). */
@@ -23,10 +23,13 @@ export const MUTATING: ErrorsByStatus = {
 /** A route with a JSON body (validation.ts). */
 export const JSON_BODY: ErrorsByStatus = { 400: ['invalid_json', 'invalid_request'], 415: ['unsupported_media_type'] };
 
-/** The documented error answers of a route: each status with the error codes it may carry, in the one error shape. */
+/**
+ * The documented error answers of a route: each status with the error codes it may carry, in the one error
+ * shape. Always includes ANY_ROUTE (500 internal).
+ */
 export function errorResponses(...groups: ErrorsByStatus[]) {
   const byStatus = new Map<number, Set<ErrorCode>>();
-  for (const group of groups) {
+  for (const group of [ANY_ROUTE, ...groups]) {
     for (const [status, codes] of Object.entries(group)) {
       const known = byStatus.get(Number(status)) ?? new Set<ErrorCode>();
       for (const code of codes) known.add(code);
@@ -51,7 +54,7 @@ const openApiRoute = createRoute({
   method: 'get',
   path: '/openapi.json',
   summary: 'This document: every /api route, generated from the schemas the routes validate with',
-  responses: { 200: { description: 'OpenAPI 3.1 document' }, ...errorResponses(ANY_ROUTE) },
+  responses: { 200: { description: 'OpenAPI 3.1 document' }, ...errorResponses() },
 });
 
 /**

@@ -7,12 +7,12 @@ import { AppError } from '../errors.js';
 import type { AppEnv } from './appEnv.js';
 
 /** A failed validation is thrown into onError (errors.ts), which answers it as a 400 `invalid_request`: one error shape. */
-export const throwValidationError = (result: { success: true } | { success: false; error: unknown }): void => {
+const throwValidationError = (result: { success: true } | { success: false; error: unknown }): void => {
   if (!result.success) throw result.error;
 };
 
 /** @hono/zod-validator whose failure is thrown into onError, so it answers in the one error shape. */
-export const validate = <Target extends keyof ValidationTargets, S extends ZodType>(target: Target, schema: S) =>
+const validate = <Target extends keyof ValidationTargets, S extends ZodType>(target: Target, schema: S) =>
   zValidator(target, schema, throwValidationError);
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
@@ -21,7 +21,7 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
  * Before `validate('json', ...)`: a body of another media type is a 415, malformed JSON a 400
  * `invalid_json`. A request without a body (`curl -X POST`) validates as `{}`.
  */
-export const jsonMediaType: MiddlewareHandler<AppEnv> = async (c, next) => {
+const jsonMediaType: MiddlewareHandler<AppEnv> = async (c, next) => {
   const type = c.req.header('content-type');
   if (type && !JSON_MEDIA_TYPE.test(type) && (await c.req.text()).trim() !== '') {
     throw new AppError('unsupported_media_type', 415, 'send the body as application/json');

@@ -1,3 +1,5 @@
+import type { LastSuccessfulStep } from './lastSuccessfulSteps.js';
+
 /**
  * Freshness: when each configured platform was last scraped successfully, exposed as
  * oddswatch_platform_last_success_timestamp_seconds. Loaded from the database at start-up, then moved
@@ -11,12 +13,12 @@ export class Freshness {
 
   constructor(
     platforms: readonly string[],
-    lastSteps: readonly { platform: string; lastSuccessAt: Date | null }[] = [],
+    lastSteps: ReadonlyMap<string, Pick<LastSuccessfulStep, 'finishedAt'>> = new Map(),
     private readonly now: () => number = Date.now,
   ) {
     this.configured = new Set(platforms);
-    for (const { platform, lastSuccessAt } of lastSteps) {
-      if (lastSuccessAt && this.configured.has(platform)) this.lastSuccess.set(platform, lastSuccessAt.getTime() / 1000);
+    for (const [platform, { finishedAt }] of lastSteps) {
+      if (this.configured.has(platform)) this.lastSuccess.set(platform, finishedAt.getTime() / 1000);
     }
   }
 

@@ -1,5 +1,4 @@
-import type { Orm } from '../db/database.js';
-import { lastSuccessfulSteps } from './lastSuccessfulSteps.js';
+import type { LastSuccessfulStep } from './lastSuccessfulSteps.js';
 
 /**
  * The sporting events found by each platform's last successful scrape, exposed as
@@ -22,7 +21,7 @@ export class LastScrapeEvents {
   }
 }
 
-/** The sporting events of each platform's last successful scrape, as the database holds them at start-up. */
-export async function loadLastScrapeEvents(orm: Orm, platforms: readonly string[]): Promise<LastScrapeEvents> {
-  return new LastScrapeEvents([...(await lastSuccessfulSteps(orm, platforms))].map(([platform, step]) => [platform, step.eventsFound] as const));
+/** The sporting events of each platform's last successful scrape, from lastSuccessfulSteps as read at start-up. */
+export function lastScrapeEventsOf(lastSteps: ReadonlyMap<string, LastSuccessfulStep>): LastScrapeEvents {
+  return new LastScrapeEvents([...lastSteps].map(([platform, step]) => [platform, step.eventsFound] as const));
 }

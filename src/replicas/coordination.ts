@@ -33,15 +33,17 @@ export async function startCoordination(deps: CoordinationDeps): Promise<Coordin
   const { logger, scheduler } = deps;
   let orphanTimer: NodeJS.Timeout | undefined;
   // A check due while one is still running is skipped, not queued: the next interval comes soon enough.
-  const sweeps = singleFlight(async () => {
-    try {
-      await deps.recoverOrphans();
-    } catch (error) {
-      logger.warn({ err: error }, 'cannot check for runs of dead replicas: retrying at the next check');
-    }
-  });
+  let sweeping: Promise<void> | undefined;
   const sweep = () => {
-    if (!sweeps.running) void sweeps.run();
+    sweeping ??= deps
+      .recoverOrphans()
+      .then(
+        () => undefined,
+        (error: unknown) => logger.warn({ err: error }, 'cannot check for runs of dead replicas: retrying at the next check'),
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
   };
   // Scheduler transitions in order, so a quick lose-win cannot leave timers armed on a follower.
   let roleChange: Promise<void> = Promise.resolve();

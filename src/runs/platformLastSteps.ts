@@ -14,7 +14,7 @@ export interface PlatformLastStep {
   health: PlatformHealth;
 }
 
-/** Each platform's last finished step, its last success and its health (GET /api/platforms, freshness at start-up). */
+/** Each platform's last finished step, its last success and its health (GET /api/platforms). */
 export async function platformLastSteps(orm: Orm): Promise<PlatformLastStep[]> {
   const rows = await selectLastOutcomes(orm);
   return rows.map((row) => ({

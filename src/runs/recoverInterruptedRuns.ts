@@ -7,7 +7,7 @@ export interface RecoverDeps extends FinishRunDeps {
   ownerId: string;
 }
 
-/** Whether a run's owner is alive: replicas/ownerLiveness.ts answers it, server.ts hands it in (runs/ and replicas/ do not import each other). */
+/** Whether a run's owner is alive: replicas/ownerLiveness.ts answers it, composition/runs.ts hands it in (runs/ and replicas/ do not import each other). */
 export interface OwnerCheck {
   isAlive(ownerId: string): Promise<boolean>;
 }

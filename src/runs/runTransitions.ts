@@ -16,7 +16,8 @@ export function stoppedStepMessage(reason: FailureReason | null): string {
  * whether they won, because the runner, the watchdog, the connection guard, shutdown and start-up
  * recovery race to end the same run. Each is one statement (several writes are data-modifying CTEs of
  * one statement, atomic as a transaction would be, one round trip instead of four): those of the
- * tables' modules (db/tables/runs.ts, platformSteps.ts), and here the step guards of progress events.
+ * tables' modules (db/tables/runs.ts, platformSteps.ts); the step guards of progress events are in
+ * events/eventGuard.ts (`step.started`, `step.finished`).
  */
 export class RunTransitions {
   /**

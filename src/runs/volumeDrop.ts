@@ -1,8 +1,9 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Orm } from '../db/database.js';
-import { loadLastScrapeEvents, type LastScrapeEvents } from '../liveState/lastScrapeEvents.js';
+import type { VolumeCriteria } from '../events/index.js';
+import { lastScrapeEventsOf, type LastScrapeEvents } from '../liveState/lastScrapeEvents.js';
+import type { LastSuccessfulStep } from '../liveState/lastSuccessfulSteps.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** Fewer previous successful scrapes than this and a platform has no "usual" yet: nothing is flagged. */
@@ -13,15 +14,6 @@ export interface VolumeVerdict {
   volumeDrop: boolean | null;
   /** The median sporting events of the platform's previous successful scrapes, rounded. */
   expectedEvents: number | null;
-}
-
-/** How a completed step is judged, in the step's own final statement (the `step.finished` event guard, events/eventGuard.ts). */
-export interface VolumeCriteria {
-  /** VOLUME_DROP_FRACTION: a drop is fewer events than this share of the median. */
-  fraction: number;
-  /** VOLUME_DROP_WINDOW: the median of this many previous successful scrapes. */
-  window: number;
-  minScrapes: number;
 }
 
 export interface VolumeWatchDeps {
@@ -48,8 +40,9 @@ export class VolumeWatch {
     this.criteria = { fraction: deps.settings.volumeDropFraction, window: deps.settings.volumeDropWindow, minScrapes: MIN_PREVIOUS_SCRAPES };
   }
 
-  static async load(deps: VolumeWatchDeps & { orm: Orm }, platforms: readonly string[]): Promise<VolumeWatch> {
-    return new VolumeWatch(deps, await loadLastScrapeEvents(deps.orm, platforms));
+  /** `lastSteps`: each platform's last successful scrape as start-up read it (liveState/lastSuccessfulSteps.ts). */
+  static load(deps: VolumeWatchDeps, lastSteps: ReadonlyMap<string, LastSuccessfulStep>): VolumeWatch {
+    return new VolumeWatch(deps, lastScrapeEventsOf(lastSteps));
   }
 
   /** Reports the verdict stored on the step the runner just completed. */

@@ -1,7 +1,7 @@
 /**
  * The paths that make no HTTP server span and log their requests at debug, in one place for the SDK's
  * ignore hook (sdk.ts), the instrumentation bypass of event streams (instrumentationBypass.ts,
- * applied in server.ts) and the request log (http/app.ts).
+ * applied in composition/http.ts) and the request log (http/app.ts).
  *
  * Probes (/healthz, /readyz, /metrics) are polled every few seconds and would drown everything else.
  * SSE streams (GET /api/events, GET /api/runs/:id/events) live for minutes to hours and thousands open

@@ -1,20 +1,14 @@
 import type pg from 'pg';
-import { EVENTS_CHANNEL, insertEventAndNotify, type PublishedEventRow } from '../../src/events/eventPublisher.js';
+import { insertEventAndNotify, type PublishedEventRow } from '../../src/events/eventPublisher.js';
 import { pgExecutor } from '../../src/db/sqlExecutor.js';
 
-/** `insertEventAndNotify` in a transaction of its own on a node-postgres client or pool. */
-export async function publishEvent(
-  db: pg.Pool | pg.Client,
-  runId: number | null,
-  type: string,
-  payload: unknown,
-  channel = EVENTS_CHANNEL,
-): Promise<PublishedEventRow> {
-  const client = 'totalCount' in db ? await db.connect() : db;
+/** `insertEventAndNotify` (default channel) in a transaction of its own on a client of `pool`. */
+export async function publishEvent(pool: pg.Pool, runId: number | null, type: string, payload: unknown): Promise<PublishedEventRow> {
+  const client = await pool.connect();
   try {
     await client.query('begin');
     try {
-      const row = await insertEventAndNotify(pgExecutor(client), runId, type, payload, channel);
+      const row = await insertEventAndNotify(pgExecutor(client), runId, type, payload);
       await client.query('commit');
       return row;
     } catch (error) {
@@ -22,6 +16,6 @@ export async function publishEvent(
       throw error;
     }
   } finally {
-    if (client !== db) (client as pg.PoolClient).release();
+    client.release();
   }
 }

@@ -59,10 +59,6 @@ export class ApiError extends Error {
     super(message);
   }
 
-  is(code: ErrorCode): boolean {
-    return this.code === code;
-  }
-
   /** A numeric field of `details` (e.g. `activeRunId`, `retriedBy`), or null. */
   detailNumber(key: string): number | null {
     const d = this.details;

@@ -5,8 +5,8 @@ import { sportingEventsUpsert } from './sportingEvents.js';
 
 /**
  * Who writes `odds`: the odds upsert (`oddsUpsertCte`), carried by a step's statements
- * (tables/platformSteps.ts `updateStepProgress`, and the step's final write in runs/runTransitions.ts
- * `stepFinished`); `deleteStaleOdds` (retention, odds/pruneOdds.ts).
+ * (tables/platformSteps.ts `updateStepProgress`, and the step's final write, the guard of its
+ * `step.finished` event in events/eventGuard.ts); `deleteStaleOdds` (retention, odds/pruneOdds.ts).
  * Read by GET /api/odds (`selectOddsPage`, odds/oddsQuery.ts).
  */
 

@@ -9,7 +9,7 @@ import { oddsUpsertCte, type NewOdds } from './odds.js';
  * Who writes `platform_steps`: inserted with their run and ended with it (tables/runs.ts
  * `insertRunWithSteps`, `finishRunWithSteps`); a running step's progress (`updateStepProgress`, which
  * carries the step's odds batch); a step's start and end are the guards of their progress events
- * (runs/runTransitions.ts `stepStarted`, `stepFinished`: one statement with the event insert). Everything
+ * (events/eventGuard.ts, `step.started` and `step.finished`: one statement with the event insert). Everything
  * else here reads: a platform's history, health and last outcomes.
  */
 

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { EventLog } from '../../events/index.js';
-import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { errorResponses, USES_DATABASE } from '../openapi.js';
 import { validatedRoutes } from '../validation.js';
 import { eventStream, GLOBAL_STREAM_CURSOR_MAX, lastEventId, type SseDeps } from '../sse/eventStream.js';
 
@@ -10,7 +10,7 @@ const eventsRoute = createRoute({
   summary: 'SSE: every event (id: the global sequence; Last-Event-ID resumes, a fresh client starts live)',
   responses: {
     200: { description: 'text/event-stream of StreamEvent' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'], 429: ['too_many_streams'], 503: ['shutting_down'] }),
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request'], 429: ['too_many_streams'], 503: ['shutting_down'] }),
   },
 });
 

@@ -4,7 +4,7 @@ import { platformHealth, platformHistory, runHistory } from '../../history/scrap
 import type { Orm } from '../../db/database.js';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformHistory, RunHistory } from '../../shared/contract.js';
-import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { errorResponses, USES_DATABASE } from '../openapi.js';
 import { validatedRoutes } from '../validation.js';
 
 const historyQuery = z
@@ -18,7 +18,7 @@ const platformHistoryRoute = createRoute({
   request: { params: z.object({ name: z.string() }), query: historyQuery },
   responses: {
     200: { description: 'PlatformHistory' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
   },
 });
 
@@ -27,7 +27,7 @@ const runHistoryRoute = createRoute({
   path: '/runs/history',
   summary: 'The last finished runs, oldest first (the runs trend)',
   request: { query: historyQuery },
-  responses: { 200: { description: 'RunHistory' }, ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'] }) },
+  responses: { 200: { description: 'RunHistory' }, ...errorResponses(USES_DATABASE, { 400: ['invalid_request'] }) },
 });
 
 /**

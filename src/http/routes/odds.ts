@@ -5,7 +5,7 @@ import type { Orm } from '../../db/database.js';
 import { freshnessOf, lastSuccesses, staleAfterSeconds } from '../../liveState/staleness.js';
 import type { OddsPage } from '../../shared/contract.js';
 import type { Platforms } from '../../platforms/registry.js';
-import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { errorResponses, USES_DATABASE } from '../openapi.js';
 import { validatedRoutes } from '../validation.js';
 
 const oddsQuery = z
@@ -28,7 +28,7 @@ const oddsRoute = createRoute({
   request: { query: oddsQuery },
   responses: {
     200: { description: 'OddsPage' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request', 'unknown_platform', 'invalid_cursor'] }),
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request', 'unknown_platform', 'invalid_cursor'] }),
   },
 });
 

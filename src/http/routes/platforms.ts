@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Platforms } from '../../platforms/registry.js';
 import type { PlatformLastStep } from '../../runs/platformLastSteps.js';
 import type { PlatformHealth, PlatformInfo } from '../../shared/contract.js';
-import { ANY_ROUTE, errorResponses, USES_DATABASE } from '../openapi.js';
+import { errorResponses, USES_DATABASE } from '../openapi.js';
 import { validatedRoutes } from '../validation.js';
 
 const NO_SCRAPES: PlatformHealth = { recentOutcomes: [], recentFailures: 0, failureRate: null, lastError: null };
@@ -11,7 +11,7 @@ const platformsRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'Configured platforms with their last outcome, last success and health',
-  responses: { 200: { description: '{ items: PlatformInfo[] }' }, ...errorResponses(ANY_ROUTE, USES_DATABASE) },
+  responses: { 200: { description: '{ items: PlatformInfo[] }' }, ...errorResponses(USES_DATABASE) },
 });
 
 export interface PlatformRoutesDeps {

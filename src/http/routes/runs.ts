@@ -5,7 +5,7 @@ import type { EventLog } from '../../events/index.js';
 import type { RunReadModel } from '../../runs/runReadModel.js';
 import type { StartRunRequest } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';
-import { ANY_ROUTE, errorResponses, JSON_BODY, MUTATING, OPERATOR_ONLY, USES_DATABASE } from '../openapi.js';
+import { errorResponses, JSON_BODY, MUTATING, OPERATOR_ONLY, USES_DATABASE } from '../openapi.js';
 import { idSchema, openapiWithJsonBody, validatedRoutes } from '../validation.js';
 import { decodePageToken, encodePageToken } from '../pageToken.js';
 import { eventStream, lastEventId, RUN_STREAM_CURSOR_MAX, type SseDeps } from '../sse/eventStream.js';
@@ -56,7 +56,7 @@ const startRunRoute = createRoute({
   request: { body: { content: { 'application/json': { schema: startRunBody } } } },
   responses: {
     202: { description: 'The run (RunDetail), not finished yet' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, MUTATING, JSON_BODY, {
+    ...errorResponses(USES_DATABASE, MUTATING, JSON_BODY, {
       400: ['unknown_platform', 'not_retryable'],
       409: ['run_active', 'already_retried'],
       503: ['not_owning_runs'],
@@ -69,14 +69,14 @@ const listRoute = createRoute({
   path: '/',
   summary: 'Runs, newest first (RunPage)',
   request: { query: listQuery },
-  responses: { 200: { description: 'RunPage' }, ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request', 'invalid_cursor'] }) },
+  responses: { 200: { description: 'RunPage' }, ...errorResponses(USES_DATABASE, { 400: ['invalid_request', 'invalid_cursor'] }) },
 });
 
 const activeRoute = createRoute({
   method: 'get',
   path: '/active',
   summary: 'The active run, or null',
-  responses: { 200: { description: '{ run: RunDetail | null }' }, ...errorResponses(ANY_ROUTE, USES_DATABASE) },
+  responses: { 200: { description: '{ run: RunDetail | null }' }, ...errorResponses(USES_DATABASE) },
 });
 
 const runRoute = createRoute({
@@ -86,7 +86,7 @@ const runRoute = createRoute({
   request: { params: runParam },
   responses: {
     200: { description: 'RunDetail' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
   },
 });
 
@@ -98,7 +98,7 @@ const runEventsRoute = createRoute({
   responses: {
     200: { description: 'text/event-stream of StreamEvent' },
     204: { description: 'The run ended and every event was delivered: stop reconnecting' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, {
+    ...errorResponses(USES_DATABASE, {
       400: ['invalid_request'],
       404: ['not_found'],
       429: ['too_many_streams'],

@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Scheduler } from '../../scheduler/scheduler.js';
 import { JOB_IDS, JOB_INTERVAL_SECONDS } from '../../shared/contract.js';
 import type { AppEnv } from '../appEnv.js';
-import { ANY_ROUTE, errorResponses, JSON_BODY, MUTATING, OPERATOR_ONLY, USES_DATABASE } from '../openapi.js';
+import { errorResponses, JSON_BODY, MUTATING, OPERATOR_ONLY, USES_DATABASE } from '../openapi.js';
 import { openapiWithJsonBody, validatedRoutes } from '../validation.js';
 
 const { min, max } = JOB_INTERVAL_SECONDS;
@@ -21,7 +21,7 @@ const stateRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'The jobs by id, and whether the scrape job is paused',
-  responses: { 200: { description: 'SchedulerState' }, ...errorResponses(ANY_ROUTE) },
+  responses: { 200: { description: 'SchedulerState' }, ...errorResponses() },
 });
 
 const pausedRoute = (path: '/pause' | '/resume', summary: string) =>
@@ -30,7 +30,7 @@ const pausedRoute = (path: '/pause' | '/resume', summary: string) =>
     path,
     summary,
     security: OPERATOR_ONLY,
-    responses: { 200: { description: 'SchedulerState' }, ...errorResponses(ANY_ROUTE, USES_DATABASE, MUTATING) },
+    responses: { 200: { description: 'SchedulerState' }, ...errorResponses(USES_DATABASE, MUTATING) },
   });
 const pauseRoute = pausedRoute('/pause', 'Pause the scrape job (the watchdog never pauses)');
 const resumeRoute = pausedRoute('/resume', 'Resume the scrape job');
@@ -41,7 +41,7 @@ const intervalRoute = createRoute({
   summary: `Set a job's interval (${min}..${max} s; stored, survives restarts)`,
   security: OPERATOR_ONLY,
   request: { params: jobParam, body: { content: { 'application/json': { schema: intervalBody } } } },
-  responses: { 200: { description: 'SchedulerJob' }, ...errorResponses(ANY_ROUTE, USES_DATABASE, MUTATING, JSON_BODY, UNKNOWN_JOB) },
+  responses: { 200: { description: 'SchedulerJob' }, ...errorResponses(USES_DATABASE, MUTATING, JSON_BODY, UNKNOWN_JOB) },
 });
 
 const runNowRoute = createRoute({
@@ -53,7 +53,7 @@ const runNowRoute = createRoute({
   responses: {
     200: { description: "The job's result" },
     202: { description: 'The scrape run (RunDetail), not finished yet' },
-    ...errorResponses(ANY_ROUTE, USES_DATABASE, MUTATING, UNKNOWN_JOB, { 409: ['run_active'], 503: ['not_owning_runs'] }),
+    ...errorResponses(USES_DATABASE, MUTATING, UNKNOWN_JOB, { 409: ['run_active'], 503: ['not_owning_runs'] }),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '../../errors.js';
 import type { TraceDetail } from '../../shared/contract.js';
-import { ANY_ROUTE, errorResponses } from '../openapi.js';
+import { errorResponses } from '../openapi.js';
 import { validatedRoutes } from '../validation.js';
 
 export interface TraceRoutesDeps {
@@ -18,7 +18,7 @@ const traceRoute = createRoute({
   request: { params: traceParam },
   responses: {
     200: { description: 'TraceDetail' },
-    ...errorResponses(ANY_ROUTE, { 400: ['invalid_request'], 404: ['trace_not_found'] }),
+    ...errorResponses({ 400: ['invalid_request'], 404: ['trace_not_found'] }),
   },
 });
 

@@ -52,13 +52,9 @@ export function lastEventId(c: Context<AppEnv>, max: number): number | undefined
 }
 
 export interface SseSettings {
-  heartbeatMs: number;
   retryMs: number;
   bufferSize: number;
   writeTimeoutMs: number;
-  /** Concurrent streams per client address and in total; beyond them 429 (SSE_MAX_STREAMS_PER_CLIENT, SSE_MAX_STREAMS). */
-  maxStreamsPerClient: number;
-  maxStreams: number;
 }
 
 export interface EventStreamOptions {
