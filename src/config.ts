@@ -36,6 +36,8 @@ const configSchema = z
     ),
     /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client, for the per-client limits (http/clientAddress.ts). */
     TRUSTED_PROXIES: commaList((entry) => parseCidr(entry) !== undefined, 'expected comma-separated IP addresses or CIDRs (10.0.0.0/8, fd00::/8)'),
+    /** Addresses (IPs or CIDRs) a platform may reach although they are link-local or cloud metadata (platforms/forbiddenAddresses.ts). */
+    ALLOW_PLATFORM_ADDRESSES: commaList((entry) => parseCidr(entry) !== undefined, 'expected comma-separated IP addresses or CIDRs (169.254.169.254, 169.254.0.0/16, fe80::/10)'),
     METRICS_PORT: intFrom(0, 65_535).optional(),
     /** Slow clients (slowloris): a request's headers must arrive within this, the whole request within the next (408, then closed). */
     HTTP_HEADERS_TIMEOUT_MS: intFrom(1_000, 600_000).default(10_000),
@@ -53,6 +55,13 @@ const configSchema = z
     /** Ceiling of the autoscaled scrape pool (src/runs/scrapePool.ts): it grows toward it while event-loop delay and heap stay healthy. */
     SCRAPE_CONCURRENCY: intFrom(1, 1024).default(256),
     PLATFORM_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
+    /** The Chromium that `browser` platforms drive (platforms/browser/browserPool.ts); unset: `chromium` on PATH. */
+    CHROMIUM_PATH: optionalString,
+    /** Browser pages open at once on this replica (queued beyond); unset: from the cores and memory (browserPool.ts `defaultMaxPages`). */
+    BROWSER_MAX_PAGES: intFrom(1, 256).optional(),
+    /** The browser is closed and started anew after this many pages, and when its processes' memory passes BROWSER_MAX_MEMORY_MB. */
+    BROWSER_RECYCLE_PAGES: intFrom(1, 1_000_000).default(100),
+    BROWSER_MAX_MEMORY_MB: intFrom(64, 1_048_576).default(1_536),
     HEARTBEAT_INTERVAL_MS: intFrom(50, 600_000).default(5_000),
     STALE_AFTER_MS: intFrom(100, 86_400_000).default(60_000),
     MAX_RUN_DURATION_MS: intFrom(1_000, 86_400_000).default(900_000),

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Orm } from './db/database.js';
 import type { EventLog, ProgressBus } from './events/index.js';
 import { observeLiveState } from './liveState/observeLiveState.js';
+import { allowPlatformAddresses } from './platforms/forbiddenAddresses.js';
 import { createPlatforms, type Platforms } from './platforms/registry.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import { createLogger } from './telemetry/logger.js';
@@ -61,8 +62,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanups = new CleanupStack(logger);
   try {
+    // Module state read by every platform connection (one set of exceptions per process: the last server started sets it).
+    allowPlatformAddresses(config.allowPlatformAddresses);
     // Platforms first: a bad PLATFORMS_FILE or SIM_FEEDS fails fast, before any database is started.
-    const platforms = await createPlatforms(config);
+    const platforms = await createPlatforms(config, logger);
     cleanups.push(() => platforms.stop());
     const database = await connectDatabase(config, logger, cleanups);
     const { orm } = database;

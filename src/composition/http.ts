@@ -82,6 +82,11 @@ export async function serveHttp(deps: HttpDeps): Promise<HttpSide> {
     sse,
     metrics: deps.pipeline,
     traces: deps.traces,
+    quotaRemaining: (platform) => metrics.quotaRemaining(platform),
+    countMatchedExisting: (selections) => runs.matcher.countMatchedExisting(selections),
+    matcher: runs.matcher,
+    // The simulated platforms' secrets (their odds API's key) beside the service's own, so their entries preview as they scrape.
+    platformEnv: { ...process.env, ...deps.platforms.simulated?.env },
     onUnauthorized: (route) => metrics.unauthorized(route),
     onLimited: () => metrics.limited('unauthorized'),
     logger,

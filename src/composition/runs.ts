@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { createSportingEventMatcher, type SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 import type { Config } from '../config.js';
 import type { Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
@@ -13,7 +14,7 @@ import { ConnectionGuard } from '../runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from '../runs/detectStaleRuns.js';
 import { finishRun } from '../runs/finishRun.js';
 import { InFlightRuns } from '../runs/inFlightRuns.js';
-import { pruneRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
+import { pruneRunEvents, type PrunedRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
 import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
 import { RunReadModel } from '../runs/runReadModel.js';
 import { RunTransitions } from '../runs/runTransitions.js';
@@ -62,6 +63,8 @@ export class RunEngine {
   readonly scrapePool: ScrapePool;
   readonly freshness: Freshness;
   readonly volume: VolumeWatch;
+  /** Matches listings to sporting events (stateless; the matching lock lives in PostgreSQL). */
+  readonly matcher: SportingEventMatcher;
   /** Runs stopped while the liveness lock was not held, failed once it is back. */
   private readonly dropped = new Set<number>();
 
@@ -69,7 +72,7 @@ export class RunEngine {
     private readonly wiring: RunWiring,
     private readonly liveness: RunEngineDeps['liveness'],
   ) {
-    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, volume: this.volume } = wiring);
+    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, volume: this.volume, matcher: this.matcher } = wiring);
   }
 
   static async build(deps: RunEngineDeps): Promise<RunEngine> {
@@ -92,6 +95,7 @@ export class RunEngine {
       inFlight: new InFlightRuns(),
       freshness: new Freshness(platforms.names, lastSteps),
       volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
+      matcher: createSportingEventMatcher(orm),
     };
     return new RunEngine(wiring, deps.liveness);
   }
@@ -121,7 +125,7 @@ export class RunEngine {
     return detectStaleRuns(this.wiring);
   }
 
-  pruneEvents(): Promise<number> {
+  pruneEvents(): Promise<PrunedRunEvents> {
     return pruneRunEvents(this.wiring);
   }
 

@@ -14,5 +14,7 @@ export interface ServiceMetrics {
 export function createServiceMetrics(sdkPipeline: MetricsPipeline | undefined, platforms: Platforms, cleanups: CleanupStack): ServiceMetrics {
   const pipeline = sdkPipeline ?? createLocalMetricsPipeline();
   if (!sdkPipeline) cleanups.push(() => pipeline.shutdown());
-  return { pipeline, metrics: createMetrics(pipeline.meter, platforms.names), replicaMetrics: createReplicaMetrics(pipeline.meter) };
+  const metrics = createMetrics(pipeline.meter, platforms.names);
+  platforms.browsers.attach(metrics);
+  return { pipeline, metrics, replicaMetrics: createReplicaMetrics(pipeline.meter) };
 }

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
-import { FAILURE_REASONS, RUN_STATUSES, RUN_TRIGGERS, STEP_FAILURE_REASONS, STEP_STATUSES } from '../shared/contract.js';
+import { FAILURE_REASONS, PAGE_CAPTURE_LIMITS, RUN_STATUSES, RUN_TRIGGERS, STEP_FAILURE_REASONS, STEP_STATUSES } from '../shared/contract.js';
 
 /**
  * The schema of oddswatch. Constraints the database must enforce (one active run, one retry per run,
@@ -75,6 +75,33 @@ export const PlatformStep = defineEntity({
 });
 export type PlatformStep = InferEntity<typeof PlatformStep>;
 
+/**
+ * A failed browser step's page at the moment of failure (db/tables/stepCaptures.ts): one per step at most,
+ * bounded by PAGE_CAPTURE_LIMITS (the checks hold the byte bounds whatever writes the row), deleted with its
+ * run's progress events by retention and beyond the latest PAGE_CAPTURE_LIMITS.perPlatform of its platform.
+ */
+export const StepCapture = defineEntity({
+  name: 'StepCapture',
+  tableName: 'step_captures',
+  properties: {
+    run: () => p.manyToOne(Run).primary().deleteRule('cascade'),
+    platform: p.string().columnType('text').primary(),
+    url: p.string().columnType('text'),
+    screenshot: p.blob().columnType('bytea').nullable(),
+    html: p.string().columnType('text'),
+    htmlTruncated: p.boolean(),
+    screenshotDropped: p.boolean(),
+    createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+  checks: [
+    { name: 'step_captures_screenshot_bounded', expression: `octet_length(screenshot) <= ${PAGE_CAPTURE_LIMITS.screenshotBytes}` },
+    { name: 'step_captures_html_bounded', expression: `octet_length(html) <= ${PAGE_CAPTURE_LIMITS.htmlBytes}` },
+  ],
+  // The per-platform cap: a platform's captures, newest first.
+  indexes: [{ name: 'step_captures_platform_created_idx', properties: ['platform', 'createdAt'] }],
+});
+export type StepCapture = InferEntity<typeof StepCapture>;
+
 /** The persisted progress log. `id` is the global sequence of /api/events; `seq` orders a run's own events. */
 export const RunEvent = defineEntity({
   name: 'RunEvent',
@@ -93,9 +120,8 @@ export const RunEvent = defineEntity({
 export type RunEvent = InferEntity<typeof RunEvent>;
 
 /**
- * Latest odds per (sporting event, market, selection, bookmaker), the primary key: upserted by every run,
- * never duplicated. Event key first, so the key also serves the ordered page over sporting events and its
- * join (no surrogate id, no separate event-key index: fewer structures for every new price to maintain).
+ * Latest odds per (platform, its sporting event, market, selection, bookmaker), the primary key: upserted
+ * by every run, never duplicated. (platform, event_key) first: the key serves the join from a listing.
  * The price and time of that bookmaker's previous scrape sit beside the current ones (movement), so the
  * table holds one row per price whatever the number of scrapes. Its pages are filled to half
  * (fillfactor 50, set by Migration20261126030000_odds_fillfactor: no entity option for it) so that a
@@ -105,15 +131,18 @@ export const Odds = defineEntity({
   name: 'Odds',
   tableName: 'odds',
   properties: {
+    platform: p.string().columnType('text').primary(),
     eventKey: p.string().columnType('text').primary(),
     market: p.string().columnType('text').primary(),
     selection: p.string().columnType('text').primary(),
-    platform: p.string().columnType('text').primary(),
+    bookmaker: p.string().columnType('text').primary(),
     eventName: p.string().columnType('text'),
-    price: p.decimal('number').precision(10).scale(3),
+    price: p.decimal('number').precision(12).scale(4),
+    /** The price as the platform wrote it ("7/5", "+140"). */
+    priceText: p.string().columnType('text'),
     scrapedAt: p.datetime().columnType('timestamptz'),
     runId: p.bigint('number'),
-    previousPrice: p.decimal('number').precision(10).scale(3).nullable(),
+    previousPrice: p.decimal('number').precision(12).scale(4).nullable(),
     previousScrapedAt: p.datetime().columnType('timestamptz').nullable(),
   },
   checks: [{ name: 'odds_price_above_one', expression: 'price > 1' }],
@@ -121,25 +150,70 @@ export const Odds = defineEntity({
 export type Odds = InferEntity<typeof Odds>;
 
 /**
- * The sporting events each bookmaker prices, by name: the index of GET /api/odds's name search. One row
- * per (sporting event, bookmaker) that has odds, written by the same statement as its odds and pruned
- * with them (see db/tables/odds.ts, sportingEvents.ts), so a new price adds no trigram entries: the GIN index holds
- * a name once per bookmaker instead of once per market and selection.
+ * oddswatch's own sporting event: what the listings of several platforms are matched to (same participants,
+ * start within the tolerance). `first_key`/`second_key` are its participants' keys (normalised, aliases
+ * applied, in sorted order); null for one that cannot be matched (no participants or no start time).
  */
 export const SportingEvent = defineEntity({
   name: 'SportingEvent',
   tableName: 'sporting_events',
   properties: {
-    eventKey: p.string().columnType('text').primary(),
-    platform: p.string().columnType('text').primary(),
+    id: p.bigint('number').primary().autoincrement(),
     eventName: p.string().columnType('text'),
+    firstKey: p.string().columnType('text').nullable(),
+    secondKey: p.string().columnType('text').nullable(),
+    /** Which participant is at home (the key of the listing that created it); a listing with them the other way round is `swapped`. */
+    homeKey: p.string().columnType('text').nullable(),
+    startsAt: p.datetime().columnType('timestamptz').nullable(),
+    createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
   },
-  indexes: [
-    // Name search (ILIKE '%q%') without a scan of every name; pg_trgm is created by the migration.
-    { name: 'sporting_events_event_name_trgm_idx', expression: `create index "sporting_events_event_name_trgm_idx" on "sporting_events" using gin ("event_name" gin_trgm_ops)` },
-  ],
+  indexes: [{ name: 'sporting_events_pair_idx', properties: ['firstKey', 'secondKey', 'startsAt'] }],
 });
 export type SportingEvent = InferEntity<typeof SportingEvent>;
+
+/**
+ * A platform's listing of a sporting event: its own id (event_key), name, participants and start time, and
+ * the sporting event it is matched to. One row per (platform, event_key) that has odds, written by the same
+ * statement as its odds and pruned with them; its name is the index of GET /api/odds's name search.
+ * `first_key`/`second_key`: its participants' keys as normalised, before aliases (re-matched when one changes).
+ */
+export const EventListing = defineEntity({
+  name: 'EventListing',
+  tableName: 'event_listings',
+  properties: {
+    platform: p.string().columnType('text').primary(),
+    eventKey: p.string().columnType('text').primary(),
+    eventName: p.string().columnType('text'),
+    home: p.string().columnType('text').nullable(),
+    away: p.string().columnType('text').nullable(),
+    startsAt: p.datetime().columnType('timestamptz').nullable(),
+    firstKey: p.string().columnType('text').nullable(),
+    secondKey: p.string().columnType('text').nullable(),
+    sportingEventId: p.bigint('number'),
+    /** The platform has home and away the other way round from its sporting event: its home/away selections are read swapped. */
+    swapped: p.boolean().default(false),
+  },
+  indexes: [
+    { name: 'event_listings_sporting_event_id_idx', properties: ['sportingEventId'] },
+    // Name search (ILIKE '%q%') without a scan of every name; pg_trgm is created by the migration.
+    { name: 'event_listings_event_name_trgm_idx', expression: `create index "event_listings_event_name_trgm_idx" on "event_listings" using gin ("event_name" gin_trgm_ops)` },
+  ],
+});
+export type EventListing = InferEntity<typeof EventListing>;
+
+/** A participant's other name, set by an operator: `alias` ("Man Utd") is matched as `canonical` ("Manchester United"). */
+export const ParticipantAlias = defineEntity({
+  name: 'ParticipantAlias',
+  tableName: 'participant_aliases',
+  properties: {
+    aliasKey: p.string().columnType('text').primary(),
+    alias: p.string().columnType('text'),
+    canonical: p.string().columnType('text'),
+    canonicalKey: p.string().columnType('text'),
+    createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+});
+export type ParticipantAlias = InferEntity<typeof ParticipantAlias>;
 
 /** Scheduler state that survives restarts. `intervalSeconds` is an operator override (null: the configured interval). */
 export const SchedulerJobSetting = defineEntity({
@@ -174,4 +248,4 @@ export const ReplicaPresence = defineEntity({
 });
 export type ReplicaPresence = InferEntity<typeof ReplicaPresence>;
 
-export const entities = [Run, PlatformStep, RunEvent, Odds, SportingEvent, SchedulerJobSetting, ReplicaPresence];
+export const entities = [Run, PlatformStep, StepCapture, RunEvent, Odds, SportingEvent, EventListing, ParticipantAlias, SchedulerJobSetting, ReplicaPresence];

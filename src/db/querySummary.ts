@@ -1,6 +1,6 @@
 /**
  * What a statement does, readable by a person and bounded: `db.query.summary` of the semantic conventions
- * (`UPDATE runs UPDATE platform_steps`, `INSERT sporting_events INSERT odds UPDATE platform_steps`,
+ * (`UPDATE runs UPDATE platform_steps`, `INSERT event_listings INSERT odds UPDATE platform_steps`,
  * `SELECT run_events`) and the `db.operation.name` that goes with it (`UPDATE`, `INSERT`, `SELECT`).
  *
  * Most statements of the run engine are one statement of several data-modifying CTEs, whose first keyword

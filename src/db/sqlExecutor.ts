@@ -24,5 +24,7 @@ export function pgExecutor(client: pg.Client | pg.Pool | pg.PoolClient): SqlExec
 export const LOCK_NAMES = {
   events: 'oddswatch-events',
   leader: 'oddswatch-leader',
+  /** Matching listings to sporting events: one matcher at a time, so two never create the same sporting event. */
+  matching: 'oddswatch-matching',
   owner: (ownerId: string) => `oddswatch-owner:${ownerId}`,
 } as const;

@@ -1,5 +1,4 @@
-import { oddsUpsertCte } from '../db/tables/odds.js';
-import type { ScrapedSelection } from '../platforms/adapter.js';
+import { oddsUpsertCte, type MatchedBatch } from '../db/tables/odds.js';
 import type { StepFailureReason } from '../shared/contract.js';
 
 /**
@@ -40,7 +39,7 @@ export interface StepFinishedGuard {
   error: string | null;
   /** Why it failed (null when completed, or failed by its run). */
   reason: StepFailureReason | null;
-  odds: ScrapedSelection[];
+  odds: MatchedBatch;
   judge?: VolumeCriteria;
 }
 
@@ -78,7 +77,7 @@ function stepStarted(runId: number, { platform }: StepStartedGuard): GuardStatem
  * platform's scrape writes its odds rows, so no holder of the lock waits on them.
  */
 function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, reason, odds, judge }: StepFinishedGuard): GuardStatement {
-  const upsert = odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
+  const upsert = odds.odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
   const judged = outcome === 'completed' && judge !== undefined;
   const usual = judged
     ? `usual as (

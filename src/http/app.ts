@@ -25,6 +25,7 @@ import { settlesWithin } from '../shared/timeout.js';
 import type { MetricsPipeline } from '../telemetry/prometheus.js';
 import type { AppEnv } from './appEnv.js';
 import { requireOperatorToken } from './auth.js';
+import { createAliasRoutes, type AliasRoutesDeps } from './routes/aliases.js';
 import { databaseDeadline } from './databaseDeadline.js';
 import { identifyClient, TrustedProxies } from './clientAddress.js';
 import { createEdgeMetrics } from './edgeMetrics.js';
@@ -35,7 +36,7 @@ import { createEventRoutes } from './routes/events.js';
 import { isEventStreamPath, isProbePath } from '../telemetry/quietPaths.js';
 import { createHistoryRoutes } from './routes/history.js';
 import { createOddsRoutes } from './routes/odds.js';
-import { createPlatformRoutes } from './routes/platforms.js';
+import { createPlatformRoutes, PREVIEW_PATH, type PlatformRoutesDeps } from './routes/platforms.js';
 import { createRunRoutes } from './routes/runs.js';
 import { createSchedulerRoutes } from './routes/scheduler.js';
 import { createTraceRoutes, type TraceRoutesDeps } from './routes/traces.js';
@@ -56,6 +57,13 @@ export interface AppDeps {
   sse: SseDeps;
   metrics: MetricsPipeline;
   traces: TraceRoutesDeps['traces'];
+  /** The request quota a platform's API last reported on this replica (telemetry/metrics.ts); null: none. */
+  quotaRemaining(platform: string): number | null;
+  /** Where a previewed entry's `{ "env": "NAME" }` secrets are read from (the service's environment). */
+  platformEnv: Record<string, string | undefined>;
+  /** Matching a preview's selections against the stored sporting events; absent: the preview's `matchedExisting` is null. */
+  countMatchedExisting?: PlatformRoutesDeps['preview']['countMatchedExisting'];
+  matcher: AliasRoutesDeps['matcher'];
   /** Counts a refused operator token by route pattern. */
   onUnauthorized?(route: string): void;
   /** Counts a client refused with 429 after too many wrong tokens. */
@@ -149,7 +157,10 @@ export function createApp(deps: AppDeps) {
     requireOperatorToken(deps.config.operatorToken, deps.onUnauthorized),
   );
   // 503 database_unavailable within one deadline however many database waits a request queues behind.
-  api.use(databaseDeadline(requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs)));
+  // Not the preview's: it scrapes a platform for up to 30 s, and its one database read has the deadline alone.
+  const databaseDeadlineMs = requestDatabaseDeadlineMs(deps.config.databaseStatementTimeoutMs);
+  const requestDeadline = databaseDeadline(databaseDeadlineMs);
+  api.use((c, next) => (c.req.path === PREVIEW_PATH ? next() : requestDeadline(c, next)));
   api.openapi(metaRoute, (c) =>
     c.json<MetaInfo>({
       version: deps.version,
@@ -163,7 +174,21 @@ export function createApp(deps: AppDeps) {
   api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
   api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID) }));
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
-  api.route('/platforms', createPlatformRoutes({ platforms: deps.platforms, lastSteps: () => platformLastSteps(orm) }));
+  const countMatchedExisting = deps.countMatchedExisting;
+  api.route(
+    '/platforms',
+    createPlatformRoutes({
+      platforms: deps.platforms,
+      lastSteps: () => platformLastSteps(orm),
+      quotaRemaining: deps.quotaRemaining,
+      preview: {
+        defaultTimeoutMs: deps.config.platformTimeoutMs,
+        env: deps.platformEnv,
+        ...(countMatchedExisting ? { countMatchedExisting: (selections) => withDatabaseDeadline(databaseDeadlineMs, () => countMatchedExisting(selections)) } : {}),
+      },
+    }),
+  );
+  api.route('/aliases', createAliasRoutes({ orm, matcher: deps.matcher }));
   api.route('/scheduler', createSchedulerRoutes({ scheduler: deps.scheduler }));
   api.route('/traces', createTraceRoutes({ traces: deps.traces }));
   serveOpenApiDocument(api, app, deps.version);

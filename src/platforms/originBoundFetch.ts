@@ -1,5 +1,7 @@
+import { fetch } from 'undici';
 import type { RedirectOutcome } from '../shared/contract.js';
 import { PlatformError } from './adapter.js';
+import { ForbiddenAddressError, platformDispatcher } from './forbiddenAddresses.js';
 
 /** Hops followed for one request before it fails (browsers allow 20; no feed needs more than a couple). */
 export const MAX_REDIRECTS = 5;
@@ -8,6 +10,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 export interface OriginBoundRequest {
   /** Without userinfo: a Basic credential belongs in `credentials`. */
   url: URL;
+  method?: 'GET' | 'POST';
+  /** Sent with the first request, and again only on a 307/308 (a 301/302/303 continues as GET, as browsers do). */
+  body?: string;
   /** Sent on every hop (accept). */
   headers: Record<string, string>;
   /** Every configured header and the userinfo's Authorization: sent only to `url`'s origin and `trustedOrigins`. */
@@ -23,14 +28,18 @@ export interface OriginBoundRequest {
  * on a redirect to another host and strips only `Authorization`. Credentials stay with their origin: once
  * a hop leaves the trusted origins the rest of the chain goes without them (the foreign server chose it).
  * A downgrade to plain http is refused outright: what came back over it could have been rewritten on the way.
+ * Every hop goes through platformDispatcher, which refuses forbidden addresses (forbiddenAddresses.ts) when it connects.
  */
 export async function fetchWithinOrigin(request: OriginBoundRequest): Promise<Response> {
   const trusted = new Set([request.url.origin, ...request.trustedOrigins]);
   let url = request.url;
   let withCredentials = true;
+  let method = request.method ?? 'GET';
+  let body = request.body;
   for (let hops = 0; ; hops += 1) {
-    const headers = withCredentials ? { ...request.headers, ...request.credentials } : request.headers;
-    const response = await fetch(url, { headers, signal: request.signal, redirect: 'manual' });
+    const base = body === undefined ? stripContentType(request.headers) : request.headers;
+    const headers = withCredentials ? { ...base, ...request.credentials } : base;
+    const response = await fetchRefusingForbidden(url, { method, headers, signal: request.signal, redirect: 'manual', dispatcher: platformDispatcher, ...(body === undefined ? {} : { body }) }, hops);
     const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
     if (location === null) return response;
     await response.body?.cancel().catch(() => undefined);
@@ -50,7 +59,33 @@ export async function fetchWithinOrigin(request: OriginBoundRequest): Promise<Re
     next.username = '';
     next.password = '';
     withCredentials &&= trusted.has(next.origin);
+    if (response.status !== 307 && response.status !== 308) {
+      method = 'GET';
+      body = undefined;
+    }
     request.onRedirect?.(withCredentials ? 'followed' : 'stripped');
     url = next;
   }
+}
+
+/**
+ * undici's fetch, as the global fetch's Response (the same class at run time for what is read of it: status,
+ * headers, a web stream body). A connection refused for its address is this platform's `forbidden_address`.
+ */
+async function fetchRefusingForbidden(url: URL, init: Parameters<typeof fetch>[1], hops: number): Promise<Response> {
+  try {
+    return (await fetch(url, init)) as unknown as Response;
+  } catch (error) {
+    for (let current: unknown = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth += 1) {
+      if (current instanceof ForbiddenAddressError) {
+        const where = hops === 0 ? current.address : `${current.address}, reached by a redirect`;
+        throw new PlatformError('forbidden_address', `the platform's host resolves to a forbidden address (${where})`);
+      }
+    }
+    throw error;
+  }
+}
+
+function stripContentType(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
 }

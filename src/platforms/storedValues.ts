@@ -13,9 +13,9 @@ import { z } from 'zod';
  */
 export const MAX_NAME_LENGTH = 200;
 
-/** The price column is numeric(10,3): a price is stored rounded to 3 places, and must stay above 1 after that. */
-export const PRICE_DECIMALS = 3;
-/** Prices at or above this are refused: no bookmaker offers them, and numeric(10,3) tops out below 10^7. */
+/** The price column is numeric(12,4): a price is stored rounded to 4 places, and must stay above 1 after that. */
+export const PRICE_DECIMALS = 4;
+/** Prices at or above this are refused: no bookmaker offers them, and numeric(12,4) tops out below 10^8. */
 export const MAX_PRICE = 10_000;
 
 // C0 controls (NUL is refused by PostgreSQL's text type) and DEL; UTF-16 halves without their pair.
@@ -33,7 +33,7 @@ export const storedName = z
   .max(MAX_NAME_LENGTH, { error: `is longer than ${MAX_NAME_LENGTH} characters` })
   .refine((value) => !CONTROL.test(value) && !LONE_SURROGATE.test(value), { error: 'holds a control character or broken Unicode' });
 
-/** A price as numeric(10,3) stores it; null when it is no valid price once rounded. */
+/** A price as numeric(12,4) stores it; null when it is no valid price once rounded. */
 export function storedPrice(price: number): number | null {
   if (!Number.isFinite(price)) return null;
   const rounded = Number(price.toFixed(PRICE_DECIMALS));

@@ -1,10 +1,12 @@
 import type { Orm } from '../db/database.js';
 import { selectActiveRunId, selectRunDetail, selectRunPage, selectRunSummary, type RunFilter, type RunRow, type StepRow } from '../db/tables/runs.js';
-import type { PlatformStep, RunDetail, RunSummary } from '../shared/contract.js';
+import { selectStepCapture, selectStepCaptureScreenshot } from '../db/tables/stepCaptures.js';
+import type { PlatformStep, RunDetail, RunSummary, StepCapture } from '../shared/contract.js';
 
 /**
  * The runs as the API and the progress events show them (RunSummary, RunDetail): step totals, the
- * retry that followed, and the trace URL built from TRACE_URL_TEMPLATE. Read only.
+ * retry that followed, and the trace URL built from TRACE_URL_TEMPLATE; a failed step's page at failure
+ * (StepCapture). Read only.
  */
 
 type Timestamp = Date | string;
@@ -27,6 +29,27 @@ export class RunReadModel {
   async detailOf(id: number): Promise<RunDetail | null> {
     const row = await selectRunDetail(this.orm, id);
     return row ? { ...this.toSummary(row), steps: row.steps.map(toStep) } : null;
+  }
+
+  /** A step's page at failure, its screenshot by URL; null when none is stored. */
+  async captureOf(runId: number, platform: string): Promise<StepCapture | null> {
+    const row = await selectStepCapture(this.orm, runId, platform);
+    if (!row) return null;
+    return {
+      runId,
+      platform,
+      url: row.url,
+      html: row.html,
+      htmlTruncated: row.html_truncated,
+      screenshotUrl: row.has_screenshot ? `${capturePath(runId, platform)}/screenshot` : null,
+      screenshotDropped: row.screenshot_dropped,
+      capturedAt: iso(row.created_at)!,
+    };
+  }
+
+  /** A step's screenshot at failure (PNG); null when none is stored. */
+  async screenshotOf(runId: number, platform: string): Promise<Buffer | null> {
+    return (await selectStepCaptureScreenshot(this.orm, runId, platform)) ?? null;
   }
 
   activeRunId(): Promise<number | null> {
@@ -79,5 +102,9 @@ function toStep(row: StepRow): PlatformStep {
     reason: row.reason,
     volumeDrop: row.volume_drop,
     expectedEvents: row.expected_events,
+    captured: row.captured,
   };
 }
+
+/** GET /api/runs/:id/steps/:platform/capture. */
+const capturePath = (runId: number, platform: string) => `/api/runs/${runId}/steps/${encodeURIComponent(platform)}/capture`;

@@ -1,7 +1,7 @@
 import type { Orm } from '../db/database.js';
 import { updateStepProgress } from '../db/tables/platformSteps.js';
 import { beatRunHeartbeat, finishRunWithSteps, insertRunWithSteps, markRunRunning, type NewRun } from '../db/tables/runs.js';
-import type { ScrapedSelection } from '../platforms/adapter.js';
+import type { MatchedBatch } from '../db/tables/odds.js';
 import type { FailureReason, RunStatus, TerminalRunStatus } from '../shared/contract.js';
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 
@@ -57,7 +57,7 @@ export class RunTransitions {
   }
 
   /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-  async stepProgress(runId: number, platform: string, eventsFound: number, odds: ScrapedSelection[]): Promise<void> {
+  async stepProgress(runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
     await retryWrite(() => updateStepProgress(this.orm, runId, platform, eventsFound, odds), this.retry);
   }
 }

@@ -1,18 +1,23 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { isRefusedValue, pgErrorCode } from '../db/pgErrors.js';
-import { PlatformError, type PlatformAdapter, type ScrapedSelection, type ScrapeObserver } from '../platforms/adapter.js';
+import { PlatformError, type PageCapture, type PlatformAdapter, type ScrapedSelection, type ScrapeObserver } from '../platforms/adapter.js';
 import { storedMessage } from '../platforms/storedValues.js';
-import type { ScrapeOutcome, StepFailureReason, StreamEvent } from '../shared/contract.js';
+import type { RejectedPriceReason, ScrapeOutcome, StepFailureReason, StreamEvent } from '../shared/contract.js';
 import { recordFailure, tracer } from '../telemetry/tracing.js';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventGuard, EventLog } from '../events/index.js';
+import { retryWrite } from './databaseRetry.js';
+import { keepPageCapture } from './keepPageCapture.js';
 import { recordIfWithRetry, recordWithRetry } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsBuffer.js';
 import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
+import type { MatchedBatch } from '../db/tables/odds.js';
+import { matchedShare } from '../db/tables/eventListings.js';
+import type { SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 
 export interface ScrapePlatformDeps {
   orm: Orm;
@@ -21,6 +26,7 @@ export interface ScrapePlatformDeps {
   metrics: Metrics;
   freshness: Freshness;
   volume: VolumeWatch;
+  matcher: SportingEventMatcher;
   logger: Logger;
 }
 
@@ -72,17 +78,27 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       let outcome: ScrapeOutcome = 'completed';
       let error: string | null = null;
       let reason: StepFailureReason | null = null;
+      let capture: PageCapture | undefined;
       try {
         log.info('platform scrape started');
         const timeout = AbortSignal.timeout(adapter.timeoutMs);
         const signal = AbortSignal.any([run.signal, timeout]);
         const odds = new OddsBuffer();
         let progressRecordedAt = Number.NEGATIVE_INFINITY;
+        const rejected = new Map<RejectedPriceReason, number>();
         const observer: ScrapeObserver = {
           redirected(outcome) {
             deps.metrics.platformRedirected(platform, outcome);
             span.addEvent('feed.redirect', { outcome });
             if (outcome !== 'followed') log.warn({ outcome }, 'feed redirected to another origin');
+          },
+          rejectedPrice(reason) {
+            deps.metrics.platformRejectedPrice(platform, reason);
+            rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
+          },
+          quota(report) {
+            deps.metrics.platformQuota(platform, report.remaining);
+            span.setAttribute('oddswatch.platform.quota_remaining', report.remaining);
           },
         };
         try {
@@ -112,24 +128,27 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
                 ? 'aborted: the run ended'
                 : describeError(cause);
           reason = outcome === 'timeout' ? 'timeout' : outcome === 'aborted' ? null : failureReason(cause);
+          if (outcome === 'failed' && adapter.kind === 'browser' && cause instanceof PlatformError) capture = cause.capture;
           recordFailure(span, cause, error);
         }
 
         const durationMs = elapsedMs();
+        // Stored before the step ends, so its event can say so; bounded in time, and never the step's failure.
+        const captured = capture !== undefined && (await keepPageCapture(deps.orm, run.runId, platform, capture, log, span));
         const stepStatus: 'completed' | 'failed' = outcome === 'completed' ? 'completed' : 'failed';
         // The step ends and its event is recorded in one statement, or neither when the run ended the step.
         // platformsDone is counted before the write (the event carries it) and given back when it loses.
         const platformsDone = (run.platformsDone += 1);
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
-        const finish = (status: 'completed' | 'failed', odds: ScrapedSelection[]) => {
+        const finish = (status: 'completed' | 'failed', odds: MatchedBatch) => {
           const step: EventGuard = { kind: 'step.finished', platform, outcome: status, eventsFound, durationMs, error, reason, odds, judge: deps.volume.criteria };
           return status === 'completed'
             ? recordIfWithRetry(deps, run.runId, 'platform.completed', common, step)
-            : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed', reason }, step);
+            : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed', reason, captured }, step);
         };
         let event: StreamEvent | undefined;
         try {
-          event = await finish(stepStatus, odds.take());
+          event = await finish(stepStatus, await matchWithRetry(deps, run.runId, platform, odds.take()));
         } catch (cause) {
           // A value the database refused fails this platform alone; only an unreachable database goes up to the runner.
           if (!isRefusedValue(cause)) throw cause;
@@ -137,15 +156,19 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           error = refusedValueMessage(cause);
           reason = 'refused_value';
           recordFailure(span, cause, error);
-          event = await finish('failed', []);
+          event = await finish('failed', { odds: [], listings: [] });
         }
         if (!event) run.platformsDone -= 1;
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000, reason);
-        span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome });
+        const rejectedPrices = Object.fromEntries(rejected);
+        const rejectedTotal = [...rejected.values()].reduce((sum, count) => sum + count, 0);
+        span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome, 'oddswatch.platform.rejected_prices': rejectedTotal });
+        if (rejectedTotal > 0) log.warn({ rejected_prices: rejectedPrices }, 'platform sent prices that are no valid price (dropped)');
         if (reason) span.setAttribute('oddswatch.failure_reason', reason);
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });
           deps.freshness.succeeded(platform);
+          await reportMatchedShare(deps, platform, log);
         }
         if (event) {
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
@@ -171,18 +194,35 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
  */
 async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: ScrapedSelection[]): Promise<void> {
   try {
-    await deps.transitions.stepProgress(runId, platform, eventsFound, odds);
+    await deps.transitions.stepProgress(runId, platform, eventsFound, await matchWithRetry(deps, runId, platform, odds));
   } catch (cause) {
     if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
     throw cause;
   }
 }
 
+/** Matches a batch, repeated through a short database outage as the write after it is (only while it certainly did not happen). */
+function matchWithRetry(deps: ScrapePlatformDeps, runId: number, platform: string, batch: ScrapedSelection[]): Promise<MatchedBatch> {
+  return retryWrite(() => deps.matcher.match(platform, batch), {
+    onRetry: (error, attempt) => deps.logger.warn({ run_id: runId, platform, err: error, attempt }, 'database unreachable; retrying the write'),
+  });
+}
+
+/** The matched-share gauge after a successful scrape; a failed read only leaves the gauge at its last value. */
+async function reportMatchedShare(deps: ScrapePlatformDeps, platform: string, log: Logger): Promise<void> {
+  try {
+    const share = await matchedShare(deps.orm, platform);
+    if (share !== null) deps.metrics.platformMatched(platform, share);
+  } catch (error) {
+    log.warn({ err: error }, 'could not read the share of matched sporting events');
+  }
+}
+
 /** The SQLSTATE only: PostgreSQL's message can quote the value, which may be huge or hold a secret. */
 const refusedValueMessage = (cause: unknown) => `the database refused a value from this platform (SQLSTATE ${pgErrorCode(cause)}); its odds of this scrape were not all stored`;
 
-/** The adapter classified its failure where it happened; anything else it let through is the feed's connection. */
-const failureReason = (cause: unknown): StepFailureReason => (cause instanceof PlatformError ? cause.reason : 'network');
+/** The adapter classified its failure where it happened; anything it let through unclassified is a defect of ours. */
+const failureReason = (cause: unknown): StepFailureReason => (cause instanceof PlatformError ? cause.reason : 'unexpected');
 
 /** A short, client-safe description (fetch wraps network errors in "fetch failed" with the cause inside), storable as text and JSON. */
 function describeError(error: unknown): string {

@@ -2,6 +2,7 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import type { PrunedRunEvents } from '../runs/pruneRunEvents.js';
 import type { StartRunRequest } from '../runs/startRun.js';
 import { RETENTION_JOB_ID, SCRAPE_JOB_ID, WATCHDOG_JOB_ID, type JobId, type RunDetail } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -26,7 +27,7 @@ export interface JobDefinition {
 export interface JobDeps {
   startRun(request: StartRunRequest): Promise<RunDetail>;
   detectStaleRuns(): Promise<number>;
-  pruneRunEvents(): Promise<number>;
+  pruneRunEvents(): Promise<PrunedRunEvents>;
   pruneOdds(): Promise<number>;
   metrics: Pick<Metrics, 'tickSkipped'>;
   logger: Logger;
@@ -57,13 +58,18 @@ export function createJobs(deps: JobDeps): JobDefinition[] {
     },
     {
       id: RETENTION_JOB_ID,
-      description: `Delete progress events of runs finished, and odds not scraped, over ${deps.config.eventRetentionDays} days ago`,
+      description: `Delete progress events and page captures of runs finished, and odds not scraped, over ${deps.config.eventRetentionDays} days ago`,
       defaultIntervalSeconds: RETENTION_INTERVAL_SECONDS,
       pausable: false,
       run: async () => {
-        const eventsDeleted = await deps.pruneRunEvents();
+        const { events: eventsDeleted, captures: capturesDeleted } = await deps.pruneRunEvents();
         const oddsDeleted = await deps.pruneOdds();
-        return { kind: 'done', summary: `deleted ${eventsDeleted} events and ${oddsDeleted} odds`, result: { eventsDeleted, oddsDeleted }, accepted: false };
+        return {
+          kind: 'done',
+          summary: `deleted ${eventsDeleted} events, ${capturesDeleted} page captures and ${oddsDeleted} odds`,
+          result: { eventsDeleted, capturesDeleted, oddsDeleted },
+          accepted: false,
+        };
       },
     },
   ];

@@ -39,9 +39,15 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  *   from a non-empty response.
  * - `too_large`: the response is larger than the platform's size limit.
  * - `refused_value`: the database refused a value the platform sent (its SQLSTATE is in the step's error).
+ * - `forbidden_address`: the platform's host resolves to an address oddswatch may not reach (link-local,
+ *   cloud metadata) and the operator has not allowed it (ALLOW_PLATFORM_ADDRESSES).
+ * - `layout`: a `browser` platform's page never showed what the entry waits for (a selector, a captured
+ *   response): the page's layout or its API changed. The step keeps a screenshot and the rendered HTML.
+ * - `browser`: the browser crashed, could not start (no Chromium: CHROMIUM_PATH), or was restarted under the step.
+ * - `unexpected`: an error no adapter classified (a defect of oddswatch's, not the platform's: look at the log).
  * Null on a step that did not fail, and on one its run stopped (outcome `aborted`): not the platform's doing.
  */
-export const STEP_FAILURE_REASONS = ['timeout', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'blocked', 'quota_exhausted', 'parse', 'too_large', 'refused_value'] as const;
+export const STEP_FAILURE_REASONS = ['timeout', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'blocked', 'quota_exhausted', 'parse', 'too_large', 'refused_value', 'forbidden_address', 'layout', 'browser', 'unexpected'] as const;
 export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
 
 export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
@@ -65,6 +71,11 @@ export interface PlatformStep {
   volumeDrop: boolean | null;
   /** Its platform's usual: the median sporting events of its previous successful scrapes (null: not judged). */
   expectedEvents: number | null;
+  /**
+   * The page at failure is stored (a failed `browser` step whose page could still be read): GET
+   * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
+   */
+  captured: boolean;
 }
 
 export interface RunSummary {
@@ -117,6 +128,7 @@ export interface RunPage {
 
 export interface PlatformInfo extends PlatformHealth {
   name: string;
+  kind: PlatformKind;
   baseUrl: string;
   timeoutMs: number;
   lastOutcome: 'completed' | 'failed' | null;
@@ -124,6 +136,8 @@ export interface PlatformInfo extends PlatformHealth {
   lastFinishedAt: string | null;
   lastSuccessAt: string | null;
   lastEventsFound: number | null;
+  /** Requests left in the platform's API quota as its last response on this replica reported it; null: no quota (every kind but odds-api), or none reported yet. */
+  quotaRemaining: number | null;
 }
 
 export const JOB_IDS = ['scrape_all_platforms', 'detect_stale_runs', 'prune_run_events'] as const;
@@ -229,8 +243,11 @@ export interface EventPayloads {
   'platform.progress': PlatformScoped;
   /** `volumeDrop`/`expectedEvents` as stored on the step (absent from events recorded before the check existed). */
   'platform.completed': PlatformScoped & { durationMs: number; volumeDrop?: boolean | null; expectedEvents?: number | null };
-  /** `reason` absent from events recorded before steps had one; null when the run stopped the step. */
-  'platform.failed': PlatformScoped & { durationMs: number; error: string; reason?: StepFailureReason | null };
+  /**
+   * `reason` absent from events recorded before steps had one; null when the run stopped the step. `captured`:
+   * the page at failure was stored (PlatformStep.captured); absent from events recorded before captures existed.
+   */
+  'platform.failed': PlatformScoped & { durationMs: number; error: string; reason?: StepFailureReason | null; captured?: boolean };
   /** Carries the run with its final platform steps, so a client needs no refetch. */
   'run.finished': RunScoped & { run: RunDetail; status: TerminalRunStatus; failureReason: FailureReason | null };
   'scheduler.changed': { scheduler: SchedulerState };
@@ -259,8 +276,14 @@ export type PriceMovement = (typeof PRICE_MOVEMENTS)[number];
 
 /** One bookmaker's latest price for a selection (GET /api/odds). */
 export interface BookmakerPrice {
+  /** Who offers the price. */
+  bookmaker: string;
+  /** The platform it was scraped from (the bookmaker itself for every kind but odds-api). */
   platform: string;
+  /** Decimal, rounded to 4 places. */
   price: number;
+  /** The price as the platform wrote it ("7/5", "+140", "2.40"). */
+  priceText: string;
   /** No configured bookmaker offers more for this selection (ties are all best). */
   best: boolean;
   scrapedAt: string;
@@ -271,21 +294,36 @@ export interface BookmakerPrice {
 }
 
 export interface OddsSelection {
+  /** Canonical: `home`/`draw`/`away` for a match result, `over 2.5` for totals, `home -1.5` for spreads. */
   name: string;
-  /** The highest price of every configured bookmaker, also when `platform` filters `prices` to one. */
+  /** The highest price of every configured bookmaker, also when a filter narrows `prices`. */
   bestPrice: number;
   prices: BookmakerPrice[];
 }
 
 export interface OddsMarket {
+  /** Canonical: `match_result`, `totals`, `spreads`; any other as the platform names it, lower case. */
   name: string;
   selections: OddsSelection[];
 }
 
-/** A sporting event with its markets (by name), selections (by name) and bookmaker prices (by bookmaker). */
-export interface SportingEventOdds {
+/** How one platform lists a sporting event: its own id and name. */
+export interface EventListingInfo {
+  platform: string;
   eventKey: string;
   eventName: string;
+}
+
+/**
+ * A sporting event (oddswatch's own, matched across platforms) with its markets, selections and bookmaker prices.
+ * One listed by a single platform is a sporting event of its own until another platform's listing matches it.
+ */
+export interface SportingEventOdds {
+  /** oddswatch's id, stable while its listings keep their participants and start time. */
+  id: number;
+  eventName: string;
+  startsAt: string | null;
+  listings: EventListingInfo[];
   markets: OddsMarket[];
 }
 
@@ -311,7 +349,7 @@ export interface BookmakerFreshness {
 }
 
 export interface OddsPage {
-  /** Sporting events in `eventKey` order. */
+  /** Sporting events in `id` order. */
   items: SportingEventOdds[];
   /** Opaque page token for the next page; null on the last page. */
   nextCursor: string | null;
@@ -323,6 +361,43 @@ export interface OddsPage {
   staleAfterSeconds: number;
 }
 
+/**
+ * Bounds of what a failed `browser` step keeps of its page (StepCapture), enforced where it is stored whatever
+ * the adapter sent: a larger screenshot is not kept (`screenshotDropped`), the HTML is cut (`htmlTruncated`).
+ * Storing a platform's capture deletes its captures beyond the latest `perPlatform`; retention deletes them
+ * with their run's progress events.
+ */
+export const PAGE_CAPTURE_LIMITS = {
+  /** A PNG of the viewport, at most this many bytes. */
+  screenshotBytes: 512 * 1024,
+  /** The rendered HTML, at most this many bytes of UTF-8. */
+  htmlBytes: 256 * 1024,
+  /** The page's URL (redacted), at most this many characters. */
+  urlChars: 2_048,
+  /** Captures kept per platform, the latest. */
+  perPlatform: 20,
+} as const;
+
+/**
+ * A failed `browser` step's page at the moment of failure (GET /api/runs/:id/steps/:platform/capture), for
+ * the operator to read what changed. The HTML is text to read, never to render: scripts and all, the page's.
+ */
+export interface StepCapture {
+  runId: number;
+  platform: string;
+  /** Where the page was, credentials masked. */
+  url: string;
+  /** The rendered DOM, the entry's secrets masked, at most PAGE_CAPTURE_LIMITS.htmlBytes. */
+  html: string;
+  /** `html` was cut at PAGE_CAPTURE_LIMITS.htmlBytes. */
+  htmlTruncated: boolean;
+  /** The PNG of the viewport (GET …/capture/screenshot); null when there is none: not drawn, or dropped. */
+  screenshotUrl: string | null;
+  /** The screenshot was larger than PAGE_CAPTURE_LIMITS.screenshotBytes (or no PNG) and was not kept. */
+  screenshotDropped: boolean;
+  capturedAt: string;
+}
+
 /** A platform step's outcome: `timeout` and `aborted` are failed steps told apart by what the step recorded. */
 export const SCRAPE_OUTCOMES = ['completed', 'failed', 'timeout', 'aborted'] as const;
 export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
@@ -332,6 +407,23 @@ export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
  * trusts), `stripped` (followed to another origin without any configured header or userinfo), `refused`
  * (a downgrade from https to http, a scheme other than http(s), an invalid Location, or one hop too many).
  */
+/**
+ * What a platform is (PLATFORMS_FILE `kind`): `feed` (oddswatch's own `{ page, totalPages, events }` shape,
+ * the default), `odds-api` (The Odds API v4: many bookmakers per platform), `json` (a bookmaker's own JSON,
+ * mapped with JSONata), `html` (server-rendered pages, read with CSS selectors), `browser` (pages that render
+ * only in a browser: Chromium, its JSON responses captured or its rendered DOM read).
+ */
+export const PLATFORM_KINDS = ['feed', 'odds-api', 'json', 'html', 'browser'] as const;
+export type PlatformKind = (typeof PLATFORM_KINDS)[number];
+
+/**
+ * Why a price a platform sent was dropped (`oddswatch_platform_rejected_prices_total{reason}`):
+ * `empty` (no price text), `malformed` (no decimal, fractional or American price), `not_above_one`
+ * (1.0 or less as decimal: no payout), `too_high` (MAX_PRICE or more: no bookmaker offers it).
+ */
+export const REJECTED_PRICE_REASONS = ['empty', 'malformed', 'not_above_one', 'too_high'] as const;
+export type RejectedPriceReason = (typeof REJECTED_PRICE_REASONS)[number];
+
 export const REDIRECT_OUTCOMES = ['followed', 'stripped', 'refused'] as const;
 export type RedirectOutcome = (typeof REDIRECT_OUTCOMES)[number];
 
@@ -432,4 +524,56 @@ export interface TraceDetail {
   runId: number | null;
   /** In the order the spans started. */
   spans: TraceSpan[];
+}
+
+/** One selection of a preview, as a scrape would store it (POST /api/platforms/preview). */
+export interface PlatformPreviewSelection {
+  eventKey: string;
+  eventName: string;
+  home: string | null;
+  away: string | null;
+  startsAt: string | null;
+  market: string;
+  selection: string;
+  /** Decimal, as stored. */
+  price: number;
+  /** As the platform wrote it. */
+  priceText: string;
+  bookmaker: string;
+}
+
+/** How many selections a preview lists (PlatformPreview.selections); `selectionsFound` counts them all. */
+export const PREVIEW_SELECTIONS_LISTED = 50;
+
+/**
+ * POST /api/platforms/preview: the first page of a PLATFORMS_FILE entry, scraped as a run would scrape it,
+ * nothing stored. `ok: false` with the step's `reason` and `error` when the platform failed; what the page
+ * gave before the failure is still counted.
+ */
+export interface PlatformPreview {
+  ok: boolean;
+  kind: PlatformKind;
+  reason: StepFailureReason | null;
+  error: string | null;
+  eventsFound: number;
+  selectionsFound: number;
+  /** The first PREVIEW_SELECTIONS_LISTED selections, in the platform's order. */
+  selections: PlatformPreviewSelection[];
+  /** Every bookmaker offering a price, in order of first appearance (the platform itself but for odds-api). */
+  bookmakers: string[];
+  /** Prices dropped as no valid price, by reason (only reasons that occurred). */
+  rejectedPrices: Partial<Record<RejectedPriceReason, number>>;
+  /** The platform's request quota as this request left it (odds-api); null for kinds without one. */
+  quota: { remaining: number; used: number | null } | null;
+  /** What matching the selections against the stored sporting events counted as already known; null when the service does not compute it. */
+  matchedExisting: number | null;
+}
+
+/** A participant alias (GET/PUT /api/aliases): `alias` is matched as `canonical`; the keys are their normalised forms. */
+export interface ParticipantAliasInfo {
+  alias: string;
+  canonical: string;
+  aliasKey: string;
+  canonicalKey: string;
+  createdAt: string;
 }

@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
 
 /**
  * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
@@ -12,6 +12,30 @@ export const LIMIT_REASONS = ['sse_client', 'sse_total', 'unauthorized'] as cons
 export type LimitReason = (typeof LIMIT_REASONS)[number];
 export const SSE_DISCONNECT_REASONS = ['client_closed', 'slow', 'server_shutdown', 'run_finished'] as const;
 export type SseDisconnectReason = (typeof SSE_DISCONNECT_REASONS)[number];
+
+/**
+ * Why a replica's browser was closed and started anew: `crash` (it died or disconnected), `pages` (recycled
+ * after BROWSER_RECYCLE_PAGES pages), `memory` (recycled past BROWSER_MAX_MEMORY_MB), `unresponsive` (a page
+ * it could not close in time: a script in an endless loop).
+ */
+export const BROWSER_RESTART_CAUSES = ['crash', 'pages', 'memory', 'unresponsive'] as const;
+export type BrowserRestartCause = (typeof BROWSER_RESTART_CAUSES)[number];
+
+/** What the gauges of a replica's browser read (platforms/browser/browserPool.ts). */
+export interface BrowserStateSource {
+  pagesOpen(): number;
+  pagesQueued(): number;
+  /** Memory (PSS) of the browser's process tree, from its last sample; null while no browser runs. */
+  memoryBytes(): number | null;
+}
+
+/** The browser pool's metrics (platforms/browser/browserPool.ts); no platform label: the browser is the replica's. */
+export interface BrowserMetrics {
+  /** `failed`: the step's work on the page threw (whatever the reason, the run's end included). */
+  browserPageClosed(durationSeconds: number, outcome: 'completed' | 'failed'): void;
+  browserRestarted(cause: BrowserRestartCause): void;
+  observeBrowser(source: BrowserStateSource): void;
+}
 
 const RUN_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800];
 const PLATFORM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
@@ -32,7 +56,7 @@ export interface LiveStateSources {
   schedulerNextRunSeconds(job: JobId): number | null;
 }
 
-export interface Metrics {
+export interface Metrics extends BrowserMetrics {
   runFinished(trigger: RunTrigger, status: RunStatus, durationSeconds: number | null): void;
   connectionFailed(trigger: RunTrigger): void;
   staleRun(): void;
@@ -42,6 +66,13 @@ export interface Metrics {
   platformEvents(platform: string, count: number): void;
   volumeDropped(platform: string): void;
   platformRedirected(platform: string, outcome: RedirectOutcome): void;
+  platformRejectedPrice(platform: string, reason: RejectedPriceReason): void;
+  /** The request quota a platform's API last reported (odds-api); this replica's last reading. */
+  platformQuota(platform: string, remaining: number): void;
+  /** The last platformQuota reading of `platform` on this replica; null: none (a kind without a quota, or not scraped yet). */
+  quotaRemaining(platform: string): number | null;
+  /** The share (0..1) of a platform's sporting events matched with another platform's, after its last matching. */
+  platformMatched(platform: string, ratio: number): void;
   tickSkipped(job: JobId): void;
   sseDisconnected(stream: SseStream, reason: SseDisconnectReason): void;
   unauthorized(route: string): void;
@@ -58,10 +89,17 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
   const volumeDrops = counter('oddswatch_platform_volume_drops', 'Successful scrapes that found far fewer sporting events than their platform usually does.');
   const redirects = counter('oddswatch_platform_redirects', 'Redirects a platform answered, by how they were handled (followed, stripped of credentials, refused).');
+  const rejectedPrices = counter('oddswatch_platform_rejected_prices', 'Prices a platform sent that are no valid price (dropped, never stored), by platform and reason.');
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
   const limited = counter('oddswatch_http_limited', 'Requests refused with 429 by a limit, by reason (sse_client, sse_total, unauthorized).');
+  const browserRestarts = counter('oddswatch_browser_restarts', "Times this replica's browser was closed and started anew, by cause (crash, pages, memory, unresponsive).");
+  const browserPageDuration = meter.createHistogram('oddswatch_browser_page_duration_seconds', {
+    description: 'Time a browser page was held by one step, from opening its context to closing it (queueing not included), by outcome (completed, failed).',
+    unit: 's',
+    advice: { explicitBucketBoundaries: PLATFORM_DURATION_BUCKETS },
+  });
   const runDuration = meter.createHistogram('oddswatch_run_duration_seconds', {
     description: 'Wall time of finished runs, from start to terminal status.',
     unit: 's',
@@ -88,9 +126,29 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const platform of platforms) zero(eventsScraped, { platform });
   for (const platform of platforms) zero(volumeDrops, { platform });
   for (const platform of platforms) for (const outcome of REDIRECT_OUTCOMES) zero(redirects, { platform, outcome });
+  for (const platform of platforms) for (const reason of REJECTED_PRICE_REASONS) zero(rejectedPrices, { platform, reason });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
+  for (const cause of BROWSER_RESTART_CAUSES) zero(browserRestarts, { cause });
+
+  // Last readings, per platform, of this replica: the gauges below read them.
+  const quotaRemaining = new Map<string, number>();
+  const matchedRatio = new Map<string, number>();
+  meter
+    .createObservableGauge('oddswatch_platform_quota_remaining', {
+      description: "Requests left in a platform's API quota, as its last response reported (odds-api: x-requests-remaining); absent for platforms without a quota.",
+    })
+    .addCallback((result) => {
+      for (const [platform, remaining] of quotaRemaining) result.observe(remaining, { platform });
+    });
+  meter
+    .createObservableGauge('oddswatch_platform_matched_ratio', {
+      description: "Share (0..1) of a platform's sporting events matched with another platform's, after its last scrape.",
+    })
+    .addCallback((result) => {
+      for (const [platform, ratio] of matchedRatio) result.observe(ratio, { platform });
+    });
 
   const observe = (sources: LiveStateSources) => {
     meter
@@ -157,10 +215,30 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),
     platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),
+    platformRejectedPrice: (platform, reason) => rejectedPrices.add(1, { platform, reason }),
+    platformQuota: (platform, remaining) => void quotaRemaining.set(platform, remaining),
+    quotaRemaining: (platform) => quotaRemaining.get(platform) ?? null,
+    platformMatched: (platform, ratio) => void matchedRatio.set(platform, ratio),
     tickSkipped: (job) => ticksSkipped.add(1, { scheduler_job: job }),
     sseDisconnected: (stream, reason) => disconnects.add(1, { stream, reason }),
     unauthorized: (route) => unauthorized.add(1, { route }),
     limited: (reason) => limited.add(1, { reason }),
+    browserPageClosed: (seconds, outcome) => browserPageDuration.record(seconds, { outcome }),
+    browserRestarted: (cause) => browserRestarts.add(1, { cause }),
+    observeBrowser(source) {
+      const open = meter.createObservableGauge('oddswatch_browser_pages_open', { description: "Pages open in this replica's browser (at most BROWSER_MAX_PAGES)." });
+      const queued = meter.createObservableGauge('oddswatch_browser_pages_queued', { description: 'Steps waiting for a browser page on this replica.' });
+      const memory = meter.createObservableGauge('oddswatch_browser_memory_bytes', {
+        description: "Memory of this replica's browser: the PSS of all its processes together (shared pages counted once); absent while none runs.",
+        unit: 'By',
+      });
+      meter.addBatchObservableCallback((result) => {
+        result.observe(open, source.pagesOpen());
+        result.observe(queued, source.pagesQueued());
+        const bytes = source.memoryBytes();
+        if (bytes !== null) result.observe(memory, bytes);
+      }, [open, queued, memory]);
+    },
     observe,
   };
 }

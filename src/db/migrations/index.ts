@@ -9,6 +9,9 @@ import { Migration20261126030000_odds_fillfactor } from './Migration202611260300
 import { Migration20261126040000_odds_natural_primary_key } from './Migration20261126040000_odds_natural_primary_key.js';
 import { Migration20261126050000_sporting_events } from './Migration20261126050000_sporting_events.js';
 import { Migration20261206010000_step_reason } from './Migration20261206010000_step_reason.js';
+import { Migration20261206020000_bookmakers_and_matching } from './Migration20261206020000_bookmakers_and_matching.js';
+import { Migration20261206030000_browser_reasons } from './Migration20261206030000_browser_reasons.js';
+import { Migration20261206040000_step_captures } from './Migration20261206040000_step_captures.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -22,4 +25,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126040000_odds_natural_primary_key', class: Migration20261126040000_odds_natural_primary_key },
   { name: 'Migration20261126050000_sporting_events', class: Migration20261126050000_sporting_events },
   { name: 'Migration20261206010000_step_reason', class: Migration20261206010000_step_reason },
+  { name: 'Migration20261206020000_bookmakers_and_matching', class: Migration20261206020000_bookmakers_and_matching },
+  { name: 'Migration20261206030000_browser_reasons', class: Migration20261206030000_browser_reasons },
+  { name: 'Migration20261206040000_step_captures', class: Migration20261206040000_step_captures },
 ];

@@ -1,7 +1,7 @@
 import { boundRowCount, boundRows } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
-import { sportingEventsUpsert } from './sportingEvents.js';
+import { listingsUpsert, type NewListing } from './eventListings.js';
 
 /**
  * Who writes `odds`: the odds upsert (`oddsUpsertCte`), carried by a step's statements
@@ -10,13 +10,21 @@ import { sportingEventsUpsert } from './sportingEvents.js';
  * Read by GET /api/odds (`selectOddsPage`, odds/oddsQuery.ts).
  */
 
-/** One price to store (an adapter's ScrapedSelection has this shape). */
+/** One price to store, its market and selection already canonical (platforms/matching/selections.ts). */
 export interface NewOdds {
   eventKey: string;
   eventName: string;
   market: string;
   selection: string;
+  bookmaker: string;
   price: number;
+  priceText: string;
+}
+
+/** What a step writes: its prices, and its listings each matched to a sporting event (odds/sportingEventMatcher.ts). */
+export interface MatchedBatch {
+  odds: NewOdds[];
+  listings: NewListing[];
 }
 
 /**
@@ -26,38 +34,41 @@ export interface NewOdds {
  */
 export const ODDS_UPDATE_SET = `previous_price = case when odds.run_id = excluded.run_id then odds.previous_price else odds.price end,
        previous_scraped_at = case when odds.run_id = excluded.run_id then odds.previous_scraped_at else odds.scraped_at end,
-       price = excluded.price, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`;
+       price = excluded.price, price_text = excluded.price_text, event_name = excluded.event_name, scraped_at = excluded.scraped_at, run_id = excluded.run_id`;
 
 /** A batch without repeated selections: a page may list one twice, and ON CONFLICT cannot touch a row twice in a statement. */
 export function uniqueSelections<T extends NewOdds>(batch: T[]): T[] {
-  return [...new Map(batch.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}`, row])).values()];
+  return [...new Map(batch.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}\u0000${row.bookmaker}`, row])).values()];
 }
 
 /**
  * The odds upsert as SQL fragments of a `with` list (data-modifying CTEs, the last `odds_upsert`) so that
  * a platform step's own write can carry it: the latest price per natural key, never a duplicate row
- * (ODDS_UPDATE_SET on an existing one). The same statement records each sporting event's name for this
- * bookmaker (sportingEventsUpsert), so a sporting event with odds always has its name row.
+ * (ODDS_UPDATE_SET on an existing one). The same statement records the platform's listings
+ * (listingsUpsert), so a sporting event with odds always has its listing.
  */
-export function oddsUpsertCte(platform: string, runId: number, batch: NewOdds[]): { sql: string; params: unknown[] } {
-  const rows = uniqueSelections(batch);
+export function oddsUpsertCte(platform: string, runId: number, batch: MatchedBatch): { sql: string; params: unknown[] } {
+  const rows = uniqueSelections(batch.odds);
+  const listings = listingsUpsert(platform, batch.listings);
   return {
     sql: `odds_in as (
-     select * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[]) as u(event_key, event_name, market, selection, price)
+     select * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[]) as u(event_key, event_name, market, selection, bookmaker, price, price_text)
    ),
-   sporting_events_upsert as (${sportingEventsUpsert('odds_in', '?')}),
+   ${listings.sql},
    odds_upsert as (
-     insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
-     select ?, event_key, event_name, market, selection, price, now(), ?::bigint from odds_in
-     on conflict (event_key, market, selection, platform)
+     insert into odds (platform, event_key, event_name, market, selection, bookmaker, price, price_text, scraped_at, run_id)
+     select ?, event_key, event_name, market, selection, bookmaker, price, price_text, now(), ?::bigint from odds_in
+     on conflict (platform, event_key, market, selection, bookmaker)
      do update set ${ODDS_UPDATE_SET})`,
     params: [
       sqlArray(rows.map((row) => row.eventKey)),
       sqlArray(rows.map((row) => row.eventName)),
       sqlArray(rows.map((row) => row.market)),
       sqlArray(rows.map((row) => row.selection)),
+      sqlArray(rows.map((row) => row.bookmaker)),
       sqlArray(rows.map((row) => row.price)),
-      platform,
+      sqlArray(rows.map((row) => row.priceText)),
+      ...listings.params,
       platform,
       runId,
     ],
@@ -70,61 +81,86 @@ export function deleteStaleOdds(orm: Orm, retentionDays: number): Promise<number
 }
 
 export interface OddsFilter {
-  /** Bookmakers whose prices count (the configured platforms). */
+  /** Platforms whose prices count (the configured ones). */
   platforms: string[];
-  /** Only this bookmaker's sporting events and prices; best prices still compare every bookmaker. */
+  /** Only sporting events this platform lists, and only its prices; best prices still compare every bookmaker. */
   platform?: string;
-  /** Case-insensitive substring of the sporting event's name. */
+  /** Only sporting events this bookmaker prices, and only its prices; best prices still compare every bookmaker. */
+  bookmaker?: string;
+  /** Case-insensitive substring of a platform's name for the sporting event. */
   search?: string;
   limit: number;
-  /** Sporting events after this event key (decoded page token). */
-  afterEventKey?: string;
+  /** Sporting events after this id (decoded page token). */
+  afterId?: number;
 }
 
 export interface OddsRow {
+  sporting_event_id: string;
+  sporting_event_name: string;
+  starts_at: Date | string | null;
   event_key: string;
   event_name: string;
   market: string;
   selection: string;
   platform: string;
+  bookmaker: string;
   price: string;
+  price_text: string;
   scraped_at: Date | string;
   run_id: string;
   previous_price: string | null;
   previous_scraped_at: Date | string | null;
 }
 
-/** The page's statement, exported for the bench's EXPLAIN. One page of event keys, then their rows. */
+/**
+ * A selection as its sporting event names it: a listing with home and away the other way round (`swapped`)
+ * has its `home…`/`away…` selections (match result, spreads) read as the other side's.
+ */
+const SHOWN_SELECTION = `case when l.swapped and o.selection ~ '^(home|away)( |$)'
+      then (case when left(o.selection, 4) = 'home' then 'away' else 'home' end) || substr(o.selection, 5)
+      else o.selection end`;
+
+/**
+ * The page's statement, exported for the bench's EXPLAIN. One page of sporting event ids (walking the
+ * listings' sporting_event_id index in order), then every configured platform's prices for them.
+ */
 export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[] } {
-  // Every page walks the primary key (event_key, market, selection, platform) in order; the bookmaker is its last column.
-  const where = [filter.platform ? 'o.platform = ?' : 'o.platform = any(?::text[])'];
+  const where = [filter.platform ? 'l.platform = ?' : 'l.platform = any(?::text[])'];
   const params: unknown[] = [filter.platform ?? sqlArray(filter.platforms)];
-  if (filter.search) {
-    // The bookmaker's own name for the sporting event, found through the trigram index of sporting_events.
-    where.push(`(o.event_key, o.platform) in (select s.event_key, s.platform from sporting_events s where s.event_name ilike ?)`);
-    params.push(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`);
+  if (filter.bookmaker) {
+    where.push('exists (select 1 from odds b where b.platform = l.platform and b.event_key = l.event_key and b.bookmaker = ?)');
+    params.push(filter.bookmaker);
   }
-  if (filter.afterEventKey !== undefined) {
-    where.push('o.event_key > ?');
-    params.push(filter.afterEventKey);
+  if (filter.search) {
+    // Any platform's own name for the sporting event, found through the trigram index of event_listings.
+    where.push('l.sporting_event_id in (select s.sporting_event_id from event_listings s where s.event_name ilike ? and s.platform = any(?::text[]))');
+    params.push(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`, sqlArray(filter.platforms));
+  }
+  if (filter.afterId !== undefined) {
+    where.push('l.sporting_event_id > ?');
+    params.push(filter.afterId);
   }
   // One extra sporting event tells whether there is a next page.
   params.push(filter.limit + 1, sqlArray(filter.platforms));
   const sql = `with page as (
-      select distinct o.event_key from odds o
+      select distinct l.sporting_event_id as id from event_listings l
       where ${where.join(' and ')}
-      order by o.event_key
+      order by 1
       limit ?
     )
-    select o.event_key, o.event_name, o.market, o.selection, o.platform, o.price, o.scraped_at, o.run_id,
+    select page.id as sporting_event_id, se.event_name as sporting_event_name, se.starts_at,
+      o.event_key, o.event_name, o.market, shown.selection, o.platform, o.bookmaker, o.price, o.price_text, o.scraped_at, o.run_id,
       o.previous_price, o.previous_scraped_at
-    from page join odds o on o.event_key = page.event_key
-    where o.platform = any(?::text[])
-    order by o.event_key, o.market, o.selection, o.platform`;
+    from page
+    join sporting_events se on se.id = page.id
+    join event_listings l on l.sporting_event_id = page.id and l.platform = any(?::text[])
+    join odds o on o.platform = l.platform and o.event_key = l.event_key
+    cross join lateral (select ${SHOWN_SELECTION} as selection) shown
+    order by page.id, o.market, shown.selection, o.bookmaker, o.platform`;
   return { sql, params };
 }
 
-/** The rows of one odds page (limit + 1 sporting events), ordered by event, market, selection, bookmaker. */
+/** The rows of one odds page (limit + 1 sporting events), ordered by sporting event, market, selection, bookmaker. */
 export function selectOddsPage(orm: Orm, filter: OddsFilter): Promise<OddsRow[]> {
   const { sql, params } = oddsPageSql(filter);
   return boundRows<OddsRow>(orm, sql, params);

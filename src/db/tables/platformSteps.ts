@@ -3,7 +3,7 @@ import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 import { FAILURE_RATE_WINDOW } from '../../shared/contract.js';
 import type { ScrapeOutcome, StepFailureReason } from '../../shared/contract.js';
-import { oddsUpsertCte, type NewOdds } from './odds.js';
+import { oddsUpsertCte, type MatchedBatch } from './odds.js';
 
 /**
  * Who writes `platform_steps`: inserted with their run and ended with it (tables/runs.ts
@@ -16,7 +16,7 @@ import { oddsUpsertCte, type NewOdds } from './odds.js';
 type Timestamp = Date | string;
 
 /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: NewOdds[]): Promise<void> {
+export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
   const upsert = oddsUpsertCte(platform, runId, odds);
   await boundStatement(
     orm,

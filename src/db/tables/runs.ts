@@ -101,6 +101,7 @@ export interface StepRow {
   reason: StepFailureReason | null;
   volume_drop: boolean | null;
   expected_events: number | null;
+  captured: boolean;
 }
 
 /** The runs with their step totals; `steps` adds each run's steps as a json array, in its platforms' order. */
@@ -128,7 +129,8 @@ const selectRuns = ({ steps = false } = {}) => `
            select coalesce(json_agg(json_build_object(
                'platform', ps.platform, 'status', ps.status, 'events_found', ps.events_found, 'started_at', ps.started_at,
                'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'reason', ps.reason, 'volume_drop', ps.volume_drop,
-               'expected_events', ps.expected_events)
+               'expected_events', ps.expected_events,
+               'captured', exists (select 1 from step_captures sc where sc.run_id = ps.run_id and sc.platform = ps.platform))
              order by array_position(r.platforms, ps.platform), ps.platform), '[]'::json) as steps
            from platform_steps ps where ps.run_id = r.id
          ) st`

@@ -11,6 +11,7 @@ import { validatedRoutes } from '../validation.js';
 const oddsQuery = z
   .object({
     platform: z.string().min(1).max(100).optional(),
+    bookmaker: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a bookmaker key: letters, digits, _ . -').optional(),
     q: z
       .string()
       .max(100, 'search at most 100 characters')
@@ -50,15 +51,15 @@ export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSec
     if (query.platform !== undefined && !platforms.includes(query.platform)) {
       throw new AppError('unknown_platform', 400, `platform ${query.platform} is not configured`, { platforms });
     }
-    let afterEventKey: string | undefined;
+    let afterId: number | undefined;
     if (query.cursor !== undefined) {
       const decoded = decodeOddsCursor(query.cursor);
       if (decoded === null) throw new AppError('invalid_cursor', 400, 'cursor is not one this API returned');
-      afterEventKey = decoded;
+      afterId = decoded;
     }
     const covered = query.platform !== undefined ? [query.platform] : platforms;
     const [page, successes] = await Promise.all([
-      queryOdds(orm, { platforms, platform: query.platform, search: query.q || undefined, limit: query.limit, afterEventKey }),
+      queryOdds(orm, { platforms, platform: query.platform, bookmaker: query.bookmaker, search: query.q || undefined, limit: query.limit, afterId }),
       lastSuccesses(orm, covered),
     ]);
     const intervalSeconds = scrapeIntervalSeconds();

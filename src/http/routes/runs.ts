@@ -2,6 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { createRoute, z } from '@hono/zod-openapi';
 import { AppError, notFound } from '../../errors.js';
 import type { EventLog } from '../../events/index.js';
+import { commonEntryKeys } from '../../platforms/entry.js';
 import type { RunReadModel } from '../../runs/runReadModel.js';
 import type { StartRunRequest } from '../../runs/startRun.js';
 import { RUN_STATUSES, RUN_TRIGGERS, TERMINAL_RUN_STATUSES, type RunDetail, type RunPage } from '../../shared/contract.js';
@@ -40,6 +41,11 @@ const listQuery = z
   .strict();
 
 const runParam = z.object({ id: idSchema });
+/** A step of a run: the platform named as PLATFORMS_FILE names it (it need not be configured any more). */
+const stepParam = z.object({ id: idSchema, platform: commonEntryKeys.name });
+
+/** A stored screenshot never changes (a step keeps its first capture); it may only be deleted. */
+const SCREENSHOT_CACHE_CONTROL = 'private, max-age=86400, immutable';
 
 export interface RunRoutesDeps {
   runs: RunReadModel;
@@ -107,6 +113,28 @@ const runEventsRoute = createRoute({
   },
 });
 
+const captureRoute = createRoute({
+  method: 'get',
+  path: '/{id}/steps/{platform}/capture',
+  summary: "A failed browser step's page at failure (StepCapture): URL, rendered HTML as a JSON string, the screenshot's URL",
+  request: { params: stepParam },
+  responses: {
+    200: { description: 'StepCapture' },
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
+  },
+});
+
+const screenshotRoute = createRoute({
+  method: 'get',
+  path: '/{id}/steps/{platform}/capture/screenshot',
+  summary: "A failed browser step's screenshot at failure (PNG of the viewport)",
+  request: { params: stepParam },
+  responses: {
+    200: { description: 'The PNG', content: { 'image/png': { schema: z.string().openapi({ format: 'binary' }) } } },
+    ...errorResponses(USES_DATABASE, { 400: ['invalid_request'], 404: ['not_found'] }),
+  },
+});
+
 export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) {
   const app = validatedRoutes();
   openapiWithJsonBody(app, startRunRoute, async (c) => {
@@ -142,6 +170,18 @@ export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) 
       const run = await runs.detailOf(id);
       if (!run) throw notFound(`run ${id}`);
       return c.json(run);
+    })
+    .openapi(captureRoute, async (c) => {
+      const { id, platform } = c.req.valid('param');
+      const capture = await runs.captureOf(id, platform);
+      if (!capture) throw notFound(`a page at failure of platform ${platform} in run ${id}`);
+      return c.json(capture);
+    })
+    .openapi(screenshotRoute, async (c) => {
+      const { id, platform } = c.req.valid('param');
+      const png = await runs.screenshotOf(id, platform);
+      if (!png) throw notFound(`a screenshot at failure of platform ${platform} in run ${id}`);
+      return c.body(new Uint8Array(png), 200, { 'Content-Type': 'image/png', 'Cache-Control': SCREENSHOT_CACHE_CONTROL });
     })
     .openapi(runEventsRoute, async (c) => {
       const { id } = c.req.valid('param');

@@ -47,7 +47,7 @@ const intervalRoute = createRoute({
 const runNowRoute = createRoute({
   method: 'post',
   path: '/jobs/{id}/run',
-  summary: 'Run a job now (scrape: 202 with the run; watchdog: { staleRunsFailed }; retention: { eventsDeleted })',
+  summary: 'Run a job now (scrape: 202 with the run; watchdog: { staleRunsFailed }; retention: { eventsDeleted, capturesDeleted, oddsDeleted })',
   security: OPERATOR_ONLY,
   request: { params: jobParam },
   responses: {
