@@ -4,6 +4,7 @@ import DashboardView from '@/views/DashboardView.vue';
 import NotFoundView from '@/views/NotFoundView.vue';
 import OddsView from '@/views/OddsView.vue';
 import PlatformView from '@/views/PlatformView.vue';
+import PlatformsView from '@/views/PlatformsView.vue';
 import RunDetailView from '@/views/RunDetailView.vue';
 import RunsView from '@/views/RunsView.vue';
 
@@ -14,6 +15,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/odds', name: 'odds', component: OddsView, meta: { title: 'Odds' } },
   // Opened from a run page only: loaded on first visit, so the dashboard's first load does not carry it.
   { path: '/traces/:traceId', name: 'trace', component: () => import('@/views/TraceView.vue'), meta: { title: 'Trace' } },
+  { path: '/platforms', name: 'platforms', component: PlatformsView, meta: { title: 'Platforms' } },
   { path: '/platforms/:name', name: 'platform', component: PlatformView, meta: { title: 'Bookmaker' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Not found' } },
 ];

@@ -102,6 +102,84 @@ describe('PlatformStep', () => {
     }
   });
 
+  it('a failed browser step with a capture offers "Page at failure", read when opened: the screenshot, and the HTML as escaped text', async () => {
+    const html = '<html><body><b id="bold">Arsenal</b><img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script></body></html>';
+    const fake = installFakeFetch({
+      'GET /api/runs/7/steps/nightjar/capture': {
+        body: {
+          runId: 7,
+          platform: 'nightjar',
+          url: 'https://www.nightjar.example/football/?token=***',
+          html,
+          htmlTruncated: true,
+          screenshotUrl: '/api/runs/7/steps/nightjar/capture/screenshot',
+          screenshotDropped: false,
+          capturedAt: '2026-01-27T16:00:09.000Z',
+        },
+      },
+    });
+    const step = makeStep('nightjar', { status: 'failed', reason: 'layout', error: 'wait for .event-card: not on the page within its timeout', durationMs: 10_000, captured: true });
+    const wrapper = mount(PlatformStep, { props: { step, now, detailed: true, runId: 7 } });
+    const disclosure = wrapper.get('[data-testid="step-capture"]');
+    expect(disclosure.get('summary').text()).toBe('Page at failure');
+    expect(fake.calls).toHaveLength(0); // nothing read until it is opened
+
+    (disclosure.element as HTMLDetailsElement).open = true;
+    await disclosure.trigger('toggle');
+    await flush();
+    expect(fake.callsTo('GET', '/api/runs/7/steps/nightjar/capture')).toHaveLength(1);
+    const img = wrapper.get('[data-testid="step-capture-screenshot"]');
+    expect(img.attributes('src')).toBe('/api/runs/7/steps/nightjar/capture/screenshot');
+    expect(img.attributes('alt')).toMatch(/nightjar/);
+    expect(img.classes()).toContain('shot');
+    const pre = wrapper.get('[data-testid="step-capture-html"]');
+    expect(pre.element.tagName).toBe('PRE');
+    expect(pre.text()).toBe(html);
+    expect(pre.element.children).toHaveLength(0); // text, not markup
+    expect(wrapper.find('#bold').exists()).toBe(false);
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+    expect(wrapper.get('[data-testid="step-capture-truncated"]').text()).toBe(', cut at 256 KiB');
+    expect(wrapper.get('[data-testid="step-capture-url"]').text()).toBe('https://www.nightjar.example/football/?token=***');
+
+    // Opened again: the capture is kept, not read twice.
+    await disclosure.trigger('toggle');
+    await flush();
+    expect(fake.callsTo('GET', '/api/runs/7/steps/nightjar/capture')).toHaveLength(1);
+    wrapper.unmount();
+  });
+
+  it('"Page at failure" says why there is no screenshot, and shows a failed read; none without a capture or off the run page', async () => {
+    installFakeFetch({
+      'GET /api/runs/8/steps/kestrel/capture': {
+        body: { runId: 8, platform: 'kestrel', url: 'https://k.example/', html: '<p>x</p>', htmlTruncated: false, screenshotUrl: null, screenshotDropped: true, capturedAt: '2026-01-27T16:00:09.000Z' },
+      },
+      'GET /api/runs/9/steps/kestrel/capture': apiError(404, 'not_found', 'a page at failure of platform kestrel in run 9 not found'),
+    });
+    const open = async (runId: number) => {
+      const wrapper = mount(PlatformStep, { props: { step: makeStep('kestrel', { status: 'failed', reason: 'layout', error: 'x', captured: true }), now, detailed: true, runId } });
+      const disclosure = wrapper.get('[data-testid="step-capture"]');
+      (disclosure.element as HTMLDetailsElement).open = true;
+      await disclosure.trigger('toggle');
+      await flush();
+      return wrapper;
+    };
+    const dropped = await open(8);
+    expect(dropped.find('[data-testid="step-capture-screenshot"]').exists()).toBe(false);
+    expect(dropped.get('[data-testid="step-capture-no-screenshot"]').text()).toBe('No screenshot: it was larger than 512 KiB.');
+    expect(dropped.find('[data-testid="step-capture-truncated"]').exists()).toBe(false);
+    const gone = await open(9);
+    expect(gone.get('[data-testid="step-capture-error"]').text()).toContain('not found');
+
+    const failed = { status: 'failed' as const, reason: 'layout' as const, error: 'x' };
+    for (const props of [
+      { step: makeStep('kestrel', { ...failed, captured: false }), detailed: true, runId: 8 },
+      { step: makeStep('kestrel', { ...failed, captured: true }), runId: 8 },
+      { step: makeStep('kestrel', { status: 'completed', captured: true }), detailed: true, runId: 8 },
+    ]) {
+      expect(mount(PlatformStep, { props: { ...props, now } }).find('[data-testid="step-capture"]').exists()).toBe(false);
+    }
+  });
+
   it('elapsed time ticks with the shared clock', async () => {
     const step = makeStep('alpha', { status: 'running' });
     const wrapper = mount(PlatformStep, { props: { step, now, anchor: { elapsedMs: 0, receivedAt: now } } });

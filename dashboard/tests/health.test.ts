@@ -28,6 +28,7 @@ const ERROR = { message: 'feed answered HTTP 503 on page 1', at: '2026-01-27T15:
 function info(name: string, overrides: Partial<PlatformInfo> = {}): PlatformInfo {
   return {
     name,
+    kind: 'feed',
     baseUrl: `http://feeds.test/${name}`,
     timeoutMs: 30_000,
     lastOutcome: 'completed',
@@ -35,6 +36,7 @@ function info(name: string, overrides: Partial<PlatformInfo> = {}): PlatformInfo
     lastFinishedAt: '2026-01-27T15:59:00.000Z',
     lastSuccessAt: '2026-01-27T15:59:00.000Z',
     lastEventsFound: 12,
+    quotaRemaining: null,
     ...NO_HEALTH,
     ...overrides,
   };

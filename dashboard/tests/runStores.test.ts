@@ -214,6 +214,18 @@ describe('the volume-drop flag of a finished step', () => {
   });
 });
 
+describe('the page at failure of a failed step', () => {
+  it('comes live with platform.failed (captured), so the run page offers it without a refetch', () => {
+    installFakeFetch({});
+    const active = useActiveRunStore();
+    route(ev.created({ id: 300, seq: 1, run: makeRun({ id: 13, status: 'running' }) }), ev.platformStarted({ id: 301, seq: 2, runId: 13, platform: 'alpha' }), ev.platformStarted({ id: 302, seq: 3, runId: 13, platform: 'bravo' }));
+    route(ev.failed({ id: 303, seq: 4, runId: 13, platform: 'alpha', platformsDone: 1, error: 'wait for .card: not on the page', reason: 'layout', captured: true }));
+    // An event recorded before captures existed carries none: nothing to offer.
+    route(ev.failed({ id: 304, seq: 5, runId: 13, platform: 'bravo', platformsDone: 2, error: 'boom', reason: 'parse' }));
+    expect(active.run?.steps.map((s) => [s.platform, s.captured])).toEqual([['alpha', true], ['bravo', false], ['charlie', false]]);
+  });
+});
+
 describe('runs store: lists', () => {
   it('loads a snapshot first, then prepends created runs and updates counts from platform events', async () => {
     installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 3, status: 'completed' })], nextCursor: null } } });

@@ -13,6 +13,7 @@ import type {
   OddsPage,
   PlatformHistory,
   PlatformInfo,
+  PlatformPreview,
   RunDetail,
   RunHistory,
   RunPage,
@@ -20,6 +21,7 @@ import type {
   RunTrigger,
   SchedulerJob,
   SchedulerState,
+  StepCapture,
   TraceDetail,
 } from '@contract';
 import { ERROR_CODES, type ErrorCode } from '@contract';
@@ -174,9 +176,13 @@ export const api = {
   listRuns: (q: RunQuery = {}) => request<RunPage>('GET', `/api/runs${query({ ...q })}`),
   getRun: (id: number) => request<RunDetail>('GET', `/api/runs/${id}`),
   activeRun: () => request<{ run: RunDetail | null }>('GET', '/api/runs/active'),
+  /** A failed browser step's page at failure (its screenshot is an image URL in it). */
+  stepCapture: (runId: number, platform: string) => request<StepCapture>('GET', `/api/runs/${runId}/steps/${encodeURIComponent(platform)}/capture`),
   startRun: (body: StartRunBody) => authorized(() => request<RunDetail>('POST', '/api/runs', body)),
 
   platforms: () => request<{ items: PlatformInfo[] }>('GET', '/api/platforms'),
+  /** Scrapes the first page of a PLATFORMS_FILE entry, storing nothing (operator token). */
+  previewPlatform: (entry: unknown) => authorized(() => request<PlatformPreview>('POST', '/api/platforms/preview', entry)),
   platformHistory: (name: string) => request<PlatformHistory>('GET', `/api/platforms/${encodeURIComponent(name)}/history`),
   runHistory: () => request<RunHistory>('GET', '/api/runs/history'),
 

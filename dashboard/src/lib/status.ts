@@ -73,6 +73,10 @@ const STEP_REASONS: Record<StepFailureReason, string> = {
   parse: 'unreadable response',
   too_large: 'response too large',
   refused_value: 'value refused by the database',
+  forbidden_address: 'forbidden address',
+  layout: 'page layout changed',
+  browser: 'browser failed',
+  unexpected: 'unexpected error',
 };
 export const stepReasonLabel = (reason: StepFailureReason): string => STEP_REASONS[reason];
 

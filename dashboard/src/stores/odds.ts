@@ -8,7 +8,7 @@ import { asGetter } from './asGetter';
 export const ODDS_PAGE_LIMIT = 20;
 
 export interface OddsView {
-  /** Bookmaker filter (one column); null: every bookmaker. */
+  /** Platform filter (only the bookmakers it brings); null: every configured platform. */
   platform: string | null;
   /** Text search on the sporting event's name. */
   q: string;
@@ -18,7 +18,7 @@ export interface OddsView {
 
 /**
  * The page of odds the Odds page shows, while it is shown (`open`/`close`). Kept current without reloading the
- * table: a `platform.completed` refetches that bookmaker's prices of this page only and merges them; the whole
+ * table: a `platform.completed` refetches that platform's prices of this page only and merges them; the whole
  * page is read again on `open` and on `refresh` (useLiveSync's snapshot: reconnect and `resync`).
  * Requests run one at a time, in order, so an older answer never lands over a newer one.
  */
@@ -29,15 +29,15 @@ export const useOddsStore = defineStore('odds', () => {
   const loaded = ref(false);
   const loading = ref(false);
   const error = ref<string | null>(null);
-  /** How fresh each bookmaker is, as the API last said (GET /api/odds' `bookmakers`), by name. */
+  /** How fresh each platform is, as the API last said (GET /api/odds' `bookmakers`), by platform. */
   const freshness = ref<Record<string, BookmakerFreshness>>({});
   /** The scrape interval and stale threshold the API used for `freshness`. */
   const scrapeIntervalSeconds = ref<number | null>(null);
   const staleAfterSeconds = ref<number | null>(null);
-  /** Bookmakers whose prices to refetch (coalesced while a request runs). */
+  /** Platforms whose prices to refetch (coalesced while a request runs). */
   const dirty = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
-  /** Bumped by every full load: a bookmaker refetch queued before it is dropped (the full page has it). */
+  /** Bumped by every full load: a platform refetch queued before it is dropped (the full page has it). */
   let generation = 0;
 
   function takeFreshness(page: OddsPage, replace: boolean): void {
@@ -78,7 +78,7 @@ export const useOddsStore = defineStore('odds', () => {
     });
   }
 
-  function refetchBookmaker(platform: string): Promise<void> {
+  function refetchPlatform(platform: string): Promise<void> {
     if (dirty.has(platform)) return chain;
     dirty.add(platform);
     const gen = generation;
@@ -117,8 +117,8 @@ export const useOddsStore = defineStore('odds', () => {
   const refresh = (): Promise<void> => (view.value ? loadPage() : Promise.resolve());
 
   /**
-   * Only what a finished scrape changed: that bookmaker's prices on this page, and its freshness. Progress events
-   * change nothing. A new scrape interval moves every bookmaker's stale threshold: the page again (an operator's
+   * Only what a finished scrape changed: that platform's prices on this page, and its freshness. Progress events
+   * change nothing. A new scrape interval moves every platform's stale threshold: the page again (an operator's
    * edit, rare; the scheduler's own ticks, which keep the interval, fetch nothing).
    */
   function applyEvent(ev: StreamEvent): void {
@@ -131,7 +131,7 @@ export const useOddsStore = defineStore('odds', () => {
     if (ev.type !== 'platform.completed') return;
     const platform = ev.data.platform;
     if (view.value.platform && view.value.platform !== platform) return;
-    void refetchBookmaker(platform);
+    void refetchPlatform(platform);
   }
 
   return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), open, close, refresh, applyEvent };

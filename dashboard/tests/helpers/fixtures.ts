@@ -29,7 +29,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, ...overrides };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, captured: false, ...overrides };
 }
 
 export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {
@@ -90,10 +90,10 @@ export const ev = {
   completed({ id, seq, runId, platform, platformsDone, eventsFound, durationMs = 1200 }: Step & { platformsDone: number; eventsFound: number; durationMs?: number }): Ev<'platform.completed'> {
     return { id, seq, runId, type: 'platform.completed', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs: durationMs, durationMs } };
   },
-  /** Without `reason`: an event recorded before steps had one. */
-  failed({ id, seq, runId, platform, platformsDone, error, reason }: Step & { platformsDone: number; error: string; reason?: StepFailureReason | null }): Ev<'platform.failed'> {
+  /** Without `reason`: an event recorded before steps had one; `captured` likewise. */
+  failed({ id, seq, runId, platform, platformsDone, error, reason, captured }: Step & { platformsDone: number; error: string; reason?: StepFailureReason | null; captured?: boolean }): Ev<'platform.failed'> {
     const data = { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs: 900, durationMs: 900, error };
-    return { id, seq, runId, type: 'platform.failed', at: AT, data: reason === undefined ? data : { ...data, reason } };
+    return { id, seq, runId, type: 'platform.failed', at: AT, data: { ...data, ...(reason === undefined ? {} : { reason }), ...(captured === undefined ? {} : { captured }) } };
   },
   /** `run.finished` carries the run with its final steps, as the service sends it (src/runs/finishRun.ts). */
   finished({ id, seq, run }: At & { run: RunDetail }): Ev<'run.finished'> {
