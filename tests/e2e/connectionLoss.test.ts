@@ -1,6 +1,6 @@
 import type { Browser, Page, Response as PageResponse } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunDetail, RunPage, RunStatus, RunSummary } from '../../src/shared/contract.js';
+import type { PlatformInfo, RunDetail, RunPage, RunStatus, RunSummary } from '../../src/shared/contract.js';
 import { spawnService, type ChildService } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
@@ -10,11 +10,14 @@ import { ensureBuilt, holdsFor, launchBrowser, openTab, screenshot, TERMINAL, te
  * Connection loss as users meet it: the built service (dist/, started as `npm start` starts it) as child
  * processes with the shipped scrape pool (every platform of a run in flight at once), Debian's Chromium on the
  * dashboard. Only two knobs are turned, both to make the fault show sooner: the connection grace (2 s
- * instead of 15 s) and the simulated feeds' latency (each platform reads for ~9 s, so the loss happens while
- * every platform is in flight).
+ * instead of 15 s) and the simulated platforms' latency (each platform reads pages for ~9 s, and the odds API,
+ * which answers one request with everything, takes 8 s to answer it, so the loss happens while every platform
+ * is in flight).
  */
 const GRACE_MS = 2_000;
-const SIM_FEEDS = JSON.stringify({ '*': { latencyMs: 900, pages: 10, eventsPerPage: 6 } });
+// Every platform in flight for over 12 s (a browser step starts slowly on a busy machine; the odds API answers in 20 s); nightjar renders every
+// page before it is read, inside its 10 s wait for the rendered list.
+const SIM_FEEDS = JSON.stringify({ '*': { latencyMs: 900, pages: 14, eventsPerPage: 6 }, oddsline: { latencyMs: 20_000 }, nightjar: { latencyMs: 600, pages: 12 } });
 const STOPPED = 'stopped: the run lost its watchers';
 const GRACE_STARTED = 'observed run has no watcher on any replica: connection grace started';
 const GRACE_CANCELLED = 'observed run has a watcher: connection grace cancelled';
@@ -67,10 +70,23 @@ async function scrapeNow(page: Page): Promise<number> {
   return Number(await panel.getAttribute('data-run-id'));
 }
 
-/** Waits until the tab shows every platform of the run running with sporting events read so far. */
-async function waitAllInFlight(page: Page, runId: number, platforms: number): Promise<void> {
-  const reading = page.locator(`[data-testid="live-run-panel"][data-run-id="${runId}"] [data-testid="platform-step"][data-step-status="running"]`).filter({ hasText: 'so far' });
-  await waitFor(async () => (await reading.count()) === platforms, { timeoutMs: 15_000, what: `all ${platforms} platforms of run ${runId} reading pages` });
+/** The platforms that report sporting events page by page while they run. */
+async function pagedPlatforms(service: Service): Promise<string[]> {
+  const { items } = (await (await service.api('/api/platforms')).json()) as { items: PlatformInfo[] };
+  // The odds API answers once with everything; nightjar (browser, dom) reads its rendered page once, at the end.
+  return items.filter((platform) => platform.kind !== 'odds-api' && platform.name !== 'nightjar').map((platform) => platform.name);
+}
+
+/** Waits until the tab shows every platform of the run running, those that read pages with sporting events read so far. */
+async function waitAllInFlight(page: Page, runId: number, platforms: string[], paged: string[]): Promise<void> {
+  const running = page.locator(`[data-testid="live-run-panel"][data-run-id="${runId}"] [data-testid="platform-step"][data-step-status="running"]`);
+  const reading = running.filter({ hasText: 'so far' });
+  const readers = platforms.filter((platform) => paged.includes(platform)).length;
+  expect(readers).toBeGreaterThan(0);
+  await waitFor(async () => (await running.count()) === platforms.length && (await reading.count()) === readers, {
+    timeoutMs: 15_000,
+    what: `all ${platforms.length} platforms of run ${runId} in flight, ${readers} reading pages`,
+  });
 }
 
 /** Checks through the API that the run is running with every platform in flight, right before its watcher goes. */
@@ -82,21 +98,22 @@ async function expectAllInFlight(service: Service, runId: number): Promise<RunDe
 }
 
 /** The run as the connection guard ended it: connection_failed, every platform stopped with what it read kept. */
-async function expectLost(service: Service, runId: number, lostAfterMs: number, platforms: string[]): Promise<RunDetail> {
+async function expectLost(service: Service, runId: number, lostAfterMs: number, platforms: string[], paged: string[]): Promise<RunDetail> {
   const lost = await waitForRun(service, runId, TERMINAL);
   expect(lost.status).toBe('connection_failed');
   expect(lost.failureReason).toBe('connection_lost');
   expect(lost.retriedBy).toBeNull();
   for (const step of lost.steps) expect(step, step.platform).toMatchObject({ status: 'failed', error: STOPPED });
-  // Their odds read so far are kept: each stopped step counts the sporting events it stored.
+  // Their odds read so far are kept: each stopped step that read pages counts the sporting events it stored
+  // (the odds API, still waiting for its one answer, read nothing).
   const kept = await waitFor(async () => {
     const run = await runOf(service, runId);
-    return run.steps.every((step) => step.eventsFound > 0) ? run : undefined;
+    return run.steps.every((step) => (paged.includes(step.platform) ? step.eventsFound > 0 : step.eventsFound === 0)) ? run : undefined;
   }, { what: `the stopped platforms of run ${runId} to keep what they read` });
   const warning = await lostWarning(service, runId);
   expect(warning).toMatchObject({ status: 'connection_failed', failure_reason: 'connection_lost', platforms_done: [], platforms_not_done: platforms });
   expect(warning.unwatched_ms).toBeGreaterThanOrEqual(GRACE_MS);
-  expect(Date.parse(lost.finishedAt!) - Date.parse(lost.startedAt!), 'lost long before the platforms would have finished').toBeLessThan(9_000);
+  expect(Date.parse(lost.finishedAt!) - Date.parse(lost.startedAt!), 'lost long before the platforms would have finished').toBeLessThan(12_000);
   expect(lostAfterMs).toBeGreaterThanOrEqual(GRACE_MS - 100);
   return kept;
 }
@@ -130,21 +147,22 @@ describe('dashboard: connection loss on one built service, default scrape pool',
   it('a tab closed while every platform is in flight: the run ends connection_failed at the grace; the next tab shows Connection lost and retries it exactly once', async () => {
     const tabs: Tab[] = [];
     try {
-      // Tab A starts an observed run and watches it, then goes away while all six platforms read pages.
+      // Tab A starts an observed run and watches it, then goes away while all eleven platforms are in flight.
       const a = await openTab(browser, service.url, '/');
       tabs.push(a);
       await waitDashboardLoaded(a.page);
       const lostId = await scrapeNow(a.page);
       const watched = await runOf(service, lostId);
       expect(watched.trigger).toBe('api-stream');
-      await waitAllInFlight(a.page, lostId, watched.platforms.length);
+      const paged = await pagedPlatforms(service);
+      await waitAllInFlight(a.page, lostId, watched.platforms, paged);
       await expectAllInFlight(service, lostId);
       const closedAt = Date.now();
       await a.page.close();
 
       const lostRun = await waitForRun(service, lostId, TERMINAL);
       const lostAfterMs = Date.parse(lostRun.finishedAt!) - closedAt;
-      const lost = await expectLost(service, lostId, lostAfterMs, watched.platforms);
+      const lost = await expectLost(service, lostId, lostAfterMs, watched.platforms, paged);
       expect(lostAfterMs).toBeLessThan(GRACE_MS + 1_500);
       expect(guardLines(service, lostId, GRACE_STARTED)).toHaveLength(1);
       expect(await connectionFailures(service)).toBe(1);
@@ -228,7 +246,7 @@ describe('dashboard: connection loss on one built service, default scrape pool',
       const runId = await scrapeNow(tab.page);
       const run = await runOf(service, runId);
       expect(run.trigger).toBe('api-stream');
-      await waitAllInFlight(tab.page, runId, run.platforms.length);
+      await waitAllInFlight(tab.page, runId, run.platforms, await pagedPlatforms(service));
       await expectAllInFlight(service, runId);
       const reloadedAt = Date.now();
       await tab.page.reload();
@@ -288,7 +306,8 @@ describe('dashboard: connection loss across two built replicas, default scrape p
       expect(watched.trigger).toBe('api-stream');
       await waitFor(() => a.logs.find((line) => line.run_id === lostId && line.msg === 'run started'), { what: 'the run to start on A' });
       expect(b.logs.some((line) => line.run_id === lostId && line.msg === 'run started')).toBe(false);
-      await waitAllInFlight(onB.page, lostId, watched.platforms.length);
+      const paged = await pagedPlatforms(a);
+      await waitAllInFlight(onB.page, lostId, watched.platforms, paged);
 
       // The tab on A goes: A has no watcher of its own left, but the tab on B still watches (presence).
       await onA.page.close();
@@ -301,7 +320,7 @@ describe('dashboard: connection loss across two built replicas, default scrape p
       await onB.page.close();
       const lostRun = await waitForRun(b, lostId, TERMINAL);
       const lostAfterMs = Date.parse(lostRun.finishedAt!) - closedAt;
-      const lost = await expectLost(a, lostId, lostAfterMs, watched.platforms);
+      const lost = await expectLost(a, lostId, lostAfterMs, watched.platforms, paged);
       // The grace, plus at most one of A's reads of the other replicas' watchers (1 s).
       expect(lostAfterMs).toBeLessThan(GRACE_MS + 2_500);
       expect(guardLines(a, lostId, GRACE_STARTED)).toHaveLength(1);

@@ -19,8 +19,9 @@ afterAll(async () => {
 });
 
 /**
- * Six feeds of different lengths, all scraped at once (the default pool): luckyowl (5 pages, ~2.8 s) runs while
- * the others finish around it, so its elapsed time ticks and its count grows while other steps complete.
+ * The eleven simulated platforms, of different lengths, all scraped at once (the default pool): luckyowl (5 pages,
+ * ~2.8 s) runs while the others finish around it, so its elapsed time ticks and its count grows while other steps
+ * complete. oddsline (an odds API) answers its one request with every sporting event.
  */
 const FEEDS = {
   northwind: { latencyMs: 300, pages: 4, eventsPerPage: 12 },
@@ -29,6 +30,11 @@ const FEEDS = {
   redfox: { latencyMs: 250, pages: 4, eventsPerPage: 8 },
   silverstake: { latencyMs: 150, pages: 3, eventsPerPage: 9 },
   bluepeak: { latencyMs: 250, pages: 3, eventsPerPage: 11 },
+  oddsline: { latencyMs: 700, pages: 1, eventsPerPage: 12 },
+  quayside: { latencyMs: 300, pages: 3, eventsPerPage: 10 },
+  oakridge: { latencyMs: 350, pages: 3, eventsPerPage: 12 },
+  kestrel: { latencyMs: 250, pages: 3, eventsPerPage: 8 },
+  nightjar: { latencyMs: 200, pages: 2, eventsPerPage: 10 },
 };
 
 describe('dashboard: Scrape now', () => {
@@ -62,10 +68,11 @@ describe('dashboard: Scrape now', () => {
       await screenshot(mobile.page, 'dashboard-mid-run-390');
 
       const badge = panel.locator('[data-testid="run-progress"] [data-testid="status-badge"]');
-      await panel.locator('[data-testid="run-progress"][data-status="completed"]').waitFor({ timeout: 15_000 });
+      await panel.locator('[data-testid="run-progress"][data-status="completed"]').waitFor({ timeout: 30_000 });
       await expect.poll(() => badge.getAttribute('data-status')).toBe('completed');
       expect((await badge.textContent())?.trim()).toBe('Completed');
-      expect((await testId(page, 'run-progress-text').textContent())?.trim()).toBe('6/6 platforms');
+      const total = Object.keys(FEEDS).length;
+      expect((await testId(page, 'run-progress-text').textContent())?.trim()).toBe(`${total}/${total} platforms`);
       await expect.poll(() => panel.getAttribute('data-active')).toBe('false');
 
       // The final counts on screen are the server's.

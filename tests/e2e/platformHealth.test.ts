@@ -22,7 +22,8 @@ async function runWith(failing: Record<string, { failureRate: number }>, platfor
 
 beforeAll(async () => {
   ensureBuilt();
-  server = await startTestServer({ PLATFORM_TIMEOUT_MS: '3000' });
+  // Long enough for the browser platforms' pages on a cold, busy Chromium.
+  server = await startTestServer({ PLATFORM_TIMEOUT_MS: '10000' });
   browser = await launchBrowser();
   // Four runs: redfox fails the second and the fourth, luckyowl the fourth too.
   await runWith({});

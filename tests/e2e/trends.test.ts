@@ -9,7 +9,8 @@ let browser: Browser;
 
 beforeAll(async () => {
   ensureBuilt();
-  server = await startTestServer({ PLATFORM_TIMEOUT_MS: '3000' });
+  // Long enough for the browser platforms' pages on a cold, busy Chromium.
+  server = await startTestServer({ PLATFORM_TIMEOUT_MS: '10000' });
   browser = await launchBrowser();
   // Three runs; redfox fails the second one.
   for (const failing of [false, true, false]) {

@@ -24,6 +24,8 @@ const ROUTES = [
   '/api/runs/:id',
   '/api/runs/active',
   '/api/runs/:id/events',
+  '/api/runs/:id/steps/:platform/capture',
+  '/api/runs/:id/steps/:platform/capture/screenshot',
   '/api/events',
   '/api/platforms',
   '/api/scheduler',
@@ -106,7 +108,8 @@ const body = fc.oneof(
 const request = fc.record({
   method: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('GET', 'POST') }, { weight: 4, arbitrary: fc.constantFrom(...METHODS) }),
   route: fc.constantFrom(...ROUTES),
-  ids: fc.array(segment, { minLength: 1, maxLength: 1 }),
+  /** The route's `:id`, then its `:platform` (a configured name when absent). */
+  ids: fc.array(segment, { minLength: 1, maxLength: 2 }),
   query,
   contentType: fc.constantFrom(...CONTENT_TYPES),
   lastEventId: fc.option(fc.oneof(fc.nat().map(String), integerText, fc.constantFrom('-1', 'abc', '1e3', '99999999999999999999999', ' 5 ', '0x10')), { nil: undefined }),
@@ -120,7 +123,7 @@ type FuzzRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
 const JOBS = ['scrape_all_platforms', 'detect_stale_runs', 'prune_run_events'] as const;
 const integerRequest: fc.Arbitrary<FuzzRequest> = fc
   .record({
-    target: fc.constantFrom('run', 'runStream', 'globalStream', 'runs', 'odds', 'history', 'platformHistory', 'retry', 'interval'),
+    target: fc.constantFrom('run', 'runStream', 'globalStream', 'runs', 'odds', 'history', 'platformHistory', 'capture', 'screenshot', 'retry', 'interval'),
     method: fc.constantFrom('GET', 'GET', 'HEAD'),
     id: runId,
     cursor: integerText,
@@ -136,6 +139,10 @@ const integerRequest: fc.Arbitrary<FuzzRequest> = fc
     switch (target) {
       case 'run':
         return { ...base, route: '/api/runs/:id' };
+      case 'capture':
+        return { ...base, route: '/api/runs/:id/steps/:platform/capture' };
+      case 'screenshot':
+        return { ...base, route: '/api/runs/:id/steps/:platform/capture/screenshot' };
       case 'runStream':
       case 'globalStream':
         return {
@@ -169,7 +176,7 @@ interface Answer {
 /** Sends one request over a fresh connection; SSE answers are read to their headers, then dropped. */
 function send(base: URL, input: FuzzRequest): Promise<Answer> {
   const id = (input.ids[0] ?? '1').replace(FINISHED_RUN, String(runs.finished)).replace(RUNNING_RUN, String(runs.running));
-  const pathname = input.route.replace(':id', id);
+  const pathname = input.route.replace(':id', id).replace(':platform', input.ids[1] ?? 'redfox');
   const search = new URLSearchParams(input.query).toString();
   const headers: Record<string, string> = { connection: 'close' };
   if (input.contentType) headers['content-type'] = input.contentType;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/platforms/httpJsonAdapter.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/platforms/platformHttp.js';
 import { SimulatedFeeds } from '../../src/platforms/simulatedFeeds.js';
 import { HUGE_BODY_BYTES, startHostileFeed, type HostileFeed } from '../helpers/hostileFeed.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -18,9 +18,9 @@ const EXPECTED: Record<string, RegExp> = {
   hang: new RegExp(`^timed out after ${TIMEOUT_MS} ms$`),
   trickle: new RegExp(`^timed out after ${TIMEOUT_MS} ms$`),
   reset: /^fetch failed: (other side closed|socket hang up|.*ECONNRESET.*)$/,
-  error500: /^feed answered HTTP 500 on page 1$/,
-  'invalid-json': /^feed page 1 is not valid JSON$/,
-  huge: new RegExp(`^feed page 1 is larger than ${DEFAULT_MAX_RESPONSE_BYTES} bytes$`),
+  error500: /^platform answered HTTP 500 on page 1$/,
+  'invalid-json': /^page 1 is not valid JSON$/,
+  huge: new RegExp(`^page 1 is larger than ${DEFAULT_MAX_RESPONSE_BYTES} bytes$`),
 };
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-hostile-'));

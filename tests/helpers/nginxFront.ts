@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,8 +26,11 @@ export function templatedConf(upstreams: string[], listen: number, readTimeoutSe
   return out;
 }
 
+const NGINX = '/usr/sbin/nginx';
+
 /** Debian's nginx (no daemon, a private prefix) in front of `upstreams` ("127.0.0.1:port"). */
 export async function startNginx(upstreams: string[], options: { readTimeoutSeconds?: number } = {}): Promise<NginxFront> {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: these tests put Debian's nginx package in front of the service`);
   const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-nginx-'));
   chmodSync(dir, 0o755);
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
@@ -42,7 +45,7 @@ export async function startNginx(upstreams: string[], options: { readTimeoutSeco
     path.join(dir, 'nginx.conf'),
     `worker_processes 1;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp { access_log off; ${tempPaths} include ${dir}/oddswatch.conf; }\n`,
   );
-  const nginx: ChildProcess = spawn('/usr/sbin/nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: 'ignore' });
+  const nginx: ChildProcess = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: 'ignore' });
   const exited = new Promise((resolve) => nginx.once('exit', resolve));
   const stop = async () => {
     if (nginx.exitCode === null && nginx.signalCode === null) {

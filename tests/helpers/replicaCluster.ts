@@ -11,11 +11,18 @@ export const FAST_REPLICAS = {
 } as const;
 
 /**
+ * SIM_FEEDS for runs whose every platform takes `pages` x `latencyMs`: the odds API answers in one request
+ * whatever its pages, so that request alone takes as long.
+ */
+export const slowFeeds = (latencyMs: number, pages: number, eventsPerPage: number) =>
+  JSON.stringify({ '*': { latencyMs, pages, eventsPerPage }, oddsline: { latencyMs: latencyMs * pages } });
+
+/**
  * Runs of a few seconds (~2.2 s: every platform in flight at once, 18 pages of 120 ms each): long enough
  * to watch, kill or cut something mid-run. The feeds are slowed, never the scrape pool: replicas run with
  * its defaults, as users run them.
  */
-export const SLOW_FEEDS = JSON.stringify({ '*': { latencyMs: 120, pages: 18, eventsPerPage: 4 } });
+export const SLOW_FEEDS = slowFeeds(120, 18, 4);
 
 export interface Replica extends ChildService {
   name: string;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlatformAdapter } from '../../src/platforms/adapter.js';
 import { STEP_FAILURE_REASONS, type PlatformHistory, type PlatformInfo, type RunDetail, type StepFailureReason } from '../../src/shared/contract.js';
 import { startHostileFeed, type HostileFeed, type HostileMode } from '../helpers/hostileFeed.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
@@ -19,8 +20,11 @@ import type { TestServer } from '../helpers/testServer.js';
  */
 const { exporter, provider } = captureSpans(); // before the service modules load (dynamic import below)
 
-/** Platform name -> the hostile mode it reads (or a closed port) and the reason its step must record. */
-const CASES: { name: string; mode: HostileMode | 'refused'; reason: StepFailureReason; extra?: Record<string, unknown> }[] = [
+/**
+ * Platform name -> the hostile mode it reads (or a closed port, a cloud metadata address, an adapter that
+ * breaks with an error of its own) and the reason its step must record.
+ */
+const CASES: { name: string; mode: HostileMode | 'refused' | 'metadata' | 'adapter-bug' | BrowserPage; reason: StepFailureReason; extra?: Record<string, unknown> }[] = [
   { name: 'r-timeout', mode: 'hang', reason: 'timeout', extra: { timeoutMs: 600 } },
   { name: 'r-refused', mode: 'refused', reason: 'network' },
   { name: 'r-reset', mode: 'reset', reason: 'network' },
@@ -32,11 +36,23 @@ const CASES: { name: string; mode: HostileMode | 'refused'; reason: StepFailureR
   { name: 'r-junk', mode: 'invalid-json', reason: 'parse' },
   { name: 'r-shape', mode: 'wrong-shape', reason: 'parse' },
   { name: 'r-huge', mode: 'huge', reason: 'too_large', extra: { maxResponseBytes: 65_536 } },
+  { name: 'r-metadata', mode: 'metadata', reason: 'forbidden_address' },
+  { name: 'r-bug', mode: 'adapter-bug', reason: 'unexpected' },
+  { name: 'r-layout', mode: 'browser-layout', reason: 'layout' },
+  { name: 'r-crash', mode: 'browser-crash', reason: 'browser' },
 ];
+/** Pages for `browser` platforms: one whose odds never appear (a redesign), one whose renderer runs out of memory. */
+type BrowserPage = 'browser-layout' | 'browser-crash';
+const BROWSER_PAGES: Record<BrowserPage, string> = {
+  'browser-layout': '<!doctype html><main><div class="card-v2">Arsenal v Celtic 2.40</div></main>',
+  'browser-crash': '<!doctype html><script>const kept = []; for (;;) kept.push(new Array(1e6).fill(Math.random()));</script>',
+};
+const DOM = { waitFor: '.event-card', rows: { event: '.event-card', id: '.id', name: '.name', markets: [{ name: 'match_result', selections: [{ name: 'home', price: '.home' }] }] } };
 const EXPECTED = Object.fromEntries(CASES.map((c) => [c.name, c.reason]));
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oddswatch-reasons-'));
 let feed: HostileFeed;
+let pages: http.Server;
 let server: TestServer;
 let run: RunDetail;
 
@@ -52,19 +68,42 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   feed = await startHostileFeed();
   const refusedPort = await closedPort();
+  pages = http.createServer((request, response) => {
+    const page = BROWSER_PAGES[request.url?.slice(1) as BrowserPage];
+    response.writeHead(page ? 200 : 404, { 'content-type': 'text/html' }).end(page ?? '');
+  });
+  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+  const pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   const file = path.join(dir, 'platforms.json');
   const entries = [
     { name: 'r-ok', baseUrl: `${feed.url}/healthy`, timeoutMs: 5_000 },
-    ...CASES.map(({ name, mode, extra }) => ({
-      name,
-      baseUrl: mode === 'refused' ? `http://127.0.0.1:${refusedPort}/feed` : `${feed.url}/${mode}`,
-      timeoutMs: 5_000,
-      ...extra,
-    })),
+    ...CASES.map(({ name, mode, extra }) =>
+      mode in BROWSER_PAGES
+        ? { name, kind: 'browser', url: `${pagesUrl}/${mode}`, waitTimeoutMs: 1_000, timeoutMs: 10_000, dom: DOM }
+        : {
+            name,
+            baseUrl: mode === 'refused' ? `http://127.0.0.1:${refusedPort}/feed` : mode === 'metadata' ? 'http://169.254.169.254/latest/meta-data' : `${feed.url}/${mode}`,
+            timeoutMs: 5_000,
+            ...extra,
+          },
+    ),
   ];
   writeFileSync(file, JSON.stringify(entries));
   const { startTestServer } = await import('../helpers/testServer.js');
   server = await startTestServer({ PLATFORMS_FILE: file });
+  // A kind's own defect: an error that is no PlatformError, thrown after a page was saved.
+  const adapters = server.platforms.adapters as Map<string, PlatformAdapter>;
+  const healthy = adapters.get('r-ok')!;
+  adapters.set('r-bug', {
+    name: 'r-bug',
+    kind: healthy.kind,
+    baseUrl: healthy.baseUrl,
+    timeoutMs: healthy.timeoutMs,
+    async scrape(signal, onProgress, observer) {
+      await healthy.scrape(signal, onProgress, observer, 1);
+      throw new TypeError("Cannot read properties of undefined (reading 'price')");
+    },
+  });
   const response = await server.api('/api/runs', { method: 'POST', json: {} });
   expect(response.status).toBe(202);
   run = await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
@@ -72,6 +111,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await feed?.close();
+  pages?.closeAllConnections();
+  await new Promise((resolve) => pages?.close(resolve));
   await provider.shutdown();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -82,6 +123,7 @@ describe('a failed step records why, from the closed set', () => {
     expect(reasons).toEqual({ 'r-ok': null, ...EXPECTED });
     for (const step of run.steps) expect(step.status).toBe(step.platform === 'r-ok' ? 'completed' : 'failed');
     expect(run.steps.find((step) => step.platform === 'r-challenge')!.error).toMatch(/challenge page/);
+    expect(run.steps.find((step) => step.platform === 'r-metadata')!.error).toMatch(/169\.254\.169\.254/);
     // Every member a feed can cause is produced here (quota_exhausted needs a kind that knows a quota, refused_value a database refusal).
     expect(new Set(Object.values(EXPECTED))).toEqual(new Set(STEP_FAILURE_REASONS.filter((r) => r !== 'quota_exhausted' && r !== 'refused_value')));
   });

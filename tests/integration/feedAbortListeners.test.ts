@@ -2,7 +2,8 @@ import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpJsonAdapter } from '../../src/platforms/httpJsonAdapter.js';
+import { IGNORE_OBSERVATIONS } from '../../src/platforms/adapter.js';
+import { createFeedAdapter } from '../../src/platforms/feed/feedAdapter.js';
 
 /**
  * A feed of thousands of pages must not pile abort listeners on the step's signal: fetch keeps its
@@ -33,12 +34,12 @@ describe('abort listeners of a long feed', () => {
     const onWarning = (warning: Error) => warnings.push(warning.name);
     process.on('warning', onWarning);
     try {
-      const adapter = createHttpJsonAdapter({ name: 'longfeed', baseUrl, timeoutMs: 60_000, ...(minRequestIntervalMs ? { minRequestIntervalMs } : {}) });
+      const adapter = createFeedAdapter({ kind: 'feed', name: 'longfeed', baseUrl, timeoutMs: 60_000, headers: {}, ...(minRequestIntervalMs ? { minRequestIntervalMs } : {}) });
       const controller = new AbortController();
       let most = 0;
       const found = await adapter.scrape(controller.signal, async () => {
         most = Math.max(most, getEventListeners(controller.signal, 'abort').length);
-      });
+      }, IGNORE_OBSERVATIONS);
       expect(found).toBe(PAGES);
       expect(most).toBeLessThanOrEqual(1); // the current page's own link, nothing left from earlier pages
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);

@@ -130,7 +130,7 @@ describe('feed redirects', () => {
     foreignSeen.length = 0;
     const step = await runAlone('back');
     expect(step.status).toBe('failed');
-    expect(step.error).toBe('feed answered HTTP 401 on page 1'); // home refused the request that came back without credentials
+    expect(step.error).toBe('platform answered HTTP 401 on page 1'); // home refused the request that came back without credentials
     expect(foreignCredentials()).toEqual([]);
   });
 

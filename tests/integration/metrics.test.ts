@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { RUN_TRIGGERS } from '../../src/shared/contract.js';
 import type { RunDetail } from '../../src/shared/contract.js';
+import { BROWSER_RESTART_CAUSES } from '../../src/telemetry/metrics.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { FAST_LIFECYCLE, startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -10,7 +12,8 @@ let server: TestServer;
 const scrape = () => MetricsSnapshot.scrape(`${server.url}/metrics`);
 
 beforeAll(async () => {
-  server = await startTestServer(FAST_LIFECYCLE);
+  // Two browser pages (the browser test holds both and queues a third step): light on a shared machine.
+  server = await startTestServer({ ...FAST_LIFECYCLE, BROWSER_MAX_PAGES: '2' });
 });
 afterAll(async () => server?.close());
 
@@ -35,6 +38,9 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
       oddswatch_scheduler_ticks_skipped_total: 'COUNTER',
       oddswatch_sse_disconnects_total: 'COUNTER',
       oddswatch_runs_recovered_total: 'COUNTER',
+      oddswatch_browser_restarts_total: 'COUNTER',
+      oddswatch_browser_pages_open: 'GAUGE',
+      oddswatch_browser_pages_queued: 'GAUGE',
     };
     for (const [name, kind] of Object.entries(kinds)) expect(metrics.type(name), name).toBe(kind);
     for (const trigger of RUN_TRIGGERS) {
@@ -49,9 +55,12 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
     expect(metrics.samples('oddswatch_scheduler_ticks_skipped_total').map((sample) => sample.labels.scheduler_job).sort()).toEqual(['detect_stale_runs', 'prune_run_events', 'scrape_all_platforms']);
     expect(metrics.value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' })).toBe(0);
     expect(metrics.samples('oddswatch_sse_disconnects_total').length).toBeGreaterThanOrEqual(6);
+    expect(metrics.samples('oddswatch_browser_restarts_total').map((sample) => [sample.labels.cause, sample.value]).sort()).toEqual(BROWSER_RESTART_CAUSES.map((cause) => [cause, 0]).sort());
+    // No browser has run yet: nothing to measure, so no memory series (not a 0).
+    expect(metrics.has('oddswatch_browser_memory_bytes')).toBe(false);
     // No label ever carries a run id, a URL or error text.
     const labelNames = new Set(metrics.text.split('\n').filter((line) => line.startsWith('oddswatch_')).flatMap((line) => [...line.matchAll(/([a-z_]+)="/g)].map((match) => match[1])));
-    expect([...labelNames].sort()).toEqual(['le', 'outcome', 'platform', 'reason', 'scheduler_job', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
+    expect([...labelNames].sort()).toEqual(['cause', 'le', 'outcome', 'platform', 'reason', 'scheduler_job', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
   });
 
   it('counts a completed and a partial run, their durations, events and freshness', async () => {
@@ -116,5 +125,78 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
     expect((await scrape()).value('oddswatch_sse_subscribers', { stream: 'global' })).toBe(7);
     for (const client of clients) client.close();
     await waitFor(async () => (await scrape()).value('oddswatch_sse_subscribers', { stream: 'global' }) === 0, { what: 'the gauge to return to 0' });
+  });
+
+  it("follows the replica's browser in real Chromium: pages open and queued, its memory, page durations by outcome", async () => {
+    const browsers = server.platforms.browsers;
+    const signal = AbortSignal.timeout(60_000);
+    const before = await scrape();
+    // Every page slot held by a step on its page, and one step more waiting for a slot.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let onTheirPages = 0;
+    const holders = Array.from({ length: browsers.maxPages }, () =>
+      browsers.withPage(signal, {}, async (page) => {
+        await page.setContent('<p>odds</p>');
+        onTheirPages += 1;
+        await held;
+      }),
+    );
+    const waiting = browsers.withPage(signal, {}, async () => undefined);
+    try {
+      await waitFor(() => onTheirPages === browsers.maxPages, { timeoutMs: 30_000, what: `${browsers.maxPages} steps on their pages` });
+      const busy = await scrape();
+      expect(busy.value('oddswatch_browser_pages_open')).toBe(browsers.maxPages);
+      expect(busy.value('oddswatch_browser_pages_queued')).toBe(1);
+      expect(busy.value('oddswatch_browser_memory_bytes')).toBeGreaterThan(0);
+    } finally {
+      release();
+      await Promise.allSettled([...holders, waiting]);
+    }
+    await Promise.all([...holders, waiting]);
+    await expect(browsers.withPage(signal, {}, () => Promise.reject(new Error('the step failed on its page')))).rejects.toThrow('the step failed on its page');
+
+    const after = await scrape();
+    expect(after.value('oddswatch_browser_pages_open')).toBe(0);
+    expect(after.value('oddswatch_browser_pages_queued')).toBe(0);
+    // Chromium's processes together: tens of MB at least, far below the whole machine.
+    const memory = after.value('oddswatch_browser_memory_bytes');
+    expect(memory).toBeGreaterThan(10 * 1024 ** 2);
+    expect(memory).toBeLessThan(4 * 1024 ** 3);
+    expect(after.type('oddswatch_browser_memory_bytes')).toBe('GAUGE');
+    expect(after.type('oddswatch_browser_page_duration_seconds')).toBe('HISTOGRAM');
+    const pages = (outcome: string) => after.histogramCount('oddswatch_browser_page_duration_seconds', { outcome }) - before.histogramCount('oddswatch_browser_page_duration_seconds', { outcome });
+    expect(pages('completed')).toBe(browsers.maxPages + 1);
+    expect(pages('failed')).toBe(1);
+    expect(after.text).toContain('oddswatch_browser_page_duration_seconds_bucket{outcome="failed",le="0.05"}');
+    // A page that failed is no restart: the browser serves the next step.
+    expect(after.samples('oddswatch_browser_restarts_total').filter((sample) => sample.value > 0)).toEqual([]);
+  });
+
+  it('is the catalogue of docs/metrics.md: every oddswatch metric exported is a row there, of its kind, naming every label its series carry', async () => {
+    const rows = new Map<string, { kind: string; labels: Set<string> }>();
+    for (const line of readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8').split('\n')) {
+      const row = /^\| `(oddswatch_\w+)` \| (\w+) \|([^|]*)\|/.exec(line);
+      // A label's values may follow it in parentheses: `stream` (`run`, `global`).
+      if (row) rows.set(row[1]!, { kind: row[2]!, labels: new Set([...row[3]!.replace(/\([^)]*\)/g, '').matchAll(/`(\w+)`/g)].map((match) => match[1]!)) });
+    }
+    const exported = await scrape();
+    const families = [...exported.text.matchAll(/^# TYPE (oddswatch_\w+) (\w+)$/gm)].map((match) => ({ name: match[1]!, kind: match[2]! }));
+    // Run after the tests above: the browser's metrics and the failure reason label are in by now.
+    expect(families.map((family) => family.name)).toEqual(expect.arrayContaining(['oddswatch_browser_memory_bytes', 'oddswatch_browser_page_duration_seconds', 'oddswatch_browser_restarts_total']));
+    for (const { name, kind } of families) {
+      const row = rows.get(name);
+      expect(row, `docs/metrics.md has no row for ${name}`).toBeDefined();
+      expect(row!.kind, `${name}'s kind in docs/metrics.md`).toBe(kind);
+      const series = kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
+      const labels = new Set(
+        exported.text
+          .split('\n')
+          .filter((line) => series.some((seriesName) => line.startsWith(`${seriesName}{`)))
+          .flatMap((line) => [...line.matchAll(/(\w+)="/g)].map((match) => match[1]!))
+          .filter((label) => label !== 'le'),
+      );
+      for (const label of labels) expect(row!.labels.has(label), `docs/metrics.md: ${name} does not name its label ${label}`).toBe(true);
+    }
   });
 });

@@ -112,15 +112,99 @@ describe('the step reason migration', () => {
       { platform: 'b', status: 'failed', reason: null },
     ]);
     await stepped.query(`update platform_steps set reason = 'http_5xx' where platform = 'b'`);
+    await stepped.query(`update platform_steps set reason = 'forbidden_address' where platform = 'b'`);
     await expect(stepped.query(`update platform_steps set reason = 'teapot' where platform = 'b'`)).rejects.toThrow(/check constraint/);
     await expect(stepped.query(`update platform_steps set reason = 'parse' where platform = 'a'`)).rejects.toThrow(/platform_steps_reason_matches_status/);
 
-    await migrator.down();
+    await migrator.down({ to: 'Migration20261206010000_step_reason' });
     expect(await columnOf()).toEqual([]);
     expect(await stepped.query(`select count(*)::int as n from platform_steps`)).toEqual([{ n: 2 }]);
     await migrator.up();
     expect(await columnOf()).toEqual([{ column_name: 'reason' }]);
     expect(await steppedOrm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false })).toBe('');
+  });
+});
+
+describe('the bookmakers and matching migration', () => {
+  let matched: TestDatabase;
+  let matchedOrm: MikroORM;
+  afterAll(async () => {
+    await matchedOrm?.close(true);
+    await matched?.drop();
+  });
+
+  it('empties the odds and keys them with the bookmaker, makes sporting events of its own with listings, keeps runs and steps, and goes down and up again', async () => {
+    matched = await createTestDatabase();
+    matchedOrm = await MikroORM.init(ormConfig(matched.url));
+    const migrator = matchedOrm.getMigrator();
+    await migrator.up({ to: 'Migration20261206010000_step_reason' });
+    await matched.query(`insert into runs (id, status, trigger, platforms, finished_at) values (1, 'partial', 'api', '{a,b}', now())`);
+    await matched.query(
+      `insert into platform_steps (run_id, platform, status, error, reason, finished_at) values (1, 'a', 'completed', null, null, now()), (1, 'b', 'failed', 'platform answered HTTP 500 on page 1', 'http_5xx', now())`,
+    );
+    await matched.query(
+      `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
+       select 'a', 'ev-' || n, 'Home ' || n || ' v Away', 'total_goals_2.5', 'over', 1.5 + n / 100.0, now(), 1 from generate_series(0, 9) as n`,
+    );
+    await matched.query(`insert into sporting_events (event_key, platform, event_name) select distinct event_key, platform, event_name from odds`);
+    const columns = async (table: string) =>
+      (await matched.query<{ column_name: string }>(`select column_name from information_schema.columns where table_name = $1 order by column_name`, [table])).map((row) => row.column_name);
+    const primaryKey = async (table: string) =>
+      (await matched.query<{ definition: string }>(`select pg_get_indexdef(indexrelid) as definition from pg_index where indrelid = $1::regclass and indisprimary`, [table]))[0]!.definition;
+    const priceType = async () =>
+      (await matched.query<{ type: string }>(`select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'odds'::regclass and attname = 'price'`))[0]!.type;
+    const count = async (table: string) => (await matched.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n;
+    const steps = `select platform, status, reason from platform_steps order by platform`;
+
+    await migrator.up({ to: 'Migration20261206020000_bookmakers_and_matching' });
+    // The latest prices are read again by the next run: their keys, markets and selections changed meaning.
+    expect(await count('odds')).toBe(0);
+    expect(await count('sporting_events')).toBe(0);
+    expect(await primaryKey('odds')).toContain('(platform, event_key, market, selection, bookmaker)');
+    expect(await columns('odds')).toEqual(expect.arrayContaining(['bookmaker', 'price_text']));
+    expect(await priceType()).toBe('numeric(12,4)');
+    expect(await columns('sporting_events')).toEqual(['created_at', 'event_name', 'first_key', 'home_key', 'id', 'second_key', 'starts_at']);
+    expect(await primaryKey('event_listings')).toContain('(platform, event_key)');
+    expect(await columns('event_listings')).toEqual(expect.arrayContaining(['sporting_event_id', 'swapped']));
+    // The odds page walks listings by sporting event and searches their names.
+    expect((await matched.query<{ indexname: string }>(`select indexname from pg_indexes where tablename = 'event_listings' order by 1`)).map((row) => row.indexname)).toEqual([
+      'event_listings_event_name_trgm_idx',
+      'event_listings_pkey',
+      'event_listings_sporting_event_id_idx',
+    ]);
+    expect(await primaryKey('participant_aliases')).toContain('(alias_key)');
+    expect(await count('runs')).toBe(1);
+    expect(await matched.query(steps)).toEqual([
+      { platform: 'a', status: 'completed', reason: null },
+      { platform: 'b', status: 'failed', reason: 'http_5xx' },
+    ]);
+    // Four places of a price, and the new reasons.
+    await matched.query(
+      `insert into odds (platform, event_key, event_name, market, selection, bookmaker, price, price_text, scraped_at, run_id) values ('a', '9001', 'X v Y', 'totals', 'over 2.5', 'tideway', 2.3704, '-270', now(), 1)`,
+    );
+    expect(await matched.query(`select price::text as price from odds`)).toEqual([{ price: '2.3704' }]);
+    await matched.query(`update platform_steps set reason = 'unexpected' where platform = 'b'`);
+    await matched.query(`update platform_steps set reason = 'forbidden_address' where platform = 'b'`);
+
+    await migrator.down();
+    expect(await count('odds')).toBe(0);
+    expect(await primaryKey('odds')).toContain('(event_key, market, selection, platform)');
+    expect(await columns('odds')).not.toContain('bookmaker');
+    expect(await priceType()).toBe('numeric(10,3)');
+    expect(await columns('sporting_events')).toEqual(['event_key', 'event_name', 'platform']);
+    expect(await columns('event_listings')).toEqual([]);
+    expect(await columns('participant_aliases')).toEqual([]);
+    // A reason the older schema does not know becomes the closest it does.
+    expect(await matched.query(steps)).toEqual([
+      { platform: 'a', status: 'completed', reason: null },
+      { platform: 'b', status: 'failed', reason: 'network' },
+    ]);
+    await expect(matched.query(`update platform_steps set reason = 'unexpected' where platform = 'b'`)).rejects.toThrow(/check constraint/);
+
+    await migrator.up();
+    expect(await primaryKey('odds')).toContain('(platform, event_key, market, selection, bookmaker)');
+    expect(await matchedOrm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false })).toBe('');
+    expect(await migrator.checkMigrationNeeded()).toBe(false);
   });
 });
 

@@ -128,9 +128,9 @@ describe('database statement durations', () => {
       expect(sample.labels.db_query_summary).toMatch(/^(SELECT|INSERT|UPDATE|DELETE)( [a-z_]+)?( (SELECT|INSERT|UPDATE|DELETE) [a-z_]+)*$/);
     }
     const summaries = samples.map((sample) => sample.labels.db_query_summary);
-    // The run's own writes: the run row inserted with its steps, the odds upserted with the sporting events' names.
+    // The run's own writes: the run row inserted with its steps, the odds upserted with the platform's listings.
     expect(summaries).toContain('INSERT runs INSERT platform_steps');
-    expect(summaries.some((summary) => /INSERT sporting_events INSERT odds/.test(summary!))).toBe(true);
+    expect(summaries.some((summary) => /INSERT event_listings INSERT odds/.test(summary!))).toBe(true);
     expect(summaries.some((summary) => /^UPDATE runs/.test(summary!))).toBe(true);
   });
 });

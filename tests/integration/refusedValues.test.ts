@@ -19,6 +19,8 @@ const row = (eventKey: string, overrides: Partial<ScrapedSelection> = {}): Scrap
   market: 'match result',
   selection: 'home',
   price: 2.5,
+  priceText: '2.5',
+  bookmaker: 'raw',
   ...overrides,
 });
 
@@ -26,6 +28,7 @@ const row = (eventKey: string, overrides: Partial<ScrapedSelection> = {}): Scrap
 function rawAdapter(name: string, pages: ScrapedSelection[][], fail?: Error): PlatformAdapter {
   return {
     name,
+    kind: 'feed',
     baseUrl: 'http://raw.invalid',
     timeoutMs: 10_000,
     async scrape(_signal, onProgress) {
@@ -44,9 +47,9 @@ const manyRows = (prefix: string) => Array.from({ length: ODDS_FLUSH_ROWS }, (_,
 const CASES: Record<string, { pages: ScrapedSelection[][]; fail?: Error; expected: RegExp }> = {
   // 22021: PostgreSQL text cannot hold NUL.
   'nul-name': { pages: [[row('a'), row('b', { eventName: 'Home\u0000Away' })]], expected: /SQLSTATE 22021/ },
-  // 23514: passes price > 1 in JavaScript, rounds to 1.000 in numeric(10,3), fails odds_price_above_one.
+  // 23514: passes price > 1 in JavaScript, rounds to 1.0000 in numeric(12,4), fails odds_price_above_one.
   'rounds-to-one': { pages: [[row('a', { price: 1.0000000000001 })]], expected: /SQLSTATE 23514/ },
-  // 22003: numeric(10,3) holds less than 10^7.
+  // 22003: numeric(12,4) holds less than 10^8.
   overflow: { pages: [[row('a', { price: 1e12 })]], expected: /SQLSTATE 22003/ },
   // 54000: a key too long for the primary-key index (random, so compression cannot shrink it).
   'long-key': { pages: [[row(randomBytes(6_000).toString('base64'))]], expected: /SQLSTATE 54000/ },
@@ -85,8 +88,8 @@ describe('a value the database refuses', () => {
     for (const [name, { expected }] of Object.entries(CASES)) {
       expect(steps[name]!.status, name).toBe('failed');
       expect(steps[name]!.error, name).toMatch(expected);
-      // Refused at the final write, or mid-scrape (flush-nul); nul-error is an adapter's own unclassified error (network).
-      expect(steps[name]!.reason, name).toBe(expected.source.includes('SQLSTATE') ? 'refused_value' : 'network');
+      // Refused at the final write, or mid-scrape (flush-nul); nul-error is an adapter's own unclassified error (unexpected).
+      expect(steps[name]!.reason, name).toBe(expected.source.includes('SQLSTATE') ? 'refused_value' : 'unexpected');
     }
     expect(steps.healthy!.reason).toBeNull();
     expect(server.logs.some((line) => /lost the database/.test(line.msg))).toBe(false);

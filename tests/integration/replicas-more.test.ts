@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSse, type ReceivedEvent } from '../helpers/sseClient.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { leaderGauges, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
+import { leaderGauges, slowFeeds, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
 import { startNginx, type NginxFront } from '../helpers/nginxFront.js';
 import { terminateBackends } from '../helpers/replicas.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -21,7 +21,7 @@ let b: Replica;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Runs of ~4.3 s (36 pages of 120 ms, every platform at once): an observed run outlives a dropped watcher's grace.
-  const env = { CONNECTION_GRACE_MS: String(GRACE_MS), SCHEDULER_ENABLED: 'true', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 120, pages: 36, eventsPerPage: 4 } }) };
+  const env = { CONNECTION_GRACE_MS: String(GRACE_MS), SCHEDULER_ENABLED: 'true', SIM_FEEDS: slowFeeds(120, 36, 4) };
   for (const name of ['A', 'B', 'C']) replicas.push(await startReplica(name, db.url, env)); // the first migrates
   [a, b] = replicas as [Replica, Replica];
   nginx = await startNginx(replicas.map((replica) => new URL(replica.url).host));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSse, type SseClient } from '../helpers/sseClient.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { leaderGauges, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
+import { leaderGauges, slowFeeds, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
 import { terminateBackends } from '../helpers/replicas.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { SchedulerState } from '../../src/shared/contract.js';
@@ -20,7 +20,7 @@ let c: Replica;
  * Runs of about 4.5 s (every platform in flight at once, 18 pages of 250 ms): a dropped watcher's grace
  * (1.5 s) plus the guard's remote re-read ends well before the platforms do.
  */
-const REPLICA_ENV = { CONNECTION_GRACE_MS: '1500', SIM_FEEDS: JSON.stringify({ '*': { latencyMs: 250, pages: 18, eventsPerPage: 4 } }) };
+const REPLICA_ENV = { CONNECTION_GRACE_MS: '1500', SIM_FEEDS: slowFeeds(250, 18, 4) };
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -3,6 +3,7 @@ import type { RunDetail } from '../../src/shared/contract.js';
 import { SIMULATED_BOOKMAKERS } from '../../src/platforms/simulatedFeeds.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
+const PLATFORMS = Object.keys(SIMULATED_BOOKMAKERS);
 let server: TestServer;
 const feeds = () => server.platforms.simulated!;
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 beforeEach(() => {
-  for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { latencyMs: 20, pages: 2, eventsPerPage: 5, failureRate: 0, hang: false });
+  for (const name of PLATFORMS) feeds().set(name, { latencyMs: 20, pages: 2, eventsPerPage: 5, failureRate: 0, hang: false });
 });
 
 async function runToEnd(body: unknown = {}, on: TestServer = server): Promise<RunDetail> {
@@ -35,11 +36,13 @@ describe('run engine against the simulated feeds over HTTP', () => {
     const run = await runToEnd();
     expect(run.status).toBe('completed');
     expect(run.failureReason).toBeNull();
-    expect(run.steps).toHaveLength(6);
-    expect(run.steps.every((step) => step.status === 'completed' && step.eventsFound === 10)).toBe(true);
-    expect(run.eventsFound).toBe(60);
-    const [odds] = await server.db.query<{ count: string }>('select count(*) from odds where run_id = $1', [run.id]);
-    expect(Number(odds!.count)).toBe(6 * 10 * 5); // 10 events per platform, 5 selections each
+    expect(run.steps.map((step) => step.platform)).toEqual(PLATFORMS);
+    // 10 events per platform (2 pages of 5), 5 selections each; the odds API answers one request (5 events) for its 3 bookmakers.
+    const expected = (platform: string) => (SIMULATED_BOOKMAKERS[platform]!.kind === 'odds-api' ? { events: 5, odds: 5 * 5 * 3 } : { events: 10, odds: 10 * 5 });
+    for (const step of run.steps) expect(step, step.platform).toMatchObject({ status: 'completed', eventsFound: expected(step.platform).events });
+    expect(run.eventsFound).toBe(PLATFORMS.reduce((sum, platform) => sum + expected(platform).events, 0));
+    const counts = await server.db.query<{ platform: string; count: number }>('select platform, count(*)::int as count from odds where run_id = $1 group by platform', [run.id]);
+    expect(Object.fromEntries(counts.map((row) => [row.platform, row.count]))).toEqual(Object.fromEntries(PLATFORMS.map((platform) => [platform, expected(platform).odds])));
   });
 
   it('is partial when one platform fails, with the error on its step', async () => {
@@ -50,11 +53,11 @@ describe('run engine against the simulated feeds over HTTP', () => {
     expect(redfox.status).toBe('failed');
     expect(redfox.error).toContain('HTTP 503');
     expect(run.platformsFailed).toBe(1);
-    expect(run.platformsSucceeded).toBe(5);
+    expect(run.platformsSucceeded).toBe(PLATFORMS.length - 1);
   });
 
   it('fails when every platform fails', async () => {
-    for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { failureRate: 1 });
+    for (const name of PLATFORMS) feeds().set(name, { failureRate: 1 });
     const run = await runToEnd();
     expect(run.status).toBe('failed');
     expect(run.failureReason).toBe('all_platforms_failed');
@@ -73,9 +76,10 @@ describe('run engine against the simulated feeds over HTTP', () => {
   });
 
   it('with the default pool, scrapes every platform of a run at once (measured)', async () => {
-    for (const name of Object.keys(SIMULATED_BOOKMAKERS)) feeds().set(name, { latencyMs: 120 });
+    for (const name of PLATFORMS) feeds().set(name, { latencyMs: 120 });
+    feeds().set('oddsline', { latencyMs: 240 }); // its one request as long as the others' two pages
     const run = await runToEnd();
-    expect(maxOverlap(run)).toBe(6);
+    expect(maxOverlap(run)).toBe(PLATFORMS.length);
   });
 
   it('upserts odds: a second run updates rows instead of duplicating them', async () => {
@@ -115,6 +119,32 @@ describe('run engine against the simulated feeds over HTTP', () => {
     }
   });
 
+  it('retries matching through a moment the database is unreachable, as it does the write after it', async () => {
+    const matcher = server.runs.matcher as { match: typeof server.runs.matcher.match };
+    const match = matcher.match;
+    let refused = 0;
+    // The first two matching transactions of northwind meet a database that refuses connections.
+    matcher.match = async (platform, batch) => {
+      if (platform === 'northwind' && refused < 2) {
+        refused += 1;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      }
+      return match(platform, batch);
+    };
+    try {
+      const run = await runToEnd({ platforms: ['northwind', 'bluepeak'] });
+      expect(refused).toBe(2);
+      expect(run.status).toBe('completed');
+      expect(run.steps.find((step) => step.platform === 'northwind')).toMatchObject({ status: 'completed', eventsFound: 10 });
+      const retries = server.logs.filter((line) => line.run_id === run.id && line.msg === 'database unreachable; retrying the write');
+      expect(retries.map((line) => line.platform)).toEqual(['northwind', 'northwind']);
+      const [odds] = await server.db.query<{ n: number }>(`select count(*)::int as n from odds where run_id = $1 and platform = 'northwind'`, [run.id]);
+      expect(odds!.n).toBe(10 * 5);
+    } finally {
+      matcher.match = match;
+    }
+  });
+
   it('logs every run state change with the run id', async () => {
     const run = await runToEnd({ platforms: ['northwind'] });
     const messages = server.logs.filter((line) => line.run_id === run.id).map((line) => line.msg);
@@ -128,7 +158,7 @@ describe('SCRAPE_CONCURRENCY, the ceiling of the pool', () => {
   it('never scrapes more platforms at once than SCRAPE_CONCURRENCY (measured)', async () => {
     const capped = await startTestServer({ SCRAPE_CONCURRENCY: '2' });
     try {
-      for (const name of Object.keys(SIMULATED_BOOKMAKERS)) capped.platforms.simulated!.set(name, { latencyMs: 120 });
+      for (const name of PLATFORMS) capped.platforms.simulated!.set(name, { latencyMs: 120 });
       expect(maxOverlap(await runToEnd({}, capped))).toBe(2);
     } finally {
       await capped.close();

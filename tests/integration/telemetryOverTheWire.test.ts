@@ -104,7 +104,7 @@ describe('traces over OTLP', () => {
       // Named by what it does (db/querySummary.ts), not by its first keyword (WITH).
       expect(span.name).toBe(`pg.query:INSERT ${db.name}`);
       expect(span.attributes).toMatchObject({ 'db.operation.name': 'INSERT', 'db.system.name': 'postgresql', 'server.address': '127.0.0.1' });
-      expect(String(span.attributes['db.query.summary'])).toContain('INSERT sporting_events INSERT odds');
+      expect(String(span.attributes['db.query.summary'])).toContain('INSERT event_listings INSERT odds');
       expect(textOf(span)).not.toContain('northwind');
     }
   });

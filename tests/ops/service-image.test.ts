@@ -51,6 +51,17 @@ describe('service Dockerfile', () => {
     expect(runtime).toContain('CMD ["node", "--enable-source-maps", "--import", "./dist/telemetry/register.js", "dist/main.js"]');
   });
 
+  it("installs Debian's Chromium and fonts as root in the runtime image, points CHROMIUM_PATH at it and downloads no browser", () => {
+    const runtime = stages.at(-1)!;
+    expect(runtime).toMatch(/^RUN apt-get update\s+&& apt-get install -y --no-install-recommends chromium fonts-liberation\s+&& rm -rf \/var\/lib\/apt\/lists\/\*$/m);
+    expect(runtime.indexOf('apt-get install')).toBeLessThan(runtime.search(/^USER /m));
+    expect(runtime).toMatch(/^ENV .*\bCHROMIUM_PATH=\/usr\/bin\/chromium(\s|$)/m);
+    // playwright-core brings no browser and none is fetched: not in the image, not by an npm script.
+    expect(dockerfile).not.toMatch(/playwright(-core)? install|PLAYWRIGHT_BROWSERS_PATH/);
+    const scripts = Object.values((JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+    expect(scripts.filter((script) => /playwright(-core)? install/.test(script))).toEqual([]);
+  });
+
   it('uses a Node image that satisfies package.json engines', () => {
     const engines = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
     const minimum = /^>=(\d+)\.(\d+)/.exec(engines)!;

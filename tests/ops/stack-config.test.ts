@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { allPanels, DASHBOARD_FILES, labelsOfEverySeries, loadDashboard, resolveUid } from './dashboards.js';
-import { readYaml, repoPath, ROOT, run } from './repo.js';
+import { filesEndingWith, readYaml, repoPath, ROOT, run } from './repo.js';
 
 /**
  * The stack's configuration files agree with each other: collector pipelines, compose services
@@ -213,6 +214,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives each replica a memory limit that holds its browser: BROWSER_MAX_MEMORY_MB below it with room for the service', () => {
+    const bytes = (size: string) => {
+      const match = /^(\d+)([kmg])?$/i.exec(size)!;
+      return Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] ?? ' ').toLowerCase());
+    };
+    for (const name of services.filter((service) => /^app-\d+$/.test(service))) {
+      const service = compose.services[name]!;
+      const limit = bytes(service.mem_limit!);
+      // As the service reads them.
+      const config = loadConfig({ BROWSER_MAX_PAGES: service.environment?.BROWSER_MAX_PAGES, BROWSER_MAX_MEMORY_MB: service.environment?.BROWSER_MAX_MEMORY_MB });
+      const browserBound = config.browserMaxMemoryMb * 1024 ** 2;
+      expect(config.browserMaxPages, `${name} BROWSER_MAX_PAGES`).toBe(2);
+      expect(limit, `${name} mem_limit`).toBeGreaterThanOrEqual(1024 ** 3);
+      // The bound must leave the service its own memory under the limit, or the OOM killer comes before the
+      // recycle: 384 MiB (the built service held 350 MB of RSS after the runs of dashboard-queries.test.ts).
+      expect(service.environment?.BROWSER_MAX_MEMORY_MB, `${name} sets BROWSER_MAX_MEMORY_MB (the default is above the limit)`).toBeDefined();
+      expect(browserBound + 384 * 1024 ** 2, `${name}: BROWSER_MAX_MEMORY_MB + 384 MiB within mem_limit`).toBeLessThanOrEqual(limit);
+    }
+  });
+
   it("points the app's OTLP endpoint at a compose service", () => {
     const endpoint = compose.services['app-1']?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '';
     expect(services).toContain(hostOf(endpoint));
@@ -294,6 +315,13 @@ describe('Prometheus config', () => {
     expect(hostPathOf(service, '/etc/prometheus/prometheus.yml')).toBe('prometheus/prometheus.yml');
   });
 
+  it('loads every rule file of grafana/alerts (a new one needs no other wiring)', () => {
+    const loaded = new Set((prometheus.rule_files ?? []).flatMap((pattern) => glob(hostPathOf(service, pattern) ?? '')));
+    const ruleFiles = filesEndingWith('grafana/alerts', '.rules.yml');
+    expect(ruleFiles).toContain('grafana/alerts/browser.rules.yml');
+    for (const file of ruleFiles) expect(loaded, `${file} is not loaded by prometheus/prometheus.yml`).toContain(file);
+  });
+
   it.skipIf(!HAS_PROMTOOL)(`passes promtool check config${HAS_PROMTOOL ? '' : missing('promtool', 'prometheus')}`, async () => {
     const result = await run('promtool', ['check', 'config', repoPath('prometheus/prometheus.yml')]);
     expect(result.code, result.output).toBe(0);
@@ -314,6 +342,17 @@ describe('Alertmanager config', () => {
   it.skipIf(!HAS_AMTOOL)(`routes pages to the pager and tickets to the ticket receiver${HAS_AMTOOL ? '' : missing('amtool', 'prometheus-alertmanager')}`, async () => {
     expect(await routeOf('alertname=OddswatchDown', 'severity=page')).toBe('pager');
     expect(await routeOf('alertname=OddswatchStaleRuns', 'severity=ticket')).toBe('tickets');
+  });
+
+  it.skipIf(!HAS_AMTOOL)(`routes every alert of the rule files by its severity${HAS_AMTOOL ? '' : missing('amtool', 'prometheus-alertmanager')}`, async () => {
+    const alerts = filesEndingWith('grafana/alerts', '.rules.yml').flatMap((file) =>
+      readYaml<{ groups: { rules: { alert?: string; labels?: { severity?: string } }[] }[] }>(file).groups.flatMap((group) => group.rules.filter((rule) => rule.alert)),
+    );
+    expect(alerts.map((rule) => rule.alert)).toContain('OddswatchBrowserRestarting');
+    for (const rule of alerts) {
+      const severity = rule.labels?.severity ?? '';
+      expect(await routeOf(`alertname=${rule.alert!}`, `severity=${severity}`), `${rule.alert} (${severity})`).toBe(severity === 'page' ? 'pager' : 'tickets');
+    }
   });
 
   it('groups by alertname and inhibits a ticket while a page of the same alert fires', () => {

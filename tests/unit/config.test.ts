@@ -11,6 +11,7 @@ describe('configuration', () => {
     expect(config.connectionGraceMs).toBe(15_000);
     expect(config.volumeDropFraction).toBe(0.5);
     expect(config.volumeDropWindow).toBe(10);
+    expect(config.allowPlatformAddresses).toEqual([]);
   });
 
   it.each([
@@ -32,6 +33,8 @@ describe('configuration', () => {
     ['VOLUME_DROP_FRACTION', '1.5', 'expected a number from 0 to 1'],
     ['VOLUME_DROP_FRACTION', 'half', 'expected a number from 0 to 1'],
     ['VOLUME_DROP_WINDOW', '2', 'from 3 to 1000'],
+    ['ALLOW_PLATFORM_ADDRESSES', '169.254.0.0/16,metadata.internal', 'expected comma-separated IP addresses or CIDRs'],
+    ['ALLOW_PLATFORM_ADDRESSES', '169.254.0.0/33', 'expected comma-separated IP addresses or CIDRs'],
   ])('rejects %s=%s with a message naming the variable', (variable, value, expected) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { guardStatement, type StepFinishedGuard } from '../../src/events/eventGuard.js';
 
 const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
-const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: [] };
+const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] } };
 
 describe('the event guard, rendered by the publisher', () => {
   it('starts the step only while pending, after the events lock, for the event run and platform', () => {
@@ -27,9 +27,15 @@ describe('the event guard, rendered by the publisher', () => {
   });
 
   it("writes the step's last odds in the same statement, before the guard", () => {
-    const odds = [{ eventKey: 'k', eventName: 'n', market: 'm', selection: 's', price: 1.5 }];
+    const odds = {
+      odds: [{ eventKey: 'k', eventName: 'n', market: 'm', selection: 's', bookmaker: 'alpha', price: 1.5, priceText: '1.5' }],
+      listings: [{ eventKey: 'k', eventName: 'n', home: null, away: null, startsAt: null, firstKey: null, secondKey: null, sportingEventId: 1, swapped: false }],
+    };
     const sql = guardStatement(7, { ...finished, outcome: 'completed', odds });
     expect(sql.ctes.indexOf('odds_upsert as (')).toBeGreaterThan(-1);
     expect(sql.ctes.indexOf('odds_upsert as (')).toBeLessThan(sql.ctes.indexOf('guard as ('));
+    // The listings (each with its sporting event) are written by the same statement.
+    expect(sql.ctes.indexOf('listings_upsert as (')).toBeGreaterThan(-1);
+    expect(sql.ctes.indexOf('listings_upsert as (')).toBeLessThan(sql.ctes.indexOf('guard as ('));
   });
 });

@@ -2,24 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { feedRequest } from '../../src/platforms/httpJsonAdapter.js';
+import { feedPageUrl } from '../../src/platforms/feed/feedAdapter.js';
 import { readPlatformsFile } from '../../src/platforms/platformsFile.js';
 import { redactText, redactUrl } from '../../src/platforms/redact.js';
 
 describe('feed request URLs', () => {
   it('appends /events and the page to the path, keeping the base query (an API key)', () => {
-    expect(feedRequest('https://feeds.example/v1?apikey=KEY', 2).url).toBe('https://feeds.example/v1/events?apikey=KEY&page=2');
-    expect(feedRequest('https://feeds.example/v1/', 1).url).toBe('https://feeds.example/v1/events?page=1');
-    expect(feedRequest('https://feeds.example', 1).url).toBe('https://feeds.example/events?page=1');
-    expect(feedRequest('https://feeds.example/v1?page=9&x=1', 3).url).toBe('https://feeds.example/v1/events?page=3&x=1');
+    expect(feedPageUrl('https://feeds.example/v1?apikey=KEY', 2)).toBe('https://feeds.example/v1/events?apikey=KEY&page=2');
+    expect(feedPageUrl('https://feeds.example/v1/', 1)).toBe('https://feeds.example/v1/events?page=1');
+    expect(feedPageUrl('https://feeds.example', 1)).toBe('https://feeds.example/events?page=1');
+    expect(feedPageUrl('https://feeds.example/v1?page=9&x=1', 3)).toBe('https://feeds.example/v1/events?page=3&x=1');
   });
 
-  it('moves userinfo into a Basic Authorization header (fetch refuses URLs with credentials)', () => {
-    const request = feedRequest('https://us%40er:p%3Ass@feeds.example/v1', 1);
-    expect(request.url).toBe('https://feeds.example/v1/events?page=1');
-    expect(request.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
-    expect(feedRequest('https://feeds.example/v1', 1).authorization).toBeUndefined();
-  });
 });
 
 describe('redaction', () => {
@@ -52,8 +46,8 @@ describe('PLATFORMS_FILE', () => {
     const file = write(JSON.stringify([{ name: 'acme', baseUrl: 'https://h.example/v1', headers: { Authorization: { env: 'ACME_TOKEN' }, 'X-Client': 'oddswatch' } }]));
     const [acme] = await readPlatformsFile(file, 1000, { ACME_TOKEN: 'Bearer t0ken-value' });
     expect(acme!.headers).toEqual({ Authorization: 'Bearer t0ken-value', 'X-Client': 'oddswatch' });
-    await expect(readPlatformsFile(file, 1000, {})).rejects.toThrow(/0\.headers\.Authorization: environment variable ACME_TOKEN is not set/);
-    await expect(readPlatformsFile(write('[{"name":"a","baseUrl":"https://h.example","header":{}}]'), 1000, {})).rejects.toThrow(/Unrecognized key/);
+    await expect(readPlatformsFile(file, 1000, {})).rejects.toThrow(/platform acme: headers\.Authorization: environment variable ACME_TOKEN is not set/);
+    await expect(readPlatformsFile(write('[{"name":"a","baseUrl":"https://h.example","header":{}}]'), 1000, {})).rejects.toThrow(/platform a: unknown key "header"/);
   });
 
   it('never quotes the file in its errors (a URL with credentials could be there)', async () => {
