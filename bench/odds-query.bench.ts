@@ -27,33 +27,43 @@ const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(va
 
 try {
   const platforms = server.platforms.names;
-  // Every bookmaker prices every sporting event; two scrapes' worth of prices (the previous one beside).
+  // Every platform lists every sporting event (matched: one sporting event id each) and prices it; two
+  // scrapes' worth of prices (the previous one beside).
   await connection.execute(
-    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id, previous_price, previous_scraped_at)
-     select p.name, 'ev-' || lpad(e::text, 5, '0'),
-       (?::text[])[1 + e % 12] || ' v ' || (?::text[])[1 + (e * 7 + 3) % 12] || ' ' || e,
-       s.market, s.selection,
-       round((1.5 + ((e * 37 + p.ord * 11 + s.ord * 13) % 300) / 100.0)::numeric, 2),
-       now() - interval '1 minute', 2,
-       round((1.5 + ((e * 37 + p.ord * 11 + s.ord * 17) % 300) / 100.0)::numeric, 2),
-       now() - interval '10 minutes'
-     from unnest(?::text[]) with ordinality as p(name, ord)
-     cross join generate_series(0, ? - 1) as e
-     cross join (values ('match_result', 'home', 1), ('match_result', 'draw', 2), ('match_result', 'away', 3),
-                        ('total_goals_2.5', 'over', 4), ('total_goals_2.5', 'under', 5)) as s(market, selection, ord)`,
-    [`{${TEAMS.join(',')}}`, `{${TEAMS.join(',')}}`, `{${platforms.join(',')}}`, EVENTS],
+    `insert into sporting_events (id, event_name, first_key, second_key, home_key, starts_at)
+     select e + 1, (?::text[])[1 + e % 12] || ' v ' || (?::text[])[1 + (e * 7 + 3) % 12] || ' ' || e, 'a' || e, 'b' || e, 'a' || e, now() + make_interval(hours => e)
+     from generate_series(0, ? - 1) as e`,
+    [`{${TEAMS.join(',')}}`, `{${TEAMS.join(',')}}`, EVENTS],
   );
-  // Their names, as the service's upsert writes them beside the odds (the name search reads these).
-  await connection.execute(`insert into sporting_events (event_key, platform, event_name) select distinct event_key, platform, event_name from odds`);
-  await connection.execute('vacuum analyze odds');
-  await connection.execute('vacuum analyze sporting_events');
+  await connection.execute(`select setval(pg_get_serial_sequence('sporting_events', 'id'), (select max(id) from sporting_events))`);
+  await connection.execute(
+    `insert into event_listings (platform, event_key, event_name, starts_at, first_key, second_key, sporting_event_id)
+     select p.name, 'ev-' || lpad((s.id - 1)::text, 5, '0'), s.event_name, s.starts_at, s.first_key, s.second_key, s.id
+     from unnest(?::text[]) as p(name) cross join sporting_events s`,
+    [`{${platforms.join(',')}}`],
+  );
+  await connection.execute(
+    `insert into odds (platform, event_key, event_name, market, selection, bookmaker, price, price_text, scraped_at, run_id, previous_price, previous_scraped_at)
+     select l.platform, l.event_key, l.event_name, s.market, s.selection, l.platform,
+       round((1.5 + ((l.sporting_event_id * 37 + p.ord * 11 + s.ord * 13) % 300) / 100.0)::numeric, 2),
+       round((1.5 + ((l.sporting_event_id * 37 + p.ord * 11 + s.ord * 13) % 300) / 100.0)::numeric, 2)::text,
+       now() - interval '1 minute', 2,
+       round((1.5 + ((l.sporting_event_id * 37 + p.ord * 11 + s.ord * 17) % 300) / 100.0)::numeric, 2),
+       now() - interval '10 minutes'
+     from event_listings l
+     join unnest(?::text[]) with ordinality as p(name, ord) on p.name = l.platform
+     cross join (values ('match_result', 'home', 1), ('match_result', 'draw', 2), ('match_result', 'away', 3),
+                        ('totals', 'over 2.5', 4), ('totals', 'under 2.5', 5)) as s(market, selection, ord)`,
+    [`{${platforms.join(',')}}`],
+  );
+  for (const table of ['odds', 'event_listings', 'sporting_events']) await connection.execute(`vacuum analyze ${table}`);
   const [{ n }] = (await connection.execute('select count(*)::int as n from odds')) as [{ n: number }];
 
-  const deepKey = `ev-${String(Math.floor(EVENTS * 0.9)).padStart(5, '0')}`;
+  const deepId = Math.floor(EVENTS * 0.9);
   const cases: { name: string; query: string; filter: OddsFilter }[] = [
     { name: 'first page (20 events)', query: '', filter: { platforms, limit: 20 } },
     { name: 'filtered (redfox, q=arsenal)', query: '?platform=redfox&q=arsenal', filter: { platforms, platform: 'redfox', search: 'arsenal', limit: 20 } },
-    { name: 'deep page (token at 90%)', query: `?cursor=${encodeOddsCursor(deepKey)}`, filter: { platforms, limit: 20, afterEventKey: deepKey } },
+    { name: 'deep page (token at 90%)', query: `?cursor=${encodeOddsCursor(deepId)}`, filter: { platforms, limit: 20, afterId: deepId } },
     { name: 'rare search (1 match)', query: '?q=1500', filter: { platforms, search: '1500', limit: 20 } },
     { name: 'largest page (50 events)', query: '?limit=50', filter: { platforms, limit: 50 } },
   ];

@@ -27,7 +27,6 @@ import { loadConfig } from '../src/config.js';
 import type { ScrapedSelection } from '../src/platforms/adapter.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { ODDS_UPDATE_SET, oddsUpsertCte, uniqueSelections } from '../src/db/tables/odds.js';
-import { sportingEventsUpsert } from '../src/db/tables/sportingEvents.js';
 import { ODDS_FLUSH_ROWS } from '../src/runs/oddsBuffer.js';
 import { sqlArray } from '../src/db/sqlArray.js';
 import type { RunDetail } from '../src/shared/contract.js';
@@ -122,8 +121,27 @@ const numbered = (sql: string) => {
   return sql.replace(/\?/g, () => `$${++n}`);
 };
 type Write = (client: pg.Client, platform: string, runId: number, rows: ScrapedSelection[]) => Promise<unknown>;
+/**
+ * The listings a write records beside the odds (as the step's statement does), each sporting event's first
+ * row naming it; `source` is a relation with event_key and event_name, `platform` an SQL placeholder.
+ */
+const listingsUpsert = (source: string, platform: string) => `insert into event_listings (platform, event_key, event_name, sporting_event_id)
+     select distinct on (event_key) ${platform}, event_key, event_name, 1 from ${source} order by event_key
+     on conflict (platform, event_key)
+     do update set event_name = excluded.event_name where event_listings.event_name is distinct from excluded.event_name`;
 const unnestUpsert: Write = (client, platform, runId, rows) => {
-  const cte = oddsUpsertCte(platform, runId, rows);
+  const listings = [...new Map(rows.map((row) => [row.eventKey, row])).values()].map((row) => ({
+    eventKey: row.eventKey,
+    eventName: row.eventName,
+    home: null,
+    away: null,
+    startsAt: null,
+    firstKey: null,
+    secondKey: null,
+    sportingEventId: 1,
+    swapped: false,
+  }));
+  const cte = oddsUpsertCte(platform, runId, { odds: rows, listings });
   return client.query(numbered(`with ${cte.sql} select 1`), cte.params);
 };
 /** The upsert as it was when the issue was measured: odds alone (names searched on odds itself). */
@@ -141,34 +159,38 @@ const asItWasUpsert: Write = (client, platform, runId, rows) => {
 const valuesUpsert: Write = (client, platform, runId, rows) => {
   const params: unknown[] = [platform, runId];
   const tuples = rows.map((row) => {
-    params.push(row.eventKey, row.eventName, row.market, row.selection, row.price);
+    params.push(row.eventKey, row.eventName, row.market, row.selection, row.bookmaker, row.price, row.priceText);
     const n = params.length;
-    return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::numeric)`;
+    return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::numeric, $${n})`;
   });
   return client.query(
-    `with v (event_key, event_name, market, selection, price) as (values ${tuples.join(',')}),
-     names as (${sportingEventsUpsert('v', '$1')})
-     insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
-     select $1, event_key, event_name, market, selection, price, now(), $2::bigint from v
-     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
+    `with v (event_key, event_name, market, selection, bookmaker, price, price_text) as (values ${tuples.join(',')}),
+     names as (${listingsUpsert('v', '$1')})
+     insert into odds (platform, event_key, event_name, market, selection, bookmaker, price, price_text, scraped_at, run_id)
+     select $1, event_key, event_name, market, selection, bookmaker, price, price_text, now(), $2::bigint from v
+     on conflict (platform, event_key, market, selection, bookmaker) do update set ${ODDS_UPDATE_SET}`,
     params,
   );
 };
 const tsv = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 const copyUpsert: Write = async (client, platform, runId, rows) => {
   await client.query('begin');
-  await client.query(`create temporary table if not exists odds_in (event_key text, event_name text, market text, selection text, price numeric) on commit delete rows`);
-  const data = rows.map((row) => `${tsv(row.eventKey)}\t${tsv(row.eventName)}\t${tsv(row.market)}\t${tsv(row.selection)}\t${row.price}\n`).join('');
+  await client.query(
+    `create temporary table if not exists odds_in (event_key text, event_name text, market text, selection text, bookmaker text, price numeric, price_text text) on commit delete rows`,
+  );
+  const data = rows
+    .map((row) => `${tsv(row.eventKey)}\t${tsv(row.eventName)}\t${tsv(row.market)}\t${tsv(row.selection)}\t${tsv(row.bookmaker)}\t${row.price}\t${tsv(row.priceText)}\n`)
+    .join('');
   await new Promise<void>((resolve, reject) => {
     client.query(new CopyIn('copy odds_in from stdin', data, (error) => (error ? reject(error) : resolve())) as never);
   });
   await client.query(
-    `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
-     select distinct on (event_key, market, selection) $1, event_key, event_name, market, selection, price, now(), $2::bigint from odds_in
-     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
+    `insert into odds (platform, event_key, event_name, market, selection, bookmaker, price, price_text, scraped_at, run_id)
+     select distinct on (event_key, market, selection, bookmaker) $1, event_key, event_name, market, selection, bookmaker, price, price_text, now(), $2::bigint from odds_in
+     on conflict (platform, event_key, market, selection, bookmaker) do update set ${ODDS_UPDATE_SET}`,
     [platform, runId],
   );
-  await client.query(sportingEventsUpsert('odds_in', '$1'), [platform]);
+  await client.query(listingsUpsert('odds_in', '$1'), [platform]);
   await client.query('commit');
 };
 
@@ -188,6 +210,7 @@ async function oddsDatabase(storage: 'before' | 'shipped'): Promise<{ client: pg
   if (storage === 'before') {
     await client.query('alter table odds reset (fillfactor)');
     await client.query('alter table odds drop constraint odds_pkey');
+    await client.query('alter table odds drop column bookmaker, drop column price_text');
     await client.query('alter table odds add column id bigserial primary key');
     await client.query('alter table odds add constraint odds_natural_key_unique unique (platform, event_key, market, selection)');
     await client.query('create index odds_event_key_idx on odds (event_key)');
@@ -225,7 +248,8 @@ async function oddsFigures(): Promise<void> {
     Array.from({ length: ODDS_ROWS }, (_, index) => {
       const event = Math.floor(index / 5);
       const eventName = names === 'one name' ? 'A v B' : `Team ${event} v Team ${event + 1}`;
-      return { eventKey: `ev-${event}`, eventName, market: 'match_result', selection: `s${index % 5}`, price: 1.5 + ((index + shift) % 100) / 100 };
+      const price = 1.5 + ((index + shift) % 100) / 100;
+      return { eventKey: `ev-${event}`, eventName, market: 'match_result', selection: `s${index % 5}`, bookmaker: 'bench', price, priceText: String(price) };
     });
   const pass = async (index: number, platform: string, shift: number, runId: number) => {
     const [, size, write, , names] = variants[index]!;
