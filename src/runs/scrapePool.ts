@@ -44,11 +44,13 @@ export interface ScrapePoolOptions {
  * Who may scrape now, for the whole process (every run shares it). An autoscaled pool in the spirit of
  * Crawlee's AutoscaledPool: concurrency starts at `initial`, grows by half every tick while work waits
  * and the process is healthy (event-loop delay, heap), shrinks by a quarter while it is not, and never
- * passes `ceiling` (SCRAPE_CONCURRENCY). Per host politeness: one platform is never scraped twice at
+ * passes `ceiling` (SCRAPE_CONCURRENCY). An idle pool starts its next burst at `initial` again: what it
+ * measured was the last burst's load (a browser step's, say), not the next one's. Per host politeness: one platform is never scraped twice at
  * once (a run's straggler and the next run's scrape wait for each other).
  */
 export class ScrapePool {
   private desired: number;
+  private readonly initial: number;
   private readonly min: number;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -63,7 +65,8 @@ export class ScrapePool {
     readonly ceiling: number,
     options: ScrapePoolOptions = {},
   ) {
-    this.desired = Math.min(ceiling, options.initial ?? 16);
+    this.initial = Math.min(ceiling, options.initial ?? 16);
+    this.desired = this.initial;
     this.min = Math.min(ceiling, options.min ?? 2);
     this.health = options.health ?? eventLoopAndHeapHealth();
     this.tickMs = options.tickMs ?? 100;
@@ -135,5 +138,6 @@ export class ScrapePool {
     clearInterval(this.timer);
     this.timer = undefined;
     this.health.stop();
+    this.desired = Math.max(this.desired, this.initial);
   }
 }

@@ -56,6 +56,22 @@ describe('the autoscaled scrape pool', () => {
     }, { what: 'the pool to grow again' });
   });
 
+  it('starts a burst after idle at its initial concurrency again, whatever the last burst shrank it to', async () => {
+    let overloaded: string | null = 'event-loop delay p90 300 ms';
+    const pool = new ScrapePool(64, { initial: 16, min: 2, tickMs: 10, health: health(() => overloaded) });
+    const first = gate();
+    const burst = Array.from({ length: 4 }, (_, index) => pool.run(`p${index}`, first.task));
+    await waitFor(() => pool.concurrency === 2, { timeoutMs: 2_000, what: 'the pool to shrink while overloaded' });
+    overloaded = null;
+    while (first.releases.length) first.releases.shift()!();
+    await Promise.all(burst);
+    expect(pool.concurrency).toBe(16);
+    const second = gate();
+    void Array.from({ length: 16 }, (_, index) => pool.run(`q${index}`, second.task));
+    await waitFor(() => second.inFlight() === 16, { what: 'the next burst to start sixteen at once' });
+    while (second.releases.length) second.releases.shift()!();
+  });
+
   it('never scrapes one platform twice at once (a straggler and the next run wait for each other)', async () => {
     const pool = new ScrapePool(10, { health: health(() => null) });
     const work = gate();
