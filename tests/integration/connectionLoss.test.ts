@@ -63,7 +63,12 @@ describe('connection guard (default scrape pool: every platform in flight at onc
     // At the grace, not when a platform ends: every platform would still have read for seconds.
     expect(elapsed).toBeGreaterThanOrEqual(GRACE_MS - 50);
     expect(elapsed).toBeLessThan(GRACE_MS + 1_000);
-    for (const step of ended.steps) {
+    // A page being written when the run ended lands a moment later, its odds and its count in one statement.
+    const settled = await waitFor(async () => {
+      const run = (await (await server.api(`/api/runs/${ended.id}`)).json()) as RunDetail;
+      return run.steps.every((step) => step.eventsFound > 0) ? run : undefined;
+    }, { what: 'the stopped steps to keep the count of what they read' });
+    for (const step of settled.steps) {
       expect(step, step.platform).toMatchObject({ status: 'failed', error: 'stopped: the run lost its watchers' });
       expect(step.startedAt).not.toBeNull();
       expect(step.finishedAt).not.toBeNull();
