@@ -35,7 +35,7 @@ async function allInFlight(watcher: SseClient, platforms: string[]): Promise<voi
   await waitFor(() => {
     const reading = new Set(watcher.events.filter((event) => event.data.type === 'platform.progress').map((event) => (event.data.data as { platform: string }).platform));
     return platforms.every((name) => reading.has(name));
-  }, { timeoutMs: 10_000, what: `${platforms.join(', ')} all reading pages` });
+  }, { timeoutMs: 20_000, what: `${platforms.join(', ')} all reading pages` });
 }
 const oddsOf = async (runId: number, platform: string) =>
   (await server.db.query<{ n: number }>(`select count(*)::int as n from odds where run_id = $1 and platform = $2`, [runId, platform]))[0]!.n;
