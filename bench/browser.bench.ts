@@ -9,7 +9,7 @@
  *  2. 500 pages in a row through one pool at its defaults (BROWSER_RECYCLE_PAGES 100): the browser's memory
  *     after the first page and after the last, its processes, and the pages the pool still holds (0).
  * Usage: npm run bench:browser (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_ROUNDS, default 3;
- * BENCH_ROW_PAGES, default 500).
+ * BENCH_ROW_PAGES, default 500; BENCH_PART, 1 or 2 for one part only: part 2 takes ~17 min on 2 cores).
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -226,8 +226,9 @@ const sim = new SimulatedFeeds();
 await sim.start();
 try {
   console.log(`node ${process.version}; ${(await import('node:os')).availableParallelism()} cores; Chromium ${findChromium(undefined)}`);
-  await runFigures(sim);
-  await pagesInARow(sim);
+  const part = process.env.BENCH_PART;
+  if (part !== '2') await runFigures(sim);
+  if (part !== '1') await pagesInARow(sim);
 } finally {
   await sim.stop();
 }
