@@ -72,18 +72,25 @@ const ownCpuSeconds = () => {
   return (usage.user + usage.system) / 1e6;
 };
 
-/** Samples the browser processes' memory every 50 ms until stopped; resolves the peaks (RSS summed, PSS summed) in bytes. */
-function samplePeak(): { stop(): { rss: number; pss: number } } {
+/** Samples the browser processes' memory, one reading after another (each reads every process's smaps_rollup, off the event loop), until stopped; resolves the peaks (RSS summed, PSS summed) in bytes. */
+function samplePeak(): { stop(): Promise<{ rss: number; pss: number }> } {
   const peak = { rss: 0, pss: 0 };
-  const sample = () => {
-    peak.rss = Math.max(peak.rss, browserTreeMemory(process.pid, 'rss') ?? 0);
-    peak.pss = Math.max(peak.pss, browserTreeMemory(process.pid) ?? 0);
+  let stopped = false;
+  const sample = async () => {
+    peak.rss = Math.max(peak.rss, (await browserTreeMemory(process.pid, 'rss')) ?? 0);
+    peak.pss = Math.max(peak.pss, (await browserTreeMemory(process.pid)) ?? 0);
   };
-  const timer = setInterval(sample, 50);
+  const loop = (async () => {
+    while (!stopped) {
+      await sample();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
   return {
-    stop() {
-      clearInterval(timer);
-      sample();
+    async stop() {
+      stopped = true;
+      await loop;
+      await sample();
       return peak;
     },
   };
@@ -103,7 +110,7 @@ async function measure(work: () => Promise<unknown>): Promise<Measured> {
   await work();
   const wallMs = performance.now() - started;
   // The browser's CPU is read while its processes live (a bare script's browser is closed inside `work`).
-  const peaks = peak.stop();
+  const peaks = await peak.stop();
   return { wallMs, cpuSeconds: ownCpuSeconds() + browserCpuSeconds() - cpuBefore, peakRssBytes: peaks.rss, peakPssBytes: peaks.pss };
 }
 
@@ -202,17 +209,17 @@ async function pagesInARow(sim: SimulatedFeeds): Promise<void> {
   const restarts: string[] = [];
   pool.attach({ browserPageClosed() {}, browserRestarted: (cause) => void restarts.push(cause), observeBrowser() {} });
   const adapter = createAdapter(parsePlatformEntry(sim.entryOf(SIMULATED), 30_000, sim.env), pool);
-  const processes = () => ({ rss: browserTreeMemory(process.pid, 'rss'), pss: browserTreeMemory(process.pid), count: browserProcesses().count });
+  const processes = async () => ({ rss: await browserTreeMemory(process.pid, 'rss'), pss: await browserTreeMemory(process.pid), count: browserProcesses().count });
   try {
-    let first: ReturnType<typeof processes> | undefined;
+    let first: Awaited<ReturnType<typeof processes>> | undefined;
     let peak = 0;
     const started = performance.now();
     for (let page = 1; page <= ROW_PAGES; page += 1) {
       await adapter.scrape(AbortSignal.timeout(30_000), async () => {}, IGNORE_OBSERVATIONS);
-      peak = Math.max(peak, browserTreeMemory(process.pid) ?? 0);
-      if (page === 1) first = processes();
+      peak = Math.max(peak, (await browserTreeMemory(process.pid)) ?? 0);
+      if (page === 1) first = await processes();
     }
-    const last = processes();
+    const last = await processes();
     const mb = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1024 ** 2).toFixed(0)} MB`);
     console.log(`${ROW_PAGES} pages in a row through one pool (BROWSER_RECYCLE_PAGES ${config.browserRecyclePages}): ${((performance.now() - started) / ROW_PAGES).toFixed(0)} ms a page`);
     console.log(`  browser RSS (summed) after page 1 ${mb(first?.rss ?? null)}, after page ${ROW_PAGES} ${mb(last.rss)}; PSS after page 1 ${mb(first?.pss ?? null)}, after page ${ROW_PAGES} ${mb(last.pss)}, peak ${mb(peak)}; restarts: ${restarts.length} (${[...new Set(restarts)].join(', ') || 'none'})`);

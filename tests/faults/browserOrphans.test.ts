@@ -110,7 +110,7 @@ async function midRun(): Promise<{ service: ChildService; chromium: number[]; ha
     return found.length >= 3 ? found : undefined;
   }, { timeoutMs: 15_000, what: 'the browser, its zygote and a renderer' });
   expect(((await (await fetch(`${service.url}/api/runs/${run.id}`)).json()) as RunDetail).status).toBe('running');
-  expect(browserTreeMemory(service.process.pid!)).toBeGreaterThan(0);
+  expect(await browserTreeMemory(service.process.pid!)).toBeGreaterThan(0);
   const handlers = [...crashHandlers()].filter((pid) => !handlersBefore.has(pid));
   return { service, chromium, handlers };
 }

@@ -1,4 +1,5 @@
 import { accessSync, constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -36,6 +37,8 @@ export interface PageOptions {
 const CONTEXT_TIMEOUT_MS = 5_000;
 /** How often the browser's memory is sampled while it runs. */
 const MEMORY_SAMPLE_MS = 5_000;
+/** After a page, memory is read afresh only when the last reading is older than this (pages often end together). */
+const AFTER_PAGE_SAMPLE_MS = 1_000;
 /** The memory this process may use: its cgroup's limit when set and below the machine's memory. */
 function availableMemory(): number {
   const limit = process.constrainedMemory();
@@ -109,6 +112,8 @@ export class BrowserPool implements BrowserStateSource {
   private open = 0;
   private readonly queue: (() => void)[] = [];
   private memory: number | null = null;
+  private sampling: Promise<void> | undefined;
+  private sampledAt = Number.NEGATIVE_INFINITY;
   private sampler: NodeJS.Timeout | undefined;
   private metrics: BrowserMetrics | undefined;
   private closed = false;
@@ -189,7 +194,7 @@ export class BrowserPool implements BrowserStateSource {
         await this.closeContext(launched, context);
         launched.inUse -= 1;
         this.metrics?.browserPageClosed((performance.now() - started) / 1000, outcome);
-        this.afterPage(launched);
+        await this.afterPage(launched);
       }
     } finally {
       this.release();
@@ -276,8 +281,8 @@ export class BrowserPool implements BrowserStateSource {
       if (this.launched.size === 0) this.memory = null;
     });
     this.options.logger.info({ version: browser.version(), max_pages: this.options.maxPages }, 'browser started');
-    this.sampler ??= setInterval(() => this.sampleMemory(), MEMORY_SAMPLE_MS).unref();
-    this.sampleMemory();
+    this.sampler ??= setInterval(() => void this.sampleMemory(), MEMORY_SAMPLE_MS).unref();
+    void this.sampleMemory();
     return launched;
   }
 
@@ -315,11 +320,12 @@ export class BrowserPool implements BrowserStateSource {
     if (outcome === 'timeout') this.retire(launched, 'unresponsive');
   }
 
-  /** After each page: recycle a browser that served its pages or grew past its memory bound. */
-  private afterPage(launched: Launched): void {
+  /** After each page, before its slot is given back: recycle a browser that served its pages or grew past its memory bound. */
+  private async afterPage(launched: Launched): Promise<void> {
     if (launched.retiring || launched.crashed) return;
     if (launched.pages >= this.options.recyclePages) return this.retire(launched, 'pages');
-    this.sampleMemory();
+    if (this.memory === null || performance.now() - this.sampledAt >= AFTER_PAGE_SAMPLE_MS) await this.sampleMemory();
+    if (launched.retiring || launched.crashed) return;
     if (this.memory !== null && this.memory > this.options.maxMemoryBytes) this.retire(launched, 'memory');
   }
 
@@ -343,13 +349,24 @@ export class BrowserPool implements BrowserStateSource {
     await launched.browser.close().catch(() => undefined);
   }
 
-  /** Memory (PSS) of every browser process of this service: Chromium children of this process and their descendants. */
-  private sampleMemory(): void {
+  /**
+   * Memory (PSS) of every browser process of this service: Chromium children of this process and their
+   * descendants. One reading at a time; read off the event loop (a reading takes ~40 ms of kernel time).
+   */
+  private sampleMemory(): Promise<void> {
     if (this.launched.size === 0) {
       this.memory = null;
-      return;
+      return Promise.resolve();
     }
-    this.memory = browserTreeMemory(process.pid);
+    this.sampledAt = performance.now();
+    this.sampling ??= browserTreeMemory(process.pid)
+      .then((bytes) => {
+        this.memory = this.launched.size === 0 ? null : bytes;
+      })
+      .finally(() => {
+        this.sampling = undefined;
+      });
+    return this.sampling;
   }
 }
 
@@ -360,7 +377,7 @@ export class BrowserPool implements BrowserStateSource {
  * what the tree really holds with one page open. RSS where PSS cannot be read; `measure` 'rss' sums RSS
  * (benches print both).
  */
-export function browserTreeMemory(parent: number, measure: 'pss' | 'rss' = 'pss'): number | null {
+export async function browserTreeMemory(parent: number, measure: 'pss' | 'rss' = 'pss'): Promise<number | null> {
   const children = new Map<number, number[]>();
   const rss = new Map<number, number>();
   let names: string[];
@@ -392,19 +409,21 @@ export function browserTreeMemory(parent: number, measure: 'pss' | 'rss' = 'pss'
     }
   });
   if (roots.length === 0) return null;
-  let total = 0;
+  const tree: number[] = [];
   const stack = [...roots];
   while (stack.length > 0) {
     const pid = stack.pop()!;
-    total += (measure === 'pss' ? pss(pid) : undefined) ?? rss.get(pid) ?? 0;
+    tree.push(pid);
     stack.push(...(children.get(pid) ?? []));
   }
-  return total;
+  const own = measure === 'pss' ? await Promise.all(tree.map(pss)) : [];
+  return tree.reduce((total, pid, index) => total + (own[index] ?? rss.get(pid) ?? 0), 0);
 }
 
-function pss(pid: number): number | undefined {
+/** The process's PSS from /proc/<pid>/smaps_rollup, read asynchronously (the kernel walks its page tables). */
+async function pss(pid: number): Promise<number | undefined> {
   try {
-    const kib = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    const kib = /^Pss:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
     return kib === undefined ? undefined : Number(kib) * 1024;
   } catch {
     return undefined;
