@@ -11,6 +11,7 @@ import { ROOT, spawnService, type ChildService } from '../helpers/childService.j
 import { connectSse } from '../helpers/sseClient.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { closedPort } from '../helpers/closedPort.js';
 
 /**
  * The odds-api key (a query parameter on every request) through the built service as `npm start` runs it,
@@ -35,14 +36,6 @@ const exported: { path: string; body: string }[] = [];
 const runs: RunDetail[] = [];
 let preview: { status: number; body: string };
 
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const get = (route: string, init?: RequestInit) => fetch(`${service.url}${route}`, init);
 

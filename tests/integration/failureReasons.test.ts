@@ -11,6 +11,7 @@ import { MetricsSnapshot } from '../helpers/metrics.js';
 import { connectSse } from '../helpers/sseClient.js';
 import { captureSpans } from '../helpers/spans.js';
 import type { TestServer } from '../helpers/testServer.js';
+import { closedPort } from '../helpers/closedPort.js';
 
 /**
  * Why a step failed, from real feeds on loopback that fail one way each, through the real service: the
@@ -56,14 +57,6 @@ let pages: http.Server;
 let server: TestServer;
 let run: RunDetail;
 
-/** A loopback port nothing listens on: a server is opened there, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   feed = await startHostileFeed();
