@@ -23,6 +23,7 @@ export interface NewOdds {
 
 /** What a step writes: its prices, and its listings each matched to a sporting event (odds/sportingEventMatcher.ts). */
 export interface MatchedBatch {
+  /** Each selection once (uniqueSelections: ON CONFLICT cannot touch a row twice in a statement), as the matcher writes them. */
   odds: NewOdds[];
   listings: NewListing[];
 }
@@ -38,7 +39,24 @@ export const ODDS_UPDATE_SET = `previous_price = case when odds.run_id = exclude
 
 /** A batch without repeated selections: a page may list one twice, and ON CONFLICT cannot touch a row twice in a statement. */
 export function uniqueSelections<T extends NewOdds>(batch: T[]): T[] {
-  return [...new Map(batch.map((row) => [`${row.eventKey}\u0000${row.market}\u0000${row.selection}\u0000${row.bookmaker}`, row])).values()];
+  const at = new Map<string, number>();
+  // A copy only once a repeat is found (most batches have none): each selection at its first place, its last price.
+  let unique: T[] | undefined;
+  for (let index = 0; index < batch.length; index += 1) {
+    const row = batch[index]!;
+    const key = row.eventKey + '\u0000' + row.market + '\u0000' + row.selection + '\u0000' + row.bookmaker;
+    const seen = at.get(key);
+    if (seen !== undefined) {
+      unique ??= batch.slice(0, index);
+      unique[seen] = row;
+    } else if (unique) {
+      at.set(key, unique.length);
+      unique.push(row);
+    } else {
+      at.set(key, index);
+    }
+  }
+  return unique ?? batch;
 }
 
 /**
@@ -48,7 +66,7 @@ export function uniqueSelections<T extends NewOdds>(batch: T[]): T[] {
  * (listingsUpsert), so a sporting event with odds always has its listing.
  */
 export function oddsUpsertCte(platform: string, runId: number, batch: MatchedBatch): { sql: string; params: unknown[] } {
-  const rows = uniqueSelections(batch.odds);
+  const rows = batch.odds;
   const listings = listingsUpsert(platform, batch.listings);
   return {
     sql: `odds_in as (

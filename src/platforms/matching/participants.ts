@@ -37,8 +37,26 @@ const INITIALISM = /(?<![\p{L}\p{N}])\p{L}(?:\.\p{L})+\.?(?![\p{L}\p{N}])/gu;
 const APOSTROPHES = /['’‘`´ʼ]/g;
 const NOT_A_WORD = /[^\p{L}\p{N}]+/gu;
 
+/**
+ * Keys already worked out, by name: a scrape reads the same team names over and over (each of an event's
+ * selections named after a team, every scrape of the same listings). A derived value, so one per process
+ * serves every step; emptied when full, so a platform's endless new names cannot grow it.
+ */
+const KNOWN_KEYS = new Map<string, string>();
+const KNOWN_KEYS_MAX = 20_000;
+
 /** The participant's key: what two platforms' names of one participant have in common. May be empty (a name of punctuation only). */
 export function participantKey(name: string): string {
+  let key = KNOWN_KEYS.get(name);
+  if (key === undefined) {
+    if (KNOWN_KEYS.size >= KNOWN_KEYS_MAX) KNOWN_KEYS.clear();
+    key = keyOf(name);
+    KNOWN_KEYS.set(name, key);
+  }
+  return key;
+}
+
+function keyOf(name: string): string {
   const text = name
     .normalize('NFKD')
     .replace(MARKS, '')
