@@ -183,7 +183,10 @@ async function runFigures(sim: SimulatedFeeds): Promise<void> {
         await script();
         await oddswatch();
       }
-      if (detail.status !== 'completed') console.log(`  (run ${detail.id} ended ${detail.status})`);
+      if (detail.status !== 'completed') {
+        const failed = detail.steps.filter((step) => step.status === 'failed').map((step) => `${step.platform} ${step.reason}: ${step.error}`);
+        console.log(`  (run ${detail.id} ended ${detail.status}${failed.length > 0 ? `; ${failed.join('; ')}` : ''})`);
+      }
       const slowest = detail.steps.reduce((a, b) => ((a.durationMs ?? 0) >= (b.durationMs ?? 0) ? a : b));
       const alone = await runToEnd(server, [slowest.platform]);
       rows.push({ run: together.wallMs, alone: alone.durationMs!, bare: bare.wallMs, runCpu: together.cpuSeconds, bareCpu: bare.cpuSeconds, runPeak: together.peakRssBytes, barePeak: bare.peakRssBytes, runPss: together.peakPssBytes, barePss: bare.peakPssBytes });

@@ -142,6 +142,30 @@ describe('the browser kind in Chromium', () => {
     expect(pages).toHaveLength(1);
   });
 
+  it('capture mode: captureLast ends the step at the last page, before the quiet wait', async () => {
+    // Pages 1 and 2 back to back, then a request 400 ms later that the quiet wait (500 ms) would still capture.
+    const paged = await site({
+      '/': `<!doctype html><html><body><script>
+        fetch('/api/prematch?page=1').then(() => fetch('/api/prematch?page=2')).then(() => setTimeout(() => fetch('/api/prematch?page=3'), 400));
+      </script></body></html>`,
+      '/api/prematch': (request, response) => {
+        const page = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('page'));
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ last: page === 2, ...JSON.parse(apiPage(page)) }));
+      },
+    });
+    try {
+      const entry = { name: 'paged', kind: 'browser', url: `${paged.origin}/`, capture: '/api/prematch', select: SELECT };
+      const withLast = await scrape(browsers, { ...entry, captureLast: 'last' });
+      expect(withLast.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1']);
+      // Without it (or while it is never true) the quiet wait still reads what the page fetches after a pause.
+      const without = await scrape(browsers, { ...entry, captureLast: 'false' });
+      expect(without.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1', 'e3-1']);
+      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureLast: 'last' }, 1_000, {})).toThrow(/captureLast: goes with capture/);
+    } finally {
+      await paged.close();
+    }
+  });
+
   it('dom mode: reads the rendered page once the selector is there', async () => {
     const result = await scrape(browsers, { name: 'spa', kind: 'browser', url: `${spa.origin}/`, dom: DOM });
     expect(result.eventsFound).toBe(6);

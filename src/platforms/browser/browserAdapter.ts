@@ -21,7 +21,8 @@ import type { BrowserPool } from './browserPool.js';
 /**
  * The `browser` kind (docs/kinds/browser.md): a page opened in the replica's Chromium (browserPool.ts),
  * read one of two ways. `capture`: the JSON responses whose URL matches, each mapped by `select` as a
- * `json` platform's response is, in the order they arrive, until none is in flight and none has come for CAPTURE_QUIET_MS.
+ * `json` platform's response is, in the order they arrive, until `captureLast` says one was the last, or else
+ * until none is in flight and none has come for CAPTURE_QUIET_MS.
  * `dom`: once `dom.waitFor` is on the page, the rendered DOM read with the `html` kind's rows.
  * A wait that runs out is `layout` (the page no longer shows what the entry expects), unless the page is a
  * challenge page (`blocked`); the page as it was then is kept with the failure (PageCapture).
@@ -31,7 +32,11 @@ import type { BrowserPool } from './browserPool.js';
 
 type BrowserPlatform = Extract<PlatformEntry, { kind: 'browser' }>;
 
-/** Once this long has passed with no matching request in flight and no new captured response, the page is read. */
+/**
+ * Once this long has passed with no matching request in flight and no new captured response, the page is
+ * read (unless `captureLast` said so sooner): a page that fetches page after page sends the next request
+ * within its own script's time of the previous answer, which on a loaded machine can be a few hundred ms.
+ */
 const CAPTURE_QUIET_MS = 500;
 /** How much longer than the platform's timeout a navigation may take before Playwright ends it itself. */
 const NAVIGATION_BACKSTOP_MS = 1_000;
@@ -46,6 +51,7 @@ const OPTIONAL_TYPES = new Set(['image', 'font', 'media']);
 
 export function createBrowserAdapter(entry: BrowserPlatform, pool: BrowserPool): PlatformAdapter {
   const select = entry.select === undefined ? undefined : compileExpression(entry.name, 'select', entry.select, entry.timeoutMs);
+  const last = entry.captureLast === undefined ? undefined : compileExpression(entry.name, 'captureLast', entry.captureLast, entry.timeoutMs);
   const matches = entry.capture === undefined ? undefined : urlMatcher(entry.capture);
   const secrets = entrySecrets(entry);
   const start = new URL(entry.url);
@@ -65,7 +71,7 @@ export function createBrowserAdapter(entry: BrowserPlatform, pool: BrowserPool):
     timeoutMs: entry.timeoutMs,
     scrape: (signal, onProgress, observer, maxPages = Number.POSITIVE_INFINITY) =>
       pool.withPage(signal, { context: contextOptions }, (page, context) =>
-        new BrowserStep(entry, { page, context, signal, secrets, select, matches, observer, onProgress, maxPages, span: trace.getActiveSpan() }).run(start.toString()),
+        new BrowserStep(entry, { page, context, signal, secrets, select, last, matches, observer, onProgress, maxPages, span: trace.getActiveSpan() }).run(start.toString()),
       ),
   };
 }
@@ -76,6 +82,8 @@ interface StepParts {
   signal: AbortSignal;
   secrets: readonly string[];
   select: CompiledExpression | undefined;
+  /** `captureLast`: true on the last captured response. */
+  last: CompiledExpression | undefined;
   matches: ((url: string) => boolean) | undefined;
   observer: ScrapeObserver;
   onProgress: (progress: ScrapeProgress) => Promise<void>;
@@ -89,6 +97,8 @@ class BrowserStep {
   private eventsFound = 0;
   private captured = 0;
   private lastCapturedAt = 0;
+  /** `captureLast` held on a captured response: the page has fetched all it will. */
+  private complete = false;
   /** Requests matching `capture` sent and not yet answered in full: the page is not read while one is. */
   private pending = 0;
   /** Captured responses are read one at a time, in order (onProgress is awaited before the next). */
@@ -276,7 +286,7 @@ class BrowserStep {
 
   /**
    * Capture mode: waits for the first captured response, then reads until no request matching `capture` is
-   * in flight and none has answered for CAPTURE_QUIET_MS. A matching request the page sent that goes
+   * in flight and either `captureLast` held on one or none has answered for CAPTURE_QUIET_MS. A matching request the page sent that goes
    * unanswered for `waitTimeoutMs` is `timeout` (the API is slow), not `layout` (the page asked for nothing).
    */
   private async readCaptured(): Promise<void> {
@@ -296,6 +306,7 @@ class BrowserStep {
         if (!(await this.nextChange(this.entry.waitTimeoutMs)) && this.pending > 0) throw this.unanswered();
         continue;
       }
+      if (this.complete) break;
       const quiet = this.lastCapturedAt + CAPTURE_QUIET_MS - Date.now();
       if (quiet <= 0) break;
       await this.nextChange(quiet);
@@ -371,6 +382,11 @@ class BrowserStep {
         this.eventsFound += events;
         this.parts.signal.throwIfAborted();
         await this.parts.onProgress({ eventsFound: this.eventsFound, batch });
+        if (this.parts.last !== undefined && (await this.parts.last.evaluate(data, index)) === true) {
+          span.setAttribute('oddswatch.browser.capture_last', true);
+          this.complete = true;
+          this.notify();
+        }
       } catch (error) {
         recordFailure(span, error, error instanceof PlatformError ? error.message : 'could not read the captured response');
         throw error;

@@ -5,7 +5,7 @@ import { css, htmlRows } from '../html/htmlEntry.js';
 /**
  * A `browser` entry (docs/kinds/browser.md): a page that renders only in a browser, opened in Chromium.
  * Odds are read one of two ways: `capture` (the JSON responses the page's own script fetches, each mapped
- * by `select` as a `json` platform's response is) or `dom` (the rendered page read by the `html` kind's
+ * by `select` as a `json` platform's response is; `captureLast` says which is the last) or `dom` (the rendered page read by the `html` kind's
  * CSS shape once `dom.waitFor` appears). Optional `actions` run first.
  */
 
@@ -58,6 +58,12 @@ export const browserEntry = z
     /** Capture mode: the URLs of the JSON responses to read (substring or `/regex/`), and their mapping. */
     capture: capturePattern.optional(),
     select: expression.optional(),
+    /**
+     * Capture mode, optional: JSONata on each captured response, true on the last one the page fetches (its
+     * "no next page"). The page is then read at once instead of after the quiet wait, which stays the
+     * fallback while it does not say so.
+     */
+    captureLast: expression.optional(),
     /** DOM mode: the element that says the odds are rendered, then the `html` kind's rows. */
     dom: z.object({ waitFor: css, rows: htmlRows }).strict().optional(),
     actions: z.array(action).max(20).default([]),
@@ -69,5 +75,6 @@ export const browserEntry = z
   })
   .strict()
   .refine((entry) => (entry.capture === undefined) !== (entry.dom === undefined), { error: 'needs capture (with select) or dom, not both' })
-  .refine((entry) => (entry.capture === undefined) === (entry.select === undefined), { path: ['select'], error: 'goes with capture, and capture needs it' });
+  .refine((entry) => (entry.capture === undefined) === (entry.select === undefined), { path: ['select'], error: 'goes with capture, and capture needs it' })
+  .refine((entry) => entry.captureLast === undefined || entry.capture !== undefined, { path: ['captureLast'], error: 'goes with capture' });
 export type BrowserEntry = z.infer<typeof browserEntry>;

@@ -70,7 +70,7 @@ export const browserRoute: SimulatedKind = {
             },
           },
         }
-      : { name, kind: 'browser', url: `${origin}/browser/${name}/`, capture: '/api/prematch', select: KESTREL_SELECT },
+      : { name, kind: 'browser', url: `${origin}/browser/${name}/`, capture: '/api/prematch', select: KESTREL_SELECT, captureLast: 'paging.next = null' },
 };
 
 /** One page of the bookmaker's API, as its page script asks for it; the knobs every kind obeys apply here. */
