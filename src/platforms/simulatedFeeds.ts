@@ -26,13 +26,17 @@ export interface FeedKnobs {
   /** Never answer (until the client gives up). */
   hang: boolean;
   /**
-   * Price movement per scrape (a scrape starts with page 1): the Nth scrape shifts each price by
-   * -drift, 0 or +drift, a fixed pattern per selection and N, so consecutive scrapes move some prices
-   * up, some down and leave some unchanged. The first scrape is never shifted; 0 keeps prices fixed.
+   * Price movement per scrape (a scrape starts with page 1): the Nth scrape moves each sporting event's
+   * chances, home against away and over against under, by -drift, 0 or +drift times 0.15 (a price of 2.5
+   * moves by about `drift`), a fixed pattern per event and N, so consecutive scrapes move some prices up,
+   * some down and leave some unchanged, and every market keeps its bookmaker's margin. The first scrape is
+   * never moved; 0 keeps prices fixed.
    */
   priceDrift: number;
   /** 0..1: the share of each page's sporting events actually served (a silent feed: fewer events, no error). */
   eventsFraction: number;
+  /** Each price served as a broken parser reads a fractional one (`6/4` as 6.4): implausible markets. */
+  fractionalMisread?: boolean;
   /**
    * odds-api only: the credits of the plan (default 20,000). Each request costs markets x regions; once
    * the used credits reach this, the API answers its quota error (0: from the next request on).
@@ -79,13 +83,14 @@ const knobsOverride = z
     eventsPerPage: z.number().int().min(0).max(1_000),
     failureRate: z.number().min(0).max(1),
     hang: z.boolean(),
-    // Above 0.15 the lowest simulated price (1.2) could reach 1, which odds refuse.
+    // Above 0.15 a drifted price would move a market's overround by more than a bookmaker's margin does.
     priceDrift: z.number().min(0).max(0.15),
     eventsFraction: z.number().min(0).max(1),
     quota: z.number().int().min(0).max(1_000_000_000),
     layoutChanged: z.boolean(),
     blockPage: z.boolean(),
     neverLoads: z.boolean(),
+    fractionalMisread: z.boolean(),
   })
   .partial()
   .strict();
