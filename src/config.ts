@@ -87,6 +87,12 @@ const configSchema = z
       .default(0.5),
     /** "Usual": the median of that many previous successful scrapes (at least 3, the fewest judged at all). */
     VOLUME_DROP_WINDOW: intFrom(3, 1000).default(10),
+    /** A complete market whose overround (1/price summed over its outcomes) is above this is implausible. */
+    QUALITY_MAX_OVERROUND: z.coerce
+      .number({ error: 'expected a number from 1 to 2' })
+      .min(1, { error: 'expected a number from 1 to 2' })
+      .max(2, { error: 'expected a number from 1 to 2' })
+      .default(1.25),
     /** Several replicas (docs/replicas.md): how often a follower tries to lead, presence refreshes, the leader looks for dead owners' runs. */
     LEADER_RETRY_MS: intFrom(100, 60_000).default(2_000),
     PRESENCE_REFRESH_MS: intFrom(100, 60_000).default(2_000),

@@ -67,6 +67,11 @@ export const PlatformStep = defineEntity({
     // Set when a step completes and its platform has enough previous successful scrapes (src/runs/volumeDrop.ts).
     expectedEvents: p.integer().nullable(),
     volumeDrop: p.boolean().nullable(),
+    // The implausible-markets check of the step's odds (src/quality/implausibleMarkets.ts): complete markets
+    // judged, how many were implausible, and the first few of them for the operator.
+    marketsChecked: p.integer().default(0),
+    implausibleMarkets: p.integer().default(0),
+    implausibleExamples: p.json().columnType('jsonb').nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
   checks: [{ name: 'platform_steps_reason_matches_status', expression: `reason IS NULL OR status = 'failed'` }],

@@ -1,5 +1,5 @@
 import { oddsUpsertCte, type MatchedBatch } from '../db/tables/odds.js';
-import type { StepFailureReason } from '../shared/contract.js';
+import type { ImplausibleMarketExample, StepFailureReason } from '../shared/contract.js';
 
 /**
  * The write a run's event reports, made in the event's own statement (EventLog.recordIf): the event is
@@ -41,6 +41,8 @@ export interface StepFinishedGuard {
   reason: StepFailureReason | null;
   odds: MatchedBatch;
   judge?: VolumeCriteria;
+  /** The implausible-markets check of every price the step wrote (quality/implausibleMarkets.ts). */
+  markets: { checked: number; implausible: number; examples: ImplausibleMarketExample[] };
 }
 
 /**
@@ -76,7 +78,7 @@ function stepStarted(runId: number, { platform }: StepStartedGuard): GuardStatem
  * 200-platform run was no slower than with the odds in a statement of their own). No deadlock: only this
  * platform's scrape writes its odds rows, so no holder of the lock waits on them.
  */
-function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, reason, odds, judge }: StepFinishedGuard): GuardStatement {
+function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, reason, odds, judge, markets }: StepFinishedGuard): GuardStatement {
   const upsert = odds.odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
   const judged = outcome === 'completed' && judge !== undefined;
   const usual = judged
@@ -91,7 +93,8 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
     : '';
   return {
     ctes: `${upsert ? `${upsert.sql},` : ''} ${usual} guard as (
-               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, reason = ?, finished_at = now()
+               update platform_steps s set status = ?, events_found = ?, duration_ms = ?, error = ?, reason = ?, finished_at = now(),
+                 markets_checked = ?, implausible_markets = ?, implausible_examples = ?::jsonb
                ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
                             volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
                ${judged ? 'from usual' : ''}
@@ -110,6 +113,9 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
       durationMs,
       error,
       reason,
+      markets.checked,
+      markets.implausible,
+      markets.examples.length > 0 ? JSON.stringify(markets.examples) : null,
       ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
       runId,
       platform,

@@ -102,6 +102,8 @@ function toStep(row: StepRow): PlatformStep {
     reason: row.reason,
     volumeDrop: row.volume_drop,
     expectedEvents: row.expected_events,
+    implausibleMarkets: row.markets_checked > 0 ? row.implausible_markets : null,
+    implausibleExamples: row.implausible_examples ?? [],
     captured: row.captured,
   };
 }

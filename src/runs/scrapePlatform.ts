@@ -18,6 +18,8 @@ import type { VolumeWatch } from './volumeDrop.js';
 import type { MatchedBatch } from '../db/tables/odds.js';
 import { matchedShare } from '../db/tables/eventListings.js';
 import type { SportingEventMatcher } from '../odds/sportingEventMatcher.js';
+import type { Config } from '../config.js';
+import { checkMarkets, emptyMarketCheck, implausibleTotal, type MarketCheck } from '../quality/implausibleMarkets.js';
 
 export interface ScrapePlatformDeps {
   orm: Orm;
@@ -28,6 +30,7 @@ export interface ScrapePlatformDeps {
   volume: VolumeWatch;
   matcher: SportingEventMatcher;
   logger: Logger;
+  config: Pick<Config, 'qualityMaxOverround'>;
 }
 
 export interface PlatformResult {
@@ -86,6 +89,13 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const odds = new OddsBuffer();
         let progressRecordedAt = Number.NEGATIVE_INFINITY;
         const rejected = new Map<RejectedPriceReason, number>();
+        // Every price the step writes is checked as it is written; the total goes with the step's final write.
+        const markets = emptyMarketCheck();
+        const matched = async (batch: ScrapedSelection[]) => {
+          const result = await matchWithRetry(deps, run.runId, platform, batch);
+          checkMarkets(result.odds, deps.config.qualityMaxOverround, markets);
+          return result;
+        };
         const observer: ScrapeObserver = {
           redirected(outcome) {
             deps.metrics.platformRedirected(platform, outcome);
@@ -105,7 +115,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           eventsFound = await adapter.scrape(signal, async (progress) => {
             deps.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
             eventsFound = progress.eventsFound;
-            if (odds.add(progress.batch)) await writeProgress(deps, run.runId, platform, eventsFound, odds.take());
+            if (odds.add(progress.batch)) await writeProgress(deps, run.runId, platform, eventsFound, await matchedProgress(matched, odds.take()));
             span.addEvent('page.read', { events_found: eventsFound, odds: progress.batch.length });
             // Coalesced: the first page, then at most one per PROGRESS_EVENT_INTERVAL_MS; the final count comes with platform.completed/failed.
             if (performance.now() - progressRecordedAt < PROGRESS_EVENT_INTERVAL_MS) return;
@@ -141,14 +151,25 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const platformsDone = (run.platformsDone += 1);
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
         const finish = (status: 'completed' | 'failed', odds: MatchedBatch) => {
-          const step: EventGuard = { kind: 'step.finished', platform, outcome: status, eventsFound, durationMs, error, reason, odds, judge: deps.volume.criteria };
+          const step: EventGuard = {
+            kind: 'step.finished',
+            platform,
+            outcome: status,
+            eventsFound,
+            durationMs,
+            error,
+            reason,
+            odds,
+            judge: deps.volume.criteria,
+            markets: { checked: markets.checked, implausible: implausibleTotal(markets), examples: markets.examples },
+          };
           return status === 'completed'
-            ? recordIfWithRetry(deps, run.runId, 'platform.completed', common, step)
+            ? recordIfWithRetry(deps, run.runId, 'platform.completed', { ...common, implausibleMarkets: markets.checked > 0 ? implausibleTotal(markets) : null }, step)
             : recordIfWithRetry(deps, run.runId, 'platform.failed', { ...common, error: error ?? 'failed', reason, captured }, step);
         };
         let event: StreamEvent | undefined;
         try {
-          event = await finish(stepStatus, await matchWithRetry(deps, run.runId, platform, odds.take()));
+          event = await finish(stepStatus, await matched(odds.take()));
         } catch (cause) {
           // A value the database refused fails this platform alone; only an unreachable database goes up to the runner.
           if (!isRefusedValue(cause)) throw cause;
@@ -164,6 +185,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const rejectedTotal = [...rejected.values()].reduce((sum, count) => sum + count, 0);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome, 'oddswatch.platform.rejected_prices': rejectedTotal });
         if (rejectedTotal > 0) log.warn({ rejected_prices: rejectedPrices }, 'platform sent prices that are no valid price (dropped)');
+        if (event) reportMarkets(deps, platform, markets, span, log);
         if (reason) span.setAttribute('oddswatch.failure_reason', reason);
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });
@@ -188,16 +210,36 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
   );
 }
 
+/** A full buffer of odds matched mid-scrape; a value the database refuses ends the scrape as this platform's failure. */
+async function matchedProgress(match: (batch: ScrapedSelection[]) => Promise<MatchedBatch>, odds: ScrapedSelection[]): Promise<MatchedBatch> {
+  try {
+    return await match(odds);
+  } catch (cause) {
+    if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
+    throw cause;
+  }
+}
+
 /**
  * Writes a full buffer of odds mid-scrape. A value the database refuses ends the scrape as this platform's
  * failure (the adapter's scrape rejects with it); an unreachable database is the runner's to handle.
  */
-async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: ScrapedSelection[]): Promise<void> {
+async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
   try {
-    await deps.transitions.stepProgress(runId, platform, eventsFound, await matchWithRetry(deps, runId, platform, odds));
+    await deps.transitions.stepProgress(runId, platform, eventsFound, odds);
   } catch (cause) {
     if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
     throw cause;
+  }
+}
+
+/** The step's implausible-markets check, once its final write landed: counters, span attributes and a warning with the examples. */
+function reportMarkets(deps: ScrapePlatformDeps, platform: string, markets: MarketCheck, span: Span, log: Logger): void {
+  const implausible = implausibleTotal(markets);
+  deps.metrics.marketsChecked(platform, markets.checked, markets.implausible);
+  span.setAttributes({ 'oddswatch.platform.markets_checked': markets.checked, 'oddswatch.platform.implausible_markets': implausible });
+  if (implausible > 0) {
+    log.warn({ markets_checked: markets.checked, implausible_markets: Object.fromEntries(markets.implausible), examples: markets.examples }, 'platform priced implausible markets');
   }
 }
 

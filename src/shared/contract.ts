@@ -71,6 +71,10 @@ export interface PlatformStep {
   volumeDrop: boolean | null;
   /** Its platform's usual: the median sporting events of its previous successful scrapes (null: not judged). */
   expectedEvents: number | null;
+  /** Complete markets whose prices are implausible (IMPLAUSIBLE_MARKET_REASONS); null when the step wrote no complete market. */
+  implausibleMarkets: number | null;
+  /** The first few of them, for the operator. */
+  implausibleExamples: ImplausibleMarketExample[];
   /**
    * The page at failure is stored (a failed `browser` step whose page could still be read): GET
    * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
@@ -241,8 +245,11 @@ export interface EventPayloads {
   'run.started': RunScoped & { run: RunSummary };
   'platform.started': PlatformScoped;
   'platform.progress': PlatformScoped;
-  /** `volumeDrop`/`expectedEvents` as stored on the step (absent from events recorded before the check existed). */
-  'platform.completed': PlatformScoped & { durationMs: number; volumeDrop?: boolean | null; expectedEvents?: number | null };
+  /**
+   * `volumeDrop`/`expectedEvents` as stored on the step, `implausibleMarkets` as PlatformStep's (each absent
+   * from events recorded before its check existed).
+   */
+  'platform.completed': PlatformScoped & { durationMs: number; volumeDrop?: boolean | null; expectedEvents?: number | null; implausibleMarkets?: number | null };
   /**
    * `reason` absent from events recorded before steps had one; null when the run stopped the step. `captured`:
    * the page at failure was stored (PlatformStep.captured); absent from events recorded before captures existed.
@@ -423,6 +430,27 @@ export type PlatformKind = (typeof PLATFORM_KINDS)[number];
  */
 export const REJECTED_PRICE_REASONS = ['empty', 'malformed', 'not_above_one', 'too_high'] as const;
 export type RejectedPriceReason = (typeof REJECTED_PRICE_REASONS)[number];
+
+/**
+ * Why a complete market a bookmaker priced is implausible (`oddswatch_platform_implausible_markets_total{reason}`):
+ * `overround_below_one` (1/price summed over its outcomes is under 1: a sure profit no bookmaker offers),
+ * `overround_above_bound` (over QUALITY_MAX_OVERROUND: more margin than any bookmaker takes),
+ * `price_out_of_range` (a price outside [1.01, 1000]).
+ */
+export const IMPLAUSIBLE_MARKET_REASONS = ['overround_below_one', 'overround_above_bound', 'price_out_of_range'] as const;
+export type ImplausibleMarketReason = (typeof IMPLAUSIBLE_MARKET_REASONS)[number];
+
+/** One implausible market, kept with its step for the operator (at most 5 a step). */
+export interface ImplausibleMarketExample {
+  reason: ImplausibleMarketReason;
+  eventName: string;
+  bookmaker: string;
+  /** `match_result`, or `totals 2.5` with its line. */
+  market: string;
+  /** Each outcome's price as stored (`home`, `draw`, `away`; `over`, `under`). */
+  prices: Record<string, number>;
+  overround: number;
+}
 
 export const REDIRECT_OUTCOMES = ['followed', 'stripped', 'refused'] as const;
 export type RedirectOutcome = (typeof REDIRECT_OUTCOMES)[number];

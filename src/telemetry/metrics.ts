@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, IMPLAUSIBLE_MARKET_REASONS, type ImplausibleMarketReason, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
 
 /**
  * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
@@ -67,6 +67,8 @@ export interface Metrics extends BrowserMetrics {
   volumeDropped(platform: string): void;
   platformRedirected(platform: string, outcome: RedirectOutcome): void;
   platformRejectedPrice(platform: string, reason: RejectedPriceReason): void;
+  /** A step's implausible-markets check: complete markets judged, and the implausible ones by reason. */
+  marketsChecked(platform: string, checked: number, implausible: ReadonlyMap<ImplausibleMarketReason, number>): void;
   /** The request quota a platform's API last reported (odds-api); this replica's last reading. */
   platformQuota(platform: string, remaining: number): void;
   /** The last platformQuota reading of `platform` on this replica; null: none (a kind without a quota, or not scraped yet). */
@@ -90,6 +92,11 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const volumeDrops = counter('oddswatch_platform_volume_drops', 'Successful scrapes that found far fewer sporting events than their platform usually does.');
   const redirects = counter('oddswatch_platform_redirects', 'Redirects a platform answered, by how they were handled (followed, stripped of credentials, refused).');
   const rejectedPrices = counter('oddswatch_platform_rejected_prices', 'Prices a platform sent that are no valid price (dropped, never stored), by platform and reason.');
+  const marketsChecked = counter('oddswatch_platform_markets_checked', 'Complete markets (match result, over/under at one line) of a bookmaker checked for plausible prices, by platform.');
+  const implausibleMarkets = counter(
+    'oddswatch_platform_implausible_markets',
+    'Complete markets whose prices are implausible (overround below 1 or above QUALITY_MAX_OVERROUND, or a price outside [1.01, 1000]), by platform and reason.',
+  );
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
@@ -127,6 +134,8 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const platform of platforms) zero(volumeDrops, { platform });
   for (const platform of platforms) for (const outcome of REDIRECT_OUTCOMES) zero(redirects, { platform, outcome });
   for (const platform of platforms) for (const reason of REJECTED_PRICE_REASONS) zero(rejectedPrices, { platform, reason });
+  for (const platform of platforms) zero(marketsChecked, { platform });
+  for (const platform of platforms) for (const reason of IMPLAUSIBLE_MARKET_REASONS) zero(implausibleMarkets, { platform, reason });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
@@ -216,6 +225,10 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),
     platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),
     platformRejectedPrice: (platform, reason) => rejectedPrices.add(1, { platform, reason }),
+    marketsChecked(platform, checked, implausible) {
+      marketsChecked.add(checked, { platform });
+      for (const [reason, count] of implausible) implausibleMarkets.add(count, { platform, reason });
+    },
     platformQuota: (platform, remaining) => void quotaRemaining.set(platform, remaining),
     quotaRemaining: (platform) => quotaRemaining.get(platform) ?? null,
     platformMatched: (platform, ratio) => void matchedRatio.set(platform, ratio),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { guardStatement, type StepFinishedGuard } from '../../src/events/eventGuard.js';
 
 const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
-const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] } };
+const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] }, markets: { checked: 0, implausible: 0, examples: [] } };
 
 describe('the event guard, rendered by the publisher', () => {
   it('starts the step only while pending, after the events lock, for the event run and platform', () => {
@@ -22,8 +22,15 @@ describe('the event guard, rendered by the publisher', () => {
     const failed = guardStatement(7, { ...finished, outcome: 'failed', error: 'boom', reason: 'http_5xx', judge });
     expect(failed.ctes).not.toContain('usual as (');
     expect(failed.ctes).toContain('error = ?, reason = ?,');
-    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 'http_5xx', 7, 'alpha', 5, 7, 'alpha', 5]);
+    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 'http_5xx', 0, 0, null, 7, 'alpha', 5, 7, 'alpha', 5]);
     expect(failed.payload).toBeUndefined();
+  });
+
+  it('stores the implausible-markets check with the step, its examples as JSON', () => {
+    const example = { reason: 'overround_below_one' as const, eventName: 'A v B', bookmaker: 'alpha', market: 'match_result', prices: { home: 3.2, draw: 11.5, away: 6.4 }, overround: 0.5557 };
+    const sql = guardStatement(7, { ...finished, outcome: 'completed', markets: { checked: 12, implausible: 1, examples: [example] } });
+    expect(sql.ctes).toContain('markets_checked = ?, implausible_markets = ?, implausible_examples = ?::jsonb');
+    expect(sql.params.slice(5, 8)).toEqual([12, 1, JSON.stringify([example])]);
   });
 
   it("writes the step's last odds in the same statement, before the guard", () => {

@@ -15,7 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['platforms'],
   ['db'],
   ['events'],
-  ['history', 'odds', 'liveState'],
+  ['history', 'odds', 'liveState', 'quality'],
   ['runs'],
   ['scheduler'],
   ['replicas'],

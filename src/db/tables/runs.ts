@@ -2,7 +2,7 @@ import { boundRowCount, boundRows } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 import { FAILED_PLATFORMS_LISTED } from '../../shared/contract.js';
-import type { FailureReason, RunStatus, RunTrigger, StepFailureReason, StepStatus, TerminalRunStatus } from '../../shared/contract.js';
+import type { FailureReason, ImplausibleMarketExample, RunStatus, RunTrigger, StepFailureReason, StepStatus, TerminalRunStatus } from '../../shared/contract.js';
 
 /**
  * Who writes `runs`: the run engine's transitions (runs/runTransitions.ts) through `insertRunWithSteps`,
@@ -101,6 +101,9 @@ export interface StepRow {
   reason: StepFailureReason | null;
   volume_drop: boolean | null;
   expected_events: number | null;
+  markets_checked: number;
+  implausible_markets: number;
+  implausible_examples: ImplausibleMarketExample[] | null;
   captured: boolean;
 }
 
@@ -129,7 +132,8 @@ const selectRuns = ({ steps = false } = {}) => `
            select coalesce(json_agg(json_build_object(
                'platform', ps.platform, 'status', ps.status, 'events_found', ps.events_found, 'started_at', ps.started_at,
                'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'reason', ps.reason, 'volume_drop', ps.volume_drop,
-               'expected_events', ps.expected_events,
+               'expected_events', ps.expected_events, 'markets_checked', ps.markets_checked,
+               'implausible_markets', ps.implausible_markets, 'implausible_examples', ps.implausible_examples,
                'captured', exists (select 1 from step_captures sc where sc.run_id = ps.run_id and sc.platform = ps.platform))
              order by array_position(r.platforms, ps.platform), ps.platform), '[]'::json) as steps
            from platform_steps ps where ps.run_id = r.id
