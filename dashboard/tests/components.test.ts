@@ -102,6 +102,27 @@ describe('PlatformStep', () => {
     }
   });
 
+  it('a step with implausible markets says how many, and on the run detail lists the examples as text', () => {
+    const example = { reason: 'overround_below_one' as const, eventName: '<b>Arsenal</b> v Benfica', bookmaker: 'redfox', market: 'match_result', prices: { home: 3.2, draw: 11.5, away: 6.4 }, overround: 0.5557 };
+    const step = makeStep('redfox', { status: 'completed', eventsFound: 24, durationMs: 900, implausibleMarkets: 7, implausibleExamples: [example] });
+    const live = mount(PlatformStep, { props: { step, now } });
+    // Not by colour alone: an icon and the words.
+    expect(live.get('[data-testid="step-implausible"]').text()).toBe('⚠ 7 implausible markets');
+    expect(live.find('[data-testid="step-implausible-examples"]').exists()).toBe(false);
+
+    const detail = mount(PlatformStep, { props: { step, now, detailed: true, runId: 3 } });
+    const examples = detail.get('[data-testid="step-implausible-examples"]');
+    expect(examples.get('summary').text()).toBe('Implausible markets (first 1 of 7)');
+    expect(examples.get('li').text()).toBe('<b>Arsenal</b> v Benfica, redfox, match_result: home 3.2 · draw 11.5 · away 6.4 (overround 0.5557, overround below 1)');
+    expect(examples.find('b').exists()).toBe(false);
+
+    for (const implausibleMarkets of [0, null]) {
+      const fine = mount(PlatformStep, { props: { step: makeStep('redfox', { status: 'completed', eventsFound: 24, durationMs: 900, implausibleMarkets }), now, detailed: true, runId: 3 } });
+      expect(fine.find('[data-testid="step-implausible"]').exists()).toBe(false);
+      expect(fine.find('[data-testid="step-implausible-examples"]').exists()).toBe(false);
+    }
+  });
+
   it('a failed browser step with a capture offers "Page at failure", read when opened: the screenshot, and the HTML as escaped text', async () => {
     const html = '<html><body><b id="bold">Arsenal</b><img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script></body></html>';
     const fake = installFakeFetch({

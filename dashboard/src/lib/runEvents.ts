@@ -60,7 +60,7 @@ export function toSummary(run: RunSummary): RunSummary {
 }
 
 function emptyStep(platform: string): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, captured: false };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], captured: false };
 }
 
 /** A run's steps copied, one per platform, in the run's platform order. */
@@ -143,7 +143,7 @@ function applyToStep(step: PlatformStep, ev: PlatformEvent): void {
   }
   Object.assign(step, { status: ev.type === 'platform.completed' ? 'completed' : 'failed', durationMs: ev.data.durationMs, finishedAt: ev.at });
   if (ev.type === 'platform.failed') Object.assign(step, { error: ev.data.error, reason: ev.data.reason ?? null, captured: ev.data.captured ?? false });
-  else Object.assign(step, { volumeDrop: ev.data.volumeDrop ?? null, expectedEvents: ev.data.expectedEvents ?? null });
+  else Object.assign(step, { volumeDrop: ev.data.volumeDrop ?? null, expectedEvents: ev.data.expectedEvents ?? null, implausibleMarkets: ev.data.implausibleMarkets ?? null });
 }
 
 /** Applies one run or platform event of this run to its entry. */
