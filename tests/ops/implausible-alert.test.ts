@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { scrapeEverySecond, waitFor, type PrometheusServer } from './prometheus-harness.js';
+import { readYaml } from './repo.js';
+
+/**
+ * The implausible-markets check end to end: the real service (real PostgreSQL, the simulated platforms
+ * at their defaults) scraped every second by a real Prometheus that loads the shipped rule with its
+ * durations shortened (30m window -> 30s, for 15m -> 5s); everything else is the shipped file's. Normal
+ * scrapes flag nothing; fractional prices misread flag the step, count by reason and fire the alert.
+ */
+
+interface Rule {
+  alert?: string;
+  expr: string;
+  for?: string;
+}
+
+let server: TestServer;
+let prometheus: PrometheusServer;
+let dir: string;
+
+beforeAll(async () => {
+  const shipped = readYaml<{ groups: { name: string; rules: Rule[] }[] }>('grafana/alerts/quality.rules.yml');
+  const short = parse(stringify(shipped)) as typeof shipped;
+  for (const rule of short.groups.flatMap((group) => group.rules)) {
+    expect(rule.expr).toContain('[30m]');
+    rule.expr = rule.expr.replaceAll('[30m]', '[30s]');
+    expect(rule.for).toBe('15m');
+    rule.for = '5s';
+  }
+  dir = mkdtempSync(join(tmpdir(), 'oddswatch-quality-rules-'));
+  writeFileSync(join(dir, 'quality.rules.yml'), stringify(short));
+
+  server = await startTestServer();
+  prometheus = await scrapeEverySecond(server.port, [join(dir, 'quality.rules.yml')], 'oddswatch_platform_markets_checked_total{platform="redfox"}');
+}, 120_000);
+afterAll(async () => {
+  await prometheus?.stop();
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function scrapeRedfox(): Promise<RunDetail> {
+  const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['redfox'] } })).json()) as RunDetail;
+  return server.waitForRun(created.id, ['completed']);
+}
+
+const metric = async (name: string) => {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))].map((match) => [match[1]!, Number(match[2])]));
+};
+
+describe('implausible markets, from the step to a firing alert', () => {
+  it('flags nothing in 20 normal runs of every platform, prices drifting', async () => {
+    let events = 0;
+    let flagged = 0;
+    for (let index = 0; index < 20; index += 1) {
+      const created = (await (await server.api('/api/runs', { method: 'POST' })).json()) as RunDetail;
+      const run = await server.waitForRun(created.id, ['completed'], 30_000);
+      for (const step of run.steps) flagged += step.implausibleMarkets ?? 0;
+      events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
+    }
+    expect(flagged).toBe(0);
+    console.log(`20 normal runs: ${flagged} implausible markets flagged`);
+    // Each sporting event: a match result and over/under 2.5, both complete.
+    const checked = await metric('oddswatch_platform_markets_checked_total');
+    expect(events).toBeGreaterThan(0);
+    expect(checked['platform="redfox"']).toBe(events * 2);
+    const implausible = await metric('oddswatch_platform_implausible_markets_total');
+    expect(Object.entries(implausible).filter(([labels]) => labels.includes('"redfox"')).map(([, value]) => value)).toEqual([0, 0, 0]);
+  }, 240_000);
+
+  it('flags the step, counts by reason and fires OddswatchImplausibleMarkets once fractional prices are misread', async () => {
+    server.platforms.simulated!.set('redfox', { fractionalMisread: true });
+    const started = Date.now();
+    const bad = [await scrapeRedfox(), await scrapeRedfox()];
+    for (const run of bad) {
+      const step = run.steps[0]!;
+      // All but a market whose misread prices happen to add up.
+      expect(step.implausibleMarkets).toBeGreaterThan(step.eventsFound * 2 * 0.75);
+      expect(step.implausibleExamples).toHaveLength(5);
+      expect(step.implausibleExamples[0]).toMatchObject({ bookmaker: 'redfox', reason: expect.stringMatching(/^overround_/) });
+      const { prices, overround } = step.implausibleExamples[0]!;
+      expect(overround).toBeCloseTo(Object.values(prices).reduce((sum, price) => sum + 1 / price, 0), 3);
+    }
+    const implausible = await metric('oddswatch_platform_implausible_markets_total');
+    expect(implausible['platform="redfox",reason="overround_below_one"']).toBeGreaterThan(0);
+
+    const alert = await waitFor(
+      async () => (await prometheus.alerts()).find((candidate) => candidate.labels.alertname === 'OddswatchImplausibleMarkets' && candidate.state === 'firing'),
+      { timeoutMs: 30_000, what: `OddswatchImplausibleMarkets to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+    );
+    expect(alert.labels).toMatchObject({ severity: 'ticket', job: 'oddswatch', platform: 'redfox' });
+    expect(alert.annotations.description).toMatch(/of the markets platform redfox priced/);
+    expect(alert.annotations.runbook_url).toMatch(/runbooks\.md#oddswatchimplausiblemarkets$/);
+    const others = (await prometheus.alerts()).filter((candidate) => candidate.labels.alertname === 'OddswatchImplausibleMarkets' && candidate.labels.platform !== 'redfox');
+    expect(others).toEqual([]);
+    console.log(`OddswatchImplausibleMarkets firing ${((Date.now() - started) / 1000).toFixed(1)} s after the first misread scrape started (for shortened to 5 s)`);
+  }, 120_000);
+});
