@@ -5,6 +5,7 @@ import type { Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { EventLog, type ProgressBus } from '../events/index.js';
 import { Freshness } from '../liveState/freshness.js';
+import { BookmakerFreshness } from '../liveState/bookmakerFreshness.js';
 import { lastSuccessfulSteps } from '../liveState/lastSuccessfulSteps.js';
 import { pruneOdds } from '../odds/pruneOdds.js';
 import type { Platforms } from '../platforms/registry.js';
@@ -62,6 +63,7 @@ export class RunEngine {
   readonly reads: RunReadModel;
   readonly scrapePool: ScrapePool;
   readonly freshness: Freshness;
+  readonly bookmakers: BookmakerFreshness;
   readonly volume: VolumeWatch;
   /** Matches listings to sporting events (stateless; the matching lock lives in PostgreSQL). */
   readonly matcher: SportingEventMatcher;
@@ -72,7 +74,7 @@ export class RunEngine {
     private readonly wiring: RunWiring,
     private readonly liveness: RunEngineDeps['liveness'],
   ) {
-    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, volume: this.volume, matcher: this.matcher } = wiring);
+    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, bookmakers: this.bookmakers, volume: this.volume, matcher: this.matcher } = wiring);
   }
 
   static async build(deps: RunEngineDeps): Promise<RunEngine> {
@@ -94,6 +96,7 @@ export class RunEngine {
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
       inFlight: new InFlightRuns(),
       freshness: new Freshness(platforms.names, lastSteps),
+      bookmakers: await BookmakerFreshness.load(orm, platforms.names, logger),
       volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
       matcher: createSportingEventMatcher(orm),
     };

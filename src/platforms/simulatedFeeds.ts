@@ -37,6 +37,8 @@ export interface FeedKnobs {
   eventsFraction: number;
   /** Each price served as a broken parser reads a fractional one (`6/4` as 6.4): implausible markets. */
   fractionalMisread?: boolean;
+  /** odds-api only: bookmakers the API no longer carries (their prices already stored go stale). */
+  withoutBookmakers?: string[];
   /**
    * odds-api only: the credits of the plan (default 20,000). Each request costs markets x regions; once
    * the used credits reach this, the API answers its quota error (0: from the next request on).
@@ -91,6 +93,7 @@ const knobsOverride = z
     blockPage: z.boolean(),
     neverLoads: z.boolean(),
     fractionalMisread: z.boolean(),
+    withoutBookmakers: z.array(z.string().min(1).max(100)).max(50),
   })
   .partial()
   .strict();

@@ -7,6 +7,7 @@ import { recordFailure, tracer } from '../telemetry/tracing.js';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/database.js';
 import type { Freshness } from '../liveState/freshness.js';
+import type { BookmakerFreshness } from '../liveState/bookmakerFreshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventGuard, EventLog } from '../events/index.js';
 import { retryWrite } from './databaseRetry.js';
@@ -27,6 +28,8 @@ export interface ScrapePlatformDeps {
   events: EventLog;
   metrics: Metrics;
   freshness: Freshness;
+  /** When each bookmaker's newest price was written (stale prices). */
+  bookmakers: BookmakerFreshness;
   volume: VolumeWatch;
   matcher: SportingEventMatcher;
   logger: Logger;
@@ -91,9 +94,11 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const rejected = new Map<RejectedPriceReason, number>();
         // Every price the step writes is checked as it is written; the total goes with the step's final write.
         const markets = emptyMarketCheck();
+        const bookmakers = new Set<string>();
         const matched = async (batch: ScrapedSelection[]) => {
           const result = await matchWithRetry(deps, run.runId, platform, batch);
           checkMarkets(result.odds, deps.config.qualityMaxOverround, markets);
+          for (const row of result.odds) bookmakers.add(row.bookmaker);
           return result;
         };
         const observer: ScrapeObserver = {
@@ -185,7 +190,10 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const rejectedTotal = [...rejected.values()].reduce((sum, count) => sum + count, 0);
         span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': outcome, 'oddswatch.platform.rejected_prices': rejectedTotal });
         if (rejectedTotal > 0) log.warn({ rejected_prices: rejectedPrices }, 'platform sent prices that are no valid price (dropped)');
-        if (event) reportMarkets(deps, platform, markets, span, log);
+        if (event) {
+          reportMarkets(deps, platform, markets, span, log);
+          deps.bookmakers.wrote(platform, bookmakers);
+        }
         if (reason) span.setAttribute('oddswatch.failure_reason', reason);
         if (outcome === 'completed') {
           span.setStatus({ code: SpanStatusCode.OK });

@@ -50,6 +50,8 @@ export interface LiveStateSources {
   lastSuccessSeconds(): ReadonlyMap<string, number>;
   /** Sporting events found by each platform's last successful scrape. */
   lastScrapeEvents(): ReadonlyMap<string, number>;
+  /** Each bookmaker's newest price written, by platform (unix seconds). */
+  newestPrices(): Iterable<{ platform: string; bookmaker: string; seconds: number }>;
   schedulerPaused(): boolean;
   /** The scrape job's current interval (SCRAPE_INTERVAL_SECONDS or the interval set through the API). */
   scrapeIntervalSeconds(): number;
@@ -184,6 +186,14 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
       })
       .addCallback((result) => {
         for (const [platform, seconds] of sources.lastSuccessSeconds()) result.observe(seconds, { platform });
+      });
+    meter
+      .createObservableGauge('oddswatch_bookmaker_last_price_timestamp_seconds', {
+        description: "Unix time of the newest price written of each bookmaker, by platform (stale prices: the alert rules turn it into an age).",
+        unit: 's',
+      })
+      .addCallback((result) => {
+        for (const { platform, bookmaker, seconds } of sources.newestPrices()) result.observe(seconds, { platform, bookmaker });
       });
     meter
       .createObservableGauge('oddswatch_platform_events_last_scrape', { description: 'Sporting events found by the last successful scrape of each platform.' })

@@ -93,6 +93,16 @@ export function oddsUpsertCte(platform: string, runId: number, batch: MatchedBat
   };
 }
 
+/** Each bookmaker's newest price on the configured platforms (at most `limit` bookmakers, the freshest first). */
+export function selectNewestPrices(orm: Orm, platforms: readonly string[], limit: number): Promise<{ platform: string; bookmaker: string; newest: Date | string }[]> {
+  return boundRows(
+    orm,
+    `select platform, bookmaker, max(scraped_at) as newest from odds where platform = any(?::text[])
+     group by platform, bookmaker order by newest desc, platform, bookmaker limit ?`,
+    [sqlArray(platforms), limit],
+  );
+}
+
 /** Deletes the prices a bookmaker has not scraped for over `retentionDays` days; returns how many. */
 export function deleteStaleOdds(orm: Orm, retentionDays: number): Promise<number> {
   return boundRowCount(orm, `delete from odds where scraped_at < now() - make_interval(days => ?)`, [retentionDays]);

@@ -47,7 +47,8 @@ export const oddsApiRoute: SimulatedKind = {
       if (verdict === 'fail') return c.json({ message: 'Service temporarily unavailable.' }, 503, quotaHeaders(name, plan, 0));
       usedCredits.set(name, (usedCredits.get(name) ?? 0) + cost);
 
-      const priced = SIMULATED_ODDS_API_BOOKMAKERS.map((bookmaker) => ({ bookmaker, events: context.events(name, 1, knobs, bookmaker.key) }));
+      const carried = SIMULATED_ODDS_API_BOOKMAKERS.filter((bookmaker) => !knobs.withoutBookmakers?.includes(bookmaker.key));
+      const priced = carried.map((bookmaker) => ({ bookmaker, events: context.events(name, 1, knobs, bookmaker.key) }));
       const lastUpdate = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
       const events = (priced[0]?.events ?? []).map((event, index) => ({
         id: `sim${String(event.n).padStart(6, '0')}`,

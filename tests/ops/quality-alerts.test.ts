@@ -6,17 +6,21 @@ import { parse, stringify } from 'yaml';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { scrapeEverySecond, waitFor, type PrometheusServer } from './prometheus-harness.js';
-import { readYaml } from './repo.js';
+import { readYaml, repoPath } from './repo.js';
 
 /**
- * The implausible-markets check end to end: the real service (real PostgreSQL, the simulated platforms
- * at their defaults) scraped every second by a real Prometheus that loads the shipped rule with its
- * durations shortened (30m window -> 30s, for 15m -> 5s); everything else is the shipped file's. Normal
- * scrapes flag nothing; fractional prices misread flag the step, count by reason and fire the alert.
+ * The data-quality checks end to end: the real service (real PostgreSQL, the simulated platforms at their
+ * defaults, SCRAPE_INTERVAL_SECONDS at its minimum of 10 so that prices go stale after 30 s) scraped every
+ * second by a real Prometheus that loads the shipped quality rules with their durations shortened (30m
+ * window -> 30s, each `for` -> 5s) and the shipped oddswatch rules (the platforms' freshness and stale
+ * threshold) as they are. Normal scrapes flag nothing; fractional prices misread flag the step, count by
+ * reason and fire OddswatchImplausibleMarkets; a bookmaker the odds API stops carrying fires
+ * OddswatchStalePrices while its platform stays fresh.
  */
 
 interface Rule {
   alert?: string;
+  record?: string;
   expr: string;
   for?: string;
 }
@@ -28,17 +32,17 @@ let dir: string;
 beforeAll(async () => {
   const shipped = readYaml<{ groups: { name: string; rules: Rule[] }[] }>('grafana/alerts/quality.rules.yml');
   const short = parse(stringify(shipped)) as typeof shipped;
-  for (const rule of short.groups.flatMap((group) => group.rules)) {
-    expect(rule.expr).toContain('[30m]');
+  const rules = short.groups.flatMap((group) => group.rules);
+  for (const rule of rules) {
     rule.expr = rule.expr.replaceAll('[30m]', '[30s]');
-    expect(rule.for).toBe('15m');
-    rule.for = '5s';
+    if (rule.for !== undefined) rule.for = '5s';
   }
+  expect(rules.map((rule) => rule.alert ?? rule.record)).toEqual(['oddswatch:bookmaker_price:age_seconds', 'OddswatchStalePrices', 'OddswatchImplausibleMarkets']);
   dir = mkdtempSync(join(tmpdir(), 'oddswatch-quality-rules-'));
   writeFileSync(join(dir, 'quality.rules.yml'), stringify(short));
 
-  server = await startTestServer();
-  prometheus = await scrapeEverySecond(server.port, [join(dir, 'quality.rules.yml')], 'oddswatch_platform_markets_checked_total{platform="redfox"}');
+  server = await startTestServer({ SCRAPE_INTERVAL_SECONDS: '10' });
+  prometheus = await scrapeEverySecond(server.port, [join(dir, 'quality.rules.yml'), repoPath('grafana/alerts/oddswatch.rules.yml')], 'oddswatch_platform_markets_checked_total{platform="redfox"}');
 }, 120_000);
 afterAll(async () => {
   await prometheus?.stop();
@@ -56,18 +60,22 @@ const metric = async (name: string) => {
   return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))].map((match) => [match[1]!, Number(match[2])]));
 };
 
-describe('implausible markets, from the step to a firing alert', () => {
-  it('flags nothing in 20 normal runs of every platform, prices drifting', async () => {
+describe('data quality, from the step to a firing alert', () => {
+  it('flags nothing in 20 normal runs of every HTTP platform, prices drifting', async () => {
+    // The browser platforms serve the same simulated prices (tests/unit/implausibleMarkets.test.ts checks
+    // them at every drift); left out here, they would add a minute of Chromium to the suite.
+    const platforms = server.platforms.names.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind !== 'browser');
+    expect(platforms.length).toBeGreaterThanOrEqual(9);
     let events = 0;
     let flagged = 0;
     for (let index = 0; index < 20; index += 1) {
-      const created = (await (await server.api('/api/runs', { method: 'POST' })).json()) as RunDetail;
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
       const run = await server.waitForRun(created.id, ['completed'], 30_000);
       for (const step of run.steps) flagged += step.implausibleMarkets ?? 0;
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
     expect(flagged).toBe(0);
-    console.log(`20 normal runs: ${flagged} implausible markets flagged`);
+    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets flagged`);
     // Each sporting event: a match result and over/under 2.5, both complete.
     const checked = await metric('oddswatch_platform_markets_checked_total');
     expect(events).toBeGreaterThan(0);
@@ -103,4 +111,32 @@ describe('implausible markets, from the step to a firing alert', () => {
     expect(others).toEqual([]);
     console.log(`OddswatchImplausibleMarkets firing ${((Date.now() - started) / 1000).toFixed(1)} s after the first misread scrape started (for shortened to 5 s)`);
   }, 120_000);
+
+  it('fires OddswatchStalePrices for a bookmaker the odds API stops carrying, its platform fresh', async () => {
+    const scrapeOddsline = async () => {
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['oddsline'] } })).json()) as RunDetail;
+      return server.waitForRun(created.id, ['completed']);
+    };
+    await scrapeOddsline();
+    server.platforms.simulated!.set('oddsline', { withoutBookmakers: ['tideway'] });
+    const dropped = Date.now();
+    // The platform keeps succeeding (fresh) while tideway's newest price ages past 3 intervals (30 s).
+    const alert = await waitFor(
+      async () => {
+        await scrapeOddsline();
+        return (await prometheus.alerts()).find((candidate) => candidate.labels.alertname === 'OddswatchStalePrices' && candidate.state === 'firing');
+      },
+      { timeoutMs: 90_000, what: `OddswatchStalePrices to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+    );
+    expect(alert.labels).toMatchObject({ severity: 'ticket', job: 'oddswatch', platform: 'oddsline', bookmaker: 'tideway' });
+    expect(alert.annotations.runbook_url).toMatch(/runbooks\.md#oddswatchstaleprices$/);
+    const seconds = (Date.now() - dropped) / 1000;
+    expect(seconds).toBeGreaterThan(30);
+    // Only tideway: the bookmakers still carried, and every other platform, are fresh or scraped too rarely here to be judged apart.
+    const stale = (await prometheus.alerts()).filter((candidate) => candidate.labels.alertname === 'OddswatchStalePrices' && candidate.labels.platform === 'oddsline');
+    expect(stale.map((candidate) => candidate.labels.bookmaker)).toEqual(['tideway']);
+    const age = await prometheus.query('oddswatch:bookmaker_price:age_seconds{platform="oddsline",bookmaker="copperbet"}');
+    expect(Number(age.data!.result[0]!.value![1])).toBeLessThan(30);
+    console.log(`OddswatchStalePrices firing ${seconds.toFixed(1)} s after the API stopped carrying tideway (stale after 30 s, for shortened to 5 s)`);
+  }, 150_000);
 });
