@@ -103,7 +103,8 @@ describe('PlatformStep', () => {
   });
 
   it('a step with implausible markets says how many, and on the run detail lists the examples as text', () => {
-    const example = { reason: 'overround_below_one' as const, eventName: '<b>Arsenal</b> v Benfica', bookmaker: 'redfox', market: 'match_result', prices: { home: 3.2, draw: 11.5, away: 6.4 }, overround: 0.5557 };
+    // As jsonb returns it: keys by length, then alphabetically.
+    const example = { reason: 'overround_below_one' as const, eventName: '<b>Arsenal</b> v Benfica', bookmaker: 'redfox', market: 'match_result', prices: { away: 6.4, draw: 11.5, home: 3.2 }, overround: 0.5557 };
     const step = makeStep('redfox', { status: 'completed', eventsFound: 24, durationMs: 900, implausibleMarkets: 7, implausibleExamples: [example] });
     const live = mount(PlatformStep, { props: { step, now } });
     // Not by colour alone: an icon and the words.
@@ -113,7 +114,7 @@ describe('PlatformStep', () => {
     const detail = mount(PlatformStep, { props: { step, now, detailed: true, runId: 3 } });
     const examples = detail.get('[data-testid="step-implausible-examples"]');
     expect(examples.get('summary').text()).toBe('Implausible markets (first 1 of 7)');
-    expect(examples.get('li').text()).toBe('<b>Arsenal</b> v Benfica, redfox, match_result: home 3.2 · draw 11.5 · away 6.4 (overround 0.5557, overround below 1)');
+    expect(examples.get('li').text()).toBe('<b>Arsenal</b> v Benfica, redfox, match_result: home 3.2 · draw 11.5 · away 6.4 (overround 0.5557: below 1)');
     expect(examples.find('b').exists()).toBe(false);
 
     for (const implausibleMarkets of [0, null]) {
