@@ -93,6 +93,12 @@ const configSchema = z
       .min(1, { error: 'expected a number from 1 to 2' })
       .max(2, { error: 'expected a number from 1 to 2' })
       .default(1.25),
+    /** A price further than this share from the median of at least 3 other bookmakers' prices for its selection is an outlier. */
+    QUALITY_OUTLIER_THRESHOLD: z.coerce
+      .number({ error: 'expected a number from 0.01 to 10' })
+      .min(0.01, { error: 'expected a number from 0.01 to 10' })
+      .max(10, { error: 'expected a number from 0.01 to 10' })
+      .default(0.25),
     /** Several replicas (docs/replicas.md): how often a follower tries to lead, presence refreshes, the leader looks for dead owners' runs. */
     LEADER_RETRY_MS: intFrom(100, 60_000).default(2_000),
     PRESENCE_REFRESH_MS: intFrom(100, 60_000).default(2_000),

@@ -12,6 +12,7 @@ import { defineComponent, h } from 'vue';
 import type { BookmakerFreshness, BookmakerPrice, OddsPage, PlatformInfo, SportingEventOdds } from '@contract';
 import { bookmakerColumns, bookmakerState, columnLabel, mergeBookmakerPrices, orderedSelections, writtenOtherwise } from '@/lib/odds';
 import { routes } from '@/router';
+import OddsPriceCell from '@/components/OddsPriceCell.vue';
 import { useOddsStore } from '@/stores/odds';
 import { usePlatformsStore } from '@/stores/platforms';
 import { useSchedulerStore } from '@/stores/scheduler';
@@ -23,7 +24,7 @@ beforeEach(() => setActivePinia(createPinia()));
 const Root = defineComponent({ render: () => h(RouterView) });
 
 const price = (platform: string, value: number, best: boolean, bookmaker = platform): BookmakerPrice => ({
-  bookmaker, platform, price: value, priceText: String(value), best, scrapedAt: '2026-01-01T00:00:00.000Z', runId: 1, movement: 'new', previousPrice: null, previousScrapedAt: null,
+  bookmaker, platform, price: value, priceText: String(value), best, scrapedAt: '2026-01-01T00:00:00.000Z', runId: 1, movement: 'new', previousPrice: null, previousScrapedAt: null, consensus: null, outlier: false,
 });
 const event = (id: number, prices: BookmakerPrice[], bestPrice = Math.max(...prices.map((p) => p.price))): SportingEventOdds => ({
   id,
@@ -96,7 +97,26 @@ describe('bookmaker columns', () => {
 });
 
 const oddsPage = (items: SportingEventOdds[], bookmakers: BookmakerFreshness[], scrapeIntervalSeconds = 300): OddsPage => ({
-  items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds,
+  items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds, outlierThreshold: 0.25,
+});
+
+describe('OddsPriceCell', () => {
+  const table = (price: BookmakerPrice) =>
+    mount({ components: { OddsPriceCell }, template: '<table><tr><OddsPriceCell v-bind="props" /></tr></table>', data: () => ({ props: { price, bookmaker: 'luckyowl', platform: 'luckyowl', state: 'fresh', note: '', now: 0 } }) });
+
+  it('marks an outlier with a flag, and says in words how far from which median', () => {
+    const cell = table({ ...price('luckyowl', 3.1, true), consensus: 2.05, outlier: true }).get('td');
+    expect(cell.attributes('data-outlier')).toBe('true');
+    expect(cell.classes()).toContain('outlier');
+    expect(cell.get('[data-testid="odds-outlier-mark"]').text()).toBe("⚑, outlier: 51% above the other bookmakers' median 2.05");
+    expect(cell.attributes('title')).toContain("outlier: 51% above the other bookmakers' median 2.05 (a data error or a real opportunity)");
+  });
+
+  it('marks nothing on a price within the consensus', () => {
+    const cell = table({ ...price('luckyowl', 2.1, false), consensus: 2.05, outlier: false }).get('td');
+    expect(cell.attributes('data-outlier')).toBe('false');
+    expect(cell.find('[data-testid="odds-outlier-mark"]').exists()).toBe(false);
+  });
 });
 
 describe('bookmakerState', () => {

@@ -172,7 +172,7 @@ export function createApp(deps: AppDeps) {
   );
   api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id
   api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
-  api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID) }));
+  api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID), outlierThreshold: deps.config.qualityOutlierThreshold }));
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   const countMatchedExisting = deps.countMatchedExisting;
   api.route(

@@ -1,23 +1,25 @@
 import type { Orm } from '../db/database.js';
 import { selectOddsPage, type OddsFilter, type OddsRow } from '../db/tables/odds.js';
+import { consensusOf } from '../quality/outliers.js';
 import type { BookmakerPrice, OddsMarket, OddsPage, PriceMovement, SportingEventOdds } from '../shared/contract.js';
 
 /**
  * The read model of GET /api/odds: a page of sporting events (oddswatch's own, matched across platforms;
  * in id order, keyset paginated) with every configured platform's bookmakers' latest price per selection,
- * the best price marked and the movement since that bookmaker's previous scrape (stored beside the price).
+ * the best price marked, outliers against the other bookmakers' consensus marked (quality/outliers.ts), and
+ * the movement since that bookmaker's previous scrape (stored beside the price).
  */
 
-export async function queryOdds(orm: Orm, filter: OddsFilter): Promise<Pick<OddsPage, 'items' | 'nextCursor'>> {
+export async function queryOdds(orm: Orm, filter: OddsFilter, outlierThreshold: number): Promise<Pick<OddsPage, 'items' | 'nextCursor'>> {
   const rows = await selectOddsPage(orm, filter);
-  const events = groupRows(rows);
+  const events = groupRows(rows, outlierThreshold);
   const items = events.slice(0, filter.limit).map((event) => narrowed(event, filter));
   const last = items.at(-1);
   return { items, nextCursor: events.length > filter.limit && last ? encodeOddsCursor(last.id) : null };
 }
 
 /** Rows arrive ordered by sporting event, market, selection, bookmaker: fold them into the nested shape. */
-function groupRows(rows: OddsRow[]): SportingEventOdds[] {
+function groupRows(rows: OddsRow[], outlierThreshold: number): SportingEventOdds[] {
   const events: SportingEventOdds[] = [];
   for (const row of rows) {
     const id = Number(row.sporting_event_id);
@@ -46,6 +48,8 @@ function groupRows(rows: OddsRow[]): SportingEventOdds[] {
   for (const event of events) event.listings.sort((a, b) => a.platform.localeCompare(b.platform));
   for (const selection of events.flatMap((event) => event.markets.flatMap((market) => market.selections))) {
     for (const price of selection.prices) price.best = price.price === selection.bestPrice;
+    const judged = consensusOf(selection.prices.map((price) => price.price), outlierThreshold);
+    selection.prices.forEach((price, index) => Object.assign(price, judged[index]));
   }
   return events;
 }
@@ -79,6 +83,8 @@ function toPrice(row: OddsRow): BookmakerPrice {
     movement: movementOf(price, previousPrice),
     previousPrice,
     previousScrapedAt: row.previous_scraped_at === null ? null : new Date(row.previous_scraped_at).toISOString(),
+    consensus: null,
+    outlier: false,
   };
 }
 

@@ -37,6 +37,8 @@ export interface FeedKnobs {
   eventsFraction: number;
   /** Each price served as a broken parser reads a fractional one (`6/4` as 6.4): implausible markets. */
   fractionalMisread?: boolean;
+  /** Home and away prices swapped (a shifted column): outliers against the other bookmakers. */
+  swapPrices?: boolean;
   /** odds-api only: bookmakers the API no longer carries (their prices already stored go stale). */
   withoutBookmakers?: string[];
   /**
@@ -93,6 +95,7 @@ const knobsOverride = z
     blockPage: z.boolean(),
     neverLoads: z.boolean(),
     fractionalMisread: z.boolean(),
+    swapPrices: z.boolean(),
     withoutBookmakers: z.array(z.string().min(1).max(100)).max(50),
   })
   .partial()

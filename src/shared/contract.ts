@@ -298,6 +298,10 @@ export interface BookmakerPrice {
   movement: PriceMovement;
   previousPrice: number | null;
   previousScrapedAt: string | null;
+  /** The median of the other bookmakers' prices for this selection; null with fewer than 3 of them. */
+  consensus: number | null;
+  /** Further than QUALITY_OUTLIER_THRESHOLD (25%) from `consensus`: a data error or a real opportunity. */
+  outlier: boolean;
 }
 
 export interface OddsSelection {
@@ -366,6 +370,8 @@ export interface OddsPage {
   scrapeIntervalSeconds: number;
   /** STALE_AFTER_INTERVALS x `scrapeIntervalSeconds`. */
   staleAfterSeconds: number;
+  /** QUALITY_OUTLIER_THRESHOLD: a price further than this share from its consensus is an `outlier`. */
+  outlierThreshold: number;
 }
 
 /**

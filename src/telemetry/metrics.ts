@@ -71,6 +71,8 @@ export interface Metrics extends BrowserMetrics {
   platformRejectedPrice(platform: string, reason: RejectedPriceReason): void;
   /** A step's implausible-markets check: complete markets judged, and the implausible ones by reason. */
   marketsChecked(platform: string, checked: number, implausible: ReadonlyMap<ImplausibleMarketReason, number>): void;
+  /** Outlier prices among those a step wrote. */
+  outlierPrices(platform: string, count: number): void;
   /** The request quota a platform's API last reported (odds-api); this replica's last reading. */
   platformQuota(platform: string, remaining: number): void;
   /** The last platformQuota reading of `platform` on this replica; null: none (a kind without a quota, or not scraped yet). */
@@ -98,6 +100,10 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const implausibleMarkets = counter(
     'oddswatch_platform_implausible_markets',
     'Complete markets whose prices are implausible (overround below 1 or above QUALITY_MAX_OVERROUND, or a price outside [1.01, 1000]), by platform and reason.',
+  );
+  const outlierPrices = counter(
+    'oddswatch_platform_outlier_prices',
+    "Prices a platform's step wrote that lie further than QUALITY_OUTLIER_THRESHOLD from the median of at least 3 other bookmakers' prices for the selection, by platform.",
   );
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
@@ -138,6 +144,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const platform of platforms) for (const reason of REJECTED_PRICE_REASONS) zero(rejectedPrices, { platform, reason });
   for (const platform of platforms) zero(marketsChecked, { platform });
   for (const platform of platforms) for (const reason of IMPLAUSIBLE_MARKET_REASONS) zero(implausibleMarkets, { platform, reason });
+  for (const platform of platforms) zero(outlierPrices, { platform });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
@@ -235,6 +242,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),
     platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),
     platformRejectedPrice: (platform, reason) => rejectedPrices.add(1, { platform, reason }),
+    outlierPrices: (platform, count) => outlierPrices.add(count, { platform }),
     marketsChecked(platform, checked, implausible) {
       marketsChecked.add(checked, { platform });
       for (const [reason, count] of implausible) implausibleMarkets.add(count, { platform, reason });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { RunDetail } from '../../src/shared/contract.js';
+import type { OddsPage, RunDetail } from '../../src/shared/contract.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { scrapeEverySecond, waitFor, type PrometheusServer } from './prometheus-harness.js';
 import { readYaml, repoPath } from './repo.js';
@@ -75,7 +75,9 @@ describe('data quality, from the step to a firing alert', () => {
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
     expect(flagged).toBe(0);
-    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets flagged`);
+    const outliers = await metric('oddswatch_platform_outlier_prices_total');
+    expect(Object.values(outliers).every((value) => value === 0)).toBe(true);
+    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets, ${Object.values(outliers).reduce((sum, value) => sum + value, 0)} outlier prices flagged`);
     // Each sporting event: a match result and over/under 2.5, both complete.
     const checked = await metric('oddswatch_platform_markets_checked_total');
     expect(events).toBeGreaterThan(0);
@@ -83,6 +85,32 @@ describe('data quality, from the step to a firing alert', () => {
     const implausible = await metric('oddswatch_platform_implausible_markets_total');
     expect(Object.entries(implausible).filter(([labels]) => labels.includes('"redfox"')).map(([, value]) => value)).toEqual([0, 0, 0]);
   }, 240_000);
+
+  it('marks a platform\'s swapped home and away prices as outliers on GET /api/odds, and counts them', async () => {
+    // Every HTTP platform priced as usual (the consensus), then luckyowl with its columns swapped.
+    const platforms = server.platforms.names.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind !== 'browser');
+    const usual = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
+    await server.waitForRun(usual.id, ['completed'], 30_000);
+    server.platforms.simulated!.set('luckyowl', { swapPrices: true });
+    const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['luckyowl'] } })).json()) as RunDetail;
+    await server.waitForRun(created.id, ['completed']);
+    server.platforms.simulated!.set('luckyowl', { swapPrices: false });
+    const page = (await (await server.api('/api/odds?limit=50')).json()) as OddsPage;
+    expect(page.outlierThreshold).toBe(0.25);
+    const prices = page.items.flatMap((event) => event.markets.flatMap((market) => market.selections.flatMap((selection) => selection.prices.map((price) => ({ market: market.name, selection: selection.name, ...price })))));
+    const flagged = prices.filter((price) => price.outlier);
+    // Every flagged price is luckyowl's home or away, and each lies over 25% from its consensus.
+    expect(flagged.length).toBeGreaterThan(0);
+    for (const price of flagged) {
+      expect(price).toMatchObject({ platform: 'luckyowl', market: 'match_result', selection: expect.stringMatching(/^(home|away)$/) });
+      expect(Math.abs(price.price / price.consensus! - 1)).toBeGreaterThan(0.25);
+    }
+    // luckyowl's draw and totals are not swapped: never flagged.
+    expect(prices.filter((price) => price.platform === 'luckyowl' && !/^(home|away)$/.test(price.selection)).some((price) => price.outlier)).toBe(false);
+    const counted = await metric('oddswatch_platform_outlier_prices_total');
+    expect(counted['platform="luckyowl"']).toBeGreaterThan(0);
+    expect(Object.entries(counted).filter(([labels]) => labels !== 'platform="luckyowl"').every(([, value]) => value === 0)).toBe(true);
+  }, 60_000);
 
   it('flags the step, counts by reason and fires OddswatchImplausibleMarkets once fractional prices are misread', async () => {
     server.platforms.simulated!.set('redfox', { fractionalMisread: true });

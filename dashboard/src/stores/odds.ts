@@ -34,6 +34,8 @@ export const useOddsStore = defineStore('odds', () => {
   /** The scrape interval and stale threshold the API used for `freshness`. */
   const scrapeIntervalSeconds = ref<number | null>(null);
   const staleAfterSeconds = ref<number | null>(null);
+  /** The share from the consensus past which a price is an outlier, as the API said. */
+  const outlierThreshold = ref<number | null>(null);
   /** Platforms whose prices to refetch (coalesced while a request runs). */
   const dirty = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
@@ -46,6 +48,7 @@ export const useOddsStore = defineStore('odds', () => {
     freshness.value = next;
     scrapeIntervalSeconds.value = page.scrapeIntervalSeconds ?? null;
     staleAfterSeconds.value = page.staleAfterSeconds ?? null;
+    outlierThreshold.value = page.outlierThreshold ?? null;
   }
 
   function enqueue(task: () => Promise<void>): Promise<void> {
@@ -134,7 +137,7 @@ export const useOddsStore = defineStore('odds', () => {
     void refetchPlatform(platform);
   }
 
-  return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), open, close, refresh, applyEvent };
+  return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), outlierThreshold: asGetter(outlierThreshold), open, close, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOddsStore, import.meta.hot));

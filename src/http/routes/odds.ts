@@ -38,13 +38,15 @@ export interface OddsRoutesDeps {
   platforms: Pick<Platforms, 'names'>;
   /** The scrape job's current interval (the scheduler's, so an edit through the API counts at once). */
   scrapeIntervalSeconds(): number;
+  /** QUALITY_OUTLIER_THRESHOLD. */
+  outlierThreshold: number;
 }
 
 /**
  * GET /api/odds: sporting events with every bookmaker's latest prices (see src/odds/oddsQuery.ts), and how fresh
  * each bookmaker it covers is (src/liveState/staleness.ts: the one definition of stale).
  */
-export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSeconds }: OddsRoutesDeps) {
+export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSeconds, outlierThreshold }: OddsRoutesDeps) {
   return validatedRoutes().openapi(oddsRoute, async (c) => {
     const query = c.req.valid('query');
     const platforms = configured.names;
@@ -59,7 +61,7 @@ export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSec
     }
     const covered = query.platform !== undefined ? [query.platform] : platforms;
     const [page, successes] = await Promise.all([
-      queryOdds(orm, { platforms, platform: query.platform, bookmaker: query.bookmaker, search: query.q || undefined, limit: query.limit, afterId }),
+      queryOdds(orm, { platforms, platform: query.platform, bookmaker: query.bookmaker, search: query.q || undefined, limit: query.limit, afterId }, outlierThreshold),
       lastSuccesses(orm, covered),
     ]);
     const intervalSeconds = scrapeIntervalSeconds();
@@ -69,6 +71,7 @@ export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSec
       bookmakers: covered.map((platform) => freshnessOf(platform, successes.get(platform) ?? null, intervalSeconds, now)),
       scrapeIntervalSeconds: intervalSeconds,
       staleAfterSeconds: staleAfterSeconds(intervalSeconds),
+      outlierThreshold,
     });
   });
 }

@@ -45,7 +45,9 @@ export function simulatedEvents({ page, knobs, scrape, seed, epoch }: EventsRequ
       home,
       away,
       startsAt: new Date(epoch + 24 * 3_600_000 + n * SPACING_MS),
-      prices: { home: price('home'), draw: price('draw'), away: price('away'), over: price('over'), under: price('under') },
+      prices: knobs.swapPrices
+        ? { home: price('away'), draw: price('draw'), away: price('home'), over: price('over'), under: price('under') }
+        : { home: price('home'), draw: price('draw'), away: price('away'), over: price('over'), under: price('under') },
     };
   });
 }
