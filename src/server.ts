@@ -91,7 +91,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       { config, databaseUrl: database.url, replicaId: ownerId, logger, bus, scheduler, metrics: replicaMetrics, recoverOrphans: () => engine.recover(true) },
       cleanups,
     );
-    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, bookmakers: engine.bookmakers, lastScrape: engine.volume.lastScrape, scheduler, logger });
+    observeLiveState(metrics, { orm, bus, freshness: engine.freshness, bookmakers: engine.bookmakers, frozen: engine.frozen, lastScrape: engine.volume.lastScrape, scheduler, logger });
 
     const http = await serveHttp({ config, orm, platforms, runs: engine, scheduler, bus, metrics, pipeline, logger, traces: options.traces, dashboardDir: options.dashboardDir });
     logger.info({ url: http.url, owner_id: ownerId, platforms: platforms.names, embedded_database: Boolean(database.embedded) }, 'oddswatch listening');

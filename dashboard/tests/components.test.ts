@@ -124,6 +124,14 @@ describe('PlatformStep', () => {
     }
   });
 
+  it('a step that found bookmakers frozen names them, not by colour alone', () => {
+    const step = mount(PlatformStep, { props: { step: makeStep('oddsline', { status: 'completed', eventsFound: 24, durationMs: 900, frozenBookmakers: ['copperbet', 'tideway'] }), now } });
+    expect(step.get('[data-testid="step-frozen"]').text()).toBe('❄ Prices frozen: copperbet, tideway');
+    for (const frozenBookmakers of [[], null]) {
+      expect(mount(PlatformStep, { props: { step: makeStep('oddsline', { status: 'completed', frozenBookmakers }), now } }).find('[data-testid="step-frozen"]').exists()).toBe(false);
+    }
+  });
+
   it('a failed browser step with a capture offers "Page at failure", read when opened: the screenshot, and the HTML as escaped text', async () => {
     const html = '<html><body><b id="bold">Arsenal</b><img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script></body></html>';
     const fake = installFakeFetch({

@@ -97,7 +97,7 @@ describe('bookmaker columns', () => {
 });
 
 const oddsPage = (items: SportingEventOdds[], bookmakers: BookmakerFreshness[], scrapeIntervalSeconds = 300): OddsPage => ({
-  items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds, outlierThreshold: 0.25,
+  items, nextCursor: null, bookmakers, scrapeIntervalSeconds, staleAfterSeconds: 3 * scrapeIntervalSeconds, outlierThreshold: 0.25, frozenBookmakers: [],
 });
 
 describe('OddsPriceCell', () => {
@@ -210,6 +210,7 @@ describe('OddsView columns', () => {
       { platform: 'odds', lastSuccessAt: iso(-1200), stale: true, staleAt: iso(-300) },
       { platform: 'quay', lastSuccessAt: iso(-10), stale: false, staleAt: iso(890) },
     ]);
+    page.frozenBookmakers = [{ platform: 'quay', bookmaker: 'quay' }];
     installFakeFetch({
       'GET /api/odds': { body: page },
       'GET /api/meta': { body: { version: 't', authRequired: false, platforms: ['alpha', 'odds', 'quay'], connectionGraceMs: 15000 } },
@@ -228,8 +229,10 @@ describe('OddsView columns', () => {
       'alpha',
       'copperbet via odds stale last success 20m ago',
       'tideway via odds stale last success 20m ago',
-      'quay',
+      'quay ❄ frozen',
     ]);
+    expect(headers[3]!.attributes('data-frozen')).toBe('true');
+    expect(headers[0]!.attributes('data-frozen')).toBe('false');
     const cellOf = (bookmaker: string) => wrapper.get(`[data-testid="odds-price"][data-bookmaker="${bookmaker}"]`);
     // The stale platform's bookmakers are stale, not the others.
     expect(cellOf('copperbet').attributes('data-stale')).toBe('true');

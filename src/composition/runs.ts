@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { EventLog, type ProgressBus } from '../events/index.js';
 import { Freshness } from '../liveState/freshness.js';
 import { BookmakerFreshness } from '../liveState/bookmakerFreshness.js';
+import { FrozenBookmakers } from '../quality/frozenBookmakers.js';
 import { lastSuccessfulSteps } from '../liveState/lastSuccessfulSteps.js';
 import { pruneOdds } from '../odds/pruneOdds.js';
 import type { Platforms } from '../platforms/registry.js';
@@ -64,6 +65,7 @@ export class RunEngine {
   readonly scrapePool: ScrapePool;
   readonly freshness: Freshness;
   readonly bookmakers: BookmakerFreshness;
+  readonly frozen: FrozenBookmakers;
   readonly volume: VolumeWatch;
   /** Matches listings to sporting events (stateless; the matching lock lives in PostgreSQL). */
   readonly matcher: SportingEventMatcher;
@@ -74,7 +76,7 @@ export class RunEngine {
     private readonly wiring: RunWiring,
     private readonly liveness: RunEngineDeps['liveness'],
   ) {
-    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, bookmakers: this.bookmakers, volume: this.volume, matcher: this.matcher } = wiring);
+    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, bookmakers: this.bookmakers, frozen: this.frozen, volume: this.volume, matcher: this.matcher } = wiring);
   }
 
   static async build(deps: RunEngineDeps): Promise<RunEngine> {
@@ -97,6 +99,7 @@ export class RunEngine {
       inFlight: new InFlightRuns(),
       freshness: new Freshness(platforms.names, lastSteps),
       bookmakers: await BookmakerFreshness.load(orm, platforms.names, logger),
+      frozen: new FrozenBookmakers(orm, platforms.names, logger),
       volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
       matcher: createSportingEventMatcher(orm),
     };

@@ -72,6 +72,8 @@ export const PlatformStep = defineEntity({
     marketsChecked: p.integer().default(0),
     implausibleMarkets: p.integer().default(0),
     implausibleExamples: p.json().columnType('jsonb').nullable(),
+    // Bookmakers this step found frozen (src/quality/frozenBookmakers.ts); null before the check ran.
+    frozenBookmakers: p.array().columnType('text[]').nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
   checks: [{ name: 'platform_steps_reason_matches_status', expression: `reason IS NULL OR status = 'failed'` }],
@@ -253,4 +255,22 @@ export const ReplicaPresence = defineEntity({
 });
 export type ReplicaPresence = InferEntity<typeof ReplicaPresence>;
 
-export const entities = [Run, PlatformStep, StepCapture, RunEvent, Odds, SportingEvent, EventListing, ParticipantAlias, SchedulerJobSetting, ReplicaPresence];
+/**
+ * Each bookmaker's run of scrapes without a price change (src/quality/frozenBookmakers.ts): written by the
+ * step that scraped it, whichever replica ran it; `frozen` is the last verdict.
+ */
+export const BookmakerQuality = defineEntity({
+  name: 'BookmakerQuality',
+  tableName: 'bookmaker_quality',
+  properties: {
+    platform: p.string().columnType('text').primary(),
+    bookmaker: p.string().columnType('text').primary(),
+    unchangedScrapes: p.integer().default(0),
+    lastMovedAt: p.datetime().columnType('timestamptz').nullable(),
+    frozen: p.boolean().default(false),
+    updatedAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
+  },
+});
+export type BookmakerQuality = InferEntity<typeof BookmakerQuality>;
+
+export const entities = [Run, PlatformStep, StepCapture, RunEvent, Odds, SportingEvent, EventListing, ParticipantAlias, SchedulerJobSetting, ReplicaPresence, BookmakerQuality];

@@ -4,6 +4,7 @@ import type { ProgressBus } from '../events/index.js';
 import { SCRAPE_JOB_ID, type JobId } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DatabaseState } from './databaseState.js';
+import type { FrozenBookmakers } from '../quality/frozenBookmakers.js';
 import type { BookmakerFreshness } from './bookmakerFreshness.js';
 import type { Freshness } from './freshness.js';
 import type { LastScrapeEvents } from './lastScrapeEvents.js';
@@ -21,7 +22,7 @@ export interface ScheduleReadings {
  */
 export function observeLiveState(
   metrics: Metrics,
-  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; bookmakers: BookmakerFreshness; lastScrape: LastScrapeEvents; scheduler: ScheduleReadings; logger: Logger },
+  sources: { orm: Orm; bus: ProgressBus; freshness: Freshness; bookmakers: BookmakerFreshness; frozen: FrozenBookmakers; lastScrape: LastScrapeEvents; scheduler: ScheduleReadings; logger: Logger },
 ): DatabaseState {
   const database = new DatabaseState(sources.orm, sources.logger);
   metrics.observe({
@@ -31,6 +32,7 @@ export function observeLiveState(
     lastSuccessSeconds: () => sources.freshness.lastSuccessSeconds(),
     lastScrapeEvents: () => sources.lastScrape.eventsFound(),
     newestPrices: () => sources.bookmakers.newestPrices(),
+    frozenBookmakers: () => sources.frozen.states(),
     schedulerPaused: () => sources.scheduler.isPaused(),
     scrapeIntervalSeconds: () => sources.scheduler.intervalSeconds(SCRAPE_JOB_ID),
     schedulerNextRunSeconds: (job) => sources.scheduler.nextRunSeconds(job),

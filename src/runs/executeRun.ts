@@ -10,7 +10,7 @@ import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatf
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
-  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityMaxOverround' | 'qualityOutlierThreshold'>;
+  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
   /** The process-wide scrape pool (SCRAPE_CONCURRENCY is its ceiling). */
   scrapePool: ScrapePool;
 }

@@ -104,6 +104,7 @@ function toStep(row: StepRow): PlatformStep {
     expectedEvents: row.expected_events,
     implausibleMarkets: row.markets_checked > 0 ? row.implausible_markets : null,
     implausibleExamples: row.implausible_examples ?? [],
+    frozenBookmakers: row.frozen_bookmakers,
     captured: row.captured,
   };
 }

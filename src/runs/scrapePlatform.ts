@@ -19,6 +19,8 @@ import type { VolumeWatch } from './volumeDrop.js';
 import type { MatchedBatch } from '../db/tables/odds.js';
 import { matchedShare } from '../db/tables/eventListings.js';
 import { countOutlierPrices } from '../db/tables/odds.js';
+import { judgeFrozen, recordFrozen } from '../db/tables/bookmakerQuality.js';
+import type { FrozenBookmakers } from '../quality/frozenBookmakers.js';
 import { OUTLIER_MIN_OTHERS } from '../quality/outliers.js';
 import type { SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 import type { Config } from '../config.js';
@@ -32,10 +34,12 @@ export interface ScrapePlatformDeps {
   freshness: Freshness;
   /** When each bookmaker's newest price was written (stale prices). */
   bookmakers: BookmakerFreshness;
+  /** The frozen-prices verdicts this replica's gauge reports. */
+  frozen: FrozenBookmakers;
   volume: VolumeWatch;
   matcher: SportingEventMatcher;
   logger: Logger;
-  config: Pick<Config, 'qualityMaxOverround' | 'qualityOutlierThreshold'>;
+  config: Pick<Config, 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
 }
 
 export interface PlatformResult {
@@ -202,6 +206,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           deps.freshness.succeeded(platform);
           await reportMatchedShare(deps, platform, log);
           await reportOutliers(deps, run.runId, platform, span, log);
+          await judgeFrozenBookmakers(deps, run.runId, platform, span, log);
         }
         if (event) {
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
@@ -280,6 +285,20 @@ async function reportOutliers(deps: ScrapePlatformDeps, runId: number, platform:
     if (outliers > 0) log.warn({ outlier_prices: outliers, threshold: deps.config.qualityOutlierThreshold }, 'platform priced selections far from the other bookmakers');
   } catch (error) {
     log.warn({ err: error }, 'could not count outlier prices');
+  }
+}
+
+/** The frozen-prices check of the bookmakers the step priced; a failed statement only leaves the verdicts as they were. */
+async function judgeFrozenBookmakers(deps: ScrapePlatformDeps, runId: number, platform: string, span: Span, log: Logger): Promise<void> {
+  try {
+    const verdicts = await judgeFrozen(deps.orm, platform, runId, deps.config.qualityFrozenScrapes);
+    await recordFrozen(deps.orm, platform, runId, verdicts);
+    deps.frozen.judged(platform, verdicts);
+    const frozen = verdicts.filter((verdict) => verdict.frozen).map((verdict) => verdict.bookmaker);
+    span.setAttribute('oddswatch.platform.frozen_bookmakers', frozen);
+    if (frozen.length > 0) log.warn({ frozen_bookmakers: frozen, scrapes: deps.config.qualityFrozenScrapes }, 'bookmaker prices frozen while other bookmakers moved');
+  } catch (error) {
+    log.warn({ err: error }, 'could not judge frozen bookmakers');
   }
 }
 

@@ -76,6 +76,11 @@ export interface PlatformStep {
   /** The first few of them, for the operator. */
   implausibleExamples: ImplausibleMarketExample[];
   /**
+   * Bookmakers whose prices this step found frozen (unchanged in QUALITY_FROZEN_SCRAPES scrapes in a row
+   * while other bookmakers' moved); null when not judged (not completed, or before the check existed).
+   */
+  frozenBookmakers: string[] | null;
+  /**
    * The page at failure is stored (a failed `browser` step whose page could still be read): GET
    * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
    */
@@ -372,6 +377,8 @@ export interface OddsPage {
   staleAfterSeconds: number;
   /** QUALITY_OUTLIER_THRESHOLD: a price further than this share from its consensus is an `outlier`. */
   outlierThreshold: number;
+  /** Bookmakers of the covered platforms whose prices are frozen, as their platform's last completed step judged. */
+  frozenBookmakers: { platform: string; bookmaker: string }[];
 }
 
 /**

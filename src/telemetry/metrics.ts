@@ -52,6 +52,8 @@ export interface LiveStateSources {
   lastScrapeEvents(): ReadonlyMap<string, number>;
   /** Each bookmaker's newest price written, by platform (unix seconds). */
   newestPrices(): Iterable<{ platform: string; bookmaker: string; seconds: number }>;
+  /** Each bookmaker's last frozen-prices verdict, by platform (read from the database; never rejects). */
+  frozenBookmakers(): Promise<Iterable<{ platform: string; bookmaker: string; frozen: boolean }>>;
   schedulerPaused(): boolean;
   /** The scrape job's current interval (SCRAPE_INTERVAL_SECONDS or the interval set through the API). */
   scrapeIntervalSeconds(): number;
@@ -193,6 +195,13 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
       })
       .addCallback((result) => {
         for (const [platform, seconds] of sources.lastSuccessSeconds()) result.observe(seconds, { platform });
+      });
+    meter
+      .createObservableGauge('oddswatch_bookmaker_frozen', {
+        description: 'Whether a bookmaker\'s prices are frozen (1): unchanged in its last QUALITY_FROZEN_SCRAPES scrapes while another bookmaker\'s prices for the same sporting events moved.',
+      })
+      .addCallback(async (result) => {
+        for (const { platform, bookmaker, frozen } of await sources.frozenBookmakers()) result.observe(frozen ? 1 : 0, { platform, bookmaker });
       });
     meter
       .createObservableGauge('oddswatch_bookmaker_last_price_timestamp_seconds', {

@@ -37,7 +37,7 @@ beforeAll(async () => {
     rule.expr = rule.expr.replaceAll('[30m]', '[30s]');
     if (rule.for !== undefined) rule.for = '5s';
   }
-  expect(rules.map((rule) => rule.alert ?? rule.record)).toEqual(['oddswatch:bookmaker_price:age_seconds', 'OddswatchStalePrices', 'OddswatchImplausibleMarkets']);
+  expect(rules.map((rule) => rule.alert ?? rule.record)).toEqual(['oddswatch:bookmaker_price:age_seconds', 'OddswatchStalePrices', 'OddswatchBookmakerFrozen', 'OddswatchImplausibleMarkets']);
   dir = mkdtempSync(join(tmpdir(), 'oddswatch-quality-rules-'));
   writeFileSync(join(dir, 'quality.rules.yml'), stringify(short));
 
@@ -71,13 +71,16 @@ describe('data quality, from the step to a firing alert', () => {
     for (let index = 0; index < 20; index += 1) {
       const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
       const run = await server.waitForRun(created.id, ['completed'], 30_000);
-      for (const step of run.steps) flagged += step.implausibleMarkets ?? 0;
+      for (const step of run.steps) flagged += (step.implausibleMarkets ?? 0) + (step.frozenBookmakers?.length ?? 0);
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
     expect(flagged).toBe(0);
+    const frozen = await metric('oddswatch_bookmaker_frozen');
+    expect(Object.keys(frozen).length).toBeGreaterThanOrEqual(platforms.length);
+    expect(Object.values(frozen).every((value) => value === 0)).toBe(true);
     const outliers = await metric('oddswatch_platform_outlier_prices_total');
     expect(Object.values(outliers).every((value) => value === 0)).toBe(true);
-    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets, ${Object.values(outliers).reduce((sum, value) => sum + value, 0)} outlier prices flagged`);
+    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets or frozen bookmakers, ${Object.values(outliers).reduce((sum, value) => sum + value, 0)} outlier prices flagged`);
     // Each sporting event: a match result and over/under 2.5, both complete.
     const checked = await metric('oddswatch_platform_markets_checked_total');
     expect(events).toBeGreaterThan(0);
@@ -167,4 +170,31 @@ describe('data quality, from the step to a firing alert', () => {
     expect(Number(age.data!.result[0]!.value![1])).toBeLessThan(30);
     console.log(`OddswatchStalePrices firing ${seconds.toFixed(1)} s after the API stopped carrying tideway (stale after 30 s, for shortened to 5 s)`);
   }, 150_000);
+
+  it('flags a bookmaker whose prices stop moving while the others move, and fires OddswatchBookmakerFrozen', async () => {
+    const platforms = server.platforms.names.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind !== 'browser');
+    server.platforms.simulated!.set('bluepeak', { priceDrift: 0 });
+    const started = Date.now();
+    let last: RunDetail | undefined;
+    // QUALITY_FROZEN_SCRAPES (6) scrapes in a row without a change, the first of them against drifted prices.
+    for (let index = 0; index < 7; index += 1) {
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
+      last = await server.waitForRun(created.id, ['completed', 'partial'], 30_000);
+    }
+    const steps = new Map(last!.steps.map((step) => [step.platform, step]));
+    expect(steps.get('bluepeak')!.frozenBookmakers).toEqual(['bluepeak']);
+    for (const platform of platforms.filter((name) => name !== 'bluepeak')) expect(steps.get(platform)!.frozenBookmakers, platform).toEqual([]);
+    const page = (await (await server.api('/api/odds?limit=1')).json()) as OddsPage;
+    expect(page.frozenBookmakers).toEqual([{ platform: 'bluepeak', bookmaker: 'bluepeak' }]);
+
+    const alert = await waitFor(
+      async () => (await prometheus.alerts()).find((candidate) => candidate.labels.alertname === 'OddswatchBookmakerFrozen' && candidate.state === 'firing'),
+      { timeoutMs: 30_000, what: `OddswatchBookmakerFrozen to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+    );
+    expect(alert.labels).toMatchObject({ severity: 'ticket', job: 'oddswatch', platform: 'bluepeak', bookmaker: 'bluepeak' });
+    expect(alert.annotations.runbook_url).toMatch(/runbooks\.md#oddswatchbookmakerfrozen$/);
+    const others = (await prometheus.alerts()).filter((candidate) => candidate.labels.alertname === 'OddswatchBookmakerFrozen' && candidate.labels.platform !== 'bluepeak');
+    expect(others).toEqual([]);
+    console.log(`OddswatchBookmakerFrozen firing ${((Date.now() - started) / 1000).toFixed(1)} s after bluepeak's prices stopped moving (7 runs; for shortened to 5 s)`);
+  }, 180_000);
 });

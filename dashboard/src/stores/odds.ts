@@ -36,6 +36,8 @@ export const useOddsStore = defineStore('odds', () => {
   const staleAfterSeconds = ref<number | null>(null);
   /** The share from the consensus past which a price is an outlier, as the API said. */
   const outlierThreshold = ref<number | null>(null);
+  /** Bookmakers whose prices the API calls frozen, as `platform\u0000bookmaker`. */
+  const frozen = ref<ReadonlySet<string>>(new Set());
   /** Platforms whose prices to refetch (coalesced while a request runs). */
   const dirty = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
@@ -49,6 +51,9 @@ export const useOddsStore = defineStore('odds', () => {
     scrapeIntervalSeconds.value = page.scrapeIntervalSeconds ?? null;
     staleAfterSeconds.value = page.staleAfterSeconds ?? null;
     outlierThreshold.value = page.outlierThreshold ?? null;
+    const judged = new Set(replace ? [] : [...frozen.value].filter((key) => !(page.bookmakers ?? []).some((bookmaker) => key.startsWith(`${bookmaker.platform}\u0000`))));
+    for (const { platform, bookmaker } of page.frozenBookmakers ?? []) judged.add(`${platform}\u0000${bookmaker}`);
+    frozen.value = judged;
   }
 
   function enqueue(task: () => Promise<void>): Promise<void> {
@@ -137,7 +142,7 @@ export const useOddsStore = defineStore('odds', () => {
     void refetchPlatform(platform);
   }
 
-  return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), outlierThreshold: asGetter(outlierThreshold), open, close, refresh, applyEvent };
+  return { view: asGetter(view), items: asGetter(items), nextCursor: asGetter(nextCursor), loaded: asGetter(loaded), loading: asGetter(loading), error: asGetter(error), freshness: asGetter(freshness), scrapeIntervalSeconds: asGetter(scrapeIntervalSeconds), staleAfterSeconds: asGetter(staleAfterSeconds), outlierThreshold: asGetter(outlierThreshold), frozen: asGetter(frozen), open, close, refresh, applyEvent };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useOddsStore, import.meta.hot));

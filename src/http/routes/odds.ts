@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '../../errors.js';
 import { decodeOddsCursor, queryOdds } from '../../odds/oddsQuery.js';
+import { selectFrozen } from '../../db/tables/bookmakerQuality.js';
+import { MAX_FROZEN_SERIES } from '../../quality/frozenBookmakers.js';
 import type { Orm } from '../../db/database.js';
 import { freshnessOf, lastSuccesses, staleAfterSeconds } from '../../liveState/staleness.js';
 import type { OddsPage } from '../../shared/contract.js';
@@ -60,9 +62,10 @@ export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSec
       afterId = decoded;
     }
     const covered = query.platform !== undefined ? [query.platform] : platforms;
-    const [page, successes] = await Promise.all([
+    const [page, successes, judged] = await Promise.all([
       queryOdds(orm, { platforms, platform: query.platform, bookmaker: query.bookmaker, search: query.q || undefined, limit: query.limit, afterId }, outlierThreshold),
       lastSuccesses(orm, covered),
+      selectFrozen(orm, covered, MAX_FROZEN_SERIES),
     ]);
     const intervalSeconds = scrapeIntervalSeconds();
     const now = Date.now();
@@ -72,6 +75,7 @@ export function createOddsRoutes({ orm, platforms: configured, scrapeIntervalSec
       scrapeIntervalSeconds: intervalSeconds,
       staleAfterSeconds: staleAfterSeconds(intervalSeconds),
       outlierThreshold,
+      frozenBookmakers: judged.filter((verdict) => verdict.frozen).map(({ platform, bookmaker }) => ({ platform, bookmaker })),
     });
   });
 }

@@ -1,0 +1,75 @@
+import { boundRows, boundStatement } from '../boundStatement.js';
+import type { Orm } from '../database.js';
+import { sqlArray } from '../sqlArray.js';
+
+/**
+ * Who writes `bookmaker_quality`: the frozen-bookmaker check after each completed step of the platform
+ * (`judgeFrozen`, `recordFrozen`; src/quality/frozenBookmakers.ts), on whichever replica ran it. Read by
+ * every replica's frozen gauge and by GET /api/odds (`selectFrozen`).
+ */
+
+export interface FrozenVerdict {
+  bookmaker: string;
+  /** Scrapes in a row, this one included, in which none of the bookmaker's prices changed. */
+  unchangedScrapes: number;
+  frozen: boolean;
+}
+
+/**
+ * One statement after a platform's step: for each bookmaker it priced, whether any of the prices this run
+ * wrote differs from the bookmaker's previous scrape (odds.previous_price); the run of unchanged scrapes
+ * moved on; frozen when that run is `frozenAfter` long or more while another bookmaker's price for one of
+ * the same sporting events changed since this bookmaker's last change.
+ */
+export function judgeFrozen(orm: Orm, platform: string, runId: number, frozenAfter: number): Promise<FrozenVerdict[]> {
+  return boundRows<FrozenVerdict>(
+    orm,
+    `with moved as (
+       select bookmaker,
+         count(*) filter (where previous_price is not null and previous_price <> price) as moved,
+         count(*) filter (where previous_price is not null) as comparable
+       from odds where platform = ? and run_id = ? group by bookmaker
+     ),
+     streak as (
+       insert into bookmaker_quality as q (platform, bookmaker, unchanged_scrapes, last_moved_at, updated_at)
+       select ?, m.bookmaker, case when m.moved = 0 and m.comparable > 0 then 1 else 0 end, case when m.moved > 0 then now() end, now()
+       from moved m
+       on conflict (platform, bookmaker) do update set
+         unchanged_scrapes = case when excluded.last_moved_at is not null then 0
+                                  when excluded.unchanged_scrapes > 0 then q.unchanged_scrapes + 1
+                                  else q.unchanged_scrapes end,
+         last_moved_at = coalesce(excluded.last_moved_at, q.last_moved_at),
+         updated_at = now()
+       returning q.bookmaker, q.unchanged_scrapes, q.last_moved_at
+     )
+     select s.bookmaker, s.unchanged_scrapes as "unchangedScrapes",
+       s.unchanged_scrapes >= ? and exists (
+         select 1 from odds o
+         join event_listings l on l.platform = o.platform and l.event_key = o.event_key
+         join event_listings l2 on l2.sporting_event_id = l.sporting_event_id
+         join odds o2 on o2.platform = l2.platform and o2.event_key = l2.event_key
+         where o.platform = ? and o.run_id = ? and o.bookmaker = s.bookmaker and o2.bookmaker <> s.bookmaker
+           and o2.previous_price is not null and o2.previous_price <> o2.price
+           and o2.scraped_at > coalesce(s.last_moved_at, '-infinity'::timestamptz)
+       ) as frozen
+     from streak s order by s.bookmaker`,
+    [platform, runId, platform, frozenAfter, platform, runId],
+  );
+}
+
+/** The verdicts on each bookmaker's row, and the frozen ones on the step. */
+export async function recordFrozen(orm: Orm, platform: string, runId: number, verdicts: readonly FrozenVerdict[]): Promise<void> {
+  await boundStatement(
+    orm,
+    `with verdicts as (select * from unnest(?::text[], ?::boolean[]) as v(bookmaker, frozen)),
+     kept as (update bookmaker_quality q set frozen = v.frozen from verdicts v where q.platform = ? and q.bookmaker = v.bookmaker)
+     update platform_steps set frozen_bookmakers = (select coalesce(array_agg(bookmaker order by bookmaker) filter (where frozen), '{}') from verdicts)
+     where run_id = ? and platform = ?`,
+    [sqlArray(verdicts.map((verdict) => verdict.bookmaker)), `{${verdicts.map((verdict) => String(verdict.frozen)).join(',')}}`, platform, runId, platform],
+  );
+}
+
+/** Every bookmaker's last verdict on the configured platforms (at most `limit`, frozen first). */
+export function selectFrozen(orm: Orm, platforms: readonly string[], limit: number): Promise<{ platform: string; bookmaker: string; frozen: boolean }[]> {
+  return boundRows(orm, `select platform, bookmaker, frozen from bookmaker_quality where platform = any(?::text[]) order by frozen desc, platform, bookmaker limit ?`, [sqlArray(platforms), limit]);
+}
