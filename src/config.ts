@@ -93,6 +93,11 @@ const configSchema = z
       .min(1, { error: 'expected a number from 1 to 2' })
       .max(2, { error: 'expected a number from 1 to 2' })
       .default(1.25),
+    /** The data-quality checks each completed step runs (implausible markets, outliers, frozen prices); false skips them. */
+    QUALITY_CHECKS: z
+      .enum(['true', 'false'], { error: 'expected true or false' })
+      .default('true')
+      .transform((value) => value === 'true'),
     /** A bookmaker whose prices did not change in this many scrapes in a row, while others' did, is frozen. */
     QUALITY_FROZEN_SCRAPES: intFrom(2, 1000).default(6),
     /** A price further than this share from the median of at least 3 other bookmakers' prices for its selection is an outlier. */

@@ -24,3 +24,27 @@ export function consensusOf(prices: readonly number[], threshold: number): Conse
     return { consensus: Math.round(consensus * 10_000) / 10_000, outlier: Math.abs(price / consensus - 1) > threshold };
   });
 }
+
+/** A price and where it stands: its selection (rows of one selection adjacent), its platform, and whether the run being judged wrote it. */
+export interface JudgedPrice {
+  selection: string;
+  platform: string;
+  price: number;
+  ofThisRun: boolean;
+}
+
+/** Outliers among the prices a run wrote, by platform, each judged against every other bookmaker's current price of its selection. */
+export function outliersByPlatform(prices: readonly JudgedPrice[], threshold: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let start = 0; start < prices.length; ) {
+    let end = start + 1;
+    while (end < prices.length && prices[end]!.selection === prices[start]!.selection) end += 1;
+    const group = prices.slice(start, end);
+    const judged = consensusOf(group.map((entry) => entry.price), threshold);
+    group.forEach((entry, index) => {
+      if (entry.ofThisRun) counts.set(entry.platform, (counts.get(entry.platform) ?? 0) + (judged[index]!.outlier ? 1 : 0));
+    });
+    start = end;
+  }
+  return counts;
+}

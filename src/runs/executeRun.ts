@@ -7,10 +7,11 @@ import { finishRun, type FinishRunDeps } from './finishRun.js';
 import { recordWithRetry } from './recordWithRetry.js';
 import type { ScrapePool } from './scrapePool.js';
 import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatformDeps } from './scrapePlatform.js';
+import { reportOutliers } from './reportOutliers.js';
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
-  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
+  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityChecks' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
   /** The process-wide scrape pool (SCRAPE_CONCURRENCY is its ceiling). */
   scrapePool: ScrapePool;
 }
@@ -92,6 +93,8 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);
     const finished = await finishByResults(deps, run, results);
+    // Right after the run (its status is written and published): outliers need every platform's prices.
+    if (deps.config.qualityChecks) await reportOutliers(deps, run.id, results.filter((result) => result.outcome === 'completed').map((result) => result.platform));
     return finished ?? (await deps.reads.summaryOf(run.id));
   } catch (error) {
     if (!controller.signal.aborted) controller.abort(new Error('the runner lost the database'));

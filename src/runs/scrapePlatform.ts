@@ -18,10 +18,8 @@ import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
 import type { MatchedBatch } from '../db/tables/odds.js';
 import { matchedShare } from '../db/tables/eventListings.js';
-import { countOutlierPrices } from '../db/tables/odds.js';
 import { judgeFrozen, recordFrozen } from '../db/tables/bookmakerQuality.js';
 import type { FrozenBookmakers } from '../quality/frozenBookmakers.js';
-import { OUTLIER_MIN_OTHERS } from '../quality/outliers.js';
 import type { SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 import type { Config } from '../config.js';
 import { checkMarkets, emptyMarketCheck, implausibleTotal, type MarketCheck } from '../quality/implausibleMarkets.js';
@@ -39,7 +37,7 @@ export interface ScrapePlatformDeps {
   volume: VolumeWatch;
   matcher: SportingEventMatcher;
   logger: Logger;
-  config: Pick<Config, 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
+  config: Pick<Config, 'qualityChecks' | 'qualityMaxOverround' | 'qualityFrozenScrapes'>;
 }
 
 export interface PlatformResult {
@@ -103,7 +101,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         const bookmakers = new Set<string>();
         const matched = async (batch: ScrapedSelection[]) => {
           const result = await matchWithRetry(deps, run.runId, platform, batch);
-          checkMarkets(result.odds, deps.config.qualityMaxOverround, markets);
+          if (deps.config.qualityChecks) checkMarkets(result.odds, deps.config.qualityMaxOverround, markets);
           for (const row of result.odds) bookmakers.add(row.bookmaker);
           return result;
         };
@@ -205,8 +203,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           span.setStatus({ code: SpanStatusCode.OK });
           deps.freshness.succeeded(platform);
           await reportMatchedShare(deps, platform, log);
-          await reportOutliers(deps, run.runId, platform, span, log);
-          await judgeFrozenBookmakers(deps, run.runId, platform, span, log);
+          if (deps.config.qualityChecks) await judgeFrozenBookmakers(deps, run.runId, platform, span, log);
         }
         if (event) {
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
@@ -273,18 +270,6 @@ async function reportMatchedShare(deps: ScrapePlatformDeps, platform: string, lo
     if (share !== null) deps.metrics.platformMatched(platform, share);
   } catch (error) {
     log.warn({ err: error }, 'could not read the share of matched sporting events');
-  }
-}
-
-/** Outliers among the prices the step wrote, against the other bookmakers' current prices; a failed read only leaves them uncounted. */
-async function reportOutliers(deps: ScrapePlatformDeps, runId: number, platform: string, span: Span, log: Logger): Promise<void> {
-  try {
-    const outliers = await countOutlierPrices(deps.orm, platform, runId, deps.config.qualityOutlierThreshold, OUTLIER_MIN_OTHERS);
-    deps.metrics.outlierPrices(platform, outliers);
-    span.setAttribute('oddswatch.platform.outlier_prices', outliers);
-    if (outliers > 0) log.warn({ outlier_prices: outliers, threshold: deps.config.qualityOutlierThreshold }, 'platform priced selections far from the other bookmakers');
-  } catch (error) {
-    log.warn({ err: error }, 'could not count outlier prices');
   }
 }
 

@@ -110,8 +110,11 @@ describe('data quality, from the step to a firing alert', () => {
     }
     // luckyowl's draw and totals are not swapped: never flagged.
     expect(prices.filter((price) => price.platform === 'luckyowl' && !/^(home|away)$/.test(price.selection)).some((price) => price.outlier)).toBe(false);
-    const counted = await metric('oddswatch_platform_outlier_prices_total');
-    expect(counted['platform="luckyowl"']).toBeGreaterThan(0);
+    // Counted right after the run, once its status is written.
+    const counted = await waitFor(async () => {
+      const values = await metric('oddswatch_platform_outlier_prices_total');
+      return (values['platform="luckyowl"'] ?? 0) > 0 ? values : undefined;
+    }, { timeoutMs: 10_000, what: 'luckyowl\'s outlier prices counted' });
     expect(Object.entries(counted).filter(([labels]) => labels !== 'platform="luckyowl"').every(([, value]) => value === 0)).toBe(true);
   }, 60_000);
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consensusOf, OUTLIER_MIN_OTHERS } from '../../src/quality/outliers.js';
+import { consensusOf, OUTLIER_MIN_OTHERS, outliersByPlatform } from '../../src/quality/outliers.js';
 
 describe('outliers against the consensus', () => {
   it('judges each price against the median of the others, past the threshold either way', () => {
@@ -27,5 +27,19 @@ describe('outliers against the consensus', () => {
         expect(consensusOf(prices, 0.25).some((judged) => judged.outlier)).toBe(false);
       }),
     );
+  });
+
+  it('counts, per platform, the outliers among the prices of the run being judged only, each selection on its own', () => {
+    const price = (selection: string, platform: string, value: number, ofThisRun = false) => ({ selection, platform, price: value, ofThisRun });
+    const counts = outliersByPlatform(
+      [
+        price('e1 home', 'a', 2.0), price('e1 home', 'b', 2.1), price('e1 home', 'c', 2.05), price('e1 home', 'swapped', 3.6, true), price('e1 home', 'fine', 2.02, true),
+        price('e1 away', 'a', 3.6), price('e1 away', 'b', 3.5), price('e1 away', 'c', 3.55), price('e1 away', 'swapped', 2.0, true),
+        // An outlier from another run is not this run's to count.
+        price('e2 home', 'a', 2.0), price('e2 home', 'b', 2.1), price('e2 home', 'c', 2.05), price('e2 home', 'old', 9.0),
+      ],
+      0.25,
+    );
+    expect(Object.fromEntries(counts)).toEqual({ swapped: 2, fine: 0 });
   });
 });

@@ -188,32 +188,38 @@ export function oddsPageSql(filter: OddsFilter): { sql: string; params: unknown[
   return { sql, params };
 }
 
+export interface ConsensusRow {
+  sporting_event_id: string;
+  market: string;
+  selection: string;
+  platform: string;
+  bookmaker: string;
+  price: number;
+  run_id: string;
+}
+
 /**
- * How many of the prices a platform's step wrote (its run id) are outliers: more than `threshold` away from
- * the median of at least `minOthers` other bookmakers' prices for the same selection of the same sporting
- * event, compared as each listing shows them (quality/outliers.ts says the same for GET /api/odds).
+ * Every current price of each selection a run wrote a price for (each bookmaker's, whichever run wrote it),
+ * compared as each listing shows it, ordered by selection: what outliers are judged on after the run
+ * (quality/outliers.ts, the same rule as GET /api/odds).
  */
-export async function countOutlierPrices(orm: Orm, platform: string, runId: number, threshold: number, minOthers: number): Promise<number> {
+export function selectRunConsensus(orm: Orm, runId: number): Promise<ConsensusRow[]> {
   const shown = (listing: string, odds: string) => SHOWN_SELECTION.replaceAll('l.', `${listing}.`).replaceAll('o.', `${odds}.`);
-  const [row] = await boundRows<{ outliers: number }>(
+  return boundRows<ConsensusRow>(
     orm,
-    `with mine as (
-       select l.sporting_event_id, o.market, ${shown('l', 'o')} as selection, o.bookmaker, o.price
+    `with touched as (
+       select distinct l.sporting_event_id, o.market, ${shown('l', 'o')} as selection
        from odds o join event_listings l on l.platform = o.platform and l.event_key = o.event_key
-       where o.platform = ? and o.run_id = ? and l.sporting_event_id is not null
-     ),
-     judged as (
-       select m.price, percentile_cont(0.5) within group (order by o2.price) as consensus, count(*) as others
-       from mine m
-       join event_listings l2 on l2.sporting_event_id = m.sporting_event_id
-       join odds o2 on o2.platform = l2.platform and o2.event_key = l2.event_key and o2.market = m.market and o2.bookmaker <> m.bookmaker
-       where ${shown('l2', 'o2')} = m.selection
-       group by m.sporting_event_id, m.market, m.selection, m.bookmaker, m.price
+       where o.run_id = ? and l.sporting_event_id is not null
      )
-     select count(*)::int as outliers from judged where others >= ? and abs(price / consensus::numeric - 1) > ?`,
-    [platform, runId, minOthers, threshold],
+     select t.sporting_event_id, t.market, t.selection, o2.platform, o2.bookmaker, o2.price::float8 as price, o2.run_id
+     from touched t
+     join event_listings l2 on l2.sporting_event_id = t.sporting_event_id
+     join odds o2 on o2.platform = l2.platform and o2.event_key = l2.event_key and o2.market = t.market
+     where ${shown('l2', 'o2')} = t.selection
+     order by t.sporting_event_id, t.market, t.selection`,
+    [runId],
   );
-  return row?.outliers ?? 0;
 }
 
 /** The rows of one odds page (limit + 1 sporting events), ordered by sporting event, market, selection, bookmaker. */
