@@ -100,6 +100,14 @@ const configSchema = z
       .transform((value) => value === 'true'),
     /** A bookmaker whose prices did not change in this many scrapes in a row, while others' did, is frozen. */
     QUALITY_FROZEN_SCRAPES: intFrom(2, 1000).default(6),
+    /** A bookmaker whose share of the matched sporting events falls below this fraction of its usual has a coverage drop. */
+    QUALITY_COVERAGE_FRACTION: z.coerce
+      .number({ error: 'expected a number from 0 to 1' })
+      .min(0, { error: 'expected a number from 0 to 1' })
+      .max(1, { error: 'expected a number from 0 to 1' })
+      .default(0.8),
+    /** "Usual" coverage: the median of that many previous completed steps of the platform. */
+    QUALITY_COVERAGE_WINDOW: intFrom(3, 1000).default(10),
     /** A price further than this share from the median of at least 3 other bookmakers' prices for its selection is an outlier. */
     QUALITY_OUTLIER_THRESHOLD: z.coerce
       .number({ error: 'expected a number from 0.01 to 10' })

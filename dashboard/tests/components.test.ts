@@ -124,6 +124,12 @@ describe('PlatformStep', () => {
     }
   });
 
+  it('a step with a coverage drop names the bookmakers, not by colour alone', () => {
+    const step = mount(PlatformStep, { props: { step: makeStep('harborline', { status: 'completed', eventsFound: 6, durationMs: 900, coverageDrops: ['harborline'] }), now } });
+    expect(step.get('[data-testid="step-coverage-drop"]').text()).toBe('⚠ Coverage drop: harborline');
+    expect(mount(PlatformStep, { props: { step: makeStep('harborline', { status: 'completed', coverageDrops: [] }), now } }).find('[data-testid="step-coverage-drop"]').exists()).toBe(false);
+  });
+
   it('a step that found bookmakers frozen names them, not by colour alone', () => {
     const step = mount(PlatformStep, { props: { step: makeStep('oddsline', { status: 'completed', eventsFound: 24, durationMs: 900, frozenBookmakers: ['copperbet', 'tideway'] }), now } });
     expect(step.get('[data-testid="step-frozen"]').text()).toBe('❄ Prices frozen: copperbet, tideway');

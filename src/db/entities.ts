@@ -74,6 +74,9 @@ export const PlatformStep = defineEntity({
     implausibleExamples: p.json().columnType('jsonb').nullable(),
     // Bookmakers this step found frozen (src/quality/frozenBookmakers.ts); null before the check ran.
     frozenBookmakers: p.array().columnType('text[]').nullable(),
+    // Each bookmaker's share of the matched sporting events it priced, and those far below their usual (src/quality/coverage.ts).
+    coverage: p.json<Record<string, number>>().columnType('jsonb').nullable(),
+    coverageDrops: p.array().columnType('text[]').nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
   checks: [{ name: 'platform_steps_reason_matches_status', expression: `reason IS NULL OR status = 'failed'` }],

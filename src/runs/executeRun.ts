@@ -11,7 +11,7 @@ import { reportOutliers } from './reportOutliers.js';
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
-  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityChecks' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes'>;
+  config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityChecks' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes' | 'qualityCoverageFraction' | 'qualityCoverageWindow'>;
   /** The process-wide scrape pool (SCRAPE_CONCURRENCY is its ceiling). */
   scrapePool: ScrapePool;
 }

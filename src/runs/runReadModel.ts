@@ -105,6 +105,7 @@ function toStep(row: StepRow): PlatformStep {
     implausibleMarkets: row.markets_checked > 0 ? row.implausible_markets : null,
     implausibleExamples: row.implausible_examples ?? [],
     frozenBookmakers: row.frozen_bookmakers,
+    coverageDrops: row.coverage_drops,
     captured: row.captured,
   };
 }

@@ -81,6 +81,11 @@ export interface PlatformStep {
    */
   frozenBookmakers: string[] | null;
   /**
+   * Bookmakers whose share of the matched sporting events this step fell below QUALITY_COVERAGE_FRACTION of
+   * their usual; null when not judged.
+   */
+  coverageDrops: string[] | null;
+  /**
    * The page at failure is stored (a failed `browser` step whose page could still be read): GET
    * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
    */

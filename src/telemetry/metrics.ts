@@ -37,6 +37,8 @@ export interface BrowserMetrics {
   observeBrowser(source: BrowserStateSource): void;
 }
 
+/** Bookmakers whose coverage is exported, at most: an aggregator's response names its bookmakers. */
+const MAX_COVERAGE_SERIES = 500;
 const RUN_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800];
 const PLATFORM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
 
@@ -75,6 +77,8 @@ export interface Metrics extends BrowserMetrics {
   marketsChecked(platform: string, checked: number, implausible: ReadonlyMap<ImplausibleMarketReason, number>): void;
   /** Outlier prices among those a step wrote. */
   outlierPrices(platform: string, count: number): void;
+  /** A step's coverage: each bookmaker's share of the matched sporting events, and how many of them dropped. */
+  coverageJudged(platform: string, shares: ReadonlyMap<string, number>, drops: number): void;
   /** The request quota a platform's API last reported (odds-api); this replica's last reading. */
   platformQuota(platform: string, remaining: number): void;
   /** The last platformQuota reading of `platform` on this replica; null: none (a kind without a quota, or not scraped yet). */
@@ -107,6 +111,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     'oddswatch_platform_outlier_prices',
     "Prices a platform's step wrote that lie further than QUALITY_OUTLIER_THRESHOLD from the median of at least 3 other bookmakers' prices for the selection, by platform.",
   );
+  const coverageDrops = counter('oddswatch_platform_coverage_drops', "Completed steps in which a bookmaker priced far fewer of the matched sporting events than usual (QUALITY_COVERAGE_FRACTION of its median), by platform.");
   const ticksSkipped = counter('oddswatch_scheduler_ticks_skipped', 'Scheduled ticks skipped because a run was already active.');
   const disconnects = counter('oddswatch_sse_disconnects', 'SSE subscribers disconnected, by stream and reason.');
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
@@ -147,6 +152,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const platform of platforms) zero(marketsChecked, { platform });
   for (const platform of platforms) for (const reason of IMPLAUSIBLE_MARKET_REASONS) zero(implausibleMarkets, { platform, reason });
   for (const platform of platforms) zero(outlierPrices, { platform });
+  for (const platform of platforms) zero(coverageDrops, { platform });
   for (const job of JOB_IDS) zero(ticksSkipped, { scheduler_job: job });
   for (const stream of SSE_STREAMS) for (const reason of SSE_DISCONNECT_REASONS) zero(disconnects, { stream, reason });
   for (const reason of LIMIT_REASONS) zero(limited, { reason });
@@ -154,6 +160,8 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
 
   // Last readings, per platform, of this replica: the gauges below read them.
   const quotaRemaining = new Map<string, number>();
+  /** Each bookmaker's last coverage, by `platform\u0000bookmaker` (at most MAX_COVERAGE_SERIES). */
+  const coverage = new Map<string, { platform: string; bookmaker: string; share: number }>();
   const matchedRatio = new Map<string, number>();
   meter
     .createObservableGauge('oddswatch_platform_quota_remaining', {
@@ -161,6 +169,13 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     })
     .addCallback((result) => {
       for (const [platform, remaining] of quotaRemaining) result.observe(remaining, { platform });
+    });
+  meter
+    .createObservableGauge('oddswatch_bookmaker_coverage_ratio', {
+      description: "Share (0..1) of the matched sporting events (listed by two platforms or more, upcoming) a bookmaker priced in its platform's last completed step on this replica.",
+    })
+    .addCallback((result) => {
+      for (const { platform, bookmaker, share } of coverage.values()) result.observe(share, { platform, bookmaker });
     });
   meter
     .createObservableGauge('oddswatch_platform_matched_ratio', {
@@ -252,6 +267,13 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     platformRedirected: (platform, outcome) => redirects.add(1, { platform, outcome }),
     platformRejectedPrice: (platform, reason) => rejectedPrices.add(1, { platform, reason }),
     outlierPrices: (platform, count) => outlierPrices.add(count, { platform }),
+    coverageJudged(platform, shares, drops) {
+      for (const [bookmaker, share] of shares) {
+        const key = `${platform}\u0000${bookmaker}`;
+        if (coverage.has(key) || coverage.size < MAX_COVERAGE_SERIES) coverage.set(key, { platform, bookmaker, share });
+      }
+      coverageDrops.add(drops, { platform });
+    },
     marketsChecked(platform, checked, implausible) {
       marketsChecked.add(checked, { platform });
       for (const [reason, count] of implausible) implausibleMarkets.add(count, { platform, reason });

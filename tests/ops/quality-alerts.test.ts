@@ -34,10 +34,10 @@ beforeAll(async () => {
   const short = parse(stringify(shipped)) as typeof shipped;
   const rules = short.groups.flatMap((group) => group.rules);
   for (const rule of rules) {
-    rule.expr = rule.expr.replaceAll('[30m]', '[30s]');
+    rule.expr = rule.expr.replaceAll('[30m]', '[30s]').replaceAll('[15m]', '[30s]');
     if (rule.for !== undefined) rule.for = '5s';
   }
-  expect(rules.map((rule) => rule.alert ?? rule.record)).toEqual(['oddswatch:bookmaker_price:age_seconds', 'OddswatchStalePrices', 'OddswatchBookmakerFrozen', 'OddswatchImplausibleMarkets']);
+  expect(rules.map((rule) => rule.alert ?? rule.record)).toEqual(['oddswatch:bookmaker_price:age_seconds', 'OddswatchStalePrices', 'OddswatchBookmakerFrozen', 'OddswatchCoverageDrop', 'OddswatchImplausibleMarkets']);
   dir = mkdtempSync(join(tmpdir(), 'oddswatch-quality-rules-'));
   writeFileSync(join(dir, 'quality.rules.yml'), stringify(short));
 
@@ -71,7 +71,7 @@ describe('data quality, from the step to a firing alert', () => {
     for (let index = 0; index < 20; index += 1) {
       const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
       const run = await server.waitForRun(created.id, ['completed'], 30_000);
-      for (const step of run.steps) flagged += (step.implausibleMarkets ?? 0) + (step.frozenBookmakers?.length ?? 0);
+      for (const step of run.steps) flagged += (step.implausibleMarkets ?? 0) + (step.frozenBookmakers?.length ?? 0) + (step.coverageDrops?.length ?? 0);
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
     expect(flagged).toBe(0);
@@ -80,7 +80,7 @@ describe('data quality, from the step to a firing alert', () => {
     expect(Object.values(frozen).every((value) => value === 0)).toBe(true);
     const outliers = await metric('oddswatch_platform_outlier_prices_total');
     expect(Object.values(outliers).every((value) => value === 0)).toBe(true);
-    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets or frozen bookmakers, ${Object.values(outliers).reduce((sum, value) => sum + value, 0)} outlier prices flagged`);
+    console.log(`20 normal runs of ${platforms.length} platforms: ${flagged} implausible markets, frozen bookmakers or coverage drops, ${Object.values(outliers).reduce((sum, value) => sum + value, 0)} outlier prices flagged`);
     // Each sporting event: a match result and over/under 2.5, both complete.
     const checked = await metric('oddswatch_platform_markets_checked_total');
     expect(events).toBeGreaterThan(0);
@@ -199,5 +199,36 @@ describe('data quality, from the step to a firing alert', () => {
     const others = (await prometheus.alerts()).filter((candidate) => candidate.labels.alertname === 'OddswatchBookmakerFrozen' && candidate.labels.platform !== 'bluepeak');
     expect(others).toEqual([]);
     console.log(`OddswatchBookmakerFrozen firing ${((Date.now() - started) / 1000).toFixed(1)} s after bluepeak's prices stopped moving (7 runs; for shortened to 5 s)`);
+  }, 180_000);
+
+  it('flags a bookmaker that stops covering part of what the others list, and fires OddswatchCoverageDrop', async () => {
+    const platforms = server.platforms.names.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind !== 'browser');
+    // Its usual: 3 runs at least (the previous tests' runs count too when the whole file runs).
+    for (let index = 0; index < 3; index += 1) {
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
+      await server.waitForRun(created.id, ['completed', 'partial'], 30_000);
+    }
+    // 60% of its sporting events: no volume drop (under 50% is one), a coverage drop (under 80% of its usual).
+    server.platforms.simulated!.set('harborline', { eventsFraction: 0.6 });
+    const started = Date.now();
+    const thin: RunDetail[] = [];
+    for (let index = 0; index < 2; index += 1) {
+      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
+      thin.push(await server.waitForRun(created.id, ['completed', 'partial'], 30_000));
+    }
+    for (const run of thin) {
+      const steps = new Map(run.steps.map((step) => [step.platform, step]));
+      expect(steps.get('harborline')).toMatchObject({ coverageDrops: ['harborline'], volumeDrop: false });
+      for (const platform of platforms.filter((name) => name !== 'harborline')) expect(steps.get(platform)!.coverageDrops, platform).toEqual([]);
+    }
+    const alert = await waitFor(
+      async () => (await prometheus.alerts()).find((candidate) => candidate.labels.alertname === 'OddswatchCoverageDrop' && candidate.state === 'firing'),
+      { timeoutMs: 30_000, what: `OddswatchCoverageDrop to fire (Prometheus log: ${prometheus.logs().slice(-500)})` },
+    );
+    expect(alert.labels).toMatchObject({ severity: 'ticket', job: 'oddswatch', platform: 'harborline' });
+    expect(alert.annotations.runbook_url).toMatch(/runbooks\.md#oddswatchcoveragedrop$/);
+    const coverage = await prometheus.query('oddswatch_bookmaker_coverage_ratio{platform="harborline"}');
+    expect(Number(coverage.data!.result[0]!.value![1])).toBeLessThan(0.8);
+    console.log(`OddswatchCoverageDrop firing ${((Date.now() - started) / 1000).toFixed(1)} s after harborline dropped 40% of its sporting events (for shortened to 5 s)`);
   }, 180_000);
 });

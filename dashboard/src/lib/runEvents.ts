@@ -60,7 +60,7 @@ export function toSummary(run: RunSummary): RunSummary {
 }
 
 function emptyStep(platform: string): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, captured: false };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, captured: false };
 }
 
 /** A run's steps copied, one per platform, in the run's platform order. */

@@ -14,6 +14,7 @@ import { Migration20261206030000_browser_reasons } from './Migration202612060300
 import { Migration20261206040000_step_captures } from './Migration20261206040000_step_captures.js';
 import { Migration20261207010000_implausible_markets } from './Migration20261207010000_implausible_markets.js';
 import { Migration20261207020000_frozen_bookmakers } from './Migration20261207020000_frozen_bookmakers.js';
+import { Migration20261207030000_coverage } from './Migration20261207030000_coverage.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206040000_step_captures', class: Migration20261206040000_step_captures },
   { name: 'Migration20261207010000_implausible_markets', class: Migration20261207010000_implausible_markets },
   { name: 'Migration20261207020000_frozen_bookmakers', class: Migration20261207020000_frozen_bookmakers },
+  { name: 'Migration20261207030000_coverage', class: Migration20261207030000_coverage },
 ];

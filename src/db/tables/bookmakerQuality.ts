@@ -73,3 +73,41 @@ export async function recordFrozen(orm: Orm, platform: string, runId: number, ve
 export function selectFrozen(orm: Orm, platforms: readonly string[], limit: number): Promise<{ platform: string; bookmaker: string; frozen: boolean }[]> {
   return boundRows(orm, `select platform, bookmaker, frozen from bookmaker_quality where platform = any(?::text[]) order by frozen desc, platform, bookmaker limit ?`, [sqlArray(platforms), limit]);
 }
+
+/**
+ * Coverage of each bookmaker a platform's step priced: the share of the matched sporting events (listed by two
+ * platforms or more, starting later than 3 hours ago or with no start time) it has a price of from this run,
+ * beside its platform's coverage on its previous `window` completed steps that have one (newest first).
+ */
+export async function selectCoverage(orm: Orm, platform: string, runId: number, window: number): Promise<{ current: Map<string, number>; previous: Record<string, number>[] }> {
+  const [current, previous] = await Promise.all([
+    boundRows<{ bookmaker: string; share: number }>(
+      orm,
+      `with matched as (
+         select l.sporting_event_id from event_listings l join sporting_events se on se.id = l.sporting_event_id
+         where se.starts_at is null or se.starts_at > now() - interval '3 hours'
+         group by l.sporting_event_id having count(distinct l.platform) >= 2
+       ),
+       priced as (
+         select o.bookmaker, count(distinct l.sporting_event_id) as events
+         from odds o join event_listings l on l.platform = o.platform and l.event_key = o.event_key
+         where o.platform = ? and o.run_id = ? and l.sporting_event_id in (select sporting_event_id from matched)
+         group by o.bookmaker
+       )
+       select p.bookmaker, (p.events::float8 / nullif((select count(*) from matched), 0)) as share from priced p`,
+      [platform, runId],
+    ),
+    boundRows<{ coverage: Record<string, number> }>(
+      orm,
+      `select coverage from platform_steps where platform = ? and status = 'completed' and coverage is not null and run_id <> ?
+       order by finished_at desc limit ?`,
+      [platform, runId, window],
+    ),
+  ]);
+  return { current: new Map(current.filter((row) => row.share !== null).map((row) => [row.bookmaker, row.share])), previous: previous.map((row) => row.coverage) };
+}
+
+/** The step's coverage and the bookmakers whose coverage dropped. */
+export async function recordCoverage(orm: Orm, platform: string, runId: number, coverage: Record<string, number>, drops: readonly string[]): Promise<void> {
+  await boundStatement(orm, `update platform_steps set coverage = ?::jsonb, coverage_drops = ?::text[] where run_id = ? and platform = ?`, [JSON.stringify(coverage), sqlArray(drops), runId, platform]);
+}
