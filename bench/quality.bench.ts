@@ -3,8 +3,8 @@
  * platforms (PLATFORMS_FILE over the six simulated feeds, each its own bookmaker with its own prices, so each
  * selection has 60 prices to find a consensus in) on two services, QUALITY_CHECKS true and false, each on its
  * own database, alternating which goes first (ABBA); medians of the run's wall time (created to finished),
- * the ratio of checks on to off (goal <= 1.05x), the runner's time including the outliers judged right after
- * the run, and the SQL statements per run (every round trip of this process's pg clients).
+ * the ratio of checks on to off (goal <= 1.05x), the runner's time including the outliers and coverage judged
+ * right after the run, and the SQL statements per run (every round trip of this process's pg clients).
  * Usage: npm run bench:quality (BENCH_DATABASE_URL, default the local PostgreSQL; BENCH_ROUNDS, default 6;
  * BENCH_PLATFORMS, default 60).
  */
@@ -28,7 +28,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 
-/** A run to its end, and the runner's own time: until the outliers judged right after the run are counted. */
+/** A run to its end, and the runner's own time: until the outliers and coverage judged right after the run are written. */
 async function runToEnd(server: RunningServer): Promise<{ run: RunDetail; statements: number; runnerMs: number }> {
   const before = statements;
   const started = performance.now();
@@ -68,7 +68,7 @@ try {
   }
   console.log(`${PLATFORMS} platforms, ${ROUNDS} rounds (ABBA), medians:`);
   console.log(`  run with the quality checks ${median(walls.on)} ms, without ${median(walls.off)} ms: ${median(ratios).toFixed(3)}x (goal <= 1.05x; per round ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')})`);
-  console.log(`  the runner, until the outliers judged right after the run are counted: with ${median(runners.on).toFixed(0)} ms, without ${median(runners.off).toFixed(0)} ms (${(median(runners.on) / median(runners.off)).toFixed(3)}x)`);
+  console.log(`  the runner, until the outliers and coverage judged right after the run are written: with ${median(runners.on).toFixed(0)} ms, without ${median(runners.off).toFixed(0)} ms (${(median(runners.on) / median(runners.off)).toFixed(3)}x)`);
   console.log(`  SQL statements per run: with ${median(counts.on)}, without ${median(counts.off)} (${median(counts.on) - median(counts.off)} added, ${((median(counts.on) - median(counts.off)) / PLATFORMS).toFixed(1)} per platform)`);
 } finally {
   for (const entry of Object.values(servers)) {

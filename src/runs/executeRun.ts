@@ -7,6 +7,7 @@ import { finishRun, type FinishRunDeps } from './finishRun.js';
 import { recordWithRetry } from './recordWithRetry.js';
 import type { ScrapePool } from './scrapePool.js';
 import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatformDeps } from './scrapePlatform.js';
+import { reportCoverage } from './reportCoverage.js';
 import { reportOutliers } from './reportOutliers.js';
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
@@ -93,8 +94,12 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);
     const finished = await finishByResults(deps, run, results);
-    // Right after the run (its status is written and published): outliers need every platform's prices.
-    if (deps.config.qualityChecks) await reportOutliers(deps, run.id, results.filter((result) => result.outcome === 'completed').map((result) => result.platform));
+    // Right after the run (its status is written and published): outliers and coverage need every platform's prices.
+    if (deps.config.qualityChecks) {
+      const completed = results.filter((result) => result.outcome === 'completed').map((result) => result.platform);
+      await reportOutliers(deps, run.id, completed);
+      await reportCoverage(deps, run.id, completed);
+    }
     return finished ?? (await deps.reads.summaryOf(run.id));
   } catch (error) {
     if (!controller.signal.aborted) controller.abort(new Error('the runner lost the database'));

@@ -18,8 +18,7 @@ import type { RunTransitions } from './runTransitions.js';
 import type { VolumeWatch } from './volumeDrop.js';
 import type { MatchedBatch } from '../db/tables/odds.js';
 import { matchedShare } from '../db/tables/eventListings.js';
-import { judgeFrozen, recordCoverage, recordFrozen, selectCoverage } from '../db/tables/bookmakerQuality.js';
-import { judgeCoverage } from '../quality/coverage.js';
+import { judgeFrozen, recordFrozen } from '../db/tables/bookmakerQuality.js';
 import type { FrozenBookmakers } from '../quality/frozenBookmakers.js';
 import type { SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 import type { Config } from '../config.js';
@@ -38,7 +37,7 @@ export interface ScrapePlatformDeps {
   volume: VolumeWatch;
   matcher: SportingEventMatcher;
   logger: Logger;
-  config: Pick<Config, 'qualityChecks' | 'qualityMaxOverround' | 'qualityFrozenScrapes' | 'qualityCoverageFraction' | 'qualityCoverageWindow'>;
+  config: Pick<Config, 'qualityChecks' | 'qualityMaxOverround' | 'qualityFrozenScrapes'>;
 }
 
 export interface PlatformResult {
@@ -204,10 +203,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           span.setStatus({ code: SpanStatusCode.OK });
           deps.freshness.succeeded(platform);
           await reportMatchedShare(deps, platform, log);
-          if (deps.config.qualityChecks) {
-            await judgeFrozenBookmakers(deps, run.runId, platform, span, log);
-            await judgeCoverageOf(deps, run.runId, platform, span, log);
-          }
+          if (deps.config.qualityChecks) await judgeFrozenBookmakers(deps, run.runId, platform, span, log);
         }
         if (event) {
           run.runSpan?.addEvent(`platform.${stepStatus}`, { platform, events_found: eventsFound, duration_ms: durationMs });
@@ -288,23 +284,6 @@ async function judgeFrozenBookmakers(deps: ScrapePlatformDeps, runId: number, pl
     if (frozen.length > 0) log.warn({ frozen_bookmakers: frozen, scrapes: deps.config.qualityFrozenScrapes }, 'bookmaker prices frozen while other bookmakers moved');
   } catch (error) {
     log.warn({ err: error }, 'could not judge frozen bookmakers');
-  }
-}
-
-/** Each bookmaker's coverage of the matched sporting events against its usual; a failed read only leaves it unjudged. */
-async function judgeCoverageOf(deps: ScrapePlatformDeps, runId: number, platform: string, span: Span, log: Logger): Promise<void> {
-  try {
-    const { current, previous } = await selectCoverage(deps.orm, platform, runId, deps.config.qualityCoverageWindow);
-    const verdicts = judgeCoverage(current, previous, deps.config.qualityCoverageFraction);
-    const drops = verdicts.filter((verdict) => verdict.dropped);
-    await recordCoverage(deps.orm, platform, runId, Object.fromEntries(verdicts.map((verdict) => [verdict.bookmaker, Math.round(verdict.share * 10_000) / 10_000])), drops.map((verdict) => verdict.bookmaker));
-    deps.metrics.coverageJudged(platform, current, drops.length);
-    span.setAttribute('oddswatch.platform.coverage_drops', drops.map((verdict) => verdict.bookmaker));
-    if (drops.length > 0) {
-      log.warn({ coverage: drops.map(({ bookmaker, share, usual }) => ({ bookmaker, share, usual })), fraction: deps.config.qualityCoverageFraction }, 'bookmaker coverage drop: far fewer matched sporting events priced than usual');
-    }
-  } catch (error) {
-    log.warn({ err: error }, 'could not judge coverage');
   }
 }
 

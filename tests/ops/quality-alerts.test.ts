@@ -50,6 +50,19 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A run of these platforms to its end, and to the checks judged right after it (each completed step's coverage written). */
+async function judgedRun(platforms: string[]): Promise<RunDetail> {
+  const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
+  await server.waitForRun(created.id, ['completed', 'partial'], 30_000);
+  return waitFor(
+    async () => {
+      const detail = (await (await server.api(`/api/runs/${created.id}`)).json()) as RunDetail;
+      return detail.steps.every((step) => step.status !== 'completed' || step.coverageDrops !== null) ? detail : undefined;
+    },
+    { timeoutMs: 10_000, what: `the checks judged after run ${created.id}` },
+  );
+}
+
 async function scrapeRedfox(): Promise<RunDetail> {
   const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['redfox'] } })).json()) as RunDetail;
   return server.waitForRun(created.id, ['completed']);
@@ -69,8 +82,8 @@ describe('data quality, from the step to a firing alert', () => {
     let events = 0;
     let flagged = 0;
     for (let index = 0; index < 20; index += 1) {
-      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
-      const run = await server.waitForRun(created.id, ['completed'], 30_000);
+      const run = await judgedRun(platforms);
+      expect(run.status).toBe('completed');
       for (const step of run.steps) flagged += (step.implausibleMarkets ?? 0) + (step.frozenBookmakers?.length ?? 0) + (step.coverageDrops?.length ?? 0);
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
@@ -181,8 +194,7 @@ describe('data quality, from the step to a firing alert', () => {
     let last: RunDetail | undefined;
     // QUALITY_FROZEN_SCRAPES (6) scrapes in a row without a change, the first of them against drifted prices.
     for (let index = 0; index < 7; index += 1) {
-      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
-      last = await server.waitForRun(created.id, ['completed', 'partial'], 30_000);
+      last = await judgedRun(platforms);
     }
     const steps = new Map(last!.steps.map((step) => [step.platform, step]));
     expect(steps.get('bluepeak')!.frozenBookmakers).toEqual(['bluepeak']);
@@ -204,17 +216,13 @@ describe('data quality, from the step to a firing alert', () => {
   it('flags a bookmaker that stops covering part of what the others list, and fires OddswatchCoverageDrop', async () => {
     const platforms = server.platforms.names.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind !== 'browser');
     // Its usual: 3 runs at least (the previous tests' runs count too when the whole file runs).
-    for (let index = 0; index < 3; index += 1) {
-      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
-      await server.waitForRun(created.id, ['completed', 'partial'], 30_000);
-    }
+    for (let index = 0; index < 3; index += 1) await judgedRun(platforms);
     // 60% of its sporting events: no volume drop (under 50% is one), a coverage drop (under 80% of its usual).
     server.platforms.simulated!.set('harborline', { eventsFraction: 0.6 });
     const started = Date.now();
     const thin: RunDetail[] = [];
     for (let index = 0; index < 2; index += 1) {
-      const created = (await (await server.api('/api/runs', { method: 'POST', json: { platforms } })).json()) as RunDetail;
-      thin.push(await server.waitForRun(created.id, ['completed', 'partial'], 30_000));
+      thin.push(await judgedRun(platforms));
     }
     for (const run of thin) {
       const steps = new Map(run.steps.map((step) => [step.platform, step]));

@@ -75,13 +75,18 @@ export function selectFrozen(orm: Orm, platforms: readonly string[], limit: numb
 }
 
 /**
- * Coverage of each bookmaker a platform's step priced: the share of the matched sporting events (listed by two
- * platforms or more, starting later than 3 hours ago or with no start time) it has a price of from this run,
- * beside its platform's coverage on its previous `window` completed steps that have one (newest first).
+ * Coverage of each bookmaker a run's completed steps priced: the share of the matched sporting events
+ * (listed by two platforms or more, starting later than 3 hours ago or with no start time) it has a price of
+ * from this run; beside each platform's coverage on its previous `window` completed steps that have one.
  */
-export async function selectCoverage(orm: Orm, platform: string, runId: number, window: number): Promise<{ current: Map<string, number>; previous: Record<string, number>[] }> {
+export async function selectRunCoverage(
+  orm: Orm,
+  runId: number,
+  platforms: readonly string[],
+  window: number,
+): Promise<{ current: { platform: string; bookmaker: string; share: number }[]; previous: { platform: string; coverage: Record<string, number> }[] }> {
   const [current, previous] = await Promise.all([
-    boundRows<{ bookmaker: string; share: number }>(
+    boundRows<{ platform: string; bookmaker: string; share: number | null }>(
       orm,
       `with matched as (
          select l.sporting_event_id from event_listings l join sporting_events se on se.id = l.sporting_event_id
@@ -89,25 +94,32 @@ export async function selectCoverage(orm: Orm, platform: string, runId: number, 
          group by l.sporting_event_id having count(distinct l.platform) >= 2
        ),
        priced as (
-         select o.bookmaker, count(distinct l.sporting_event_id) as events
+         select o.platform, o.bookmaker, count(distinct l.sporting_event_id) as events
          from odds o join event_listings l on l.platform = o.platform and l.event_key = o.event_key
-         where o.platform = ? and o.run_id = ? and l.sporting_event_id in (select sporting_event_id from matched)
-         group by o.bookmaker
+         where o.run_id = ? and o.platform = any(?::text[]) and l.sporting_event_id in (select sporting_event_id from matched)
+         group by o.platform, o.bookmaker
        )
-       select p.bookmaker, (p.events::float8 / nullif((select count(*) from matched), 0)) as share from priced p`,
-      [platform, runId],
+       select p.platform, p.bookmaker, (p.events::float8 / nullif((select count(*) from matched), 0)) as share from priced p`,
+      [runId, sqlArray(platforms)],
     ),
-    boundRows<{ coverage: Record<string, number> }>(
+    boundRows<{ platform: string; coverage: Record<string, number> }>(
       orm,
-      `select coverage from platform_steps where platform = ? and status = 'completed' and coverage is not null and run_id <> ?
-       order by finished_at desc limit ?`,
-      [platform, runId, window],
+      `select platform, coverage from (
+         select platform, coverage, row_number() over (partition by platform order by finished_at desc) as newest
+         from platform_steps where platform = any(?::text[]) and status = 'completed' and coverage is not null and run_id <> ?
+       ) steps where newest <= ?`,
+      [sqlArray(platforms), runId, window],
     ),
   ]);
-  return { current: new Map(current.filter((row) => row.share !== null).map((row) => [row.bookmaker, row.share])), previous: previous.map((row) => row.coverage) };
+  return { current: current.filter((row): row is { platform: string; bookmaker: string; share: number } => row.share !== null), previous };
 }
 
-/** The step's coverage and the bookmakers whose coverage dropped. */
-export async function recordCoverage(orm: Orm, platform: string, runId: number, coverage: Record<string, number>, drops: readonly string[]): Promise<void> {
-  await boundStatement(orm, `update platform_steps set coverage = ?::jsonb, coverage_drops = ?::text[] where run_id = ? and platform = ?`, [JSON.stringify(coverage), sqlArray(drops), runId, platform]);
+/** Each step's coverage and the bookmakers whose coverage dropped, for every platform judged, in one statement. */
+export async function recordRunCoverage(orm: Orm, runId: number, judged: Record<string, { coverage: Record<string, number>; drops: string[] }>): Promise<void> {
+  await boundStatement(
+    orm,
+    `update platform_steps ps set coverage = v.value->'coverage', coverage_drops = array(select jsonb_array_elements_text(v.value->'drops'))
+     from jsonb_each(?::jsonb) v where ps.run_id = ? and ps.platform = v.key`,
+    [JSON.stringify(judged), runId],
+  );
 }
