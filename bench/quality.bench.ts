@@ -10,32 +10,26 @@
  */
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import type { RunDetail } from '../src/shared/contract.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { benchDatabase, median, simulatedPlatforms } from './support.js';
+import { benchDatabase, median, simulatedPlatforms, statementCount } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const PLATFORMS = Number(process.env.BENCH_PLATFORMS ?? 60);
 const silent = createLogger('silent', new Writable({ write: (_chunk, _encoding, callback) => callback() }));
 
-let statements = 0;
-const originalQuery = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  statements += 1;
-  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof pg.Client.prototype.query;
+const statements = statementCount();
 
 /** A run to its end, and the runner's own time: until the outliers and coverage judged right after the run are written. */
 async function runToEnd(server: RunningServer): Promise<{ run: RunDetail; statements: number; runnerMs: number }> {
-  const before = statements;
+  const before = statements();
   const started = performance.now();
   const created = await server.runs.start({ trigger: 'api', platforms: server.platforms.names });
   await server.runs.inFlight.list().find((entry) => entry.runId === created.id)?.done;
   const runnerMs = performance.now() - started;
-  return { run: (await server.runs.reads.detailOf(created.id))!, statements: statements - before, runnerMs };
+  return { run: (await server.runs.reads.detailOf(created.id))!, statements: statements() - before, runnerMs };
 }
 
 const { file, feeds } = await simulatedPlatforms(PLATFORMS, {});

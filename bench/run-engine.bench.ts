@@ -31,7 +31,7 @@ import { ODDS_FLUSH_ROWS } from '../src/runs/oddsBuffer.js';
 import { sqlArray } from '../src/db/sqlArray.js';
 import type { RunDetail } from '../src/shared/contract.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { benchDatabase, median, simulatedPlatforms } from './support.js';
+import { benchDatabase, median, simulatedPlatforms, statementCount } from './support.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '6,60,200').split(',').filter(Boolean).map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -39,18 +39,13 @@ const ODDS_ROWS = 50_000;
 const silent = createLogger('silent', new Writable({ write: (_chunk, _encoding, callback) => callback() }));
 
 // Every statement any pg client of this process sends (the service's pool and liveness connection).
-let statements = 0;
-const originalQuery = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  statements += 1;
-  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof pg.Client.prototype.query;
+const statements = statementCount();
 
 async function runToEnd(server: RunningServer, platforms: string[]): Promise<{ run: RunDetail; statements: number }> {
-  const before = statements;
+  const before = statements();
   const created = await server.runs.start({ trigger: 'api', platforms });
   await server.runs.inFlight.list().find((entry) => entry.runId === created.id)?.done;
-  const counted = statements - before;
+  const counted = statements() - before;
   return { run: (await server.runs.reads.detailOf(created.id))!, statements: counted };
 }
 

@@ -45,3 +45,22 @@ export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 };
+
+let statementsSent = 0;
+let counting = false;
+
+/**
+ * Counts every statement any pg client of this process sends (the service's pool and its dedicated
+ * connections: every round trip, BEGIN/COMMIT included) from the first call on; returns the count so far.
+ */
+export function statementCount(): () => number {
+  if (!counting) {
+    counting = true;
+    const originalQuery = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      statementsSent += 1;
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof pg.Client.prototype.query;
+  }
+  return () => statementsSent;
+}

@@ -1,3 +1,5 @@
+import { remembered } from '../../shared/remembered.js';
+
 /**
  * Participants as every platform spells them, read into one key: `Arsenal FC`, `ARSENAL` and `Arsenal F.C.`
  * are the key `arsenal`. Spellings that only knowledge can join (`Man Utd`, `Manchester United`) are the
@@ -38,23 +40,10 @@ const APOSTROPHES = /['’‘`´ʼ]/g;
 const NOT_A_WORD = /[^\p{L}\p{N}]+/gu;
 
 /**
- * Keys already worked out, by name: a scrape reads the same team names over and over (each of an event's
- * selections named after a team, every scrape of the same listings). A derived value, so one per process
- * serves every step; emptied when full, so a platform's endless new names cannot grow it.
+ * The participant's key: what two platforms' names of one participant have in common. May be empty (a name
+ * of punctuation only). Remembered for the last 20,000 names: a scrape reads the same team names over and over.
  */
-const KNOWN_KEYS = new Map<string, string>();
-const KNOWN_KEYS_MAX = 20_000;
-
-/** The participant's key: what two platforms' names of one participant have in common. May be empty (a name of punctuation only). */
-export function participantKey(name: string): string {
-  let key = KNOWN_KEYS.get(name);
-  if (key === undefined) {
-    if (KNOWN_KEYS.size >= KNOWN_KEYS_MAX) KNOWN_KEYS.clear();
-    key = keyOf(name);
-    KNOWN_KEYS.set(name, key);
-  }
-  return key;
-}
+export const participantKey = remembered(keyOf, 20_000);
 
 function keyOf(name: string): string {
   const text = name

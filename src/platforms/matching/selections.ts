@@ -1,3 +1,4 @@
+import { remembered } from '../../shared/remembered.js';
 import { participantKey, type EventSides } from './participants.js';
 
 /**
@@ -51,20 +52,8 @@ export function canonicalSelection(market: string, selection: string, participan
   return canonical ?? { market: collapse(market), selection: collapse(selection) };
 }
 
-/** Market names already read (a scrape repeats a few names thousands of times); emptied when full. */
-const KNOWN_MARKETS = new Map<string, { family?: Family; line?: string }>();
-const KNOWN_MARKETS_MAX = 2_000;
-
-/** The family of a market name and the line it holds (`total_goals_2.5`), if any; more than one number is no line. */
-function marketFamily(market: string): { family?: Family; line?: string } {
-  let known = KNOWN_MARKETS.get(market);
-  if (known === undefined) {
-    if (KNOWN_MARKETS.size >= KNOWN_MARKETS_MAX) KNOWN_MARKETS.clear();
-    known = readMarket(market);
-    KNOWN_MARKETS.set(market, known);
-  }
-  return known;
-}
+/** The family of a market name and the line it holds (`total_goals_2.5`), if any; more than one number is no line. Remembered: a scrape repeats a few names. */
+const marketFamily = remembered(readMarket, 2_000);
 
 function readMarket(market: string): { family?: Family; line?: string } {
   const tokens = market
