@@ -142,11 +142,11 @@ describe('the browser kind in Chromium', () => {
     expect(pages).toHaveLength(1);
   });
 
-  it('capture mode: captureLast ends the step at the last page, before the quiet wait', async () => {
-    // Pages 1 and 2 back to back, then a request 400 ms later that the quiet wait (500 ms) would still capture.
+  it('capture mode: captureLast ends the step at the last page, before the quiet wait; captureQuietMs sets the wait', async () => {
+    // Pages 1 and 2 back to back, then page 3 700 ms later: past the default quiet wait (500 ms), within a 3 s one.
     const paged = await site({
       '/': `<!doctype html><html><body><script>
-        fetch('/api/prematch?page=1').then(() => fetch('/api/prematch?page=2')).then(() => setTimeout(() => fetch('/api/prematch?page=3'), 400));
+        fetch('/api/prematch?page=1').then(() => fetch('/api/prematch?page=2')).then(() => setTimeout(() => fetch('/api/prematch?page=3'), 700));
       </script></body></html>`,
       '/api/prematch': (request, response) => {
         const page = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('page'));
@@ -154,13 +154,16 @@ describe('the browser kind in Chromium', () => {
       },
     });
     try {
-      const entry = { name: 'paged', kind: 'browser', url: `${paged.origin}/`, capture: '/api/prematch', select: SELECT };
+      const entry = { name: 'paged', kind: 'browser', url: `${paged.origin}/`, capture: '/api/prematch', select: SELECT, captureQuietMs: 3_000 };
+      // The long quiet wait would read page 3; captureLast ends the step at page 2 instead.
       const withLast = await scrape(browsers, { ...entry, captureLast: 'last' });
       expect(withLast.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1']);
       // Without it (or while it is never true) the quiet wait still reads what the page fetches after a pause.
       const without = await scrape(browsers, { ...entry, captureLast: 'false' });
       expect(without.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1', 'e3-1']);
       expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureLast: 'last' }, 1_000, {})).toThrow(/captureLast: goes with capture/);
+      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureQuietMs: 1_000 }, 1_000, {})).toThrow(/captureQuietMs: goes with capture/);
+      expect(() => parsePlatformEntry({ ...entry, captureQuietMs: 50 }, 1_000, {})).toThrow(/captureQuietMs/);
     } finally {
       await paged.close();
     }

@@ -22,7 +22,7 @@ import type { BrowserPool } from './browserPool.js';
  * The `browser` kind (docs/kinds/browser.md): a page opened in the replica's Chromium (browserPool.ts),
  * read one of two ways. `capture`: the JSON responses whose URL matches, each mapped by `select` as a
  * `json` platform's response is, in the order they arrive, until `captureLast` says one was the last, or else
- * until none is in flight and none has come for CAPTURE_QUIET_MS.
+ * until none is in flight and none has come for a quiet wait (`captureQuietMs`, 500 ms by default).
  * `dom`: once `dom.waitFor` is on the page, the rendered DOM read with the `html` kind's rows.
  * A wait that runs out is `layout` (the page no longer shows what the entry expects), unless the page is a
  * challenge page (`blocked`); the page as it was then is kept with the failure (PageCapture).
@@ -34,8 +34,9 @@ type BrowserPlatform = Extract<PlatformEntry, { kind: 'browser' }>;
 
 /**
  * Once this long has passed with no matching request in flight and no new captured response, the page is
- * read (unless `captureLast` said so sooner): a page that fetches page after page sends the next request
- * within its own script's time of the previous answer, which on a loaded machine can be a few hundred ms.
+ * read (unless `captureLast` said so sooner; `captureQuietMs` overrides it): a page that fetches page after
+ * page sends the next request within its own script's time of the previous answer, which on a loaded
+ * machine can be a few hundred ms.
  */
 const CAPTURE_QUIET_MS = 500;
 /** How much longer than the platform's timeout a navigation may take before Playwright ends it itself. */
@@ -286,8 +287,8 @@ class BrowserStep {
 
   /**
    * Capture mode: waits for the first captured response, then reads until no request matching `capture` is
-   * in flight and either `captureLast` held on one or none has answered for CAPTURE_QUIET_MS. A matching request the page sent that goes
-   * unanswered for `waitTimeoutMs` is `timeout` (the API is slow), not `layout` (the page asked for nothing).
+   * in flight and either `captureLast` held on one or none has answered for the quiet wait. A matching request
+   * the page sent that goes unanswered for `waitTimeoutMs` is `timeout` (the API is slow), not `layout` (the page asked for nothing).
    */
   private async readCaptured(): Promise<void> {
     const deadline = Date.now() + this.entry.waitTimeoutMs;
@@ -307,7 +308,7 @@ class BrowserStep {
         continue;
       }
       if (this.complete) break;
-      const quiet = this.lastCapturedAt + CAPTURE_QUIET_MS - Date.now();
+      const quiet = this.lastCapturedAt + (this.entry.captureQuietMs ?? CAPTURE_QUIET_MS) - Date.now();
       if (quiet <= 0) break;
       await this.nextChange(quiet);
     }

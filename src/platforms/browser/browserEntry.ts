@@ -64,6 +64,8 @@ export const browserEntry = z
      * fallback while it does not say so.
      */
     captureLast: expression.optional(),
+    /** Capture mode, optional: how long after the last captured response, with none in flight, the page counts as read (default 500 ms; a page that pauses longer between its requests needs more). */
+    captureQuietMs: z.number().int().min(100).max(10_000).optional(),
     /** DOM mode: the element that says the odds are rendered, then the `html` kind's rows. */
     dom: z.object({ waitFor: css, rows: htmlRows }).strict().optional(),
     actions: z.array(action).max(20).default([]),
@@ -76,5 +78,6 @@ export const browserEntry = z
   .strict()
   .refine((entry) => (entry.capture === undefined) !== (entry.dom === undefined), { error: 'needs capture (with select) or dom, not both' })
   .refine((entry) => (entry.capture === undefined) === (entry.select === undefined), { path: ['select'], error: 'goes with capture, and capture needs it' })
-  .refine((entry) => entry.captureLast === undefined || entry.capture !== undefined, { path: ['captureLast'], error: 'goes with capture' });
+  .refine((entry) => entry.captureLast === undefined || entry.capture !== undefined, { path: ['captureLast'], error: 'goes with capture' })
+  .refine((entry) => entry.captureQuietMs === undefined || entry.capture !== undefined, { path: ['captureQuietMs'], error: 'goes with capture' });
 export type BrowserEntry = z.infer<typeof browserEntry>;
