@@ -140,6 +140,7 @@ const unnestUpsert: Write = (client, platform, runId, rows) => {
   return client.query(numbered(`with ${cte.sql} select 1`), cte.params);
 };
 /** The upsert as it was when the issue was measured: odds alone (names searched on odds itself). */
+/** The statement as it was, on the table as it was (no `bookmaker`, no `price_text`: the update sets what that table had). */
 const asItWasUpsert: Write = (client, platform, runId, rows) => {
   const unique = uniqueSelections(rows);
   const column = (pick: (row: ScrapedSelection) => string | number) => sqlArray(unique.map(pick));
@@ -147,7 +148,7 @@ const asItWasUpsert: Write = (client, platform, runId, rows) => {
     `insert into odds (platform, event_key, event_name, market, selection, price, scraped_at, run_id)
      select $1, u.event_key, u.event_name, u.market, u.selection, u.price, now(), $2::bigint
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[]) as u(event_key, event_name, market, selection, price)
-     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET}`,
+     on conflict (platform, event_key, market, selection) do update set ${ODDS_UPDATE_SET.replace('price_text = excluded.price_text, ', '')}`,
     [platform, runId, column((row) => row.eventKey), column((row) => row.eventName), column((row) => row.market), column((row) => row.selection), column((row) => row.price)],
   );
 };

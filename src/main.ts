@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './server.js';
 import { createLogger } from './telemetry/logger.js';
-import { recentTraces, stopTelemetry, telemetryPipeline } from './telemetry/sdk.js';
+import { recentTraces, stopTelemetry, telemetryInstanceId, telemetryPipeline } from './telemetry/sdk.js';
 
 let config;
 try {
@@ -20,7 +20,7 @@ try {
 const logger = createLogger(config.logLevel);
 let server;
 try {
-  server = await startServer(config, { logger, metricsPipeline: telemetryPipeline(), traces: recentTraces() });
+  server = await startServer(config, { logger, metricsPipeline: telemetryPipeline(), traces: recentTraces(), replicaId: telemetryInstanceId() });
 } catch (error) {
   logger.fatal({ err: error }, 'oddswatch could not start');
   await stopTelemetry().catch(() => undefined);

@@ -30,6 +30,8 @@ export interface ServerOptions {
   dashboardDir?: string;
   /** Parts of the run engine replaced at start (benches, fault tests). */
   overrides?: RunOverrides;
+  /** This replica's id: its telemetry resource's service.instance.id (main.ts); absent: a new one (tests, several servers in a process). */
+  replicaId?: string;
 }
 
 export interface RunningServer {
@@ -69,8 +71,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => platforms.stop());
     const database = await connectDatabase(config, logger, cleanups);
     const { orm } = database;
-    // One id per process: its runs' owner, its liveness lock, its presence row and its sessions' names.
-    const ownerId = randomUUID();
+    // One id per replica: its runs' owner, the replica of its steps, its liveness lock, its presence row and its
+    // sessions' names; the service.instance.id of its spans and metrics when main.ts passes it.
+    const ownerId = options.replicaId ?? randomUUID();
     const { pipeline, metrics, replicaMetrics } = createServiceMetrics(options.metricsPipeline, platforms, cleanups);
 
     // While the liveness lock is not held a survivor may fail this process's runs: stop owning them
@@ -84,6 +87,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const traceUrlTemplate = config.traceUrlTemplate ?? (options.traces ? BUILT_IN_TRACE_URL : undefined);
     const engine = await RunEngine.build({ config, orm, logger, metrics, platforms, ownerId, bus, presence, liveness, traceUrlTemplate, overrides: options.overrides });
     built.runs = engine;
+    const untapRuns = bus.tap((event) => {
+      if (event.type === 'run.finished' && event.runId !== null) engine.stopEndedElsewhere(event.runId);
+    });
+    cleanups.push(async () => untapRuns());
     await engine.recover();
 
     const scheduler = await startScheduler({ config, orm, runs: engine, metrics, logger });

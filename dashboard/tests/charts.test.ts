@@ -54,6 +54,17 @@ describe('chart layout (lib/chart)', () => {
     expect(runPoints([run])[0]).toMatchObject({ id: 7, at: at(5_000), value: 5_000, kind: 'warn' });
   });
 
+  it('a cancelled run is its own kind of point, not a failure', () => {
+    const runs: RunHistoryPoint[] = [
+      { id: 8, status: 'cancelled', trigger: 'api', failureReason: null, startedAt: at(0), finishedAt: at(3_000), durationMs: 3_000 },
+      { id: 9, status: 'failed', trigger: 'api', failureReason: 'all_platforms_failed', startedAt: at(0), finishedAt: at(4_000), durationMs: 4_000 },
+    ];
+    const points = runPoints(runs);
+    expect(points.map((point) => point.kind)).toEqual(['stopped', 'failed']);
+    expect(points[0]!.label).toMatch(/cancelled$/);
+    expect(summarise(points, 'Run duration', formatDuration)).toMatch(/, 1 failure,/);
+  });
+
   it('picks the point nearest the pointer, and steps with the keys (from nothing: the newest)', () => {
     const { placed } = place(durations(), { width: 400, height: 100, pad: 10 });
     expect(nearestIndex(placed, 0)).toBe(0);

@@ -5,8 +5,9 @@ import { mount, RouterLinkStub } from '@vue/test-utils';
 import ConnectionIndicator from '@/components/ConnectionIndicator.vue';
 import LivePausedBanner from '@/components/LivePausedBanner.vue';
 import LiveRunCard from '@/components/LiveRunCard.vue';
+import PlatformQualityCell from '@/components/PlatformQualityCell.vue';
 import PlatformStep from '@/components/PlatformStep.vue';
-import { STEP_FAILURE_REASONS } from '@contract';
+import { STEP_FAILURE_REASONS, type PlatformQuality } from '@contract';
 import { stepReasonLabel } from '@/lib/status';
 import RunProgress from '@/components/RunProgress.vue';
 import RunsTable from '@/components/RunsTable.vue';
@@ -130,6 +131,14 @@ describe('PlatformStep', () => {
     expect(mount(PlatformStep, { props: { step: makeStep('harborline', { status: 'completed', coverageDrops: [] }), now } }).find('[data-testid="step-coverage-drop"]').exists()).toBe(false);
   });
 
+  it('a step whose prices were outliers says how many, in words', () => {
+    const step = mount(PlatformStep, { props: { step: makeStep('luckyowl', { status: 'completed', eventsFound: 24, durationMs: 900, outlierPrices: 12 }), now } });
+    expect(step.get('[data-testid="step-outliers"]').text()).toBe('⚑ 12 outlier prices');
+    for (const outlierPrices of [0, null]) {
+      expect(mount(PlatformStep, { props: { step: makeStep('luckyowl', { status: 'completed', outlierPrices }), now } }).find('[data-testid="step-outliers"]').exists()).toBe(false);
+    }
+  });
+
   it('a step that found bookmakers frozen names them, not by colour alone', () => {
     const step = mount(PlatformStep, { props: { step: makeStep('oddsline', { status: 'completed', eventsFound: 24, durationMs: 900, frozenBookmakers: ['copperbet', 'tideway'] }), now } });
     expect(step.get('[data-testid="step-frozen"]').text()).toBe('❄ Prices frozen: copperbet, tideway');
@@ -222,6 +231,71 @@ describe('PlatformStep', () => {
     expect(wrapper.get('[data-testid="step-elapsed"]').text()).toBe('0:00');
     await wrapper.setProps({ now: now + 65_000 });
     expect(wrapper.get('[data-testid="step-elapsed"]').text()).toBe('1:05');
+  });
+});
+
+describe('PlatformQualityCell (the Platforms page\'s data quality at a glance)', () => {
+  const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+  const quality = (overrides: Partial<PlatformQuality> = {}): PlatformQuality => ({
+    runId: 7,
+    marketsChecked: 48,
+    implausibleMarkets: 0,
+    outlierPrices: 0,
+    coverageDrops: [],
+    bookmakers: [
+      { bookmaker: 'copperbet', lastPriceAt: at(20), stale: false, frozen: false },
+      { bookmaker: 'tideway', lastPriceAt: at(3), stale: false, frozen: false },
+    ],
+    bookmakersTotal: 2,
+    ...overrides,
+  });
+  // Unmounted after each test: a mounted cell keeps the shared clock (useNow) ticking on real timers.
+  const mounted: { unmount(): void }[] = [];
+  const shown: typeof mount = ((...args: Parameters<typeof mount>) => {
+    const wrapper = mount(...args);
+    mounted.push(wrapper);
+    return wrapper;
+  }) as typeof mount;
+  afterEach(() => {
+    for (const wrapper of mounted.splice(0)) wrapper.unmount();
+  });
+
+  it('says "No issues" when nothing is flagged, with the bookmakers and their newest and oldest price', () => {
+    const cell = shown(PlatformQualityCell, { props: { quality: quality() }, ...connected });
+    expect(cell.get('[data-testid="platform-quality"]').attributes('data-clean')).toBe('true');
+    expect(cell.get('[data-testid="quality-clean"]').text()).toBe('✓ No issues');
+    expect(cell.get('[data-testid="quality-ages"]').text()).toBe('2 bookmakers · newest price just now, oldest 20s ago');
+  });
+
+  it('names each flag in words: implausible, outliers, frozen, coverage drop, and each stale bookmaker with its price age', () => {
+    const cell = shown(PlatformQualityCell, {
+      props: {
+        quality: quality({
+          implausibleMarkets: 5,
+          outlierPrices: 3,
+          coverageDrops: ['copperbet'],
+          bookmakers: [
+            { bookmaker: 'copperbet', lastPriceAt: at(1), stale: false, frozen: true },
+            { bookmaker: 'tideway', lastPriceAt: at(125), stale: true, frozen: false },
+          ],
+        }),
+      },
+      ...connected,
+    });
+    expect(cell.get('[data-testid="platform-quality"]').attributes('data-clean')).toBe('false');
+    expect(cell.find('[data-testid="quality-clean"]').exists()).toBe(false);
+    expect(cell.get('[data-testid="quality-implausible"]').text()).toBe('⚠ 5 of 48 markets implausible');
+    expect(cell.get('[data-testid="quality-outliers"]').text()).toBe('⚑ 3 outlier prices');
+    expect(cell.get('[data-testid="quality-frozen"]').text()).toBe('❄ Frozen: copperbet');
+    expect(cell.get('[data-testid="quality-coverage-drop"]').text()).toBe('⚠ Coverage drop: copperbet');
+    expect(cell.findAll('[data-testid="quality-stale"]').map((flag) => flag.text())).toEqual(['⚠ Stale: tideway, last price 2m ago']);
+  });
+
+  it('tells unchecked from clean: checks off, or no completed scrape yet', () => {
+    expect(shown(PlatformQualityCell, { props: { quality: null }, ...connected }).text()).toBe('Checks off');
+    const unchecked = shown(PlatformQualityCell, { props: { quality: quality({ runId: null, marketsChecked: null, implausibleMarkets: null, outlierPrices: null, coverageDrops: null, bookmakers: [], bookmakersTotal: 0 }) }, ...connected });
+    expect(unchecked.text()).toBe('Not checked yet');
+    expect(unchecked.get('[data-testid="platform-quality"]').attributes('data-clean')).toBe('unknown');
   });
 });
 
@@ -400,6 +474,25 @@ describe('Scrape now', () => {
     expect(fake.calls[0]!.body).toEqual({ observe: true });
     expect(w.get('[data-testid="live-run-panel"]').attributes('data-run-id')).toBe('30');
     expect(w.findAll('[data-testid="platform-step"]')).toHaveLength(3);
+    w.unmount();
+  });
+
+  it('offers Cancel beside Scrape now while a run is live, and shows the run Cancelled once the server says so', async () => {
+    const live = makeDetail({ id: 31, status: 'running', trigger: 'api-stream' });
+    const fake = installFakeFetch({
+      'POST /api/runs': { status: 202, body: live },
+      'POST /api/runs/31/cancel': { body: makeDetail({ id: 31, status: 'cancelled', trigger: 'api-stream', finishedAt: '2026-01-27T16:00:09.000Z' }) },
+    });
+    const w = mount(LiveRunCard, { global: connected });
+    expect(w.find('[data-testid="live-run-cancel"]').exists()).toBe(false);
+    await w.get('[data-testid="scrape-now"]').trigger('click');
+    await flush();
+    await w.get('[data-testid="live-run-cancel"]').trigger('click');
+    await flush();
+    expect(fake.callsTo('POST', '/api/runs/31/cancel')).toHaveLength(1);
+    expect(useActiveRunStore().run?.status).toBe('cancelled');
+    expect(w.find('[data-testid="live-run-cancel"]').exists()).toBe(false);
+    expect(useToastsStore().items.at(-1)?.message).toBe('Cancelled run #31.');
     w.unmount();
   });
 

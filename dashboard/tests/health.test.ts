@@ -37,6 +37,7 @@ function info(name: string, overrides: Partial<PlatformInfo> = {}): PlatformInfo
     lastSuccessAt: '2026-01-27T15:59:00.000Z',
     lastEventsFound: 12,
     quotaRemaining: null,
+    quality: null,
     ...NO_HEALTH,
     ...overrides,
   };

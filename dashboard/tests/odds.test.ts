@@ -352,4 +352,20 @@ describe('odds store', () => {
     expect(fake.calls).toHaveLength(2);
     expect(odds.staleAfterSeconds).toBe(180);
   });
+
+  it('dims the list while another page comes, not while the page shown is read again (a reconnect)', async () => {
+    installFakeFetch({ 'GET /api/odds': { body: oddsPage([event(1, [price('alpha', 2.0, true)])], []) } });
+    const odds = useOddsStore();
+    const opening = odds.open({ platform: null, q: '', cursor: null });
+    expect(odds.loading).toBe(true);
+    await opening;
+    expect(odds.loading).toBe(false);
+    const again = odds.refresh();
+    expect(odds.loading).toBe(false);
+    await again;
+    const next = odds.open({ platform: null, q: '', cursor: 'page2' });
+    expect(odds.loading).toBe(true);
+    await next;
+    expect(odds.loading).toBe(false);
+  });
 });

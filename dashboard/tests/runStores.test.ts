@@ -282,6 +282,25 @@ describe('runs store: lists', () => {
     await runs.refresh();
     expect(fake.calls.map((c) => c.path).sort()).toEqual(['/api/runs/1', '/api/runs?limit=8', '/api/runs?status=running&limit=20']);
   });
+
+  it('dims the page while another page comes, not while the page shown is read again (a reconnect)', async () => {
+    installFakeFetch({ 'GET /api/runs': { body: { items: [makeRun({ id: 1 })], nextCursor: 'next' } } });
+    const runs = useRunsStore();
+    const first = runs.fetchPage({ status: null, trigger: null }, null);
+    expect(runs.pageLoading).toBe(true);
+    await first;
+    expect(runs.pageLoading).toBe(false);
+    const again = runs.refresh();
+    expect(runs.pageLoading).toBe(false);
+    await again;
+    const next = runs.fetchPage({ status: null, trigger: null }, 'next');
+    expect(runs.pageLoading).toBe(true);
+    await next;
+    const filtered = runs.fetchPage({ status: 'failed', trigger: null }, 'next');
+    expect(runs.pageLoading).toBe(true);
+    await filtered;
+    expect(runs.pageLoading).toBe(false);
+  });
 });
 
 describe('platforms store', () => {

@@ -82,6 +82,24 @@ describe('RunTimeline', () => {
     w.unmount();
   });
 
+  it('names the replica of each step: in every tooltip, and on the row once the run was spread over several', () => {
+    const A = '1f0c2a9e-0000-4000-8000-00000000000a';
+    const B = '7d41b3c2-0000-4000-8000-00000000000b';
+    const steps = (second: string) => [
+      makeStep('alpha', { status: 'completed', eventsFound: 3, startedAt: at(0), finishedAt: at(900), durationMs: 900, replica: A }),
+      makeStep('bravo', { status: 'completed', eventsFound: 2, startedAt: at(100), finishedAt: at(800), durationMs: 700, replica: second }),
+      makeStep('charlie', { status: 'pending' }),
+    ];
+    const one = mount(RunTimeline, { props: { run: makeDetail({ startedAt: START, finishedAt: at(1000), platforms: ['alpha', 'bravo', 'charlie'], steps: steps(A) }) } });
+    expect(one.findAll('[data-testid="timeline-row"]').map((row) => row.attributes('data-replica') ?? null)).toEqual(['1f0c2a9e', '1f0c2a9e', null]);
+    expect(one.find('[data-testid="timeline-replica"]').exists()).toBe(false);
+    expect(one.get('[data-testid="timeline-bar"]').attributes('aria-label')).toMatch(/ · on replica 1f0c2a9e$/);
+    const spread = mount(RunTimeline, { props: { run: makeDetail({ startedAt: START, finishedAt: at(1000), platforms: ['alpha', 'bravo', 'charlie'], steps: steps(B) }) } });
+    expect(spread.findAll('[data-testid="timeline-replica"]').map((tag) => tag.text())).toEqual(['1f0c2a9e', '7d41b3c2']);
+    one.unmount();
+    spread.unmount();
+  });
+
   it('a stale run is marked as stale; a completed run has no marker', () => {
     const stale = mount(RunTimeline, { props: { run: { ...lostRun, status: 'failed', failureReason: 'stale' } } });
     expect(stale.get('[data-testid="timeline-marker"]').text()).toContain('Stale');

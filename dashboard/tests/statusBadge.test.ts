@@ -13,6 +13,7 @@ describe('status badge mapping', () => {
     partial: 'Partial',
     failed: 'Failed',
     connection_failed: 'Connection lost',
+    cancelled: 'Cancelled',
   };
 
   it.each(RUN_STATUSES.map((s) => [s, expected[s]] as const))('%s reads "%s"', (status, label) => {

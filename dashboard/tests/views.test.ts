@@ -8,6 +8,7 @@ import { RouterView } from 'vue-router';
 import { routes } from '@/router';
 import { makeDetail, makeRun, makeStep } from './helpers/fixtures';
 import { apiError, flush, installFakeFetch } from './helpers/fakeFetch';
+import { useToastsStore } from '@/stores/toasts';
 
 const Root = defineComponent({ render: () => h(RouterView) });
 
@@ -100,6 +101,51 @@ describe('RunDetailView', () => {
     await router.push('/runs/77');
     await flush();
     expect(wrapper.get('[data-testid="run-detail-error"]').text()).toBe('Run 77 not found');
+    wrapper.unmount();
+  });
+
+  it('a running run offers Cancel run, which cancels it and shows it Cancelled at once; an ended one offers none', async () => {
+    const running = makeDetail({
+      id: 50,
+      status: 'running',
+      platformsDone: 1,
+      steps: [makeStep('alpha', { status: 'completed', eventsFound: 3, durationMs: 800 }), makeStep('bravo', { status: 'running' })],
+    });
+    const cancelled = makeDetail({
+      ...running,
+      status: 'cancelled',
+      finishedAt: '2026-01-27T16:00:09.000Z',
+      steps: [running.steps[0]!, makeStep('bravo', { status: 'failed', error: 'stopped: the run was cancelled' })],
+    });
+    const fake = installFakeFetch({
+      'GET /api/runs/50': { body: running },
+      'POST /api/runs/50/cancel': { body: cancelled },
+      'GET /api/runs/51': { body: makeDetail({ id: 51, status: 'completed' }) },
+    });
+    const { wrapper, router } = await mountAt('/runs/50');
+    expect(wrapper.get('[data-testid="status-badge"]').text()).toBe('Running');
+    await wrapper.get('[data-testid="run-cancel"]').trigger('click');
+    await flush();
+    expect(fake.callsTo('POST', '/api/runs/50/cancel')).toHaveLength(1);
+    expect(wrapper.get('[data-testid="status-badge"]').text()).toBe('Cancelled');
+    expect(wrapper.find('[data-testid="run-cancel-box"]').exists()).toBe(false);
+    expect(wrapper.findAll('[data-step-status="failed"]')).toHaveLength(1);
+    await router.push('/runs/51');
+    await flush();
+    expect(wrapper.find('[data-testid="run-cancel"]').exists()).toBe(false);
+    wrapper.unmount();
+  });
+
+  it('Cancel run on a run that ended meanwhile says so and shows how it ended', async () => {
+    const fake = installFakeFetch({
+      'GET /api/runs/52': () => ({ body: makeDetail({ id: 52, status: fake.callsTo('POST', '/api/runs/52/cancel').length > 0 ? 'completed' : 'running' }) }),
+      'POST /api/runs/52/cancel': apiError(409, 'run_finished', 'run 52 already ended completed: only a pending or running run can be cancelled'),
+    });
+    const { wrapper } = await mountAt('/runs/52');
+    await wrapper.get('[data-testid="run-cancel"]').trigger('click');
+    await flush();
+    expect(useToastsStore().items.map((toast) => toast.message)).toContain('Run #52 had already ended.');
+    expect(wrapper.get('[data-testid="status-badge"]').text()).toBe('Completed');
     wrapper.unmount();
   });
 

@@ -78,6 +78,7 @@ export async function serveHttp(deps: HttpDeps): Promise<HttpSide> {
     runs: runs.reads,
     events: runs.events,
     startRun: (request) => runs.start(request),
+    cancelRun: (id) => runs.cancel(id),
     scheduler: deps.scheduler,
     sse,
     metrics: deps.pipeline,
@@ -85,6 +86,7 @@ export async function serveHttp(deps: HttpDeps): Promise<HttpSide> {
     quotaRemaining: (platform) => metrics.quotaRemaining(platform),
     countMatchedExisting: (selections) => runs.matcher.countMatchedExisting(selections),
     matcher: runs.matcher,
+    takePlatform: (platform, signal) => runs.locks.take(platform, signal),
     // The simulated platforms' secrets (their odds API's key) beside the service's own, so their entries preview as they scrape.
     platformEnv: { ...process.env, ...deps.platforms.simulated?.env },
     onUnauthorized: (route) => metrics.unauthorized(route),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createSportingEventMatcher, type SportingEventMatcher } from '../odds/sportingEventMatcher.js';
 import type { Config } from '../config.js';
+import { boundRows } from '../db/boundStatement.js';
 import type { Orm } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { EventLog, type ProgressBus } from '../events/index.js';
@@ -20,6 +21,7 @@ import { pruneRunEvents, type PrunedRunEvents, type PruneRunEventsDeps } from '.
 import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
 import { RunReadModel } from '../runs/runReadModel.js';
 import { RunTransitions } from '../runs/runTransitions.js';
+import { PlatformLocks } from '../runs/platformLocks.js';
 import { ScrapePool } from '../runs/scrapePool.js';
 import { startRun, type StartRunDeps, type StartRunRequest } from '../runs/startRun.js';
 import { stopRuns } from '../runs/stopRuns.js';
@@ -28,7 +30,7 @@ import type { RunDetail } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** The run engine as wired here: every use case takes the part of it that it declares. */
-type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & { bus: ProgressBus };
+type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & { bus: ProgressBus; locks: PlatformLocks };
 
 type FinishArgs = Parameters<typeof finishRun> extends [unknown, ...infer Rest] ? Rest : never;
 
@@ -69,6 +71,8 @@ export class RunEngine {
   readonly volume: VolumeWatch;
   /** Matches listings to sporting events (stateless; the matching lock lives in PostgreSQL). */
   readonly matcher: SportingEventMatcher;
+  /** One scrape per platform at a time across replicas; the preview takes a configured platform's turn too. */
+  readonly locks: PlatformLocks;
   /** Runs stopped while the liveness lock was not held, failed once it is back. */
   private readonly dropped = new Set<number>();
 
@@ -76,13 +80,29 @@ export class RunEngine {
     private readonly wiring: RunWiring,
     private readonly liveness: RunEngineDeps['liveness'],
   ) {
-    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, bookmakers: this.bookmakers, frozen: this.frozen, volume: this.volume, matcher: this.matcher } = wiring);
+    ({ events: this.events, inFlight: this.inFlight, reads: this.reads, scrapePool: this.scrapePool, freshness: this.freshness, bookmakers: this.bookmakers, frozen: this.frozen, volume: this.volume, matcher: this.matcher, locks: this.locks } = wiring);
   }
 
   static async build(deps: RunEngineDeps): Promise<RunEngine> {
     const { config, orm, logger, metrics, platforms, ownerId, bus, presence } = deps;
     // Read once: freshness takes the last success times, the volume watch the last events found.
     const lastSteps = await lastSuccessfulSteps(orm, platforms.names);
+    const locks = new PlatformLocks({
+      execute: (sql, params) => boundRows(orm, sql, params),
+      ownerId,
+      liveness: deps.liveness,
+      spacingOf: (platform) => platforms.requestSpacingMs.get(platform) ?? 0,
+      logger,
+      onWaited: (outcome) => metrics.platformLockWaited(outcome),
+    });
+    const scrapePool = new ScrapePool(config.scrapeConcurrency, {
+      onWaited: (platform, seconds) => {
+        const kind = platforms.adapters.get(platform)?.kind;
+        if (kind) metrics.slotWaited(kind, seconds);
+      },
+      locks,
+    });
+    metrics.observeScrapeSlots({ slotsInUse: () => scrapePool.inUse, slots: () => scrapePool.concurrency, stepsWaiting: () => scrapePool.waitingCount });
     const wiring: RunWiring = {
       config,
       orm,
@@ -92,7 +112,8 @@ export class RunEngine {
       ownerId,
       bus,
       transitions: new RunTransitions(orm, { onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database unreachable; retrying the write') }),
-      scrapePool: new ScrapePool(config.scrapeConcurrency),
+      scrapePool,
+      locks,
       reads: new RunReadModel(orm, deps.traceUrlTemplate),
       events: deps.overrides?.events?.(orm, bus) ?? new EventLog(orm, bus),
       guard: new ConnectionGuard(bus, config.connectionGraceMs, Date.now, { watchers: presence, refreshMs: Math.min(1_000, config.presenceRefreshMs), logger }),
@@ -112,6 +133,27 @@ export class RunEngine {
       throw new AppError('not_owning_runs', 503, 'this replica lost its database liveness lock and cannot own runs now; retry in a few seconds');
     }
     return startRun(this.wiring, request);
+  }
+
+  /**
+   * An operator cancels an active run, on whichever replica the request lands: the compare-and-set ends it
+   * `cancelled` here (steps pending -> skipped, running -> failed "stopped: the run was cancelled"); the
+   * replica running it stops its platforms when the run.finished reaches it (stopEndedElsewhere), or at once
+   * when that is this one. Null when the run had already ended (or does not exist).
+   */
+  cancel(runId: number): Promise<RunDetail | null> {
+    return this.finish(runId, 'cancelled', null, { actor: 'operator', from: ['pending', 'running'] });
+  }
+
+  /**
+   * A run's `run.finished` reached this replica's bus: if another replica ended a run this one executes
+   * (cancel, the watchdog, a lost connection seen there), its runner stops now rather than at its next
+   * heartbeat. When this replica ended it, finishRun stopped the runner before publishing: a no-op.
+   */
+  stopEndedElsewhere(runId: number): void {
+    if (this.inFlight.abort(runId, 'run ended elsewhere')) {
+      this.wiring.logger.warn({ run_id: runId, learned_from: 'run.finished' }, 'run was ended elsewhere; stopping its runner');
+    }
   }
 
   finish(...args: FinishArgs): Promise<RunDetail | null> {
@@ -145,8 +187,9 @@ export class RunEngine {
   }
 
   /** Graceful shutdown: lets runs finish within `graceMs`, then fails the rest. */
-  stopAll(graceMs: number): Promise<void> {
-    return stopRuns(this.wiring, graceMs);
+  async stopAll(graceMs: number): Promise<void> {
+    await stopRuns(this.wiring, graceMs);
+    await this.wiring.locks.close();
   }
 
   /** The liveness lock is lost and a survivor may fail our runs: stop owning them (runners stopped). */

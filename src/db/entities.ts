@@ -77,6 +77,10 @@ export const PlatformStep = defineEntity({
     // Each bookmaker's share of the matched sporting events it priced, and those far below their usual (src/quality/coverage.ts).
     coverage: p.json<Record<string, number>>().columnType('jsonb').nullable(),
     coverageDrops: p.array().columnType('text[]').nullable(),
+    // Its prices far from the other bookmakers' consensus, counted right after its run (src/quality/outliers.ts).
+    outlierPrices: p.integer().nullable(),
+    // The replica that scraped the step (its owner id), set when the step starts.
+    replica: p.string().columnType('text').nullable(),
   },
   uniques: [{ name: 'platform_steps_run_platform_unique', properties: ['run', 'platform'] }],
   checks: [{ name: 'platform_steps_reason_matches_status', expression: `reason IS NULL OR status = 'failed'` }],
@@ -276,4 +280,20 @@ export const BookmakerQuality = defineEntity({
 });
 export type BookmakerQuality = InferEntity<typeof BookmakerQuality>;
 
-export const entities = [Run, PlatformStep, StepCapture, RunEvent, Odds, SportingEvent, EventListing, ParticipantAlias, SchedulerJobSetting, ReplicaPresence, BookmakerQuality];
+/**
+ * Which replica is scraping each platform now (`holder`, null when none) and when its last scrape ended
+ * (src/runs/platformLocks.ts): one scrape per platform at a time across replicas, spaced across them.
+ */
+export const PlatformLock = defineEntity({
+  name: 'PlatformLock',
+  tableName: 'platform_locks',
+  properties: {
+    platform: p.string().columnType('text').primary(),
+    holder: p.string().columnType('text').nullable(),
+    takenAt: p.datetime().columnType('timestamptz').nullable(),
+    releasedAt: p.datetime().columnType('timestamptz').nullable(),
+  },
+});
+export type PlatformLock = InferEntity<typeof PlatformLock>;
+
+export const entities = [Run, PlatformStep, StepCapture, RunEvent, Odds, SportingEvent, EventListing, ParticipantAlias, SchedulerJobSetting, ReplicaPresence, BookmakerQuality, PlatformLock];

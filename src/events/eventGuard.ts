@@ -12,6 +12,8 @@ export type EventGuard = StepStartedGuard | StepFinishedGuard;
 export interface StepStartedGuard {
   kind: 'step.started';
   platform: string;
+  /** The replica scraping it (its owner id), stored on the step. */
+  replica: string;
 }
 
 /** How a completed step is judged, in the step's own final statement (the `step.finished` guard below; runs/volumeDrop.ts). */
@@ -61,13 +63,13 @@ export function guardStatement(runId: number, guard: EventGuard): GuardStatement
   return guard.kind === 'step.started' ? stepStarted(runId, guard) : stepFinished(runId, guard);
 }
 
-function stepStarted(runId: number, { platform }: StepStartedGuard): GuardStatement {
+function stepStarted(runId: number, { platform, replica }: StepStartedGuard): GuardStatement {
   return {
     ctes: `guard as (
-               update platform_steps set status = 'running', started_at = now()
+               update platform_steps set status = 'running', started_at = now(), replica = ?
                where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1
              )`,
-    params: [runId, platform],
+    params: [replica, runId, platform],
   };
 }
 

@@ -16,6 +16,7 @@ import { requestDatabaseDeadlineMs } from '../db/ormConfig.js';
 import { AppError } from '../errors.js';
 import type { Platforms } from '../platforms/registry.js';
 import type { EventLog } from '../events/index.js';
+import { platformQuality } from '../liveState/platformQuality.js';
 import { platformLastSteps } from '../runs/platformLastSteps.js';
 import type { RunReadModel } from '../runs/runReadModel.js';
 import type { StartRunRequest } from '../runs/startRun.js';
@@ -53,6 +54,8 @@ export interface AppDeps {
   runs: RunReadModel;
   events: EventLog;
   startRun(request: StartRunRequest): Promise<RunDetail>;
+  /** Ends an active run `cancelled`; null when it had already ended. */
+  cancelRun(id: number): Promise<RunDetail | null>;
   scheduler: Scheduler;
   sse: SseDeps;
   metrics: MetricsPipeline;
@@ -63,6 +66,7 @@ export interface AppDeps {
   platformEnv: Record<string, string | undefined>;
   /** Matching a preview's selections against the stored sporting events; absent: the preview's `matchedExisting` is null. */
   countMatchedExisting?: PlatformRoutesDeps['preview']['countMatchedExisting'];
+  takePlatform?: PlatformRoutesDeps['preview']['takePlatform'];
   matcher: AliasRoutesDeps['matcher'];
   /** Counts a refused operator token by route pattern. */
   onUnauthorized?(route: string): void;
@@ -171,7 +175,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   api.route('/', createHistoryRoutes({ orm, platforms: deps.platforms })); // before /runs: /runs/history is not a run id
-  api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, sse: deps.sse }));
+  api.route('/runs', createRunRoutes({ runs: deps.runs, events: deps.events, startRun: deps.startRun, cancelRun: deps.cancelRun, sse: deps.sse }));
   api.route('/odds', createOddsRoutes({ orm, platforms: deps.platforms, scrapeIntervalSeconds: () => deps.scheduler.intervalSeconds(SCRAPE_JOB_ID), outlierThreshold: deps.config.qualityOutlierThreshold }));
   api.route('/events', createEventRoutes({ events: deps.events, sse: deps.sse, replayWindow: deps.config.globalReplayWindow }));
   const countMatchedExisting = deps.countMatchedExisting;
@@ -181,10 +185,14 @@ export function createApp(deps: AppDeps) {
       platforms: deps.platforms,
       lastSteps: () => platformLastSteps(orm),
       quotaRemaining: deps.quotaRemaining,
+      ...(deps.config.qualityChecks
+        ? { quality: () => platformQuality(orm, deps.platforms.names, deps.scheduler.intervalSeconds(SCRAPE_JOB_ID)) }
+        : {}),
       preview: {
         defaultTimeoutMs: deps.config.platformTimeoutMs,
         env: deps.platformEnv,
         ...(countMatchedExisting ? { countMatchedExisting: (selections) => withDatabaseDeadline(databaseDeadlineMs, () => countMatchedExisting(selections)) } : {}),
+        ...(deps.takePlatform ? { takePlatform: deps.takePlatform } : {}),
       },
     }),
   );

@@ -13,6 +13,8 @@ export interface Platforms {
   simulated: SimulatedFeeds | undefined;
   /** This replica's browser, shared by its `browser` platforms and the preview; started on first use. */
   browsers: BrowserPool;
+  /** Each platform's `minRequestIntervalMs` (0 when none): its spacing between requests, held across replicas too. */
+  requestSpacingMs: ReadonlyMap<string, number>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function createPlatforms(config: Config, logger: Logger): Promise<P
     names: [...adapters.keys()],
     simulated,
     browsers,
+    requestSpacingMs: new Map(entries.map((entry) => [entry.name, entry.minRequestIntervalMs ?? 0])),
     stop: async () => {
       await Promise.allSettled([...adapters.values()].map((adapter) => adapter.close?.()));
       await browsers.close();

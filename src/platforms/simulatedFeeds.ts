@@ -52,6 +52,8 @@ export interface FeedKnobs {
   blockPage?: boolean;
   /** browser only: the document starts and never finishes loading. */
   neverLoads?: boolean;
+  /** The platform entry's `minRequestIntervalMs` (read at start-up): its politeness between requests. */
+  minRequestIntervalMs?: number;
 }
 
 /** The knobs every simulated platform starts with (latency and pages vary per platform below). */
@@ -97,6 +99,7 @@ const knobsOverride = z
     fractionalMisread: z.boolean(),
     swapPrices: z.boolean(),
     withoutBookmakers: z.array(z.string().min(1).max(100)).max(50),
+    minRequestIntervalMs: z.number().int().min(0).max(600_000),
   })
   .partial()
   .strict();
@@ -150,7 +153,8 @@ export class SimulatedFeeds {
   entryOf(name: string): Record<string, unknown> {
     const platform = this.knobs.get(name);
     if (!platform) throw new Error(`unknown simulated platform ${name}`);
-    return SIMULATED_KINDS[platform.kind].entry(name, this.baseUrl);
+    const entry = SIMULATED_KINDS[platform.kind].entry(name, this.baseUrl);
+    return platform.minRequestIntervalMs === undefined ? entry : { ...entry, minRequestIntervalMs: platform.minRequestIntervalMs };
   }
 
   /** The feed kind's base URL (tests of the feed kind). */

@@ -54,6 +54,12 @@ export class ConnectionGuard {
     bus.onSubscribersChanged(() => this.refresh());
   }
 
+  /** Whether a tracked run has a watcher now, as this guard last saw it (false for a run it does not track). */
+  isWatched(runId: number): boolean {
+    const tracked = this.runs.get(runId);
+    return tracked !== undefined && tracked.unwatchedSince === null;
+  }
+
   track(runId: number, options: TrackOptions = {}): void {
     this.untrack(runId);
     const since = options.since ?? this.now();

@@ -72,6 +72,8 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
           }
         },
       });
+      // Its starting state: a run nobody watches yet has its grace running from now (no change is logged for it).
+      log.info({ watched: deps.guard.isWatched(run.id), grace_ms: deps.guard.graceMs }, 'observed run tracked by the connection guard');
     }
 
     const scrape = async (name: string): Promise<PlatformResult> => {
@@ -80,7 +82,7 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
       ended.set(name, result.outcome);
       return result;
     };
-    const settled = await Promise.allSettled(run.platforms.map((name) => deps.scrapePool.run(name, () => scrape(name))));
+    const settled = await Promise.allSettled(run.platforms.map((name) => deps.scrapePool.run(name, () => scrape(name), controller.signal)));
     deps.guard.untrack(run.id);
     // The connection guard ended the run (or lost the race to another actor): its transition stands.
     if (lost.ending) {

@@ -16,10 +16,12 @@ export class InFlightRuns {
     return this.runs.has(runId);
   }
 
-  /** Stops the runner of a run that was ended elsewhere; a no-op for a run this process does not execute. */
-  abort(runId: number, reason: string): void {
+  /** Stops the runner of a run that was ended elsewhere; false (a no-op) for a run this process does not execute or already stopped. */
+  abort(runId: number, reason: string): boolean {
     const run = this.runs.get(runId);
-    if (run && !run.controller.signal.aborted) run.controller.abort(new Error(reason));
+    if (!run || run.controller.signal.aborted) return false;
+    run.controller.abort(new Error(reason));
+    return true;
   }
 
   /** Ids and completion of every run in flight (shutdown). */

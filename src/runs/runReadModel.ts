@@ -106,6 +106,8 @@ function toStep(row: StepRow): PlatformStep {
     implausibleExamples: row.implausible_examples ?? [],
     frozenBookmakers: row.frozen_bookmakers,
     coverageDrops: row.coverage_drops,
+    outlierPrices: row.outlier_prices,
+    replica: row.replica,
     captured: row.captured,
   };
 }

@@ -6,7 +6,8 @@ import type { FailureReason, RunStatus, TerminalRunStatus } from '../shared/cont
 import { retryWrite, type RetryOptions } from './databaseRetry.js';
 
 /** The error of a step that was still running when its run ended. */
-export function stoppedStepMessage(reason: FailureReason | null): string {
+export function stoppedStepMessage(status: TerminalRunStatus, reason: FailureReason | null): string {
+  if (status === 'cancelled') return 'stopped: the run was cancelled';
   if (reason === 'connection_lost') return 'stopped: the run lost its watchers';
   return reason ? `run ended (${reason}) before this platform finished` : 'run ended before this platform finished';
 }
@@ -52,7 +53,7 @@ export class RunTransitions {
    * those still running `failed` (their error: `stoppedStepMessage`). Returns false when the run was not in one of `from` (another actor won).
    */
   finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
-    const message = stoppedStepMessage(reason);
+    const message = stoppedStepMessage(status, reason);
     return retryWrite(() => finishRunWithSteps(this.orm, id, status, reason, from, message), this.retry);
   }
 

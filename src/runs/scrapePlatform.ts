@@ -38,6 +38,8 @@ export interface ScrapePlatformDeps {
   matcher: SportingEventMatcher;
   logger: Logger;
   config: Pick<Config, 'qualityChecks' | 'qualityMaxOverround' | 'qualityFrozenScrapes'>;
+  /** This replica's id (its runs' owner, its presence row): stored on each step it scrapes. */
+  ownerId: string;
 }
 
 export interface PlatformResult {
@@ -74,13 +76,13 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       deps,
       run.runId,
       'platform.started',
-      { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal },
-      { kind: 'step.started', platform },
+      { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, replica: deps.ownerId },
+      { kind: 'step.started', platform, replica: deps.ownerId },
     ));
   if (!started) return { platform, outcome: 'not_started', eventsFound: 0 };
   return tracer.startActiveSpan(
     'scrape.platform',
-    { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs } },
+    { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs, 'oddswatch.replica': deps.ownerId } },
     async (span) => {
       const startedAt = performance.now();
       const elapsedMs = () => Math.round(performance.now() - startedAt);
@@ -214,6 +216,9 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           } else {
             log.warn({ events_found: eventsFound, duration_ms: durationMs, outcome, reason, error }, 'platform scrape failed');
           }
+        } else {
+          // Whoever ended the run (cancel, connection guard, watchdog, shutdown) ended the step with it.
+          log.info({ events_found: eventsFound, duration_ms: durationMs, outcome }, 'platform scrape stopped: its run had already ended');
         }
         return { platform, outcome, eventsFound };
       } finally {

@@ -38,6 +38,10 @@ export interface ScrapePoolOptions {
   min?: number;
   tickMs?: number;
   health?: ProcessHealth;
+  /** The task of `key` got its slot after waiting this long (seconds; ~0 when one was free). */
+  onWaited?(key: string, seconds: number): void;
+  /** Keeps `key` to one task at a time across replicas too (runs/platformLocks.ts); taken before the slot. */
+  locks?: { take(key: string, signal?: AbortSignal): Promise<() => Promise<void>> };
 }
 
 /**
@@ -46,7 +50,8 @@ export interface ScrapePoolOptions {
  * and the process is healthy (event-loop delay, heap), shrinks by a quarter while it is not, and never
  * passes `ceiling` (SCRAPE_CONCURRENCY). An idle pool starts its next burst at `initial` again: what it
  * measured was the last burst's load (a browser step's, say), not the next one's. Per host politeness: one platform is never scraped twice at
- * once (a run's straggler and the next run's scrape wait for each other).
+ * once (a run's straggler and the next run's scrape wait for each other), on this replica and, with
+ * `locks`, across replicas.
  */
 export class ScrapePool {
   private desired: number;
@@ -60,6 +65,10 @@ export class ScrapePool {
   private readonly tickMs: number;
   /** The highest number of scrapes that ran at once (tests, benches). */
   peak = 0;
+  /** Tasks handed to `run` and not started yet: waiting for a slot or for their key's previous task. */
+  private pending = 0;
+  private readonly onWaited?: (key: string, seconds: number) => void;
+  private readonly locks: ScrapePoolOptions['locks'];
 
   constructor(
     readonly ceiling: number,
@@ -70,22 +79,51 @@ export class ScrapePool {
     this.min = Math.min(ceiling, options.min ?? 2);
     this.health = options.health ?? eventLoopAndHeapHealth();
     this.tickMs = options.tickMs ?? 100;
+    this.onWaited = options.onWaited;
+    this.locks = options.locks;
   }
 
   get concurrency(): number {
     return this.desired;
   }
 
-  /** Runs `task` for platform `key` once a slot is free and no other scrape of `key` is in flight. */
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  /** Tasks running now. */
+  get inUse(): number {
+    return this.running;
+  }
+
+  /** Tasks waiting to start. */
+  get waitingCount(): number {
+    return this.pending;
+  }
+
+  /**
+   * Runs `task` for platform `key` once no other scrape of `key` is in flight (here, and on any replica with
+   * `locks`) and a slot is free. An aborted `signal` stops waiting for another replica: `task` runs at once
+   * and is expected to see the abort.
+   */
+  async run<T>(key: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.busy.get(key);
+    const handed = performance.now();
+    this.pending += 1;
     const mine = (async () => {
-      if (previous) await previous.catch(() => undefined);
-      await this.acquire();
+      let unlock: (() => Promise<void>) | undefined;
+      try {
+        if (previous) await previous.catch(() => undefined);
+        unlock = await this.locks?.take(key, signal);
+        await this.acquire();
+      } catch (error) {
+        await unlock?.();
+        throw error;
+      } finally {
+        this.pending -= 1;
+      }
+      this.onWaited?.(key, (performance.now() - handed) / 1000);
       try {
         return await task();
       } finally {
         this.release();
+        await unlock?.();
       }
     })();
     const settled = mine.catch(() => undefined);

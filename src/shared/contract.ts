@@ -4,11 +4,12 @@
  * Longer than our ~250-line norm on purpose: one file is the one place both sides read the contract from.
  */
 
-export const RUN_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'connection_failed'] as const;
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'connection_failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const ACTIVE_RUN_STATUSES = ['pending', 'running'] as const satisfies readonly RunStatus[];
-export const TERMINAL_RUN_STATUSES = ['completed', 'partial', 'failed', 'connection_failed'] as const satisfies readonly RunStatus[];
+/** `cancelled`: an operator stopped the run (POST /api/runs/:id/cancel); no failure reason, not counted against the run success SLO. */
+export const TERMINAL_RUN_STATUSES = ['completed', 'partial', 'failed', 'connection_failed', 'cancelled'] as const satisfies readonly RunStatus[];
 export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
 
 export const RUN_TRIGGERS = ['scheduled', 'api', 'api-stream', 'retry'] as const;
@@ -53,7 +54,7 @@ export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
 export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
-/** Per platform of a run. `skipped`: never started because the run ended first (connection lost, stale, interrupted). */
+/** Per platform of a run. `skipped`: never started because the run ended first (connection lost, stale, interrupted, cancelled). */
 export interface PlatformStep {
   platform: string;
   status: StepStatus;
@@ -85,6 +86,13 @@ export interface PlatformStep {
    * their usual; null when not judged.
    */
   coverageDrops: string[] | null;
+  /**
+   * Its prices further than QUALITY_OUTLIER_THRESHOLD from the consensus of the other bookmakers, counted
+   * right after the run (so null in `run.finished`); null when not counted.
+   */
+  outlierPrices: number | null;
+  /** The replica that scraped it: its id, the `owner_id` of its logs and the `service.instance.id` of its spans and metrics; null until it started. */
+  replica: string | null;
   /**
    * The page at failure is stored (a failed `browser` step whose page could still be read): GET
    * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
@@ -152,6 +160,41 @@ export interface PlatformInfo extends PlatformHealth {
   lastEventsFound: number | null;
   /** Requests left in the platform's API quota as its last response on this replica reported it; null: no quota (every kind but odds-api), or none reported yet. */
   quotaRemaining: number | null;
+  /** Its data quality at a glance; null when QUALITY_CHECKS is off. */
+  quality: PlatformQuality | null;
+}
+
+/** A platform's data quality at a glance (GET /api/platforms): its last completed step's checks and its bookmakers' prices. */
+export interface PlatformQuality {
+  /** The run of its last completed step, where the counts below come from; null: no completed step yet (the counts are null too). */
+  runId: number | null;
+  /** Complete markets that step checked, and how many were implausible (null: it wrote no complete market). */
+  marketsChecked: number | null;
+  implausibleMarkets: number | null;
+  /** Its prices far from the other bookmakers' consensus (null: not counted yet). */
+  outlierPrices: number | null;
+  /** Bookmakers whose coverage dropped in that step (null: not judged yet). */
+  coverageDrops: string[] | null;
+  /** Its bookmakers: frozen first, then the oldest newest price; at most PLATFORM_QUALITY_BOOKMAKERS. */
+  bookmakers: BookmakerQuality[];
+  /** All its bookmakers (`bookmakers` may list fewer). */
+  bookmakersTotal: number;
+}
+
+/** How many bookmakers a platform's quality at a glance lists. */
+export const PLATFORM_QUALITY_BOOKMAKERS = 50;
+
+export interface BookmakerQuality {
+  bookmaker: string;
+  /** When a step last wrote this bookmaker's prices on the platform. */
+  lastPriceAt: string;
+  /**
+   * Its newest price is older than STALE_AFTER_INTERVALS scrape intervals while its platform is fresh: the
+   * platform answers, no longer with this bookmaker's prices (the rule of the OddswatchStalePrices alert).
+   */
+  stale: boolean;
+  /** Its last frozen verdict (unchanged prices for QUALITY_FROZEN_SCRAPES scrapes while others moved). */
+  frozen: boolean;
 }
 
 export const JOB_IDS = ['scrape_all_platforms', 'detect_stale_runs', 'prune_run_events'] as const;
@@ -207,8 +250,10 @@ export const ERROR_CODES = [
   'not_owning_runs',
   'not_retryable',
   'payload_too_large',
+  'platform_busy',
   'request_timeout',
   'run_active',
+  'run_finished',
   'shutting_down',
   'too_many_failures',
   'too_many_streams',
@@ -253,7 +298,8 @@ export interface EventPayloads {
   /** Carries the new run with its (pending) platform steps. */
   'run.created': RunScoped & { run: RunDetail };
   'run.started': RunScoped & { run: RunSummary };
-  'platform.started': PlatformScoped;
+  /** `replica`: the replica scraping it (PlatformStep.replica). */
+  'platform.started': PlatformScoped & { replica?: string };
   'platform.progress': PlatformScoped;
   /**
    * `volumeDrop`/`expectedEvents` as stored on the step, `implausibleMarkets` as PlatformStep's (each absent

@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, IMPLAUSIBLE_MARKET_REASONS, type ImplausibleMarketReason, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, IMPLAUSIBLE_MARKET_REASONS, type ImplausibleMarketReason, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type PlatformKind, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
 
 /**
  * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
@@ -29,6 +29,25 @@ export interface BrowserStateSource {
   memoryBytes(): number | null;
 }
 
+/** The scrape pool's slots on this replica (runs/scrapePool.ts). */
+export interface ScrapeSlotsSource {
+  /** Scrapes running now. */
+  slotsInUse(): number;
+  /** Slots the autoscaled pool allows now (at most SCRAPE_CONCURRENCY). */
+  slots(): number;
+  /** Steps waiting for a slot (or for their platform's previous scrape). */
+  stepsWaiting(): number;
+}
+
+/** The scrape pool's metrics; per replica, no platform label (a slot is any platform's). */
+export interface ScrapePoolMetrics {
+  /** A step of a platform of this kind got its slot after waiting this long. */
+  slotWaited(kind: PlatformKind, seconds: number): void;
+  /** A step waited for another replica's scrape of its platform; `taken_over`: that replica had died. */
+  platformLockWaited(outcome: 'freed' | 'taken_over'): void;
+  observeScrapeSlots(source: ScrapeSlotsSource): void;
+}
+
 /** The browser pool's metrics (platforms/browser/browserPool.ts); no platform label: the browser is the replica's. */
 export interface BrowserMetrics {
   /** `failed`: the step's work on the page threw (whatever the reason, the run's end included). */
@@ -41,6 +60,8 @@ export interface BrowserMetrics {
 const MAX_COVERAGE_SERIES = 500;
 const RUN_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800];
 const PLATFORM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
+/** From "at once" (a free slot: well under 5 ms) to a step that waited for most of a run. */
+const SLOT_WAIT_BUCKETS = [0.005, 0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /** Where observable gauges read the live state from, so they can never drift. */
 export interface LiveStateSources {
@@ -62,7 +83,7 @@ export interface LiveStateSources {
   schedulerNextRunSeconds(job: JobId): number | null;
 }
 
-export interface Metrics extends BrowserMetrics {
+export interface Metrics extends BrowserMetrics, ScrapePoolMetrics {
   runFinished(trigger: RunTrigger, status: RunStatus, durationSeconds: number | null): void;
   connectionFailed(trigger: RunTrigger): void;
   staleRun(): void;
@@ -94,6 +115,8 @@ export interface Metrics extends BrowserMetrics {
 
 export function createMetrics(meter: Meter, platforms: readonly string[]): Metrics {
   const counter = (name: string, description: string) => meter.createCounter(name, { description });
+  const secondsHistogram = (name: string, description: string, buckets: number[]) =>
+    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
   const runs = counter('oddswatch_runs', 'Runs that reached a terminal status, by trigger and status.');
   const connectionFailures = counter('oddswatch_connection_failed', 'Observed runs that lost every watcher mid-run (status connection_failed).');
   const staleRuns = counter('oddswatch_stale_runs', 'Runs failed by the watchdog (failure_reason=stale).');
@@ -117,21 +140,13 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const unauthorized = counter('oddswatch_http_unauthorized', 'Requests refused with 401 (missing or wrong operator token), by route pattern.');
   const limited = counter('oddswatch_http_limited', 'Requests refused with 429 by a limit, by reason (sse_client, sse_total, unauthorized).');
   const browserRestarts = counter('oddswatch_browser_restarts', "Times this replica's browser was closed and started anew, by cause (crash, pages, memory, unresponsive).");
-  const browserPageDuration = meter.createHistogram('oddswatch_browser_page_duration_seconds', {
-    description: 'Time a browser page was held by one step, from opening its context to closing it (queueing not included), by outcome (completed, failed).',
-    unit: 's',
-    advice: { explicitBucketBoundaries: PLATFORM_DURATION_BUCKETS },
+  const browserPageDuration = secondsHistogram('oddswatch_browser_page_duration_seconds', 'Time a browser page was held by one step, from opening its context to closing it (queueing not included), by outcome (completed, failed).', PLATFORM_DURATION_BUCKETS);
+  const slotWait = secondsHistogram('oddswatch_scrape_slot_wait_seconds', "Time a step waited on this replica for a scrape slot (and for its platform's previous scrape) before it started, by its platform's kind.", SLOT_WAIT_BUCKETS);
+  const platformLockWaits = meter.createCounter('oddswatch_platform_lock_waits', {
+    description: "Steps that waited for another replica's scrape of their platform before theirs (one scrape per platform at a time across replicas), by how the wait ended: freed, or taken_over from a replica that died.",
   });
-  const runDuration = meter.createHistogram('oddswatch_run_duration_seconds', {
-    description: 'Wall time of finished runs, from start to terminal status.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: RUN_DURATION_BUCKETS },
-  });
-  const platformDuration = meter.createHistogram('oddswatch_platform_scrape_duration_seconds', {
-    description: 'Time to scrape one platform within a run, by outcome, and by reason (STEP_FAILURE_REASONS) when the step failed with one.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: PLATFORM_DURATION_BUCKETS },
-  });
+  const runDuration = secondsHistogram('oddswatch_run_duration_seconds', 'Wall time of finished runs, from start to terminal status.', RUN_DURATION_BUCKETS);
+  const platformDuration = secondsHistogram('oddswatch_platform_scrape_duration_seconds', 'Time to scrape one platform within a run, by outcome, and by reason (STEP_FAILURE_REASONS) when the step failed with one.', PLATFORM_DURATION_BUCKETS);
 
   // Every known label set exists at 0 from start-up: a series born at 1 hides the first failure from increase().
   const zero = (instrument: Counter, attributes: Attributes) => instrument.add(0, attributes);
@@ -145,6 +160,7 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const trigger of OBSERVED_TRIGGERS) zero(connectionFailures, { trigger });
   zero(staleRuns, {});
   zero(recovered, {});
+  for (const outcome of ['freed', 'taken_over']) zero(platformLockWaits, { outcome });
   for (const platform of platforms) zero(eventsScraped, { platform });
   for (const platform of platforms) zero(volumeDrops, { platform });
   for (const platform of platforms) for (const outcome of REDIRECT_OUTCOMES) zero(redirects, { platform, outcome });
@@ -287,6 +303,20 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     limited: (reason) => limited.add(1, { reason }),
     browserPageClosed: (seconds, outcome) => browserPageDuration.record(seconds, { outcome }),
     browserRestarted: (cause) => browserRestarts.add(1, { cause }),
+    slotWaited: (kind, seconds) => slotWait.record(seconds, { kind }),
+    platformLockWaited: (outcome) => platformLockWaits.add(1, { outcome }),
+    observeScrapeSlots(source) {
+      const inUse = meter.createObservableGauge('oddswatch_scrape_slots_in_use', { description: 'Scrapes running on this replica now.' });
+      const slots = meter.createObservableGauge('oddswatch_scrape_slots', {
+        description: 'Scrape slots the autoscaled pool allows on this replica now: grows while steps wait and the process is healthy, shrinks under event-loop delay or heap pressure, at most SCRAPE_CONCURRENCY.',
+      });
+      const waiting = meter.createObservableGauge('oddswatch_scrape_steps_waiting', { description: "Steps waiting on this replica for a scrape slot or for their platform's previous scrape." });
+      meter.addBatchObservableCallback((result) => {
+        result.observe(inUse, source.slotsInUse());
+        result.observe(slots, source.slots());
+        result.observe(waiting, source.stepsWaiting());
+      }, [inUse, slots, waiting]);
+    },
     observeBrowser(source) {
       const open = meter.createObservableGauge('oddswatch_browser_pages_open', { description: "Pages open in this replica's browser (at most BROWSER_MAX_PAGES)." });
       const queued = meter.createObservableGauge('oddswatch_browser_pages_queued', { description: 'Steps waiting for a browser page on this replica.' });

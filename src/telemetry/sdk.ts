@@ -24,6 +24,8 @@ import { createPrometheusExporter, metricsPipelineFrom, type MetricsPipeline } f
 let sdk: NodeSDK | undefined;
 let pipeline: MetricsPipeline | undefined;
 let recent: RecentTraces | undefined;
+/** This process's `service.instance.id`: the resource of its spans and target_info, and its replica id (main.ts). */
+const instanceId = randomUUID();
 
 /**
  * The instrumentations oddswatch has something for: Hono on node:http, runtime metrics, pino. Only these
@@ -82,7 +84,7 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'oddswatch',
       [ATTR_SERVICE_VERSION]: VERSION,
-      'service.instance.id': randomUUID(),
+      'service.instance.id': instanceId,
     }),
     resourceDetectors: resourceDetectors(env),
     metricReaders: [exporter],
@@ -103,6 +105,11 @@ export function startTelemetry(env: Record<string, string | undefined>): void {
 /** The SDK's metrics pipeline, or undefined when the process was started without register.ts. */
 export function telemetryPipeline(): MetricsPipeline | undefined {
   return pipeline;
+}
+
+/** The resource's `service.instance.id` once telemetry started; undefined otherwise. */
+export function telemetryInstanceId(): string | undefined {
+  return sdk ? instanceId : undefined;
 }
 
 /** This process's last run traces, when it exports none (see recentTraces.ts); undefined otherwise. */

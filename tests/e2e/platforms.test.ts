@@ -31,11 +31,14 @@ beforeAll(async () => {
   writeFileSync(file, JSON.stringify(NAMES.map((name) => sim.entryOf(name))));
   server = await startTestServer({ PLATFORMS_FILE: file });
   browser = await launchBrowser();
-  // One run in which redfox fails, so the page has outcomes and a reason to show.
+  // One run in which redfox fails and luckyowl's prices are misread, so the page has outcomes, a reason and a
+  // data-quality flag to show.
   sim.set('redfox', { failureRate: 1 });
+  sim.set('luckyowl', { fractionalMisread: true });
   const response = await server.api('/api/runs', { method: 'POST', json: {} });
   await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
   sim.set('redfox', { failureRate: 0 });
+  sim.set('luckyowl', { fractionalMisread: false });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -69,6 +72,16 @@ describe('the Platforms page', () => {
         expect(await redfox.locator('[data-testid="platforms-reason"]').getAttribute('data-reason')).toBe('http_5xx');
         expect((await redfox.locator('[data-testid="platforms-reason"]').textContent())?.trim()).toBe('HTTP 5xx');
         expect(await testId(tab.page, 'platforms-row').first().locator('[data-testid="platforms-reason"]').count()).toBe(0);
+        // Data quality at a glance, in words, inside the viewport at either width.
+        const quality = (name: string) => testId(tab.page, 'platforms-row').and(tab.page.locator(`[data-platform="${name}"]`)).locator('[data-testid="platform-quality"]');
+        const luckyowl = items.find((item) => item.name === 'luckyowl')!.quality!;
+        expect(luckyowl.implausibleMarkets).toBeGreaterThan(0);
+        expect((await quality('luckyowl').locator('[data-testid="quality-implausible"]').textContent())?.trim()).toBe(`⚠ ${luckyowl.implausibleMarkets} of ${luckyowl.marketsChecked} markets implausible`);
+        expect((await quality('northwind').locator('[data-testid="quality-clean"]').textContent())?.trim()).toBe('✓ No issues');
+        expect((await quality('northwind').locator('[data-testid="quality-ages"]').textContent())?.trim()).toMatch(/^1 bookmaker · newest price (just now|\d+s ago)$/);
+        expect((await quality('redfox').textContent())?.trim()).toBe('Not checked yet');
+        const box = await quality('luckyowl').boundingBox();
+        expect(box!.x + box!.width).toBeLessThanOrEqual(viewport.width);
         await screenshot(tab.page, `platforms-list-${viewport.width}`);
         expect(tab.pageErrors).toEqual([]);
       } finally {

@@ -9,6 +9,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * A pool on a test database whose sessions may be ended under it at teardown: `pool.end()` resolves before its
+ * sessions have closed, and `drop database ... with (force)` ends those still closing (57P01). That is expected,
+ * not a test failure, so an error on an idle or closing session is swallowed.
+ */
+export function teardownTolerantPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
 /** A database of its own for one test file, on the run's PostgreSQL server (see tests/globalSetup.ts). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = new URL(inject('postgresUrl'));
@@ -19,10 +31,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
-  // `drop database ... with (force)` ends sessions still closing: that is expected at teardown, not a test failure.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const pool = teardownTolerantPool(url.toString(), 3);
   return {
     url: url.toString(),
     name,

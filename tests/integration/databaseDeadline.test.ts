@@ -102,7 +102,7 @@ describe('the request deadline middleware', () => {
     try {
       await boundRows(orm, 'select pg_sleep(3)');
     } catch {
-      await boundRows(orm, 'select pg_sleep(1)');
+      await boundRows(orm, 'select pg_sleep(2.5)');
     }
     return c.json({ answered: 'late' });
   });
@@ -124,7 +124,8 @@ describe('the request deadline middleware', () => {
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await response.json()).toEqual({ error: { code: 'database_unavailable', message: expect.any(String) } });
     expect(ms).toBeGreaterThanOrEqual(390);
-    expect(ms).toBeLessThan(900);
+    // 400 ms on an idle machine; a loaded CI machine once took 1.1 s. The handler would answer after 2.8 s.
+    expect(ms).toBeLessThan(2_000);
   });
 
   it('on SSE paths cuts the database waits but never answers for the handler', async () => {

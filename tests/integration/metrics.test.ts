@@ -41,6 +41,7 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
       oddswatch_browser_restarts_total: 'COUNTER',
       oddswatch_browser_pages_open: 'GAUGE',
       oddswatch_browser_pages_queued: 'GAUGE',
+      oddswatch_platform_lock_waits_total: 'COUNTER',
     };
     for (const [name, kind] of Object.entries(kinds)) expect(metrics.type(name), name).toBe(kind);
     for (const trigger of RUN_TRIGGERS) {
@@ -56,6 +57,7 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
     expect(metrics.value('oddswatch_sse_disconnects_total', { stream: 'run', reason: 'slow' })).toBe(0);
     expect(metrics.samples('oddswatch_sse_disconnects_total').length).toBeGreaterThanOrEqual(6);
     expect(metrics.samples('oddswatch_browser_restarts_total').map((sample) => [sample.labels.cause, sample.value]).sort()).toEqual(BROWSER_RESTART_CAUSES.map((cause) => [cause, 0]).sort());
+    expect(metrics.samples('oddswatch_platform_lock_waits_total').map((sample) => [sample.labels.outcome, sample.value]).sort()).toEqual([['freed', 0], ['taken_over', 0]]);
     // No browser has run yet: nothing to measure, so no memory series (not a 0).
     expect(metrics.has('oddswatch_browser_memory_bytes')).toBe(false);
     // No label ever carries a run id, a URL or error text.
@@ -83,6 +85,10 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
     expect(after.samples('oddswatch_platform_last_success_timestamp_seconds').some((sample) => sample.labels.platform === 'redfox')).toBe(false);
     expect(after.text).toContain('oddswatch_platform_scrape_duration_seconds_bucket{platform="northwind",outcome="completed",le="0.05"}');
     expect(after.text).toContain('le="120"');
+    // The default pool starts every step of a run at once: 4 waits of the `feed` kind, each under 50 ms; no slot held after.
+    expect(observations('oddswatch_scrape_slot_wait_seconds', { kind: 'feed' })).toBe(4);
+    expect(after.value('oddswatch_scrape_slot_wait_seconds_bucket', { kind: 'feed', le: '0.05' }) - before.value('oddswatch_scrape_slot_wait_seconds_bucket', { kind: 'feed', le: '0.05' })).toBe(4);
+    expect([after.value('oddswatch_scrape_slots_in_use'), after.value('oddswatch_scrape_steps_waiting')]).toEqual([0, 0]);
   });
 
   it('counts connection_failed and stale runs, and shows active runs and the oldest running age', async () => {

@@ -383,6 +383,11 @@ describe('odds retention (pruneOdds)', () => {
     await server.db.query(`update odds set scraped_at = now() - interval '8 days' where platform = 'redfox'`);
     await server.db.query(`update odds set scraped_at = now() - interval '6 days' where platform = 'luckyowl'`);
     await server.db.query(`update sporting_events set created_at = now() - interval '2 hours' where id <> $1`, [unlisted!.id]);
+    // Each bookmaker's quality row, last written with its newest price.
+    await server.db.query(
+      `insert into bookmaker_quality (platform, bookmaker, updated_at) values ('redfox', 'redfox', now() - interval '8 days'), ('luckyowl', 'luckyowl', now() - interval '6 days')
+       on conflict (platform, bookmaker) do update set updated_at = excluded.updated_at`,
+    );
 
     expect(await server.runs.pruneOdds(7)).toBe(redfox);
     expect(await count('select count(*)::int as n from odds')).toBe(total - redfox);
@@ -401,6 +406,9 @@ describe('odds retention (pruneOdds)', () => {
     expect(await count(`select count(*)::int as n from sporting_events where id = ${lonely!.id}`)).toBe(0);
     expect(await count(`select count(*)::int as n from sporting_events where id = ${unlisted!.id}`)).toBe(1);
     expect(await count(`select count(*)::int as n from sporting_events`)).toBe(EVENTS + 1);
+    // A bookmaker whose prices are gone leaves the quality rows (the Platforms page would call it stale forever).
+    expect(await server.db.query(`select platform, bookmaker from bookmaker_quality where platform in ('redfox', 'luckyowl') order by platform`)).toEqual([{ platform: 'luckyowl', bookmaker: 'luckyowl' }]);
+    expect(server.logs.find((line) => line.msg === 'pruned stale odds')!.bookmakers_deleted).toBe(1);
     await server.db.query(`delete from sporting_events where id = $1`, [unlisted!.id]);
   });
 });

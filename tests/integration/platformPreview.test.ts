@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,9 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPlatformRoutes } from '../../src/http/routes/platforms.js';
+import { pgExecutor } from '../../src/db/sqlExecutor.js';
+import { createPlatformRoutes, PREVIEW_TURN_WAIT_MS } from '../../src/http/routes/platforms.js';
 import { parseSimFeeds, SimulatedFeeds } from '../../src/platforms/simulatedFeeds.js';
+import { OwnerLiveness } from '../../src/replicas/ownerLiveness.js';
+import { PlatformLocks } from '../../src/runs/platformLocks.js';
 import type { ApiErrorBody, PlatformPreview } from '../../src/shared/contract.js';
+import { capturingLogger } from '../helpers/replicas.js';
+import { teardownTolerantPool } from '../helpers/testDatabase.js';
 import { FAST_FEEDS, startTestServer, type TestServer } from '../helpers/testServer.js';
 
 /**
@@ -197,6 +203,60 @@ describe('POST /api/platforms/preview', () => {
     const own = (await (await preview({ name: 'own', baseUrl: ownUrl })).json()) as PlatformPreview;
     expect(own).toMatchObject({ ok: true, eventsFound: 1, matchedExisting: 0 });
     expect(await storedRows()).toEqual(before);
+  });
+
+  describe("a configured platform another replica is scraping (one scrape per platform at a time)", () => {
+    let liveness: OwnerLiveness;
+    let pool: pg.Pool;
+    let other: PlatformLocks;
+    beforeAll(async () => {
+      liveness = await OwnerLiveness.hold(server.db.url, 'preview-other-replica');
+      pool = teardownTolerantPool(server.db.url, 2);
+      other = new PlatformLocks({ execute: pgExecutor(pool), ownerId: 'preview-other-replica', liveness, spacingOf: () => 0, logger: capturingLogger('silent').logger });
+    });
+    afterAll(async () => {
+      await other?.close();
+      await pool?.end();
+      await liveness?.release();
+    });
+    const holderOf = async (platform: string) => (await server.db.query<{ holder: string | null }>('select holder from platform_locks where platform = $1', [platform]))[0]?.holder ?? null;
+
+    it('waits for its turn: the preview reaches the platform only once that scrape ended, then frees the platform', async () => {
+      const release = await other.take('northwind');
+      const requests = sim.requests('northwind');
+      const started = performance.now();
+      const answering = preview(sim.entryOf('northwind'));
+      // The other replica's scrape lasts 400 ms: nothing of the preview reaches the platform meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(sim.requests('northwind') - requests).toBe(0);
+      await release();
+      const response = await answering;
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as PlatformPreview).ok).toBe(true);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+      expect(sim.requests('northwind') - requests).toBe(1);
+      expect(await holderOf('northwind')).toBeNull();
+    });
+
+    it(`answers 409 platform_busy after ${PREVIEW_TURN_WAIT_MS} ms when that scrape goes on, never reaching the platform; an entry of another name is not held up`, async () => {
+      const release = await other.take('northwind');
+      try {
+        const requests = sim.requests('northwind');
+        const started = performance.now();
+        const busy = await preview(sim.entryOf('northwind'));
+        const waitedMs = performance.now() - started;
+        expect(busy.status).toBe(409);
+        expect(((await busy.json()) as ApiErrorBody).error).toMatchObject({ code: 'platform_busy', message: expect.stringContaining('northwind is being scraped') });
+        expect(waitedMs).toBeGreaterThanOrEqual(PREVIEW_TURN_WAIT_MS - 50);
+        expect(sim.requests('northwind') - requests).toBe(0);
+        expect(await holderOf('northwind')).toBe('preview-other-replica');
+        // An entry being written (a name no platform has yet) takes no platform's turn.
+        const fresh = await preview({ ...sim.entryOf('northwind'), name: 'northwind-draft' });
+        expect(fresh.status).toBe(200);
+      } finally {
+        await release();
+      }
+    }, 20_000);
   });
 
   it('lists every platform with its kind and quota on GET /api/platforms', async () => {

@@ -24,14 +24,14 @@ describe('races', () => {
     await server.waitForRun(created.id, ['completed']);
   });
 
-  it('the runner and concurrent compare-and-sets: exactly one wins, and the runner then tries to finish and loses', async () => {
+  it('the runner and concurrent compare-and-sets: exactly one wins, and its run.finished stops the runner', async () => {
     server.platforms.simulated!.set('bluepeak', { latencyMs: 300 });
     const run = (await (await server.api('/api/runs', { method: 'POST', json: { platforms: ['bluepeak'] } })).json()) as RunDetail;
     await waitFor(async () => ((await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail).steps[0]!.status === 'running', {
       what: 'the platform to be mid-scrape',
     });
-    // Two transitions from another process (its own in-flight runs: ours is not stopped), racing each other
-    // while our runner is mid-scrape; the heartbeat (every 5 s) cannot tell the runner before it finishes.
+    // Two transitions from another process (its own in-flight runs: ours is not stopped by them), racing each
+    // other while our runner is mid-scrape; the winner's run.finished reaches our bus, as another replica's would.
     const otherProcess = server.runs.asAnotherProcess();
     const outcomes = await Promise.all([
       otherProcess.finish(run.id, 'failed', 'stale', { actor: 'test-a' }),
@@ -39,11 +39,11 @@ describe('races', () => {
     ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     const winner = outcomes.find(Boolean)!;
-    expect(server.runs.inFlight.has(run.id)).toBe(true); // our runner is still scraping
 
-    // The runner finishes its platform, tries to complete the run, and loses.
-    const lost = await waitFor(() => server.logs.find((line) => line.run_id === run.id && line.actor === 'runner' && line.wanted_status === 'completed'));
-    expect(lost.level).toBe('info');
+    // The runner learns of it from that event (not at its next heartbeat, 5 s away) and stops; a runner that
+    // tries to finish first loses its compare-and-set (runSpans.test.ts).
+    const stopped = await waitFor(() => server.logs.find((line) => line.run_id === run.id && line.msg === 'run was ended elsewhere; stopping its runner'));
+    expect(stopped.learned_from).toBe('run.finished');
     await waitFor(() => !server.runs.inFlight.has(run.id), { what: 'the runner to stop' });
     const after = (await (await server.api(`/api/runs/${run.id}`)).json()) as RunDetail;
     expect(after.status).toBe('failed');

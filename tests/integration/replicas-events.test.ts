@@ -7,7 +7,7 @@ import { pgExecutor } from '../../src/db/sqlExecutor.js';
 import type { StreamEvent } from '../../src/shared/contract.js';
 import { publishEvent } from '../helpers/publishEvent.js';
 import { capturingLogger, migrate, percentile, terminateBackends } from '../helpers/replicas.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { createTestDatabase, teardownTolerantPool, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let db: TestDatabase;
@@ -18,9 +18,7 @@ const listeners: EventListener[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   await migrate(db.url);
-  pool = new pg.Pool({ connectionString: db.url, max: 12 });
-  // Sessions still closing when the database is dropped (`with (force)`) end with 57P01: expected at teardown.
-  pool.on('error', () => undefined);
+  pool = teardownTolerantPool(db.url, 12);
   const [run] = await db.query<{ id: string }>(`insert into runs (status, trigger, platforms) values ('running', 'api', '{}') returning id`);
   runId = Number(run!.id);
 });

@@ -76,12 +76,18 @@ describe('three replicas, more', () => {
     const guardLines = (msg: string) => a.logs.filter((line) => line.run_id === run.id && line.msg === msg);
     const STARTED = 'observed run has no watcher on any replica: connection grace started';
     const CANCELLED = 'observed run has a watcher: connection grace cancelled';
-    await waitFor(() => guardLines(CANCELLED).length === 1, { what: 'A to see the watcher on B' });
+    // A's guard may have tracked the run before or after B's watcher reached it (B's presence refresh).
+    const tracked = await waitFor(() => guardLines('observed run tracked by the connection guard')[0], { what: "A's guard tracking the run" });
+    const initially = tracked.watched === true ? 0 : 1;
+    // At least: under load a presence lease can lapse between two refreshes (200 ms here) and come back, a grace
+    // more started and cancelled before the drop.
+    await waitFor(() => guardLines(CANCELLED).length >= initially && guardLines(STARTED).length === guardLines(CANCELLED).length - initially, { what: 'A to see the watcher on B' });
+    const lapsesBefore = guardLines(STARTED).length;
     const lastId = first.events.at(-1)!.id!;
     first.close();
     const droppedAt = Date.now();
     // Away until A's guard has seen nobody watching on any replica (its grace started), then back.
-    await waitFor(() => guardLines(STARTED).length === 1, { timeoutMs: GRACE_MS, what: 'A to see no watcher anywhere' });
+    await waitFor(() => guardLines(STARTED).length === lapsesBefore + 1, { timeoutMs: GRACE_MS, what: 'A to see no watcher anywhere' });
     const second = await connectSse(`${b.url}/api/runs/${run.id}/events`, { lastEventId: lastId });
     const awayMs = Date.now() - droppedAt;
     expect(second.status).toBe(200);
@@ -90,8 +96,12 @@ describe('three replicas, more', () => {
     expect(ended.status).toBe('completed');
     // The run outlived the grace counted from the drop: only the watcher's return through B kept it.
     expect(Date.parse(ended.finishedAt!) - droppedAt).toBeGreaterThan(GRACE_MS);
-    expect(guardLines(CANCELLED)).toHaveLength(2);
-    expect(guardLines(CANCELLED)[1]!.unwatched_ms).toBeLessThan(GRACE_MS);
+    // Watched, then its grace after the drop cancelled by the return. Under load a presence lease can lapse
+    // between two refreshes (200 ms here) and come back: a grace more, started and cancelled within it.
+    const cancelled = guardLines(CANCELLED);
+    expect(cancelled.length).toBeGreaterThanOrEqual(initially + 1);
+    expect(guardLines(STARTED)).toHaveLength(cancelled.length - initially);
+    for (const line of cancelled.slice(initially)) expect(line.unwatched_ms).toBeLessThan(GRACE_MS);
     const seqs = [...first.events, ...second.events].map((event) => Number(event.id));
     const stored = await db.query<{ seq: number }>('select seq from run_events where run_id = $1 order by seq', [run.id]);
     expect(seqs).toEqual(stored.map((row) => row.seq));

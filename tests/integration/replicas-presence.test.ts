@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicaPresence, type LocalCounts } from '../../src/replicas/presence.js';
 import { pgExecutor } from '../../src/db/sqlExecutor.js';
 import { capturingLogger, migrate } from '../helpers/replicas.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { createTestDatabase, teardownTolerantPool, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let db: TestDatabase;
@@ -12,9 +12,7 @@ let pool: pg.Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   await migrate(db.url);
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  // Sessions still closing when the database is dropped (`with (force)`) end with 57P01: expected at teardown.
-  pool.on('error', () => undefined);
+  pool = teardownTolerantPool(db.url, 4);
 });
 afterAll(async () => {
   await pool?.end();

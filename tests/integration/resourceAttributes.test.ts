@@ -34,7 +34,9 @@ describe('exported resource', () => {
     const text = await (await fetch(`${service.url}/metrics`)).text();
     const targetInfo = text.split('\n').find((line) => line.startsWith('target_info{')) ?? '';
     expect(targetInfo).toContain('service_name="oddswatch"');
-    expect(targetInfo).toContain('service_instance_id="');
+    // The replica's id (owner_id in its logs, `replica` on the steps it scrapes) is its service.instance.id.
+    const ownerId = String(service.logs.find((line) => line.msg === 'oddswatch listening')!.owner_id);
+    expect(targetInfo).toContain(`service_instance_id="${ownerId}"`);
     expect(targetInfo).toContain('process_runtime_name="nodejs"');
     expect(text).not.toContain(SECRET);
     for (const attribute of HIDDEN) expect(text).not.toContain(`${attribute.replaceAll('.', '_')}=`);
@@ -46,6 +48,7 @@ describe('exported resource', () => {
     const span = await waitFor(() => receiver.spans.find((candidate) => candidate.resource['service.name'] === 'oddswatch'), { timeoutMs: 15_000, what: 'a span over OTLP' });
     for (const attribute of HIDDEN) expect(span.resource, attribute).not.toHaveProperty([attribute]);
     expect(span.resource['process.runtime.name']).toBe('nodejs');
+    expect(span.resource['service.instance.id']).toBe(service.logs.find((line) => line.msg === 'oddswatch listening')!.owner_id);
     expect(JSON.stringify(receiver.spans)).not.toContain(SECRET);
   });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../src/shared/contract.js';
 import { SIMULATED_BOOKMAKERS } from '../../src/platforms/simulatedFeeds.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const PLATFORMS = Object.keys(SIMULATED_BOOKMAKERS);
 let server: TestServer;
@@ -166,7 +168,22 @@ describe('SCRAPE_CONCURRENCY, the ceiling of the pool', () => {
     const capped = await startTestServer({ SCRAPE_CONCURRENCY: '2' });
     try {
       for (const name of PLATFORMS) capped.platforms.simulated!.set(name, { latencyMs: 120 });
-      expect(maxOverlap(await runToEnd({}, capped))).toBe(2);
+      const scrape = () => MetricsSnapshot.scrape(`${capped.url}/metrics`);
+      // Mid-run, the pool's gauges: both slots in use, the other steps waiting for one.
+      const running = runToEnd({}, capped);
+      const busy = await waitFor(async () => {
+        const snapshot = await scrape();
+        return snapshot.value('oddswatch_scrape_slots_in_use') === 2 && snapshot.value('oddswatch_scrape_steps_waiting') > 0 ? snapshot : undefined;
+      }, { what: 'both slots in use and steps waiting' });
+      expect(busy.value('oddswatch_scrape_slots')).toBe(2);
+      expect(maxOverlap(await running)).toBe(2);
+      // Each step's wait for its slot: the first two at once, every other one after a scrape at least.
+      const after = await scrape();
+      expect(after.histogramCount('oddswatch_scrape_slot_wait_seconds')).toBe(PLATFORMS.length);
+      expect(after.histogramCount('oddswatch_scrape_slot_wait_seconds', { kind: 'browser' })).toBe(PLATFORMS.filter((name) => capped.platforms.adapters.get(name)!.kind === 'browser').length);
+      expect(after.value('oddswatch_scrape_slot_wait_seconds_bucket', { le: '0.05' })).toBe(2);
+      expect(after.value('oddswatch_scrape_slot_wait_seconds_sum')).toBeGreaterThan((PLATFORMS.length - 2) * 0.1);
+      expect([after.value('oddswatch_scrape_slots_in_use'), after.value('oddswatch_scrape_steps_waiting')]).toEqual([0, 0]);
     } finally {
       await capped.close();
     }

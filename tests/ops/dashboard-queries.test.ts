@@ -9,7 +9,7 @@ import type { RunDetail } from '../../src/shared/contract.js';
 import { spawnService, type ChildService } from '../helpers/childService.js';
 import { MetricsSnapshot } from '../helpers/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { DASHBOARD_FILES, loadDashboard, parsePromQL, promQueries, substituteVariables, type Panel } from './dashboards.js';
+import { DASHBOARD_FILES, loadDashboard, parsePromQL, promQueries, substituteVariables, type Panel, type Selector } from './dashboards.js';
 import { startPrometheus, waitFor, type PrometheusServer } from './prometheus-harness.js';
 import { filesEndingWith, readYaml } from './repo.js';
 
@@ -24,13 +24,13 @@ import { filesEndingWith, readYaml } from './repo.js';
  */
 
 const RULE_FILES = filesEndingWith('grafana/alerts', '.rules.yml');
-const recordedNames = new Set(
-  RULE_FILES.flatMap((file) =>
-    readYaml<{ groups: { rules: { record?: string }[] }[] }>(file).groups.flatMap((group) =>
-      group.rules.flatMap((rule) => (rule.record ? [rule.record] : [])),
-    ),
-  ),
+/** Every alert and recording rule, with the file it stands in. */
+const RULES = RULE_FILES.flatMap((file) =>
+  readYaml<{ groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }>(file).groups.flatMap((group) => group.rules.map((rule) => ({ file, ...rule }))),
 );
+const recordedNames = new Set(RULES.flatMap((rule) => (rule.record ? [rule.record] : [])));
+/** Series Prometheus makes itself, not the service. */
+const PROMETHEUS_MADE = new Set(['up', 'ALERTS', 'ALERTS_FOR_STATE']);
 
 const queries = DASHBOARD_FILES.flatMap((file) => promQueries(loadDashboard(file)));
 
@@ -223,23 +223,37 @@ describe('dashboards against the real service', () => {
     await db?.drop();
   });
 
+  /**
+   * Expects every selector (but those of `skipped` metrics) to read a metric the service exports, with matchers
+   * on labels its series carry; answers the labels those series carry, with job and instance.
+   */
+  const expectExported = (where: string, selectors: Selector[], skipped: (metric: string) => boolean) => {
+    const available = new Set(['job', 'instance']);
+    for (const selector of selectors) {
+      if (skipped(selector.metric)) continue;
+      const labels = labelsOf.get(selector.metric);
+      expect(labels, `${where} reads ${selector.metric}, which the service does not export`).toBeDefined();
+      for (const label of labels!) available.add(label);
+      for (const { label } of selector.matchers) {
+        if (label === 'job' || label === 'instance') continue;
+        expect(labels!.has(label), `${where}: ${selector.metric} has no label ${label}`).toBe(true);
+      }
+    }
+    return available;
+  };
+
   it('reads only metrics the service exports (or recording rules), with labels their series carry', () => {
-    const queries = DASHBOARD_FILES.flatMap((file) => promQueries(loadDashboard(file)));
     for (const query of queries) {
       const { selectors, grouping } = parsePromQL(query.expr);
-      const available = new Set(['job', 'instance']);
-      for (const selector of selectors) {
-        if (recordedNames.has(selector.metric)) continue;
-        const labels = labelsOf.get(selector.metric);
-        expect(labels, `${query.where} reads ${selector.metric}, which the service does not export`).toBeDefined();
-        for (const label of labels!) available.add(label);
-        for (const { label } of selector.matchers) {
-          if (label === 'job' || label === 'instance') continue;
-          expect(labels!.has(label), `${query.where}: ${selector.metric} has no label ${label}`).toBe(true);
-        }
-      }
+      const available = expectExported(query.where, selectors, (metric) => recordedNames.has(metric));
       if (selectors.some((selector) => recordedNames.has(selector.metric))) continue;
       for (const label of grouping) expect(available.has(label), `${query.where} groups by ${label}, which none of its series carries`).toBe(true);
+    }
+  });
+
+  it('alert and recording rules read only metrics the service exports (or other rules), with labels their series carry', () => {
+    for (const rule of RULES) {
+      expectExported(`${rule.file} ${rule.alert ?? rule.record}`, parsePromQL(rule.expr).selectors, (metric) => recordedNames.has(metric) || PROMETHEUS_MADE.has(metric));
     }
   });
 

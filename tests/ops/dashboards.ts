@@ -157,6 +157,11 @@ export function parsePromQL(expr: string): { selectors: Selector[]; grouping: st
   const grouping: string[] = [];
   for (let index = 0; index < tokens.length; index += 1) {
     const token = tokens[index]!;
+    // A selector without a metric name (`{__name__=~"oddswatch_.+"}`): no one metric to check, skipped whole.
+    if (token.text === '{') {
+      while (index < tokens.length && tokens[index]!.text !== '}') index += 1;
+      continue;
+    }
     if (token.kind !== 'ident') continue;
     const next = tokens[index + 1];
     if (LABEL_LISTS.has(token.text) && next?.text === '(') {

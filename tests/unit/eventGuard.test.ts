@@ -5,11 +5,11 @@ const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
 const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] }, markets: { checked: 0, implausible: 0, examples: [] } };
 
 describe('the event guard, rendered by the publisher', () => {
-  it('starts the step only while pending, after the events lock, for the event run and platform', () => {
-    const sql = guardStatement(7, { kind: 'step.started', platform: 'alpha' });
-    expect(sql.ctes).toMatch(/^guard as \(\s+update platform_steps set status = 'running'/);
+  it('starts the step only while pending, after the events lock, for the event run and platform, naming the replica', () => {
+    const sql = guardStatement(7, { kind: 'step.started', platform: 'alpha', replica: 'replica-a' });
+    expect(sql.ctes).toMatch(/^guard as \(\s+update platform_steps set status = 'running', started_at = now\(\), replica = \?/);
     expect(sql.ctes).toContain("status = 'pending' and exists (select 1 from lock)");
-    expect(sql.params).toEqual([7, 'alpha']);
+    expect(sql.params).toEqual(['replica-a', 7, 'alpha']);
     expect(sql.payload).toBeUndefined();
   });
 

@@ -179,6 +179,7 @@ export const api = {
   /** A failed browser step's page at failure (its screenshot is an image URL in it). */
   stepCapture: (runId: number, platform: string) => request<StepCapture>('GET', `/api/runs/${runId}/steps/${encodeURIComponent(platform)}/capture`),
   startRun: (body: StartRunBody) => authorized(() => request<RunDetail>('POST', '/api/runs', body)),
+  cancelRun: (id: number) => authorized(() => request<RunDetail>('POST', `/api/runs/${id}/cancel`)),
 
   platforms: () => request<{ items: PlatformInfo[] }>('GET', '/api/platforms'),
   /** Scrapes the first page of a PLATFORMS_FILE entry, storing nothing (operator token). */

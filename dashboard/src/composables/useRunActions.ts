@@ -1,14 +1,15 @@
 import { ref } from 'vue';
 import type { RunDetail } from '@contract';
 import { api, errorMessage, isApiError } from '@/api/client';
-import { localRunEvent } from '@/lib/localEvents';
+import { localRunEvent, localRunFinishedEvent } from '@/lib/localEvents';
+import { useEventAppliers } from '@/stores/eventAppliers';
 import { useLiveStream } from './liveStream';
 import { useActiveRunStore } from '@/stores/activeRun';
 import { useRunsStore } from '@/stores/runs';
 import { useSchedulerStore } from '@/stores/scheduler';
 import { useToastsStore } from '@/stores/toasts';
 
-/** Starting runs from the UI (Scrape now, Retry, scheduler Run now), with the 409 cases handled. */
+/** Starting and cancelling runs from the UI (Scrape now, Retry, scheduler Run now, Cancel), with the 409 cases handled. */
 export function useRunActions() {
   const runs = useRunsStore();
   const active = useActiveRunStore();
@@ -16,6 +17,8 @@ export function useRunActions() {
   const scheduler = useSchedulerStore();
   const toasts = useToastsStore();
   const starting = ref(false);
+  const cancelling = ref(false);
+  const applyEvent = useEventAppliers();
 
   /** A run the server just created: show it live, and list it (local change through applyEvent). */
   function show(run: RunDetail) {
@@ -102,5 +105,27 @@ export function useRunActions() {
     }
   }
 
-  return { starting, scrapeNow, retry, runScrapeJobNow, show };
+  /** Cancel an active run (any replica ends it; the one running it stops its platforms within seconds). */
+  async function cancel(runId: number): Promise<boolean> {
+    if (cancelling.value) return false;
+    cancelling.value = true;
+    try {
+      const run = await api.cancelRun(runId);
+      if (run.status === 'cancelled') applyEvent(localRunFinishedEvent({ ...run, status: run.status }));
+      toasts.push({ kind: 'success', message: `Cancelled run #${runId}.` });
+      return true;
+    } catch (e) {
+      if (isApiError(e, 'run_finished')) {
+        toasts.push({ kind: 'info', message: `Run #${runId} had already ended.` });
+        await runs.fetchDetail(runId);
+      } else {
+        toasts.push({ kind: 'error', message: `Could not cancel run #${runId}: ${errorMessage(e)}` });
+      }
+      return false;
+    } finally {
+      cancelling.value = false;
+    }
+  }
+
+  return { starting, cancelling, scrapeNow, retry, cancel, runScrapeJobNow, show };
 }

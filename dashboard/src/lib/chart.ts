@@ -3,8 +3,8 @@ import { formatDateTime, formatDuration, plural } from './format';
 
 /** Layout of the hand-drawn trend charts (components/TrendChart.vue): pure, no Vue. */
 
-/** ok: a dot; warn: a square (a partial run); failed: a cross. `flag` adds a triangle above (volume drop). */
-export type PointKind = 'ok' | 'warn' | 'failed';
+/** ok: a dot; warn: a square (a partial run); failed: a cross; stopped: a hollow dot (a cancelled run, no failure). `flag` adds a triangle above (volume drop). */
+export type PointKind = 'ok' | 'warn' | 'failed' | 'stopped';
 
 export interface ChartPoint {
   id: number;
@@ -137,7 +137,7 @@ export function runPoints(runs: RunHistoryPoint[]): ChartPoint[] {
     id: r.id,
     value: r.durationMs,
     at: r.finishedAt,
-    kind: r.status === 'completed' ? 'ok' : r.status === 'partial' ? 'warn' : 'failed',
+    kind: r.status === 'completed' ? 'ok' : r.status === 'partial' ? 'warn' : r.status === 'cancelled' ? 'stopped' : 'failed',
     flag: false,
     label: `Run #${r.id}, ${formatDateTime(r.finishedAt)}: ${formatDuration(r.durationMs)}, ${r.status.replace('_', ' ')}`,
   }));

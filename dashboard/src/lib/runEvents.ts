@@ -19,6 +19,7 @@ const RUN_RANK: Record<RunStatus, number> = {
   partial: 2,
   failed: 2,
   connection_failed: 2,
+  cancelled: 2,
 };
 const STEP_RANK: Record<StepStatus, number> = { pending: 0, running: 1, completed: 2, failed: 2, skipped: 2 };
 
@@ -60,7 +61,7 @@ export function toSummary(run: RunSummary): RunSummary {
 }
 
 function emptyStep(platform: string): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, captured: false };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, captured: false };
 }
 
 /** A run's steps copied, one per platform, in the run's platform order. */
@@ -139,6 +140,7 @@ function applyToStep(step: PlatformStep, ev: PlatformEvent): void {
   step.startedAt ??= new Date(Date.parse(ev.at) - d.elapsedMs).toISOString();
   if (ev.type === 'platform.started' || ev.type === 'platform.progress') {
     step.status = 'running';
+    if (ev.type === 'platform.started' && ev.data.replica) step.replica = ev.data.replica;
     return;
   }
   Object.assign(step, { status: ev.type === 'platform.completed' ? 'completed' : 'failed', durationMs: ev.data.durationMs, finishedAt: ev.at });

@@ -1,6 +1,6 @@
 import type { FailureReason, RunStatus, StepFailureReason, StepStatus, RunTrigger } from '@contract';
 
-export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection';
+export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger' | 'connection' | 'stopped';
 
 export interface BadgeSpec {
   label: string;
@@ -36,6 +36,8 @@ export function runStatusBadge(status: RunStatus, failureReason: FailureReason |
         tone: 'connection',
         description: 'Every watcher of this observed run went away before it finished',
       };
+    case 'cancelled':
+      return { label: 'Cancelled', tone: 'stopped', description: 'Stopped by an operator before it finished' };
   }
 }
 

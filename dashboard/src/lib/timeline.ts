@@ -22,9 +22,14 @@ export interface TimelineBar {
   endMs: number | null;
   eventsFound: number;
   error: string | null;
+  /** The replica that scraped it, shortened (shortReplica); null until it started. */
+  replica: string | null;
   /** One sentence for the tooltip and the screen reader. */
   description: string;
 }
+
+/** A replica's id as the run page shows it: its first 8 characters (the full id is in the API and the logs' owner_id). */
+export const shortReplica = (replica: string | null): string | null => (replica ? replica.slice(0, 8) : null);
 
 export interface TimelineMarker {
   atMs: number;
@@ -38,6 +43,8 @@ export interface Timeline {
   ticks: number[];
   bars: TimelineBar[];
   marker: TimelineMarker | null;
+  /** Its steps were scraped by more than one replica: each row names its replica. */
+  spread: boolean;
 }
 
 const OUTCOME_LABEL: Record<BarOutcome, string> = {
@@ -77,6 +84,7 @@ function describe(bar: Omit<TimelineBar, 'description'>): string {
     parts.push(plural(bar.eventsFound, 'sporting event') + (bar.outcome === 'running' ? ' so far' : ''));
     parts.push(`${bar.outcome === 'running' ? 'running for' : 'took'} ${formatDuration((bar.endMs ?? bar.startMs) - bar.startMs)}`);
     parts.push(`started at +${formatDuration(bar.startMs)}`);
+    if (bar.replica) parts.push(`on replica ${bar.replica}`);
   } else if (bar.outcome === 'skipped') parts.push('not scraped');
   if (bar.error) parts.push(bar.error);
   return parts.join(' · ');
@@ -93,7 +101,7 @@ export function buildTimeline(run: RunDetail, now: number, anchors: Record<strin
   const bars = run.steps.map((step) => {
     const startMs = step.startedAt ? Date.parse(step.startedAt) - t0 : null;
     const endMs = startMs == null ? null : endOf(step, startMs, t0, now, anchors[step.platform]);
-    const bar = { platform: step.platform, outcome: outcomeOf(step), startMs, endMs, eventsFound: step.eventsFound, error: step.error };
+    const bar = { platform: step.platform, outcome: outcomeOf(step), startMs, endMs, eventsFound: step.eventsFound, error: step.error, replica: shortReplica(step.replica) };
     return { ...bar, description: describe(bar) };
   });
 
@@ -105,7 +113,8 @@ export function buildTimeline(run: RunDetail, now: number, anchors: Record<strin
   const step = tickStep(furthest);
   const spanMs = Math.ceil(furthest / step) * step;
   const ticks = Array.from({ length: Math.round(spanMs / step) + 1 }, (_, i) => i * step);
-  return { spanMs, ticks, bars, marker };
+  const spread = new Set(bars.map((bar) => bar.replica).filter((replica) => replica !== null)).size > 1;
+  return { spanMs, ticks, bars, marker, spread };
 }
 
 /** "0", "0.5 s", "2 s", "1m 30s" for axis labels. */

@@ -61,10 +61,11 @@ export const useOddsStore = defineStore('odds', () => {
     return chain;
   }
 
-  function loadPage(): Promise<void> {
+  /** `again`: the page shown read anew (a reconnect's snapshot): not dimmed as another page coming is. */
+  function loadPage(again = false): Promise<void> {
     const gen = ++generation;
     dirty.clear();
-    loading.value = true;
+    if (!again || !loaded.value) loading.value = true;
     return enqueue(async () => {
       const v = view.value;
       if (!v || gen !== generation) return;
@@ -122,7 +123,7 @@ export const useOddsStore = defineStore('odds', () => {
   }
 
   /** The whole page again, if the Odds page is shown (after a reconnect or a `resync`). */
-  const refresh = (): Promise<void> => (view.value ? loadPage() : Promise.resolve());
+  const refresh = (): Promise<void> => (view.value ? loadPage(true) : Promise.resolve());
 
   /**
    * Only what a finished scrape changed: that platform's prices on this page, and its freshness. Progress events
@@ -133,7 +134,7 @@ export const useOddsStore = defineStore('odds', () => {
     if (!view.value) return;
     if (ev.type === 'scheduler.changed') {
       const interval = ev.data.scheduler.jobs.find((job) => job.id === SCRAPE_JOB_ID)?.intervalSeconds;
-      if (loaded.value && interval !== undefined && scrapeIntervalSeconds.value !== null && interval !== scrapeIntervalSeconds.value) void loadPage();
+      if (loaded.value && interval !== undefined && scrapeIntervalSeconds.value !== null && interval !== scrapeIntervalSeconds.value) void loadPage(true);
       return;
     }
     if (ev.type !== 'platform.completed') return;

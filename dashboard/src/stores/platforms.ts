@@ -35,6 +35,19 @@ export const usePlatformsStore = defineStore('platforms', () => {
     }
   }
 
+  /**
+   * Only each platform's data quality, read again (the outlier and coverage checks are written after
+   * `run.finished`, and a bookmaker's prices go stale with time alone: no event carries either).
+   */
+  async function refreshQuality() {
+    try {
+      const fresh = new Map((await api.platforms()).items.map((item) => [item.name, item.quality]));
+      for (const item of items.value) if (fresh.has(item.name)) item.quality = fresh.get(item.name) ?? null;
+    } catch {
+      // The next refresh tries again; the page keeps what it shows, dated by its own reads.
+    }
+  }
+
   function record(platform: string, runId: number, outcome: 'completed' | 'failed', finishedAt: string, eventsFound: number, error: string | null, reason: StepFailureReason | null) {
     const item = items.value.find((p) => p.name === platform);
     if (!item || (item.lastFinishedAt != null && Date.parse(finishedAt) < Date.parse(item.lastFinishedAt))) return;
@@ -79,7 +92,7 @@ export const usePlatformsStore = defineStore('platforms', () => {
     Object.assign(item, { recentOutcomes: [...recentOutcomes], recentFailures, failureRate, lastError });
   }
 
-  return { items: asGetter(items), meta: asGetter(meta), loaded: asGetter(loaded), error: asGetter(error), fetchMeta, load, applyEvent, takeHealth };
+  return { items: asGetter(items), meta: asGetter(meta), loaded: asGetter(loaded), error: asGetter(error), fetchMeta, load, refreshQuality, applyEvent, takeHealth };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(usePlatformsStore, import.meta.hot));

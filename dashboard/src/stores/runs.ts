@@ -63,7 +63,9 @@ export const useRunsStore = defineStore('runs', () => {
 
   async function fetchPage(filters: RunFilters, cursor: string | null) {
     const mine = ++pageRequest;
-    pageLoading.value = true;
+    // Dimmed while another page is coming; the page shown read again (a reconnect's snapshot) stays as it is.
+    const shownAgain = pageLoaded.value && cursor === pageCursor.value && filters.status === pageFilters.value.status && filters.trigger === pageFilters.value.trigger;
+    if (!shownAgain) pageLoading.value = true;
     pageFilters.value = { ...filters };
     pageCursor.value = cursor;
     try {

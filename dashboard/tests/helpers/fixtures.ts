@@ -29,7 +29,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, captured: false, ...overrides };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, captured: false, ...overrides };
 }
 
 export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {

@@ -15,6 +15,10 @@ import { Migration20261206040000_step_captures } from './Migration20261206040000
 import { Migration20261207010000_implausible_markets } from './Migration20261207010000_implausible_markets.js';
 import { Migration20261207020000_frozen_bookmakers } from './Migration20261207020000_frozen_bookmakers.js';
 import { Migration20261207030000_coverage } from './Migration20261207030000_coverage.js';
+import { Migration20261207040000_outlier_prices } from './Migration20261207040000_outlier_prices.js';
+import { Migration20261207050000_cancelled_runs } from './Migration20261207050000_cancelled_runs.js';
+import { Migration20261207060000_step_replica } from './Migration20261207060000_step_replica.js';
+import { Migration20261207070000_platform_locks } from './Migration20261207070000_platform_locks.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -34,4 +38,8 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207010000_implausible_markets', class: Migration20261207010000_implausible_markets },
   { name: 'Migration20261207020000_frozen_bookmakers', class: Migration20261207020000_frozen_bookmakers },
   { name: 'Migration20261207030000_coverage', class: Migration20261207030000_coverage },
+  { name: 'Migration20261207040000_outlier_prices', class: Migration20261207040000_outlier_prices },
+  { name: 'Migration20261207050000_cancelled_runs', class: Migration20261207050000_cancelled_runs },
+  { name: 'Migration20261207060000_step_replica', class: Migration20261207060000_step_replica },
+  { name: 'Migration20261207070000_platform_locks', class: Migration20261207070000_platform_locks },
 ];

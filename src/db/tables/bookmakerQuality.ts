@@ -1,11 +1,13 @@
-import { boundRows, boundStatement } from '../boundStatement.js';
+import { boundRowCount, boundRows, boundStatement } from '../boundStatement.js';
 import type { Orm } from '../database.js';
 import { sqlArray } from '../sqlArray.js';
 
 /**
  * Who writes `bookmaker_quality`: the frozen-bookmaker check after each completed step of the platform
- * (`judgeFrozen`, `recordFrozen`; src/quality/frozenBookmakers.ts), on whichever replica ran it. Read by
- * every replica's frozen gauge and by GET /api/odds (`selectFrozen`).
+ * (`judgeFrozen`, `recordFrozen`; src/quality/frozenBookmakers.ts), on whichever replica ran it; retention
+ * deletes the rows of bookmakers without prices (`deleteBookmakersWithoutPrices`, odds/pruneOdds.ts). Read by
+ * every replica's frozen gauge, by GET /api/odds (`selectFrozen`) and by GET /api/platforms
+ * (`selectPlatformQuality`: `updated_at` is when a step last wrote the bookmaker's prices).
  */
 
 export interface FrozenVerdict {
@@ -122,4 +124,47 @@ export async function recordRunCoverage(orm: Orm, runId: number, judged: Record<
      from jsonb_each(?::jsonb) v where ps.run_id = ? and ps.platform = v.key`,
     [JSON.stringify(judged), runId],
   );
+}
+
+/** Each bookmaker's row on a platform: when a step last wrote its prices (`updated_at`), and its last frozen verdict. */
+export interface BookmakerQualityRow {
+  bookmaker: string;
+  frozen: boolean;
+  last_price_at: string;
+}
+
+/**
+ * Each configured platform's last completed step's checks and its bookmakers' rows (at most `perPlatform`,
+ * frozen first, then the oldest newest price), in one statement: one index look-up per platform for the step,
+ * and the small bookmaker_quality table for the rest.
+ */
+export function selectPlatformQuality(orm: Orm, platforms: readonly string[], perPlatform: number) {
+  return boundRows<{
+    platform: string;
+    run_id: string | null;
+    markets_checked: number | null;
+    implausible_markets: number | null;
+    outlier_prices: number | null;
+    coverage_drops: string[] | null;
+    bookmakers: BookmakerQualityRow[];
+    bookmakers_total: number;
+  }>(
+    orm,
+    `select p.platform, last.run_id, last.markets_checked, last.implausible_markets, last.outlier_prices, last.coverage_drops,
+       coalesce((select json_agg(json_build_object('bookmaker', q.bookmaker, 'frozen', q.frozen, 'last_price_at', q.updated_at) order by q.frozen desc, q.updated_at, q.bookmaker)
+                 from (select * from bookmaker_quality q where q.platform = p.platform order by q.frozen desc, q.updated_at, q.bookmaker limit ?) q), '[]'::json) as bookmakers,
+       (select count(*) from bookmaker_quality q where q.platform = p.platform)::int as bookmakers_total
+     from unnest(?::text[]) as p(platform)
+     left join lateral (
+       select ps.run_id, ps.markets_checked, ps.implausible_markets, ps.outlier_prices, ps.coverage_drops from platform_steps ps
+       where ps.platform = p.platform and ps.status = 'completed' and ps.finished_at is not null
+       order by ps.finished_at desc limit 1
+     ) last on true`,
+    [perPlatform, sqlArray(platforms)],
+  );
+}
+
+/** Retention: the rows of bookmakers no step has written a price of for over `retentionDays` days (their prices are gone too). */
+export function deleteBookmakersWithoutPrices(orm: Orm, retentionDays: number): Promise<number> {
+  return boundRowCount(orm, `delete from bookmaker_quality where updated_at < now() - make_interval(days => ?)`, [retentionDays]);
 }

@@ -127,3 +127,13 @@ export function selectLastSuccessfulSteps(orm: Orm, platforms: readonly string[]
     [sqlArray(platforms)],
   );
 }
+
+/** Each completed step's outlier count (runs/reportOutliers.ts), for every platform counted, in one statement. */
+export async function recordRunOutliers(orm: Orm, runId: number, counts: Record<string, number>): Promise<void> {
+  await boundStatement(
+    orm,
+    `update platform_steps ps set outlier_prices = v.value::int from jsonb_each_text(?::jsonb) v
+     where ps.run_id = ? and ps.platform = v.key and ps.status = 'completed'`,
+    [JSON.stringify(counts), runId],
+  );
+}

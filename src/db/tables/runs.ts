@@ -106,6 +106,8 @@ export interface StepRow {
   implausible_examples: ImplausibleMarketExample[] | null;
   frozen_bookmakers: string[] | null;
   coverage_drops: string[] | null;
+  outlier_prices: number | null;
+  replica: string | null;
   captured: boolean;
 }
 
@@ -136,7 +138,7 @@ const selectRuns = ({ steps = false } = {}) => `
                'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'reason', ps.reason, 'volume_drop', ps.volume_drop,
                'expected_events', ps.expected_events, 'markets_checked', ps.markets_checked,
                'implausible_markets', ps.implausible_markets, 'implausible_examples', ps.implausible_examples,
-               'frozen_bookmakers', ps.frozen_bookmakers, 'coverage_drops', ps.coverage_drops,
+               'frozen_bookmakers', ps.frozen_bookmakers, 'coverage_drops', ps.coverage_drops, 'outlier_prices', ps.outlier_prices, 'replica', ps.replica,
                'captured', exists (select 1 from step_captures sc where sc.run_id = ps.run_id and sc.platform = ps.platform))
              order by array_position(r.platforms, ps.platform), ps.platform), '[]'::json) as steps
            from platform_steps ps where ps.run_id = r.id

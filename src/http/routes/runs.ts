@@ -51,6 +51,8 @@ export interface RunRoutesDeps {
   runs: RunReadModel;
   events: EventLog;
   startRun(request: StartRunRequest): Promise<RunDetail>;
+  /** Ends an active run `cancelled` (compare-and-set); null when it had already ended. */
+  cancelRun(id: number): Promise<RunDetail | null>;
   sse: SseDeps;
 }
 
@@ -67,6 +69,18 @@ const startRunRoute = createRoute({
       409: ['run_active', 'already_retried'],
       503: ['not_owning_runs'],
     }),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: 'post',
+  path: '/{id}/cancel',
+  summary: "Cancel an active run, from any replica: status cancelled, its pending steps skipped, its running steps stopped on the replica running them once run.finished reaches it (at the latest at its next heartbeat)",
+  security: OPERATOR_ONLY,
+  request: { params: runParam },
+  responses: {
+    200: { description: 'The run (RunDetail), cancelled' },
+    ...errorResponses(USES_DATABASE, MUTATING, { 400: ['invalid_request'], 404: ['not_found'], 409: ['run_finished'] }),
   },
 });
 
@@ -135,7 +149,7 @@ const screenshotRoute = createRoute({
   },
 });
 
-export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) {
+export function createRunRoutes({ runs, events, startRun, cancelRun, sse }: RunRoutesDeps) {
   const app = validatedRoutes();
   openapiWithJsonBody(app, startRunRoute, async (c) => {
     const body = c.req.valid('json');
@@ -149,6 +163,14 @@ export function createRunRoutes({ runs, events, startRun, sse }: RunRoutesDeps) 
     return c.json(run, 202);
   });
   return app
+    .openapi(cancelRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const cancelled = await cancelRun(id);
+      if (cancelled) return c.json(cancelled, 200);
+      const run = await runs.summaryOf(id);
+      if (!run) throw notFound(`run ${id}`);
+      throw new AppError('run_finished', 409, `run ${id} already ended ${run.status}: only a pending or running run can be cancelled`, { status: run.status });
+    })
     .openapi(listRoute, async (c) => {
       const query = c.req.valid('query');
       let beforeId: number | undefined;

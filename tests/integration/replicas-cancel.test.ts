@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunDetail } from '../../src/shared/contract.js';
+import { slowFeeds, startReplica, startRunOn, waitForRunStatus, type Replica } from '../helpers/replicaCluster.js';
+import { MetricsSnapshot } from '../helpers/metrics.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/**
+ * A run scraped by replica A, cancelled through replica B (which runs none of it), as a load balancer would
+ * route the operator's request: B ends it at once; A stops its platforms as soon as B's run.finished reaches
+ * its bus (its heartbeat, every HEARTBEAT_INTERVAL_MS = 5 s, is the backstop). Runs of ~15 s (30 pages of
+ * 500 ms): the platforms are still in flight whichever way A learns of it.
+ */
+let db: TestDatabase;
+let a: Replica;
+let b: Replica;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const env = { SIM_FEEDS: slowFeeds(500, 30, 2) };
+  a = await startReplica('A', db.url, env);
+  b = await startReplica('B', db.url, env);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([a, b].filter(Boolean).map((replica) => replica.stop('SIGKILL')));
+  await db?.drop();
+});
+
+describe('cancel across replicas', () => {
+  it("a run on A cancelled through B: cancelled at once, A stops every platform from B's run.finished, well before its next heartbeat, one run.finished", async () => {
+    const run = await startRunOn(a);
+    await waitFor(async () => ((await (await b.api(`/api/runs/${run.id}`)).json()) as RunDetail).steps.every((step) => step.status === 'running') ? true : undefined, {
+      what: 'every platform in flight on A',
+    });
+    const cancelledAt = Date.now();
+    const response = await b.api(`/api/runs/${run.id}/cancel`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    const cancelled = (await response.json()) as RunDetail;
+    expect(cancelled.status).toBe('cancelled');
+    // Every step was scraped by A, and says so.
+    for (const step of cancelled.steps) expect(step, step.platform).toMatchObject({ status: 'failed', error: 'stopped: the run was cancelled', reason: null, replica: a.ownerId });
+    expect((await waitForRunStatus(a, run.id, ['cancelled'], 2_000)).status).toBe('cancelled');
+
+    // A learns of it from B's run.finished on its bus and stops every platform it was scraping.
+    const stopping = await waitFor(() => a.logs.find((line) => line.run_id === run.id && line.msg === 'run was ended elsewhere; stopping its runner'), { timeoutMs: 10_000, what: "A's runner stopping" });
+    const stoppedMs = (typeof stopping.time === 'number' ? stopping.time : Date.parse(String(stopping.time))) - cancelledAt;
+    expect(Number.isFinite(stoppedMs)).toBe(true);
+    expect(stopping.learned_from).toBe('run.finished');
+    // ~50 ms on an idle machine; a loaded CI machine once took 1.1 s (the learned_from above already tells
+    // the bus from the heartbeat): well inside half a heartbeat.
+    expect(stoppedMs).toBeLessThan(2_500);
+    await waitFor(() => (a.logs.filter((line) => line.run_id === run.id && line.msg === 'platform scrape stopped: its run had already ended' && line.outcome === 'aborted').length === run.platforms.length ? true : undefined), {
+      timeoutMs: 5_000,
+      what: "every platform's scrape on A aborted",
+    });
+    // B, whose compare-and-set won, logged, counted and published the end; A did neither.
+    expect(b.logs.find((line) => line.run_id === run.id && line.actor === 'operator')).toMatchObject({ msg: 'run cancelled', status: 'cancelled' });
+    expect((await MetricsSnapshot.scrape(`${b.url}/metrics`)).value('oddswatch_runs_total', { trigger: 'api', status: 'cancelled' })).toBe(1);
+    expect((await MetricsSnapshot.scrape(`${a.url}/metrics`)).value('oddswatch_runs_total', { trigger: 'api', status: 'cancelled' })).toBe(0);
+    const finished = await db.query<{ n: number }>(`select count(*)::int as n from run_events where run_id = $1 and type = 'run.finished'`, [run.id]);
+    expect(finished[0]!.n).toBe(1);
+    console.info(`[replicas] cancel through B: A stopped its platforms ${stoppedMs} ms later (from B's run.finished; heartbeat every 5000 ms)`);
+
+    // Either replica can start the next run at once.
+    const next = await startRunOn(b, { platforms: ['redfox'] });
+    expect(next.status).toMatch(/pending|running/);
+  }, 60_000);
+});
