@@ -142,31 +142,51 @@ describe('the browser kind in Chromium', () => {
     expect(pages).toHaveLength(1);
   });
 
-  it('capture mode: captureLast ends the step at the last page, before the quiet wait; captureQuietMs sets the wait', async () => {
-    // Pages 1 and 2 back to back, then page 3 700 ms later: past the default quiet wait (500 ms), within a 3 s one.
-    const paged = await site({
-      '/': `<!doctype html><html><body><script>
-        fetch('/api/prematch?page=1').then(() => fetch('/api/prematch?page=2')).then(() => setTimeout(() => fetch('/api/prematch?page=3'), 700));
-      </script></body></html>`,
-      '/api/prematch': (request, response) => {
-        const page = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('page'));
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ last: page === 2, ...JSON.parse(apiPage(page)) }));
-      },
+  describe('a page that pauses between its pages', () => {
+    // Page 1; 900 ms later page 2, then page 3 at once; 700 ms later page 4. The API marks page 3 the last.
+    let paged: Site;
+    const entry = (extra: Record<string, unknown>) => ({ name: 'paged', kind: 'browser', url: `${paged.origin}/`, capture: '/api/prematch', select: SELECT, ...extra });
+    const firstKeys = (result: Scrape) => result.pages.map((page) => page[0]!.eventKey);
+    beforeAll(async () => {
+      paged = await site({
+        '/': `<!doctype html><html><body><script>
+          const page = (n) => fetch('/api/prematch?page=' + n);
+          const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+          page(1).then(() => pause(900)).then(() => page(2)).then(() => page(3)).then(() => pause(700)).then(() => page(4));
+        </script></body></html>`,
+        '/api/prematch': (request, response) => {
+          const page = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('page'));
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ last: page === 3, ...JSON.parse(apiPage(page)) }));
+        },
+      });
     });
-    try {
-      const entry = { name: 'paged', kind: 'browser', url: `${paged.origin}/`, capture: '/api/prematch', select: SELECT, captureQuietMs: 3_000 };
-      // The long quiet wait would read page 3; captureLast ends the step at page 2 instead.
-      const withLast = await scrape(browsers, { ...entry, captureLast: 'last' });
-      expect(withLast.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1']);
-      // Without it (or while it is never true) the quiet wait still reads what the page fetches after a pause.
-      const without = await scrape(browsers, { ...entry, captureLast: 'false' });
-      expect(without.pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1', 'e3-1']);
-      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureLast: 'last' }, 1_000, {})).toThrow(/captureLast: goes with capture/);
-      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureQuietMs: 1_000 }, 1_000, {})).toThrow(/captureQuietMs: goes with capture/);
-      expect(() => parsePlatformEntry({ ...entry, captureQuietMs: 50 }, 1_000, {})).toThrow(/captureQuietMs/);
-    } finally {
+    afterAll(async () => {
       await paged.close();
-    }
+    });
+
+    it('captureLast: waits out the pause (past the quiet wait) and ends the step at the last page, before page 4', async () => {
+      expect(firstKeys(await scrape(browsers, entry({ captureLast: 'last' })))).toEqual(['e1-1', 'e2-1', 'e3-1']);
+    });
+
+    it('captureLast that never holds: the page asking for nothing more for waitTimeoutMs fails the step layout, its pages read', async () => {
+      const pages: ScrapedSelection[][] = [];
+      const adapter = createAdapter(parsePlatformEntry(entry({ captureLast: 'false', waitTimeoutMs: 2_000 }), 20_000, {}), browsers);
+      const failed = await platformFailure(adapter.scrape(AbortSignal.timeout(20_000), async (progress) => void pages.push(progress.batch), IGNORE_OBSERVATIONS));
+      expect(failed.reason).toBe('layout');
+      expect(failed.message).toMatch(/asked for nothing more within 2000 ms .* after 4 captured responses, none of them the last \(captureLast\)/);
+      expect(pages.map((page) => page[0]!.eventKey)).toEqual(['e1-1', 'e2-1', 'e3-1', 'e4-1']);
+    });
+
+    it('without captureLast, captureQuietMs sets the quiet wait: 3 s reads every page', async () => {
+      expect(firstKeys(await scrape(browsers, entry({ captureQuietMs: 3_000 })))).toEqual(['e1-1', 'e2-1', 'e3-1', 'e4-1']);
+    });
+
+    it('refuses captureLast and captureQuietMs where they do not apply', () => {
+      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureLast: 'last' }, 1_000, {})).toThrow(/captureLast: goes with capture/);
+      expect(() => parsePlatformEntry({ name: 'x', kind: 'browser', url: `${paged.origin}/`, dom: DOM, captureQuietMs: 1_000 }, 1_000, {})).toThrow(/captureQuietMs: goes with capture, without captureLast/);
+      expect(() => parsePlatformEntry(entry({ captureLast: 'last', captureQuietMs: 1_000 }), 1_000, {})).toThrow(/captureQuietMs: goes with capture, without captureLast/);
+      expect(() => parsePlatformEntry(entry({ captureQuietMs: 50 }), 1_000, {})).toThrow(/captureQuietMs/);
+    });
   });
 
   it('dom mode: reads the rendered page once the selector is there', async () => {

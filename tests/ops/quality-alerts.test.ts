@@ -87,13 +87,19 @@ describe('data quality, from the step to a firing alert', () => {
     expect(platforms.filter((name) => server.platforms.simulated!.knobs.get(name)?.kind === 'browser').length).toBeGreaterThanOrEqual(2);
     let events = 0;
     let flagged = 0;
+    const flags: string[] = [];
     for (let index = 0; index < 20; index += 1) {
       const run = await judgedRun(platforms);
       expect(run.status).toBe('completed');
-      for (const step of run.steps) flagged += (step.implausibleMarkets ?? 0) + (step.frozenBookmakers?.length ?? 0) + (step.coverageDrops?.length ?? 0) + (step.outlierPrices ?? 0);
+      for (const step of run.steps) {
+        const counts = { implausibleMarkets: step.implausibleMarkets ?? 0, frozenBookmakers: step.frozenBookmakers?.length ?? 0, coverageDrops: step.coverageDrops?.length ?? 0, outlierPrices: step.outlierPrices ?? 0 };
+        const stepFlags = Object.values(counts).reduce((sum, count) => sum + count, 0);
+        flagged += stepFlags;
+        if (stepFlags > 0) flags.push(`run ${index + 1} ${step.platform} (${step.eventsFound} sporting events): ${JSON.stringify({ ...counts, frozen: step.frozenBookmakers, drops: step.coverageDrops })}`);
+      }
       events += run.steps.find((step) => step.platform === 'redfox')!.eventsFound;
     }
-    expect(flagged).toBe(0);
+    expect(flagged, flags.join('\n')).toBe(0);
     const frozen = await metric('oddswatch_bookmaker_frozen');
     expect(Object.keys(frozen).length).toBeGreaterThanOrEqual(platforms.length);
     expect(Object.values(frozen).every((value) => value === 0)).toBe(true);

@@ -21,8 +21,8 @@ import type { BrowserPool } from './browserPool.js';
 /**
  * The `browser` kind (docs/kinds/browser.md): a page opened in the replica's Chromium (browserPool.ts),
  * read one of two ways. `capture`: the JSON responses whose URL matches, each mapped by `select` as a
- * `json` platform's response is, in the order they arrive, until `captureLast` says one was the last, or else
- * until none is in flight and none has come for a quiet wait (`captureQuietMs`, 500 ms by default).
+ * `json` platform's response is, in the order they arrive, until `captureLast` says one was the last, or
+ * without it, until none is in flight and none has come for a quiet wait (`captureQuietMs`, 500 ms by default).
  * `dom`: once `dom.waitFor` is on the page, the rendered DOM read with the `html` kind's rows.
  * A wait that runs out is `layout` (the page no longer shows what the entry expects), unless the page is a
  * challenge page (`blocked`); the page as it was then is kept with the failure (PageCapture).
@@ -33,10 +33,10 @@ import type { BrowserPool } from './browserPool.js';
 type BrowserPlatform = Extract<PlatformEntry, { kind: 'browser' }>;
 
 /**
- * Once this long has passed with no matching request in flight and no new captured response, the page is
- * read (unless `captureLast` said so sooner; `captureQuietMs` overrides it): a page that fetches page after
- * page sends the next request within its own script's time of the previous answer, which on a loaded
- * machine can be a few hundred ms.
+ * Without `captureLast`, once this long has passed with no matching request in flight and no new captured
+ * response, the page is read (`captureQuietMs` overrides it): a page that fetches page after page sends the
+ * next request within its own script's time of the previous answer, which on a loaded machine can be a few
+ * hundred ms, and then more than this: an entry whose API says which page is the last should say so.
  */
 const CAPTURE_QUIET_MS = 500;
 /** How much longer than the platform's timeout a navigation may take before Playwright ends it itself. */
@@ -287,8 +287,9 @@ class BrowserStep {
 
   /**
    * Capture mode: waits for the first captured response, then reads until no request matching `capture` is
-   * in flight and either `captureLast` held on one or none has answered for the quiet wait. A matching request
-   * the page sent that goes unanswered for `waitTimeoutMs` is `timeout` (the API is slow), not `layout` (the page asked for nothing).
+   * in flight and, with `captureLast`, it held on one (no next request for `waitTimeoutMs` is `layout`), or
+   * without it, none has answered for the quiet wait. A matching request the page sent that goes unanswered
+   * for `waitTimeoutMs` is `timeout` (the API is slow), not `layout` (the page asked for nothing).
    */
   private async readCaptured(): Promise<void> {
     const deadline = Date.now() + this.entry.waitTimeoutMs;
@@ -308,6 +309,12 @@ class BrowserStep {
         continue;
       }
       if (this.complete) break;
+      if (this.parts.last !== undefined) {
+        // The entry says which response is the last: a pause before the next page is waited out, and a page
+        // that stops asking before its last is a failure, never a silently short step.
+        if (!(await this.nextChange(this.entry.waitTimeoutMs)) && this.pending === 0 && !this.complete) throw this.stoppedBeforeLast();
+        continue;
+      }
       const quiet = this.lastCapturedAt + (this.entry.captureQuietMs ?? CAPTURE_QUIET_MS) - Date.now();
       if (quiet <= 0) break;
       await this.nextChange(quiet);
@@ -315,6 +322,10 @@ class BrowserStep {
     if (this.crashed) throw new PlatformError('browser', 'the page crashed');
     await this.reading;
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  private stoppedBeforeLast(): PlatformError {
+    return new PlatformError('layout', `the page asked for nothing more within ${this.entry.waitTimeoutMs} ms (waitTimeoutMs) after ${this.captured} captured responses, none of them the last (captureLast)`);
   }
 
   private unanswered(): PlatformError {

@@ -60,11 +60,11 @@ export const browserEntry = z
     select: expression.optional(),
     /**
      * Capture mode, optional: JSONata on each captured response, true on the last one the page fetches (its
-     * "no next page"). The page is then read at once instead of after the quiet wait, which stays the
-     * fallback while it does not say so.
+     * "no next page"). The step then reads until it holds, ending there at once: no quiet wait, and a page
+     * that asks for nothing more for `waitTimeoutMs` before it holds fails the step (`layout`).
      */
     captureLast: expression.optional(),
-    /** Capture mode, optional: how long after the last captured response, with none in flight, the page counts as read (default 500 ms; a page that pauses longer between its requests needs more). */
+    /** Capture mode without `captureLast`: how long after the last captured response, with none in flight, the page counts as read (default 500 ms; a page that pauses longer between its requests needs more). */
     captureQuietMs: z.number().int().min(100).max(10_000).optional(),
     /** DOM mode: the element that says the odds are rendered, then the `html` kind's rows. */
     dom: z.object({ waitFor: css, rows: htmlRows }).strict().optional(),
@@ -79,5 +79,5 @@ export const browserEntry = z
   .refine((entry) => (entry.capture === undefined) !== (entry.dom === undefined), { error: 'needs capture (with select) or dom, not both' })
   .refine((entry) => (entry.capture === undefined) === (entry.select === undefined), { path: ['select'], error: 'goes with capture, and capture needs it' })
   .refine((entry) => entry.captureLast === undefined || entry.capture !== undefined, { path: ['captureLast'], error: 'goes with capture' })
-  .refine((entry) => entry.captureQuietMs === undefined || entry.capture !== undefined, { path: ['captureQuietMs'], error: 'goes with capture' });
+  .refine((entry) => entry.captureQuietMs === undefined || (entry.capture !== undefined && entry.captureLast === undefined), { path: ['captureQuietMs'], error: 'goes with capture, without captureLast' });
 export type BrowserEntry = z.infer<typeof browserEntry>;
