@@ -34,6 +34,7 @@ afterAll(async () => {
 });
 
 const TERMINAL = ['completed', 'partial', 'failed', 'connection_failed'] as const;
+
 const dbEventIds = async (runId: number) =>
   (await db.query<{ id: string; type: string }>('select id, type from run_events where run_id = $1 order by id', [runId])).map((row) => ({ id: Number(row.id), type: row.type }));
 const runIdsOf = (events: ReceivedEvent[], runId: number) => events.filter((event) => event.data.runId === runId).map((event) => Number(event.id));
@@ -146,6 +147,7 @@ describe('three replicas, more', () => {
     }, { what: 'exactly one leader' });
     const leader = replicas[gauges.indexOf(1)]!;
     const rest = replicas.filter((replica) => replica !== leader);
+    const patchedAt = new Date();
     const patched = await rest[0]!.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 10 } });
     expect(patched.status).toBe(200);
     const scheduledBy = async (ownerId: string | undefined, after: Date) =>
@@ -171,6 +173,24 @@ describe('three replicas, more', () => {
     expect(after.owner_id).not.toBe(leader.ownerId);
     expect(rest.map((replica) => replica.ownerId)).toContain(after.owner_id);
     await waitForRunStatus(rest[0]!, Number(after.id), [...TERMINAL]);
+    // One tick at a time across three replicas: since the interval became 10 s, every tick of the scrape job,
+    // whichever replica made it (a scheduled run, or a skip because a run was still active), came 10 s after
+    // the one before; two replicas ticking one interval would show as two ticks close together.
+    const scheduled = await db.query<{ owner_id: string; created_at: Date }>(`select owner_id, created_at from runs where trigger = 'scheduled' and created_at > $1 order by id`, [patchedAt]);
+    const byOwner = new Map(replicas.map((replica) => [replica.ownerId, replica.name]));
+    const ticks = [
+      ...scheduled.map((run) => ({ replica: byOwner.get(run.owner_id) ?? run.owner_id, at: run.created_at.getTime(), what: 'run' })),
+      ...replicas.flatMap((replica) =>
+        replica.logs.filter((line) => line.msg === 'scrape skipped: a run is active' && line.by === 'schedule').map((line) => ({ replica: replica.name, at: new Date(String(line.time)).getTime(), what: 'skipped' })),
+      ),
+    ]
+      .filter((tick) => tick.at > patchedAt.getTime())
+      .sort((x, y) => x.at - y.at);
+    const gapsMs = ticks.slice(1).map((tick, index) => tick.at - ticks[index]!.at);
+    const described = ticks.map((tick, index) => `${tick.replica} ${tick.what}${index ? ` +${gapsMs[index - 1]} ms` : ''}`).join(', ');
+    expect(ticks.filter((tick) => tick.at < killedAt.getTime()).every((tick) => tick.replica === leader.name), described).toBe(true);
+    for (const gapMs of gapsMs) expect(gapMs, described).toBeGreaterThan(9_000);
+    console.info(`[replicas-more] scrape job ticks since the interval became 10 s: ${described}`);
     console.info(`[replicas-more] leader ${leader.name} killed: new leader in ${takeoverMs} ms (LEADER_RETRY_MS 300); its first scheduled scrape ${tickMs} ms after the kill (interval 10 s, previous tick ${killedAt.getTime() - new Date(beforeKill.created_at).getTime()} ms before the kill)`);
     expect(takeoverMs).toBeLessThan(5_000);
     expect(tickMs).toBeLessThan(10_000 + 5_000);
