@@ -296,7 +296,13 @@ describe('API fuzzing', () => {
   });
 
   it(`answers ${INTEGER_RUNS} requests at the integer edges of every parameter without a 5xx (seed printed on failure)`, async () => {
-    // Slowed so that it runs throughout (ended in afterAll); the broad fuzz may have left a run of its own going.
+    // A run the broad fuzz left going ends first, at its usual speed: slowed, its luckyowl step would hold it
+    // (and keep this test from starting its own) until the platform timeout.
+    await waitFor(async () => {
+      const active = (await (await server.api('/api/runs?status=pending,running')).json()) as { items: unknown[] };
+      return active.items.length === 0;
+    }, { timeoutMs: 60_000, intervalMs: 200, what: 'the broad fuzz\'s runs to end' });
+    // Slowed so that it runs throughout (ended in afterAll).
     server.platforms.simulated!.set('luckyowl', { latencyMs: 5_000, pages: 1_000 });
     const running = await waitFor(async () => {
       const answer = await server.api('/api/runs', { method: 'POST', json: { platforms: ['luckyowl'] } });
