@@ -34,7 +34,6 @@ afterAll(async () => {
 });
 
 const TERMINAL = ['completed', 'partial', 'failed', 'connection_failed'] as const;
-
 const dbEventIds = async (runId: number) =>
   (await db.query<{ id: string; type: string }>('select id, type from run_events where run_id = $1 order by id', [runId])).map((row) => ({ id: Number(row.id), type: row.type }));
 const runIdsOf = (events: ReceivedEvent[], runId: number) => events.filter((event) => event.data.runId === runId).map((event) => Number(event.id));
@@ -150,13 +149,12 @@ describe('three replicas, more', () => {
     const patchedAt = new Date();
     const patched = await rest[0]!.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 10 } });
     expect(patched.status).toBe(200);
-    const scheduledBy = async (ownerId: string | undefined, after: Date) =>
-      (
-        await db.query<{ id: string; owner_id: string; created_at: Date }>(
-          `select id, owner_id, created_at from runs where trigger = 'scheduled' and created_at > $1 ${ownerId ? 'and owner_id = $2' : ''} order by id`,
-          ownerId ? [after, ownerId] : [after],
-        )
-      )[0];
+    const scheduledSince = (after: Date, ownerId?: string) =>
+      db.query<{ id: string; owner_id: string; created_at: Date }>(
+        `select id, owner_id, created_at from runs where trigger = 'scheduled' and created_at > $1 ${ownerId ? 'and owner_id = $2' : ''} order by id`,
+        ownerId ? [after, ownerId] : [after],
+      );
+    const scheduledBy = async (ownerId: string | undefined, after: Date) => (await scheduledSince(after, ownerId))[0];
     // The leader ticks first (proves the job is armed at 10 s); let that run finish before the kill.
     const beforeKill = await waitFor(() => scheduledBy(leader.ownerId, new Date(0)), { timeoutMs: 25_000, intervalMs: 100, what: 'a scheduled run by the leader' });
     await waitForRunStatus(rest[0]!, Number(beforeKill.id), [...TERMINAL]);
@@ -176,7 +174,7 @@ describe('three replicas, more', () => {
     // One tick at a time across three replicas: since the interval became 10 s, every tick of the scrape job,
     // whichever replica made it (a scheduled run, or a skip because a run was still active), came 10 s after
     // the one before; two replicas ticking one interval would show as two ticks close together.
-    const scheduled = await db.query<{ owner_id: string; created_at: Date }>(`select owner_id, created_at from runs where trigger = 'scheduled' and created_at > $1 order by id`, [patchedAt]);
+    const scheduled = await scheduledSince(patchedAt);
     const byOwner = new Map(replicas.map((replica) => [replica.ownerId, replica.name]));
     const ticks = [
       ...scheduled.map((run) => ({ replica: byOwner.get(run.owner_id) ?? run.owner_id, at: run.created_at.getTime(), what: 'run' })),
