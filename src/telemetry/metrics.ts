@@ -16,7 +16,7 @@ export type SseDisconnectReason = (typeof SSE_DISCONNECT_REASONS)[number];
 /**
  * Why a replica's browser was closed and started anew: `crash` (it died or disconnected), `pages` (recycled
  * after BROWSER_RECYCLE_PAGES pages), `memory` (recycled past BROWSER_MAX_MEMORY_MB), `unresponsive` (a page
- * it could not close in time: a script in an endless loop).
+ * it could not open or close in time: an overloaded or hung browser).
  */
 export const BROWSER_RESTART_CAUSES = ['crash', 'pages', 'memory', 'unresponsive'] as const;
 export type BrowserRestartCause = (typeof BROWSER_RESTART_CAUSES)[number];

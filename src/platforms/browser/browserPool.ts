@@ -12,8 +12,10 @@ import { PlatformError } from '../adapter.js';
  * this process (in-memory state owned by this process alone; another replica has its own). Each step gets
  * a context of its own (no cookies or storage shared between platforms) with one page, at most `maxPages`
  * at once, the rest queued in order. The browser is recycled after `recyclePages` pages or past
- * `maxMemoryBytes`, restarted after a crash, and killed when a page cannot be closed in time.
- * A step whose browser crashed under it fails `browser`; it is not retried on the next one: a page that
+ * `maxMemoryBytes`, restarted after a crash, and retired as unresponsive when a context cannot be opened or
+ * closed in time: new pages go to a new browser at once, the old one is shut once the pages still open on
+ * it end (each is bounded by its step's timeout), so one hostile page never takes the other platforms'
+ * pages down with it. A step whose browser crashed or was shut under it fails `browser`; it is not retried on the next one: a page that
  * crashed the browser (one that allocates until it dies) would crash it again and take the other
  * platforms' pages with it, and the next run tries again anyway.
  * Chromium is launched over a pipe: it exits when this process dies, even by SIGKILL (tests/faults).
@@ -33,7 +35,7 @@ export interface PageOptions {
   context?: BrowserContextOptions;
 }
 
-/** Longest a context may take to open or to close before its browser is killed as unresponsive. */
+/** Longest a context may take to open or to close before its browser is retired as unresponsive. */
 const CONTEXT_TIMEOUT_MS = 5_000;
 /** How often the browser's memory is sampled while it runs. */
 const MEMORY_SAMPLE_MS = 5_000;
@@ -104,6 +106,8 @@ interface Launched {
   retiring: boolean;
   /** Set when it went away without being asked to. */
   crashed: boolean;
+  /** Set once it is being shut: a page still on it fails `browser`, whatever Playwright's error says. */
+  shutting: boolean;
 }
 
 export class BrowserPool implements BrowserStateSource {
@@ -187,7 +191,7 @@ export class BrowserPool implements BrowserStateSource {
         outcome = 'completed';
         return result;
       } catch (error) {
-        if (!(error instanceof PlatformError) && (launched.crashed || !launched.browser.isConnected())) throw new PlatformError('browser', 'the browser crashed or was restarted under this step');
+        if (!(error instanceof PlatformError) && (launched.crashed || launched.shutting || !launched.browser.isConnected())) throw new PlatformError('browser', 'the browser crashed or was closed under this step');
         throw error;
       } finally {
         signal.removeEventListener('abort', closeOnAbort);
@@ -269,7 +273,7 @@ export class BrowserPool implements BrowserStateSource {
       this.options.logger.error({ err: error }, 'the browser could not start');
       throw new PlatformError('browser', `the browser could not start: ${firstLine}`);
     }
-    const launched: Launched = { browser, pages: 0, inUse: 0, retiring: false, crashed: false };
+    const launched: Launched = { browser, pages: 0, inUse: 0, retiring: false, crashed: false, shutting: false };
     this.launched.add(launched);
     browser.on('disconnected', () => {
       this.launched.delete(launched);
@@ -308,7 +312,7 @@ export class BrowserPool implements BrowserStateSource {
     }
   }
 
-  /** Closes a step's context; one that will not close in time takes its browser down with it (an endless loop holds the renderer). */
+  /** Closes a step's context; one that will not close in time retires its browser (an overloaded or hung browser). */
   private async closeContext(launched: Launched, context: BrowserContext | undefined): Promise<void> {
     if (!context || launched.crashed) return;
     let timer: NodeJS.Timeout | undefined;
@@ -329,13 +333,18 @@ export class BrowserPool implements BrowserStateSource {
     if (this.memory !== null && this.memory > this.options.maxMemoryBytes) this.retire(launched, 'memory');
   }
 
-  /** No new page goes to `launched`; it closes once its pages are done (at once when `unresponsive`). */
+  /**
+   * No new page goes to `launched`; it is shut once the pages open on it are done. An unresponsive one too:
+   * its hung context holds a renderer of its own, and the other steps' pages on it end by their timeouts.
+   */
   private retire(launched: Launched, cause: BrowserRestartCause): void {
     if (launched.retiring) return;
     launched.retiring = true;
     this.metrics?.browserRestarted(cause);
-    this.options.logger.info({ cause, pages: launched.pages }, 'browser recycled');
-    if (cause === 'unresponsive' || launched.inUse === 0) void this.shut(launched);
+    const log = { cause, pages: launched.pages, pages_in_use: launched.inUse };
+    if (cause === 'unresponsive') this.options.logger.warn(log, 'browser recycled');
+    else this.options.logger.info(log, 'browser recycled');
+    if (launched.inUse === 0) void this.shut(launched);
     else void this.whenIdle(launched).then(() => this.shut(launched));
   }
 
@@ -345,6 +354,7 @@ export class BrowserPool implements BrowserStateSource {
 
   private async shut(launched: Launched): Promise<void> {
     launched.retiring = true;
+    launched.shutting = true;
     this.launched.delete(launched);
     await launched.browser.close().catch(() => undefined);
   }
