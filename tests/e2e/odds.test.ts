@@ -242,9 +242,14 @@ describe('odds page', () => {
   it("greys a stale platform's prices, every bookmaker it brings, with their age once it has had no successful scrape for over three scrape intervals, as the API says", async () => {
     const patch = await server.api('/api/scheduler/jobs/scrape_all_platforms', { method: 'PATCH', json: { intervalSeconds: 10 } });
     expect(patch.status).toBe(200);
-    const lastSuccess = Date.now();
-    // Past three intervals (30 s), a run where redfox and oddsline fail: they are stale, the others have just succeeded.
-    await new Promise((resolve) => setTimeout(resolve, 31_000 - (Date.now() - lastSuccess)));
+    // Their last successful scrapes 31 s in the past (past three intervals, 30 s), as if the time had passed
+    // without a run, then a run where redfox and oddsline fail: they are stale, the others have just succeeded.
+    const moved = await server.db.query(
+      `update platform_steps set started_at = started_at - (finished_at - (now() - interval '31 seconds')), finished_at = now() - interval '31 seconds'
+       where platform = any($1) and finished_at > now() - interval '31 seconds' returning platform`,
+      [['redfox', 'oddsline']],
+    );
+    expect(new Set(moved.map((row) => row.platform))).toEqual(new Set(['redfox', 'oddsline']));
     setFeeds(server, { failureRate: 0 }, { redfox: { failureRate: 1 }, oddsline: { failureRate: 1 } });
     const response = await server.api('/api/runs', { method: 'POST', json: {} });
     await server.waitForRun(((await response.json()) as RunDetail).id, ['partial'], 30_000);
