@@ -187,6 +187,18 @@ describe('RunsTable: the platforms that failed in each row', () => {
     expect(run.platformsFailed).toBe(2);
   });
 
+  it('a step scraped again after its replica died starts over at its new attempt; a late event of the old attempt changes nothing', () => {
+    const run = toEntry(makeDetail({ id: 9 }));
+    applyRunEvent(run, ev.platformStarted({ id: 1, seq: 1, runId: 9, platform: 'alpha', replica: 'replica-a' }));
+    applyRunEvent(run, ev.progress({ id: 2, seq: 2, runId: 9, platform: 'alpha', eventsFound: 30 }));
+    applyRunEvent(run, ev.platformStarted({ id: 3, seq: 3, runId: 9, platform: 'alpha', attempt: 2, replica: 'replica-b' }));
+    expect(run.steps!.find((s) => s.platform === 'alpha')).toMatchObject({ status: 'running', attempt: 2, replica: 'replica-b', eventsFound: 0 });
+    applyRunEvent(run, ev.progress({ id: 4, seq: 4, runId: 9, platform: 'alpha', eventsFound: 12, attempt: 2 }));
+    applyRunEvent(run, ev.progress({ id: 5, seq: 5, runId: 9, platform: 'alpha', eventsFound: 40 }));
+    expect(run.steps!.find((s) => s.platform === 'alpha')).toMatchObject({ attempt: 2, eventsFound: 12 });
+    expect(run.eventsFound).toBe(12);
+  });
+
   it("a live row's step takes the reason of its platform.failed event (null from an event recorded before reasons)", () => {
     const run = toEntry(makeDetail({ id: 9 }));
     applyRunEvent(run, ev.failed({ id: 1, seq: 1, runId: 9, platform: 'charlie', platformsDone: 1, error: 'feed answered HTTP 429 on page 1', reason: 'rate_limited' }));

@@ -100,6 +100,24 @@ describe('RunTimeline', () => {
     spread.unmount();
   });
 
+  it('marks a step scraped again after its replica died with its attempt, on the row and in its tooltip', () => {
+    const run = makeDetail({
+      startedAt: START,
+      finishedAt: at(1000),
+      platforms: ['alpha', 'bravo'],
+      steps: [
+        makeStep('alpha', { status: 'completed', eventsFound: 3, startedAt: at(0), finishedAt: at(900), durationMs: 900, replica: 'aaaaaaaa-1', attempt: 1 }),
+        makeStep('bravo', { status: 'completed', eventsFound: 2, startedAt: at(400), finishedAt: at(950), durationMs: 550, replica: 'bbbbbbbb-2', attempt: 2 }),
+      ],
+    });
+    const w = mount(RunTimeline, { props: { run } });
+    expect(w.findAll('[data-testid="timeline-attempt"]').map((tag) => tag.text())).toEqual(['attempt 2']);
+    expect(w.findAll('[data-testid="timeline-row"]')[1]!.find('[data-testid="timeline-attempt"]').exists()).toBe(true);
+    expect(w.findAll('[data-testid="timeline-bar"]')[1]!.attributes('aria-label')).toContain('attempt 2: scraped again after the replica scraping it stopped');
+    expect(w.findAll('[data-testid="timeline-bar"]')[0]!.attributes('aria-label')).not.toContain('attempt');
+    w.unmount();
+  });
+
   it('a stale run is marked as stale; a completed run has no marker', () => {
     const stale = mount(RunTimeline, { props: { run: { ...lostRun, status: 'failed', failureReason: 'stale' } } });
     expect(stale.get('[data-testid="timeline-marker"]').text()).toContain('Stale');

@@ -16,7 +16,7 @@ import type { ReplicaPresence } from '../replicas/presence.js';
 import { ConnectionGuard } from '../runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from '../runs/detectStaleRuns.js';
 import { finishRun } from '../runs/finishRun.js';
-import { InFlightRuns } from '../runs/inFlightRuns.js';
+import { InFlightRuns, OwnershipLost } from '../runs/inFlightRuns.js';
 import { pruneRunEvents, type PrunedRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
 import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
 import { RunReadModel } from '../runs/runReadModel.js';
@@ -24,6 +24,7 @@ import { RunTransitions } from '../runs/runTransitions.js';
 import { PlatformLocks } from '../runs/platformLocks.js';
 import { ScrapePool } from '../runs/scrapePool.js';
 import { startRun, type StartRunDeps, type StartRunRequest } from '../runs/startRun.js';
+import { takeOverRun } from '../runs/takeOverRun.js';
 import { stopRuns } from '../runs/stopRuns.js';
 import { VolumeWatch } from '../runs/volumeDrop.js';
 import type { RunDetail } from '../shared/contract.js';
@@ -192,21 +193,31 @@ export class RunEngine {
     await this.wiring.locks.close();
   }
 
-  /** The liveness lock is lost and a survivor may fail our runs: stop owning them (runners stopped). */
+  /**
+   * The liveness lock is lost and a survivor may take our runs over: stop owning them (runners stopped, their
+   * steps left running for whoever takes the run over to scrape again).
+   */
   stopOwning(): void {
     for (const { runId } of this.inFlight.list()) {
       this.dropped.add(runId);
-      this.inFlight.abort(runId, 'this process lost its liveness lock');
+      this.inFlight.abort(runId, new OwnershipLost('this process lost its liveness lock'));
     }
   }
 
-  /** The lock is back: fail the runs stopped while it was lost. */
+  /**
+   * The lock is back: the runs stopped while it was lost and that no survivor took over meanwhile go on here,
+   * taken over as from a dead owner (their interrupted steps scraped again); one too old for that is failed.
+   */
   failStopped(): void {
     for (const runId of [...this.dropped]) {
       this.dropped.delete(runId);
-      void this.finish(runId, 'failed', 'interrupted', { actor: 'recovery', from: ['pending', 'running'], details: { cause: 'liveness lock lost' } }).catch(
-        (error: unknown) => this.wiring.logger.error({ err: error, run_id: runId }, 'cannot end a run stopped while the liveness lock was lost'),
-      );
+      const { ownerId, logger } = this.wiring;
+      void (async () => {
+        await this.inFlight.settled(runId);
+        if (await takeOverRun(this.wiring, runId, ownerId)) return;
+        // Only while still ours: a survivor may have taken it over while the lock was lost.
+        await this.finish(runId, 'failed', 'interrupted', { actor: 'recovery', owner: ownerId, from: ['pending', 'running'], details: { cause: 'liveness lock lost' } });
+      })().catch((error: unknown) => logger.error({ err: error, run_id: runId }, 'cannot resume or end a run stopped while the liveness lock was lost'));
     }
   }
 }

@@ -64,6 +64,8 @@ export const PlatformStep = defineEntity({
     durationMs: p.integer().nullable(),
     error: p.string().columnType('text').nullable(),
     reason: p.enum([...STEP_FAILURE_REASONS]).nullable(),
+    // 1, then one more each time the replica scraping the step died and another took its run over (src/runs/takeOverRun.ts).
+    attempt: p.integer().default(1),
     // Set when a step completes and its platform has enough previous successful scrapes (src/runs/volumeDrop.ts).
     expectedEvents: p.integer().nullable(),
     volumeDrop: p.boolean().nullable(),

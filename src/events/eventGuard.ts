@@ -8,11 +8,14 @@ import type { ImplausibleMarketExample, StepFailureReason } from '../shared/cont
  */
 export type EventGuard = StepStartedGuard | StepFinishedGuard;
 
-/** The step pending -> running (`platform.started`); no event when the run already ended the step. */
+/**
+ * The step pending -> running (`platform.started`); no event when the run already ended the step, or when
+ * `replica` no longer owns the run (another replica took it over: src/runs/takeOverRun.ts).
+ */
 export interface StepStartedGuard {
   kind: 'step.started';
   platform: string;
-  /** The replica scraping it (its owner id), stored on the step. */
+  /** The replica scraping it (its owner id), stored on the step; it must own the run. */
   replica: string;
 }
 
@@ -27,7 +30,8 @@ export interface VolumeCriteria {
 
 /**
  * The step running -> completed/failed (`platform.completed`/`platform.failed`), with its last odds;
- * no event when the run already ended the step (connection guard, watchdog, shutdown). The odds are
+ * no event when the run already ended the step (connection guard, watchdog, shutdown) or another replica
+ * took the run over (its attempt is then that replica's). The odds are
  * written even then, and such a step (`failed` by its run) keeps the count of sporting events whose odds
  * were stored. A completed step is also judged for a volume drop when `judge` is given (see
  * runs/volumeDrop.ts); the verdict is merged into the event as `volumeDrop` and `expectedEvents`.
@@ -35,6 +39,8 @@ export interface VolumeCriteria {
 export interface StepFinishedGuard {
   kind: 'step.finished';
   platform: string;
+  /** The replica that scraped it: the step ends only while it still owns the run. */
+  replica: string;
   outcome: 'completed' | 'failed';
   eventsFound: number;
   durationMs: number;
@@ -63,13 +69,16 @@ export function guardStatement(runId: number, guard: EventGuard): GuardStatement
   return guard.kind === 'step.started' ? stepStarted(runId, guard) : stepFinished(runId, guard);
 }
 
+/** Only the run's owner writes its steps: a replica whose run was taken over (takeOverRun.ts) changes nothing. */
+const OWNS_RUN = 'exists (select 1 from runs r where r.id = ? and r.owner_id = ?)';
+
 function stepStarted(runId: number, { platform, replica }: StepStartedGuard): GuardStatement {
   return {
     ctes: `guard as (
                update platform_steps set status = 'running', started_at = now(), replica = ?
-               where run_id = ? and platform = ? and status = 'pending' and exists (select 1 from lock) returning 1
+               where run_id = ? and platform = ? and status = 'pending' and ${OWNS_RUN} and exists (select 1 from lock) returning 1
              )`,
-    params: [replica, runId, platform],
+    params: [replica, runId, platform, runId, replica],
   };
 }
 
@@ -80,7 +89,7 @@ function stepStarted(runId: number, { platform, replica }: StepStartedGuard): Gu
  * 200-platform run was no slower than with the odds in a statement of their own). No deadlock: only this
  * platform's scrape writes its odds rows, so no holder of the lock waits on them.
  */
-function stepFinished(runId: number, { platform, outcome, eventsFound, durationMs, error, reason, odds, judge, markets }: StepFinishedGuard): GuardStatement {
+function stepFinished(runId: number, { platform, replica, outcome, eventsFound, durationMs, error, reason, odds, judge, markets }: StepFinishedGuard): GuardStatement {
   const upsert = odds.odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
   const judged = outcome === 'completed' && judge !== undefined;
   const usual = judged
@@ -100,12 +109,12 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
                ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
                             volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
                ${judged ? 'from usual' : ''}
-               where s.run_id = ? and s.platform = ? and s.status = 'running' and exists (select 1 from lock)
+               where s.run_id = ? and s.platform = ? and s.status = 'running' and ${OWNS_RUN} and exists (select 1 from lock)
                returning s.expected_events, s.volume_drop
              ),
              kept as (
                update platform_steps set events_found = ?
-               where run_id = ? and platform = ? and status = 'failed' and events_found < ?
+               where run_id = ? and platform = ? and status = 'failed' and events_found < ? and ${OWNS_RUN}
              )`,
     params: [
       ...(upsert?.params ?? []),
@@ -121,10 +130,14 @@ function stepFinished(runId: number, { platform, outcome, eventsFound, durationM
       ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
       runId,
       platform,
+      runId,
+      replica,
       eventsFound,
       runId,
       platform,
       eventsFound,
+      runId,
+      replica,
     ],
     ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
   };

@@ -21,6 +21,17 @@ export interface RunToExecute {
   id: number;
   trigger: RunTrigger;
   platforms: string[];
+  /** A run taken over from a dead replica (takeOverRun.ts): what its steps were when this replica took it. */
+  takenOver?: TakenOverSteps;
+}
+
+export interface TakenOverSteps {
+  /** The run was already running (its `run.started` is recorded): it is not started again. */
+  running: boolean;
+  /** Steps that had ended, with how; the others are scraped here. */
+  ended: ReadonlyMap<string, PlatformResult['outcome']>;
+  /** Each step's attempt (those scraped again are on their next one). */
+  attempts: ReadonlyMap<string, number>;
 }
 
 /**
@@ -41,18 +52,21 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
   /** The connection guard's end of the run, once it found the run lost. */
   const lost: { ending?: Promise<unknown> } = {};
   try {
-    if (!(await deps.transitions.markRunning(run.id))) {
-      log.info('run ended before it could start');
-      return await deps.reads.summaryOf(run.id);
+    if (!run.takenOver?.running) {
+      if (!(await deps.transitions.markRunning(run.id))) {
+        log.info('run ended before it could start');
+        return await deps.reads.summaryOf(run.id);
+      }
+      const started = await retryWrite(() => deps.reads.summaryOf(run.id));
+      await recordWithRetry(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
+      log.info({ platforms: run.platforms }, 'run started');
     }
-    const started = await retryWrite(() => deps.reads.summaryOf(run.id));
-    await recordWithRetry(deps, run.id, 'run.started', { runId: run.id, platformsDone: 0, platformsTotal: run.platforms.length, run: started! });
-    log.info({ platforms: run.platforms }, 'run started');
 
     heartbeat = startHeartbeat(deps, run.id, controller);
-    const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone: 0 };
-    /** Platforms whose scrape has returned, with how it ended. */
-    const ended = new Map<string, PlatformResult['outcome']>();
+    /** Platforms whose scrape has returned (or had ended before this replica took the run over), with how it ended. */
+    const ended = new Map<string, PlatformResult['outcome']>(run.takenOver?.ended);
+    const platformsDone = [...ended.values()].filter((outcome) => outcome !== 'not_started').length;
+    const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone, attempts: run.takenOver?.attempts };
     if (observed) {
       const runContext = context.active();
       deps.guard.track(run.id, {
@@ -82,7 +96,8 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
       ended.set(name, result.outcome);
       return result;
     };
-    const settled = await Promise.allSettled(run.platforms.map((name) => deps.scrapePool.run(name, () => scrape(name), controller.signal)));
+    const toScrape = run.platforms.filter((name) => !ended.has(name));
+    const settled = await Promise.allSettled(toScrape.map((name) => deps.scrapePool.run(name, () => scrape(name), controller.signal)));
     deps.guard.untrack(run.id);
     // The connection guard ended the run (or lost the race to another actor): its transition stands.
     if (lost.ending) {
@@ -91,7 +106,8 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     }
     const crashed = settled.find((result) => result.status === 'rejected');
     if (crashed) throw crashed.reason;
-    const results = settled.map((result) => (result as PromiseFulfilledResult<PlatformResult>).value);
+    const before = [...(run.takenOver?.ended ?? [])].map(([platform, outcome]): PlatformResult => ({ platform, outcome, eventsFound: 0 }));
+    const results = [...before, ...settled.map((result) => (result as PromiseFulfilledResult<PlatformResult>).value)];
 
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);
@@ -134,6 +150,7 @@ async function endLost(
   try {
     return await finishRun(deps, run.id, 'connection_failed', 'connection_lost', {
       actor: 'connection_guard',
+      owner: deps.ownerId,
       details: { platforms_done: done, platforms_not_done: notDone, unwatched_ms: unwatchedMs },
     });
   } catch (error) {
@@ -154,7 +171,7 @@ async function endAfterDatabaseLoss(deps: ExecuteRunDeps, runId: number, error: 
   trace.getActiveSpan()?.addEvent('run.database_lost', { error: error instanceof Error ? error.message.slice(0, 200) : String(error) });
   const budgetMs = Math.max(WRITE_RETRY_BUDGET_MS, deps.config.staleAfterMs);
   const ended = await retryWrite(
-    () => finishRun(deps, runId, 'failed', 'interrupted', { actor: 'runner', from: ['pending', 'running'], details: { cause: 'database_unreachable' } }),
+    () => finishRun(deps, runId, 'failed', 'interrupted', { actor: 'runner', owner: deps.ownerId, from: ['pending', 'running'], details: { cause: 'database_unreachable' } }),
     { budgetMs, anyError: true },
   );
   return ended ?? (await retryWrite(() => deps.reads.summaryOf(runId), { budgetMs, anyError: true }));
@@ -164,21 +181,22 @@ async function endAfterDatabaseLoss(deps: ExecuteRunDeps, runId: number, error: 
 function finishByResults(deps: ExecuteRunDeps, run: RunToExecute, results: PlatformResult[]) {
   const succeeded = results.filter((result) => result.outcome === 'completed').map((result) => result.platform);
   const failed = results.filter((result) => result.outcome !== 'completed' && result.outcome !== 'not_started').map((result) => result.platform);
-  if (failed.length === 0) return finishRun(deps, run.id, 'completed', null, { actor: 'runner' });
+  const actor = { actor: 'runner', owner: deps.ownerId };
+  if (failed.length === 0) return finishRun(deps, run.id, 'completed', null, actor);
   const details = { platforms_failed: failed };
-  if (succeeded.length === 0) return finishRun(deps, run.id, 'failed', 'all_platforms_failed', { actor: 'runner', details });
-  return finishRun(deps, run.id, 'partial', null, { actor: 'runner', details });
+  if (succeeded.length === 0) return finishRun(deps, run.id, 'failed', 'all_platforms_failed', { ...actor, details });
+  return finishRun(deps, run.id, 'partial', null, { ...actor, details });
 }
 
 /** Advances heartbeat_at while the run lives; a heartbeat that finds the run ended elsewhere stops the runner. */
 function startHeartbeat(deps: ExecuteRunDeps, runId: number, controller: AbortController): NodeJS.Timeout {
   const timer = setInterval(() => {
     deps.transitions
-      .heartbeat(runId)
+      .heartbeat(runId, deps.ownerId)
       .then((alive) => {
         if (!alive && !controller.signal.aborted) {
-          deps.logger.warn({ run_id: runId }, 'run was ended elsewhere; stopping its runner');
-          controller.abort(new Error('run ended elsewhere'));
+          deps.logger.warn({ run_id: runId }, 'run was ended or taken over elsewhere; stopping its runner');
+          controller.abort(new Error('run ended or taken over elsewhere'));
         }
       })
       .catch((error: unknown) => deps.logger.error({ run_id: runId, err: error }, 'heartbeat failed'));

@@ -25,6 +25,11 @@ export interface FinishOptions {
   from?: RunStatus[];
   /** Who ends the run, for the logs: runner, watchdog, recovery, shutdown. */
   actor: string;
+  /**
+   * Only while this replica owns the run: what its own runner and its shutdown end. A run another replica
+   * took over (takeOverRun.ts) is that replica's to end; the operator, the watchdog and the connection guard end any.
+   */
+  owner?: string;
   /** Extra log fields (platforms done/not done, unwatched time...). */
   details?: Record<string, unknown>;
 }
@@ -43,7 +48,7 @@ export async function finishRun(
   options: FinishOptions,
 ): Promise<RunDetail | null> {
   const log = deps.logger.child({ run_id: runId, actor: options.actor });
-  const won = await deps.transitions.finish(runId, status, reason, options.from ?? ['running']);
+  const won = await deps.transitions.finish(runId, status, reason, options.from ?? ['running'], options.owner);
   if (!won) {
     trace.getActiveSpan()?.addEvent('run.finish_lost', { actor: options.actor, wanted_status: status });
     log.info({ wanted_status: status, failure_reason: reason }, 'run already ended elsewhere: this transition lost the race and changed nothing');

@@ -1,4 +1,13 @@
 /**
+ * Why a runner was stopped when this process stopped owning its run (its liveness lock was lost): its steps
+ * are left running, for whichever replica takes the run over to scrape again (takeOverRun.ts).
+ */
+export class OwnershipLost extends Error {}
+
+/** Whether `signal` was aborted because this process stopped owning the run. */
+export const ownershipLost = (signal: AbortSignal): boolean => signal.aborted && signal.reason instanceof OwnershipLost;
+
+/**
  * The runs this process executes, by id: how to stop each and when it is done. The only owner of that
  * state: startRun registers a run, the entry leaves by itself when its runner is done, finishRun stops
  * a runner whose run it ended, and shutdown waits for them.
@@ -16,12 +25,20 @@ export class InFlightRuns {
     return this.runs.has(runId);
   }
 
-  /** Stops the runner of a run that was ended elsewhere; false (a no-op) for a run this process does not execute or already stopped. */
-  abort(runId: number, reason: string): boolean {
+  /**
+   * Stops the runner of a run that was ended elsewhere (or, with an OwnershipLost reason, that this process
+   * no longer owns); false (a no-op) for a run this process does not execute or already stopped.
+   */
+  abort(runId: number, reason: string | OwnershipLost): boolean {
     const run = this.runs.get(runId);
     if (!run || run.controller.signal.aborted) return false;
-    run.controller.abort(new Error(reason));
+    run.controller.abort(reason instanceof OwnershipLost ? reason : new Error(reason));
     return true;
+  }
+
+  /** Settles when this process's runner of `runId` is done (at once when it has none). */
+  async settled(runId: number): Promise<void> {
+    await this.runs.get(runId)?.done;
   }
 
   /** Ids and completion of every run in flight (shutdown). */

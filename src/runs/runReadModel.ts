@@ -108,6 +108,7 @@ function toStep(row: StepRow): PlatformStep {
     coverageDrops: row.coverage_drops,
     outlierPrices: row.outlier_prices,
     replica: row.replica,
+    attempt: row.attempt,
     captured: row.captured,
   };
 }

@@ -43,22 +43,23 @@ export class RunTransitions {
     return (await retryWrite(() => markRunRunning(this.orm, id), this.retry)) === 1;
   }
 
-  /** Advances the heartbeat; false when the run is no longer running (ended elsewhere). Not retried: the next beat is the retry. */
-  async heartbeat(id: number): Promise<boolean> {
-    return (await beatRunHeartbeat(this.orm, id)) === 1;
+  /** Advances the heartbeat; false when the run is no longer running (ended elsewhere) or `owner`'s (taken over). Not retried: the next beat is the retry. */
+  async heartbeat(id: number, owner: string): Promise<boolean> {
+    return (await beatRunHeartbeat(this.orm, id, owner)) === 1;
   }
 
   /**
    * Ends an active run by compare-and-set, in one statement; the steps still pending become `skipped` and
-   * those still running `failed` (their error: `stoppedStepMessage`). Returns false when the run was not in one of `from` (another actor won).
+   * those still running `failed` (their error: `stoppedStepMessage`). Returns false when the run was not in one of `from` (another actor won),
+   * or, with `owner`, when another replica owns it now (it took the run over).
    */
-  finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running']): Promise<boolean> {
+  finish(id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[] = ['running'], owner?: string): Promise<boolean> {
     const message = stoppedStepMessage(status, reason);
-    return retryWrite(() => finishRunWithSteps(this.orm, id, status, reason, from, message), this.retry);
+    return retryWrite(() => finishRunWithSteps(this.orm, id, status, reason, from, message, owner), this.retry);
   }
 
   /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-  async stepProgress(runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
-    await retryWrite(() => updateStepProgress(this.orm, runId, platform, eventsFound, odds), this.retry);
+  async stepProgress(runId: number, platform: string, eventsFound: number, odds: MatchedBatch, owner: string): Promise<void> {
+    await retryWrite(() => updateStepProgress(this.orm, runId, platform, eventsFound, odds, owner), this.retry);
   }
 }

@@ -11,6 +11,7 @@ import type { BookmakerFreshness } from '../liveState/bookmakerFreshness.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { EventGuard, EventLog } from '../events/index.js';
 import { retryWrite } from './databaseRetry.js';
+import { ownershipLost } from './inFlightRuns.js';
 import { keepPageCapture } from './keepPageCapture.js';
 import { recordIfWithRetry, recordWithRetry } from './recordWithRetry.js';
 import { OddsBuffer } from './oddsBuffer.js';
@@ -55,6 +56,8 @@ export interface RunProgress {
   signal: AbortSignal;
   platformsTotal: number;
   platformsDone: number;
+  /** Each step's attempt (absent: 1); a run taken over from a dead replica scrapes its interrupted steps again (takeOverRun.ts). */
+  attempts?: ReadonlyMap<string, number>;
 }
 
 /** A platform records at most one platform.progress event per this interval (its first page always). */
@@ -68,7 +71,8 @@ export const PROGRESS_EVENT_INTERVAL_MS = 1_000;
  */
 export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
   const platform = adapter.name;
-  const log = deps.logger.child({ run_id: run.runId, platform });
+  const attempt = run.attempts?.get(platform) ?? 1;
+  const log = deps.logger.child({ run_id: run.runId, platform, ...(attempt > 1 ? { attempt } : {}) });
   // The step starts and platform.started is recorded in one statement, or neither when the run ended the step.
   const started =
     !run.signal.aborted &&
@@ -76,13 +80,13 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       deps,
       run.runId,
       'platform.started',
-      { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, replica: deps.ownerId },
+      { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, replica: deps.ownerId, attempt },
       { kind: 'step.started', platform, replica: deps.ownerId },
     ));
   if (!started) return { platform, outcome: 'not_started', eventsFound: 0 };
   return tracer.startActiveSpan(
     'scrape.platform',
-    { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs, 'oddswatch.replica': deps.ownerId } },
+    { attributes: { 'oddswatch.run.id': run.runId, 'oddswatch.platform': platform, 'oddswatch.platform.timeout_ms': adapter.timeoutMs, 'oddswatch.replica': deps.ownerId, 'oddswatch.step.attempt': attempt } },
     async (span) => {
       const startedAt = performance.now();
       const elapsedMs = () => Math.round(performance.now() - startedAt);
@@ -138,6 +142,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
               elapsedMs: elapsedMs(),
               platformsDone: run.platformsDone,
               platformsTotal: run.platformsTotal,
+              attempt,
             });
           }, observer);
         } catch (cause) {
@@ -154,17 +159,24 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
         }
 
         const durationMs = elapsedMs();
+        if (ownershipLost(run.signal)) {
+          // Left running: the replica that takes the run over scrapes it again (this replica's writes are fenced off anyway).
+          span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': 'aborted' });
+          log.warn({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape stopped: this replica stopped owning the run; the step is left to whoever takes the run over');
+          return { platform, outcome: 'aborted' as const, eventsFound };
+        }
         // Stored before the step ends, so its event can say so; bounded in time, and never the step's failure.
         const captured = capture !== undefined && (await keepPageCapture(deps.orm, run.runId, platform, capture, log, span));
         const stepStatus: 'completed' | 'failed' = outcome === 'completed' ? 'completed' : 'failed';
         // The step ends and its event is recorded in one statement, or neither when the run ended the step.
         // platformsDone is counted before the write (the event carries it) and given back when it loses.
         const platformsDone = (run.platformsDone += 1);
-        const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal };
+        const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal, attempt };
         const finish = (status: 'completed' | 'failed', odds: MatchedBatch) => {
           const step: EventGuard = {
             kind: 'step.finished',
             platform,
+            replica: deps.ownerId,
             outcome: status,
             eventsFound,
             durationMs,
@@ -244,7 +256,7 @@ async function matchedProgress(match: (batch: ScrapedSelection[]) => Promise<Mat
  */
 async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
   try {
-    await deps.transitions.stepProgress(runId, platform, eventsFound, odds);
+    await deps.transitions.stepProgress(runId, platform, eventsFound, odds, deps.ownerId);
   } catch (cause) {
     if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
     throw cause;

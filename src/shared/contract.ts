@@ -45,10 +45,12 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  * - `layout`: a `browser` platform's page never showed what the entry waits for (a selector, a captured
  *   response): the page's layout or its API changed. The step keeps a screenshot and the rendered HTML.
  * - `browser`: the browser crashed, could not start (no Chromium: CHROMIUM_PATH), or was restarted under the step.
+ * - `interrupted`: the replica scraping the step died at each of its attempts (STEP_ATTEMPTS), or the replica
+ *   that took its run over does not have the platform configured.
  * - `unexpected`: an error no adapter classified (a defect of oddswatch's, not the platform's: look at the log).
  * Null on a step that did not fail, and on one its run stopped (outcome `aborted`): not the platform's doing.
  */
-export const STEP_FAILURE_REASONS = ['timeout', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'blocked', 'quota_exhausted', 'parse', 'too_large', 'refused_value', 'forbidden_address', 'layout', 'browser', 'unexpected'] as const;
+export const STEP_FAILURE_REASONS = ['timeout', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'blocked', 'quota_exhausted', 'parse', 'too_large', 'refused_value', 'forbidden_address', 'layout', 'browser', 'interrupted', 'unexpected'] as const;
 export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
 
 export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
@@ -93,6 +95,11 @@ export interface PlatformStep {
   outlierPrices: number | null;
   /** The replica that scraped it: its id, the `owner_id` of its logs and the `service.instance.id` of its spans and metrics; null until it started. */
   replica: string | null;
+  /**
+   * 1, then one more each time the replica scraping it died and another replica took its run over and
+   * scraped it again (at most STEP_ATTEMPTS; `replica` is the last attempt's).
+   */
+  attempt: number;
   /**
    * The page at failure is stored (a failed `browser` step whose page could still be read): GET
    * /api/runs/:id/steps/:platform/capture. False once retention or the per-platform cap deleted it.
@@ -292,6 +299,8 @@ interface PlatformScoped extends RunScoped {
   eventsFound: number;
   /** Since the platform started. */
   elapsedMs: number;
+  /** The step's attempt this event belongs to (PlatformStep.attempt); absent from events recorded before attempts existed. */
+  attempt?: number;
 }
 
 export interface EventPayloads {

@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter, ObservableResult } from '@opentelemetry/api';
-import { ACTIVE_RUN_STATUSES, IMPLAUSIBLE_MARKET_REASONS, type ImplausibleMarketReason, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, type JobId, type PlatformKind, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
+import { ACTIVE_RUN_STATUSES, IMPLAUSIBLE_MARKET_REASONS, type ImplausibleMarketReason, JOB_IDS, REDIRECT_OUTCOMES, REJECTED_PRICE_REASONS, type RejectedPriceReason, RUN_STATUSES, RUN_TRIGGERS, OBSERVED_TRIGGERS, PLATFORM_KINDS, type JobId, type PlatformKind, type RedirectOutcome, type RunStatus, type RunTrigger, type ScrapeOutcome, type StepFailureReason } from '../shared/contract.js';
 
 /**
  * The service's metric catalogue (docs/metrics.md). The Prometheus exporter adds `_total` to counters and no unit
@@ -88,6 +88,10 @@ export interface Metrics extends BrowserMetrics, ScrapePoolMetrics {
   connectionFailed(trigger: RunTrigger): void;
   staleRun(): void;
   runsRecovered(count: number): void;
+  /** This replica took over a run whose replica died (runs/takeOverRun.ts). */
+  runTakenOver(): void;
+  /** A step of a run taken over is scraped again, as its next attempt. */
+  stepRetried(kind: PlatformKind): void;
   /** `reason` (STEP_FAILURE_REASONS) becomes a label of the failed scrapes that have one. */
   platformScraped(platform: string, outcome: ScrapeOutcome, durationSeconds: number, reason?: StepFailureReason | null): void;
   platformEvents(platform: string, count: number): void;
@@ -120,7 +124,9 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   const runs = counter('oddswatch_runs', 'Runs that reached a terminal status, by trigger and status.');
   const connectionFailures = counter('oddswatch_connection_failed', 'Observed runs that lost every watcher mid-run (status connection_failed).');
   const staleRuns = counter('oddswatch_stale_runs', 'Runs failed by the watchdog (failure_reason=stale).');
-  const recovered = counter('oddswatch_runs_recovered', 'Runs left active by a dead process and failed at start-up (failure_reason=interrupted).');
+  const recovered = counter('oddswatch_runs_recovered', 'Runs left active by a dead process that no replica could take over (too old), failed with failure_reason=interrupted.');
+  const takenOver = counter('oddswatch_runs_taken_over', 'Runs this replica took over from a replica that died mid-run (it scrapes their unfinished steps).');
+  const stepsRetried = counter('oddswatch_steps_retried', 'Steps scraped again, as their next attempt, by the replica that took their run over, by platform kind.');
   const eventsScraped = counter('oddswatch_platform_events_scraped', 'Sporting events scraped, by platform.');
   const volumeDrops = counter('oddswatch_platform_volume_drops', 'Successful scrapes that found far fewer sporting events than their platform usually does.');
   const redirects = counter('oddswatch_platform_redirects', 'Redirects a platform answered, by how they were handled (followed, stripped of credentials, refused).');
@@ -160,6 +166,8 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
   for (const trigger of OBSERVED_TRIGGERS) zero(connectionFailures, { trigger });
   zero(staleRuns, {});
   zero(recovered, {});
+  zero(takenOver, {});
+  for (const kind of PLATFORM_KINDS) zero(stepsRetried, { kind });
   for (const outcome of ['freed', 'taken_over']) zero(platformLockWaits, { outcome });
   for (const platform of platforms) zero(eventsScraped, { platform });
   for (const platform of platforms) zero(volumeDrops, { platform });
@@ -277,6 +285,8 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
     connectionFailed: (trigger) => connectionFailures.add(1, { trigger }),
     staleRun: () => staleRuns.add(1),
     runsRecovered: (count) => recovered.add(count),
+    runTakenOver: () => takenOver.add(1),
+    stepRetried: (kind) => stepsRetried.add(1, { kind }),
     platformScraped: (platform, outcome, seconds, reason) => platformDuration.record(seconds, reason ? { platform, outcome, reason } : { platform, outcome }),
     platformEvents: (platform, count) => eventsScraped.add(count, { platform }),
     volumeDropped: (platform) => volumeDrops.add(1, { platform }),

@@ -23,17 +23,32 @@ const start = async (env: Record<string, string> = {}) => {
 const getRun = async (url: string, id: number) => (await (await fetch(`${url}/api/runs/${id}`)).json()) as RunDetail;
 
 describe('start-up recovery', () => {
-  it('fails runs of a process killed with SIGKILL as interrupted, and leaves a live instance alone', async () => {
+  it('takes over the run of a process killed with SIGKILL, fails one too old to take over as interrupted, and leaves a live instance alone', async () => {
     const doomed = await start();
     const run = (await (await fetch(`${doomed.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"platforms":["redfox"]}' })).json()) as RunDetail;
-    await waitFor(async () => (await getRun(doomed.url, run.id)).status === 'running', { what: 'the run to start' });
+    await waitFor(async () => (await getRun(doomed.url, run.id)).steps[0]!.status === 'running', { what: 'the run\'s step to start' });
     await doomed.stop('SIGKILL');
 
-    // A second, live instance owns a running run of its own (inserted as its owner).
+    // The next instance takes the run over at its start-up: the step is scraped again there, as attempt 2.
     const alive = await start();
     const owner = String(alive.logs.find((line) => typeof line.owner_id === 'string' && typeof line.url === 'string')!.owner_id);
-    expect((await getRun(alive.url, run.id)).failureReason).toBe('interrupted'); // recovered at its start-up
-    expect(alive.logs.some((line) => line.level === 'warn' && line.run_id === run.id && line.actor === 'recovery')).toBe(true);
+    const step = await waitFor(async () => {
+      const current = (await getRun(alive.url, run.id)).steps[0]!;
+      return current.status === 'running' ? current : undefined;
+    }, { what: 'the step scraped again' });
+    expect(step).toMatchObject({ attempt: 2, replica: owner });
+    expect(alive.logs.some((line) => line.level === 'warn' && line.run_id === run.id && line.msg.startsWith('run taken over'))).toBe(true);
+    expect((await fetch(`${alive.url}/api/runs/${run.id}/cancel`, { method: 'POST' })).status).toBe(200);
+
+    // A run whose owner died longer ago than STALE_AFTER_MS is not taken over: it is failed interrupted.
+    const [old] = await db.query<{ id: string }>(
+      `insert into runs (status, trigger, platforms, owner_id, started_at, heartbeat_at) values ('running', 'scheduled', '{redfox}', 'a-process-long-gone', now() - interval '1 hour', now() - interval '1 hour') returning id`,
+    );
+    const next = await start();
+    expect(await getRun(next.url, Number(old!.id))).toMatchObject({ status: 'failed', failureReason: 'interrupted' });
+    expect(next.logs.some((line) => line.level === 'warn' && line.run_id === Number(old!.id) && line.actor === 'recovery')).toBe(true);
+
+    // A live instance owns a running run of its own (inserted as its owner).
     const [live] = await db.query<{ id: string }>(
       `insert into runs (status, trigger, platforms, owner_id, started_at, heartbeat_at) values ('running', 'scheduled', '{redfox}', $1, now(), now()) returning id`,
       [owner],

@@ -113,21 +113,55 @@ describe('three replicas on one database', () => {
     expect(metrics).toMatch(/^oddswatch_bus_reconnects_total(\{[^}]*\})? 1$/m);
   });
 
-  it('kill -9 the replica executing a run: a survivor fails it interrupted within seconds, and watchers elsewhere get run.finished', async () => {
+  it('kill -9 the replica executing a run: a survivor takes it over within seconds, scrapes again what it was scraping (attempt 2), and the run completes; watchers elsewhere get every event', async () => {
     const doomed = await startReplica('D', db.url);
     replicas.push(doomed);
     const watcher: SseClient = await connectSse(`${c.url}/api/events`);
     const run = await startRunOn(doomed);
-    await watcher.waitForEvent((event) => event.data.type === 'platform.started' && event.data.runId === run.id, 20_000);
+    await watcher.waitForEvent((event) => event.data.type === 'platform.progress' && event.data.runId === run.id, 20_000);
     const killedAt = Date.now();
     doomed.process.kill('SIGKILL');
-    const finished = await watcher.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === run.id, 15_000);
-    const tookMs = Date.now() - killedAt;
+    const retried = await watcher.waitForEvent((event) => event.data.type === 'platform.started' && event.data.runId === run.id && event.data.data.attempt === 2, 15_000);
+    const takeOverMs = Date.now() - killedAt;
+    const finished = await watcher.waitForEvent((event) => event.data.type === 'run.finished' && event.data.runId === run.id, 30_000);
     watcher.close();
-    expect(finished.data.type === 'run.finished' && finished.data.data.status).toBe('failed');
-    expect((await waitForRunStatus(b, run.id, ['failed'])).failureReason).toBe('interrupted');
-    console.info(`[replicas] dead owner's run failed interrupted ${tookMs} ms after kill -9 (orphan check every 300 ms)`);
-    expect(tookMs).toBeLessThan(10_000);
+    expect(finished.data.type === 'run.finished' && finished.data.data.status).toBe('completed');
+
+    const ended = await waitForRunStatus(b, run.id, ['completed']);
+    const survivors = new Set(replicas.filter((replica) => replica !== doomed).map((replica) => replica.ownerId));
+    // Those D was scraping: attempt 2, on the survivor that took the run over; the others, attempt 1, on D (finished there) or the survivor (not started on D).
+    const again = ended.steps.filter((step) => step.attempt === 2);
+    expect(again.length).toBeGreaterThan(0);
+    const taker = again[0]!.replica!;
+    expect(survivors).toContain(taker);
+    for (const step of ended.steps) {
+      expect(step.status, step.platform).toBe('completed');
+      expect([1, 2], step.platform).toContain(step.attempt);
+      expect(step.attempt === 2 ? [taker] : [taker, doomed.ownerId], step.platform).toContain(step.replica);
+    }
+    expect(retried.data.type === 'platform.started' && retried.data.data.replica).toBe(taker);
+    const takeOver = replicas.find((replica) => replica.ownerId === taker)!.logs.find((line) => line.run_id === run.id && line.msg.startsWith('run taken over'));
+    expect(takeOver).toMatchObject({ level: 'warn', dead_owner_id: doomed.ownerId });
+    expect([...(takeOver!.steps_scraped_again as string[])].sort()).toEqual(again.map((step) => step.platform).sort());
+
+    // Every event once, in order, on C's global stream; each retried platform's events after its retry say attempt 2.
+    const stored = await dbEventsOf(run.id);
+    expectInOrderNoGap(watcher.events.filter((event) => event.data.runId === run.id).map((event) => Number(event.id)), stored.map((event) => Number(event.id)));
+    const rows = await db.query<{ platform: string; type: string; attempt: number | null }>(
+      `select payload->>'platform' as platform, type, (payload->>'attempt')::int as attempt from run_events where run_id = $1 and type like 'platform.%' order by seq`,
+      [run.id],
+    );
+    for (const step of again) {
+      const own = rows.filter((row) => row.platform === step.platform);
+      const second = own.findIndex((row) => row.attempt === 2);
+      expect(own[second]?.type, step.platform).toBe('platform.started');
+      expect(own.slice(second).every((row) => row.attempt === 2), step.platform).toBe(true);
+      expect(own.at(-1)?.type, step.platform).toBe('platform.completed');
+    }
+    const metrics = await replicas.find((replica) => replica.ownerId === taker)!.api('/metrics').then((response) => response.text());
+    expect(metrics).toMatch(/^oddswatch_runs_taken_over_total(\{[^}]*\})? 1$/m);
+    console.info(`[replicas] dead owner's run taken over, its first step scraped again ${takeOverMs} ms after kill -9 (orphan check every 300 ms); ${again.length} steps scraped again; run completed`);
+    expect(takeOverMs).toBeLessThan(10_000);
   });
 
   it('kill -9 the leader: another replica takes over (takeover time measured) and exactly one leads', async () => {

@@ -99,6 +99,28 @@ describe('the scrape.run span, whoever ends the run', () => {
     expect(named(run.traceId!, 'scrape.platform')[0]!.attributes['oddswatch.platform.outcome']).toBe('aborted');
   });
 
+  it("taken over from a dead replica: the rest of the run is a second scrape.run span in the run's trace, its steps' spans under it, attempt 2", async () => {
+    const traceId = 'ab'.repeat(16);
+    const [row] = await server.db.query<{ id: string }>(
+      `insert into runs (status, trigger, platforms, owner_id, trace_id, started_at, heartbeat_at) values ('running', 'scheduled', '{northwind,redfox}', 'a-dead-replica', $1, now(), now()) returning id`,
+      [traceId],
+    );
+    const runId = Number(row!.id);
+    await server.db.query(
+      `insert into platform_steps (run_id, platform, status, started_at, replica) values ($1, 'northwind', 'running', now(), 'a-dead-replica'), ($1, 'redfox', 'pending', null, null)`,
+      [runId],
+    );
+    expect(await server.runs.recover(true)).toBe(0); // taken over, not failed
+    const ended = await server.waitForRun(runId, ['completed']);
+    expect(ended.steps.map((step) => [step.platform, step.attempt])).toEqual([['northwind', 2], ['redfox', 1]]);
+    const runSpan = await waitFor(() => named(traceId, 'scrape.run')[0], { what: 'the taken-over run\'s scrape.run span' });
+    expect(named(traceId, 'scrape.run')).toHaveLength(1);
+    expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.id': runId, 'oddswatch.run.status': 'completed', 'oddswatch.run.taken_over': true, 'oddswatch.run.taken_over_from': 'a-dead-replica' });
+    const platformSpans = named(traceId, 'scrape.platform');
+    expect(platformSpans.map((span) => [span.attributes['oddswatch.platform'], span.attributes['oddswatch.step.attempt']]).sort()).toEqual([['northwind', 2], ['redfox', 1]]);
+    expect(platformSpans.every((span) => span.parentSpanContext?.spanId === runSpan.spanContext().spanId)).toBe(true);
+  });
+
   it('shutdown: failed (interrupted) after the grace', async () => {
     server.platforms.simulated!.set('luckyowl', { hang: true });
     const run = await start({ platforms: ['luckyowl'] });

@@ -61,7 +61,7 @@ export function toSummary(run: RunSummary): RunSummary {
 }
 
 function emptyStep(platform: string): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, captured: false };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, attempt: 1, captured: false };
 }
 
 /** A run's steps copied, one per platform, in the run's platform order. */
@@ -110,6 +110,9 @@ function isBehind(run: RunEntry, ev: PlatformEvent): boolean {
   if (ev.data.platformsDone < run.platformsDone) return true;
   const step = run.steps?.find((s) => s.platform === ev.data.platform);
   if (!step) return false;
+  // A step scraped again after its replica died starts over: its new attempt's events come after all of the old one's.
+  const attempt = ev.data.attempt ?? 1;
+  if (attempt !== step.attempt) return attempt < step.attempt;
   if (isTerminalStep(step.status)) return true;
   return step.status === 'running' && ev.data.eventsFound < step.eventsFound;
 }
@@ -136,6 +139,7 @@ function applyLifecycle(run: RunEntry, ev: RunLifecycleEvent): void {
 
 function applyToStep(step: PlatformStep, ev: PlatformEvent): void {
   const d = ev.data;
+  if ((d.attempt ?? 1) > step.attempt) Object.assign(step, { attempt: d.attempt, startedAt: null, replica: null });
   step.eventsFound = d.eventsFound;
   step.startedAt ??= new Date(Date.parse(ev.at) - d.elapsedMs).toISOString();
   if (ev.type === 'platform.started' || ev.type === 'platform.progress') {

@@ -78,6 +78,7 @@ const STEP_REASONS: Record<StepFailureReason, string> = {
   forbidden_address: 'forbidden address',
   layout: 'page layout changed',
   browser: 'browser failed',
+  interrupted: 'its replica stopped at each attempt',
   unexpected: 'unexpected error',
 };
 export const stepReasonLabel = (reason: StepFailureReason): string => STEP_REASONS[reason];

@@ -24,6 +24,8 @@ export interface TimelineBar {
   error: string | null;
   /** The replica that scraped it, shortened (shortReplica); null until it started. */
   replica: string | null;
+  /** Its attempt: above 1 when the replica scraping it died and the replica that took the run over scraped it again. */
+  attempt: number;
   /** One sentence for the tooltip and the screen reader. */
   description: string;
 }
@@ -85,6 +87,7 @@ function describe(bar: Omit<TimelineBar, 'description'>): string {
     parts.push(`${bar.outcome === 'running' ? 'running for' : 'took'} ${formatDuration((bar.endMs ?? bar.startMs) - bar.startMs)}`);
     parts.push(`started at +${formatDuration(bar.startMs)}`);
     if (bar.replica) parts.push(`on replica ${bar.replica}`);
+    if (bar.attempt > 1) parts.push(`attempt ${bar.attempt}: scraped again after the replica scraping it stopped`);
   } else if (bar.outcome === 'skipped') parts.push('not scraped');
   if (bar.error) parts.push(bar.error);
   return parts.join(' · ');
@@ -101,7 +104,7 @@ export function buildTimeline(run: RunDetail, now: number, anchors: Record<strin
   const bars = run.steps.map((step) => {
     const startMs = step.startedAt ? Date.parse(step.startedAt) - t0 : null;
     const endMs = startMs == null ? null : endOf(step, startMs, t0, now, anchors[step.platform]);
-    const bar = { platform: step.platform, outcome: outcomeOf(step), startMs, endMs, eventsFound: step.eventsFound, error: step.error, replica: shortReplica(step.replica) };
+    const bar = { platform: step.platform, outcome: outcomeOf(step), startMs, endMs, eventsFound: step.eventsFound, error: step.error, replica: shortReplica(step.replica), attempt: step.attempt ?? 1 };
     return { ...bar, description: describe(bar) };
   });
 

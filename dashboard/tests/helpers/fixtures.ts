@@ -29,7 +29,7 @@ export function makeRun(overrides: Partial<RunSummary> = {}): RunSummary {
 }
 
 export function makeStep(platform: string, overrides: Partial<PlatformStep> = {}): PlatformStep {
-  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, captured: false, ...overrides };
+  return { platform, status: 'pending', eventsFound: 0, startedAt: null, finishedAt: null, durationMs: null, error: null, reason: null, volumeDrop: null, expectedEvents: null, implausibleMarkets: null, implausibleExamples: [], frozenBookmakers: null, coverageDrops: null, outlierPrices: null, replica: null, attempt: 1, captured: false, ...overrides };
 }
 
 export function makeDetail(overrides: Partial<RunDetail> = {}): RunDetail {
@@ -80,11 +80,11 @@ export const ev = {
   started({ id, seq, run }: At & { run: RunSummary }): Ev<'run.started'> {
     return { id, seq, runId: run.id, type: 'run.started', at: AT, data: { runId: run.id, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, run } };
   },
-  platformStarted({ id, seq, runId, platform, platformsDone = 0, elapsedMs = 0 }: Step & { platformsDone?: number; elapsedMs?: number }): Ev<'platform.started'> {
-    return { id, seq, runId, type: 'platform.started', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs } };
+  platformStarted({ id, seq, runId, platform, platformsDone = 0, elapsedMs = 0, attempt, replica }: Step & { platformsDone?: number; elapsedMs?: number; attempt?: number; replica?: string }): Ev<'platform.started'> {
+    return { id, seq, runId, type: 'platform.started', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound: 0, elapsedMs, ...(attempt ? { attempt } : {}), ...(replica ? { replica } : {}) } };
   },
-  progress({ id, seq, runId, platform, eventsFound, elapsedMs = 500, platformsDone = 0 }: Step & { eventsFound: number; elapsedMs?: number; platformsDone?: number }): Ev<'platform.progress'> {
-    return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs } };
+  progress({ id, seq, runId, platform, eventsFound, elapsedMs = 500, platformsDone = 0, attempt }: Step & { eventsFound: number; elapsedMs?: number; platformsDone?: number; attempt?: number }): Ev<'platform.progress'> {
+    return { id, seq, runId, type: 'platform.progress', at: AT, data: { runId, platform, platformsDone, platformsTotal: 3, eventsFound, elapsedMs, ...(attempt ? { attempt } : {}) } };
   },
   /** `elapsedMs` is `durationMs`. */
   completed({ id, seq, runId, platform, platformsDone, eventsFound, durationMs = 1200 }: Step & { platformsDone: number; eventsFound: number; durationMs?: number }): Ev<'platform.completed'> {

@@ -19,6 +19,7 @@ import { Migration20261207040000_outlier_prices } from './Migration2026120704000
 import { Migration20261207050000_cancelled_runs } from './Migration20261207050000_cancelled_runs.js';
 import { Migration20261207060000_step_replica } from './Migration20261207060000_step_replica.js';
 import { Migration20261207070000_platform_locks } from './Migration20261207070000_platform_locks.js';
+import { Migration20261207080000_step_attempts } from './Migration20261207080000_step_attempts.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -42,4 +43,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207050000_cancelled_runs', class: Migration20261207050000_cancelled_runs },
   { name: 'Migration20261207060000_step_replica', class: Migration20261207060000_step_replica },
   { name: 'Migration20261207070000_platform_locks', class: Migration20261207070000_platform_locks },
+  { name: 'Migration20261207080000_step_attempts', class: Migration20261207080000_step_attempts },
 ];

@@ -16,13 +16,14 @@ import { oddsUpsertCte, type MatchedBatch } from './odds.js';
 type Timestamp = Date | string;
 
 /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
+export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: MatchedBatch, owner: string): Promise<void> {
   const upsert = oddsUpsertCte(platform, runId, odds);
   await boundStatement(
     orm,
     `with ${upsert.sql}
-     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'`,
-    [...upsert.params, eventsFound, runId, platform],
+     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'
+       and exists (select 1 from runs r where r.id = ? and r.owner_id = ?)`,
+    [...upsert.params, eventsFound, runId, platform, runId, owner],
   );
 }
 

@@ -42,20 +42,22 @@ export function markRunRunning(orm: Orm, id: number): Promise<number> {
   return boundRowCount(orm, `update runs set status = 'running', started_at = now(), heartbeat_at = now() where id = ? and status = 'pending'`, [id]);
 }
 
-/** Advances a running run's heartbeat; the number of runs changed (0: no longer running). */
-export function beatRunHeartbeat(orm: Orm, id: number): Promise<number> {
-  return boundRowCount(orm, `update runs set heartbeat_at = now() where id = ? and status = 'running'`, [id]);
+/** Advances a running run's heartbeat while `owner` owns it; the number of runs changed (0: no longer running, or taken over). */
+export function beatRunHeartbeat(orm: Orm, id: number, owner: string): Promise<number> {
+  return boundRowCount(orm, `update runs set heartbeat_at = now() where id = ? and status = 'running' and owner_id = ?`, [id, owner]);
 }
 
 /**
  * Ends an active run by compare-and-set, in one statement; its steps still pending become `skipped` and
- * those still running `failed` with `stepError`. True when the run was in one of `from` (this call won).
+ * those still running `failed` with `stepError`. True when the run was in one of `from` (this call won), and,
+ * with `owner`, still owned by it (a run another replica took over is not its to end).
  */
-export async function finishRunWithSteps(orm: Orm, id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[], stepError: string): Promise<boolean> {
+export async function finishRunWithSteps(orm: Orm, id: number, status: TerminalRunStatus, reason: FailureReason | null, from: RunStatus[], stepError: string, owner?: string): Promise<boolean> {
   const [row] = await boundRows<{ won: number }>(
     orm,
     `with won as (
-       update runs set status = ?, failure_reason = ?, finished_at = now() where id = ? and status = any(?::text[]) returning id
+       update runs set status = ?, failure_reason = ?, finished_at = now()
+       where id = ? and status = any(?::text[]) and (?::text is null or owner_id = ?) returning id
      ), steps as (
        update platform_steps set
          status = case when status = 'pending' then 'skipped' else 'failed' end,
@@ -65,7 +67,7 @@ export async function finishRunWithSteps(orm: Orm, id: number, status: TerminalR
        where run_id in (select id from won) and status in ('pending', 'running')
      )
      select count(*)::int as won from won`,
-    [status, reason, id, sqlArray(from), stepError],
+    [status, reason, id, sqlArray(from), owner ?? null, owner ?? null, stepError],
   );
   return Number(row?.won ?? 0) === 1;
 }
@@ -108,6 +110,7 @@ export interface StepRow {
   coverage_drops: string[] | null;
   outlier_prices: number | null;
   replica: string | null;
+  attempt: number;
   captured: boolean;
 }
 
@@ -138,7 +141,7 @@ const selectRuns = ({ steps = false } = {}) => `
                'finished_at', ps.finished_at, 'duration_ms', ps.duration_ms, 'error', ps.error, 'reason', ps.reason, 'volume_drop', ps.volume_drop,
                'expected_events', ps.expected_events, 'markets_checked', ps.markets_checked,
                'implausible_markets', ps.implausible_markets, 'implausible_examples', ps.implausible_examples,
-               'frozen_bookmakers', ps.frozen_bookmakers, 'coverage_drops', ps.coverage_drops, 'outlier_prices', ps.outlier_prices, 'replica', ps.replica,
+               'frozen_bookmakers', ps.frozen_bookmakers, 'coverage_drops', ps.coverage_drops, 'outlier_prices', ps.outlier_prices, 'replica', ps.replica, 'attempt', ps.attempt,
                'captured', exists (select 1 from step_captures sc where sc.run_id = ps.run_id and sc.platform = ps.platform))
              order by array_position(r.platforms, ps.platform), ps.platform), '[]'::json) as steps
            from platform_steps ps where ps.run_id = r.id
@@ -248,4 +251,62 @@ export async function selectRunActivity(orm: Orm): Promise<{ active: number; old
      from runs where status in ('pending', 'running')`,
   );
   return { active: row?.active ?? 0, oldestStartedAt: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
+}
+
+export interface TakenOverRun {
+  id: number;
+  status: 'pending' | 'running';
+  trigger: RunTrigger;
+  platforms: string[];
+  traceId: string | null;
+  /** Every step after the take-over: those the dead owner was scraping are pending again (their next attempt) or failed `interrupted`. */
+  steps: { platform: string; status: StepStatus; attempt: number; reason: StepFailureReason | null }[];
+}
+
+/**
+ * A survivor takes over an active run whose owner (`deadOwner`, null: none) is gone, by compare-and-set on
+ * the owner, in one statement: the run becomes `owner`'s with a fresh heartbeat, and each step the dead owner
+ * was scraping is pending again as its next attempt, or, once it has had `maxAttempts`, failed `interrupted`.
+ * Only a run whose last sign of life (heartbeat, else start, else creation) is younger than `freshWithinMs`
+ * is taken over: an older one is left for its caller to fail. Undefined when another replica took it first,
+ * it ended, or it is too old.
+ */
+export async function takeOverRunWithSteps(orm: Orm, id: number, deadOwner: string | null, owner: string, maxAttempts: number, freshWithinMs: number): Promise<TakenOverRun | undefined> {
+  const [run] = await boundRows<{ id: string; status: 'pending' | 'running'; trigger: RunTrigger; platforms: string[]; trace_id: string | null }>(
+    orm,
+    `with won as (
+       update runs set owner_id = ?, heartbeat_at = case when status = 'running' then now() else heartbeat_at end
+       where id = ? and status in ('pending', 'running') and owner_id is not distinct from ?
+         and coalesce(heartbeat_at, started_at, created_at) > now() - make_interval(secs => ?::float8 / 1000)
+       returning id, status, trigger, platforms, trace_id
+     ), steps as (
+       update platform_steps s set
+         status = case when s.attempt < ? then 'pending' else 'failed' end,
+         attempt = case when s.attempt < ? then s.attempt + 1 else s.attempt end,
+         started_at = case when s.attempt < ? then null else s.started_at end,
+         events_found = case when s.attempt < ? then 0 else s.events_found end,
+         replica = case when s.attempt < ? then null else s.replica end,
+         finished_at = case when s.attempt < ? then null else now() end,
+         duration_ms = case when s.attempt < ? then null else (extract(epoch from now() - s.started_at) * 1000)::int end,
+         reason = case when s.attempt < ? then null else 'interrupted' end,
+         error = case when s.attempt < ? then null else 'interrupted: the replica scraping it stopped at each of its ' || s.attempt || ' attempts' end
+       where s.run_id in (select id from won) and s.status = 'running'
+     )
+     select id, status, trigger, platforms, trace_id from won`,
+    [owner, id, deadOwner, freshWithinMs, ...Array<number>(9).fill(maxAttempts)],
+  );
+  if (!run) return undefined;
+  const steps = await boundRows<TakenOverRun['steps'][number]>(orm, `select platform, status, attempt, reason from platform_steps where run_id = ?`, [id]);
+  return { id: Number(run.id), status: run.status, trigger: run.trigger, platforms: run.platforms, traceId: run.trace_id, steps };
+}
+
+/** Fails a taken-over run's pending steps whose platform this replica does not have configured (its configuration differs from the dead owner's). */
+export function failUnknownSteps(orm: Orm, id: number, owner: string, platforms: string[]): Promise<number> {
+  return boundRowCount(
+    orm,
+    `update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
+       error = 'interrupted: the replica that took its run over does not have this platform configured'
+     where run_id = ? and platform = any(?::text[]) and status = 'pending' and exists (select 1 from runs r where r.id = ? and r.owner_id = ?)`,
+    [id, sqlArray(platforms), id, owner],
+  );
 }
