@@ -32,10 +32,12 @@ beforeAll(async () => {
   expect((await get('/api/no-such-route/4242')).status).toBe(404);
   expect((await get(`/api/platforms/northwind/history?limit=5`)).status).toBe(200);
   await (await get('/runs/31337')).text(); // a dashboard page (the SPA fallback; 503 when the dashboard is not built)
-  // The server's duration is recorded when the response finishes: after the client has read it.
+  // The server's duration is recorded when the response finishes: after the client has read it; the run's once
+  // run.finished is recorded, just after the API already answers `completed`.
   metrics = await waitFor(async () => {
     const snapshot = await MetricsSnapshot.scrape(`${service.url}/metrics`);
-    return snapshot.histogramCount('http_server_request_duration_seconds', { http_route: '/api/platforms/:name/history' }) >= 1 ? snapshot : undefined;
+    const recorded = snapshot.histogramCount('http_server_request_duration_seconds', { http_route: '/api/platforms/:name/history' }) >= 1 && snapshot.histogramCount('oddswatch_run_duration_seconds', { trigger: 'api', status: 'completed' }) >= 1;
+    return recorded ? snapshot : undefined;
   }, { what: 'the request durations', timeoutMs: 5_000, intervalMs: 100 }).catch(async () => MetricsSnapshot.scrape(`${service.url}/metrics`));
 }, 120_000);
 
