@@ -1,4 +1,5 @@
 import { oddsUpsertCte, type MatchedBatch } from '../db/tables/odds.js';
+import { OWNS_RUN } from '../db/tables/runs.js';
 import type { ImplausibleMarketExample, StepFailureReason } from '../shared/contract.js';
 
 /**
@@ -68,9 +69,6 @@ export interface GuardStatement {
 export function guardStatement(runId: number, guard: EventGuard): GuardStatement {
   return guard.kind === 'step.started' ? stepStarted(runId, guard) : stepFinished(runId, guard);
 }
-
-/** Only the run's owner writes its steps: a replica whose run was taken over (takeOverRun.ts) changes nothing. */
-const OWNS_RUN = 'exists (select 1 from runs r where r.id = ? and r.owner_id = ?)';
 
 function stepStarted(runId: number, { platform, replica }: StepStartedGuard): GuardStatement {
   return {

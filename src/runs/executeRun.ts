@@ -106,8 +106,8 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     }
     const crashed = settled.find((result) => result.status === 'rejected');
     if (crashed) throw crashed.reason;
-    const before = [...(run.takenOver?.ended ?? [])].map(([platform, outcome]): PlatformResult => ({ platform, outcome, eventsFound: 0 }));
-    const results = [...before, ...settled.map((result) => (result as PromiseFulfilledResult<PlatformResult>).value)];
+    // Every step's outcome, those ended before a take-over included, in the run's platform order.
+    const results = run.platforms.filter((name) => ended.has(name)).map((platform): PlatformResult => ({ platform, outcome: ended.get(platform)!, eventsFound: 0 }));
 
     // Ended elsewhere (watchdog, shutdown, another process): their transition won.
     if (controller.signal.aborted) return await deps.reads.summaryOf(run.id);

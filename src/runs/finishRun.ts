@@ -26,8 +26,9 @@ export interface FinishOptions {
   /** Who ends the run, for the logs: runner, watchdog, recovery, shutdown. */
   actor: string;
   /**
-   * Only while this replica owns the run: what its own runner and its shutdown end. A run another replica
-   * took over (takeOverRun.ts) is that replica's to end; the operator, the watchdog and the connection guard end any.
+   * Only while this replica owns the run: what its own runner (its verdict, its connection guard, a lost
+   * database) and its shutdown end. A run another replica took over (takeOverRun.ts) is that replica's to end;
+   * the operator and the watchdog end any.
    */
   owner?: string;
   /** Extra log fields (platforms done/not done, unwatched time...). */

@@ -1,4 +1,3 @@
-import type { Orm } from '../db/database.js';
 import { failUnknownSteps, takeOverRunWithSteps } from '../db/tables/runs.js';
 import type { StepStatus } from '../shared/contract.js';
 import { executeRun, type ExecuteRunDeps } from './executeRun.js';
@@ -12,10 +11,8 @@ import { withRunSpan } from './runSpan.js';
  */
 export const STEP_ATTEMPTS = 2;
 
-export interface TakeOverDeps extends ExecuteRunDeps {
-  orm: Orm;
-  ownerId: string;
-}
+/** The runner's: it runs the rest of the run (its orm and ownerId are the scrapes'). */
+export type TakeOverDeps = ExecuteRunDeps;
 
 const OUTCOME_OF: Partial<Record<StepStatus, PlatformResult['outcome']>> = { completed: 'completed', failed: 'failed', skipped: 'not_started' };
 

@@ -4,6 +4,7 @@ import { sqlArray } from '../sqlArray.js';
 import { FAILURE_RATE_WINDOW } from '../../shared/contract.js';
 import type { ScrapeOutcome, StepFailureReason } from '../../shared/contract.js';
 import { oddsUpsertCte, type MatchedBatch } from './odds.js';
+import { OWNS_RUN } from './runs.js';
 
 /**
  * Who writes `platform_steps`: inserted with their run and ended with it (tables/runs.ts
@@ -21,8 +22,7 @@ export async function updateStepProgress(orm: Orm, runId: number, platform: stri
   await boundStatement(
     orm,
     `with ${upsert.sql}
-     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running'
-       and exists (select 1 from runs r where r.id = ? and r.owner_id = ?)`,
+     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running' and ${OWNS_RUN}`,
     [...upsert.params, eventsFound, runId, platform, runId, owner],
   );
 }

@@ -42,6 +42,12 @@ export function markRunRunning(orm: Orm, id: number): Promise<number> {
   return boundRowCount(orm, `update runs set status = 'running', started_at = now(), heartbeat_at = now() where id = ? and status = 'pending'`, [id]);
 }
 
+/**
+ * The fence of every write of a run's steps: true while the run `?` (its id) is owned by `?` (a replica id).
+ * A replica whose run another took over (runs/takeOverRun.ts) changes nothing with it.
+ */
+export const OWNS_RUN = 'exists (select 1 from runs r where r.id = ? and r.owner_id = ?)';
+
 /** Advances a running run's heartbeat while `owner` owns it; the number of runs changed (0: no longer running, or taken over). */
 export function beatRunHeartbeat(orm: Orm, id: number, owner: string): Promise<number> {
   return boundRowCount(orm, `update runs set heartbeat_at = now() where id = ? and status = 'running' and owner_id = ?`, [id, owner]);
@@ -279,21 +285,17 @@ export async function takeOverRunWithSteps(orm: Orm, id: number, deadOwner: stri
        where id = ? and status in ('pending', 'running') and owner_id is not distinct from ?
          and coalesce(heartbeat_at, started_at, created_at) > now() - make_interval(secs => ?::float8 / 1000)
        returning id, status, trigger, platforms, trace_id
-     ), steps as (
-       update platform_steps s set
-         status = case when s.attempt < ? then 'pending' else 'failed' end,
-         attempt = case when s.attempt < ? then s.attempt + 1 else s.attempt end,
-         started_at = case when s.attempt < ? then null else s.started_at end,
-         events_found = case when s.attempt < ? then 0 else s.events_found end,
-         replica = case when s.attempt < ? then null else s.replica end,
-         finished_at = case when s.attempt < ? then null else now() end,
-         duration_ms = case when s.attempt < ? then null else (extract(epoch from now() - s.started_at) * 1000)::int end,
-         reason = case when s.attempt < ? then null else 'interrupted' end,
-         error = case when s.attempt < ? then null else 'interrupted: the replica scraping it stopped at each of its ' || s.attempt || ' attempts' end
-       where s.run_id in (select id from won) and s.status = 'running'
+     ), retried as (
+       update platform_steps set status = 'pending', attempt = attempt + 1, started_at = null, events_found = 0, replica = null
+       where run_id in (select id from won) and status = 'running' and attempt < ?
+     ), exhausted as (
+       update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
+         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+         error = 'interrupted: the replica scraping it stopped at each of its ' || attempt || ' attempts'
+       where run_id in (select id from won) and status = 'running' and attempt >= ?
      )
      select id, status, trigger, platforms, trace_id from won`,
-    [owner, id, deadOwner, freshWithinMs, ...Array<number>(9).fill(maxAttempts)],
+    [owner, id, deadOwner, freshWithinMs, maxAttempts, maxAttempts],
   );
   if (!run) return undefined;
   const steps = await boundRows<TakenOverRun['steps'][number]>(orm, `select platform, status, attempt, reason from platform_steps where run_id = ?`, [id]);
@@ -306,7 +308,7 @@ export function failUnknownSteps(orm: Orm, id: number, owner: string, platforms:
     orm,
     `update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
        error = 'interrupted: the replica that took its run over does not have this platform configured'
-     where run_id = ? and platform = any(?::text[]) and status = 'pending' and exists (select 1 from runs r where r.id = ? and r.owner_id = ?)`,
+     where run_id = ? and platform = any(?::text[]) and status = 'pending' and ${OWNS_RUN}`,
     [id, sqlArray(platforms), id, owner],
   );
 }
