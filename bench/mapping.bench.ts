@@ -435,7 +435,7 @@ async function scrapeAndStore(adapter: PlatformAdapter, run: number): Promise<Ma
     selections = batch.length;
     const matched = await matcher.match(adapter.name, batch);
     marks.matched = performance.now();
-    await updateStepProgress(orm, run, adapter.name, eventsFound, matched, 'bench');
+    await updateStepProgress(orm, run, adapter.name, eventsFound, matched, 'bench', 1);
     marks.stored = performance.now();
   }, observer);
   return { ...marks, selections };

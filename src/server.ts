@@ -13,7 +13,7 @@ import type { RecentTraces } from './telemetry/recentTraces.js';
 import { CleanupStack } from './composition/cleanupStack.js';
 import { connectDatabase } from './composition/database.js';
 import { serveHttp } from './composition/http.js';
-import { coordinateReplicas, joinReplicas } from './composition/replicas.js';
+import { coordinateReplicas, joinReplicas, joinStepQueue } from './composition/replicas.js';
 import { RunEngine, type RunOverrides } from './composition/runs.js';
 import { startScheduler } from './composition/scheduler.js';
 import { createServiceMetrics } from './composition/telemetry.js';
@@ -85,13 +85,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       cleanups,
     );
     const traceUrlTemplate = config.traceUrlTemplate ?? (options.traces ? BUILT_IN_TRACE_URL : undefined);
-    const engine = await RunEngine.build({ config, orm, logger, metrics, platforms, ownerId, bus, presence, liveness, traceUrlTemplate, overrides: options.overrides });
+    const stepQueue = await joinStepQueue({ databaseUrl: database.url, logger }, cleanups);
+    metrics.observeStepQueue(() => stepQueue.lastDepth);
+    const engine = await RunEngine.build({ config, orm, logger, metrics, platforms, ownerId, bus, presence, liveness, stepQueue, traceUrlTemplate, overrides: options.overrides });
     built.runs = engine;
     const untapRuns = bus.tap((event) => {
-      if (event.type === 'run.finished' && event.runId !== null) engine.stopEndedElsewhere(event.runId);
+      if (event.runId === null) return;
+      if (event.type === 'run.finished') engine.stopEndedElsewhere(event.runId);
+      else if (event.type === 'platform.completed' || event.type === 'platform.failed') engine.stepEnded(event.runId);
     });
     cleanups.push(async () => untapRuns());
     await engine.recover();
+    engine.startWorking();
 
     const scheduler = await startScheduler({ config, orm, runs: engine, metrics, logger });
     const coordination = await coordinateReplicas(

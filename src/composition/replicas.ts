@@ -8,6 +8,11 @@ import { OwnerLiveness } from '../replicas/ownerLiveness.js';
 import { ReplicaPresence } from '../replicas/presence.js';
 import type { ReplicaMetrics } from '../replicas/replicaMetrics.js';
 import type { CleanupStack } from './cleanupStack.js';
+import { StepQueue } from '../queue/stepQueue.js';
+import { STEP_ATTEMPTS } from '../runs/stepJob.js';
+
+/** A replica that stopped sending heartbeats for a step job this long loses it (the queue engine's floor). */
+export const STEP_JOB_HEARTBEAT_SECONDS = 10;
 
 export interface ReplicaMembership {
   liveness: OwnerLiveness;
@@ -60,4 +65,15 @@ export async function coordinateReplicas(deps: CoordinationDeps, cleanups: Clean
     await coordination.stop();
   });
   return coordination;
+}
+
+/**
+ * The step jobs' queue (pg-boss on this database): started before the run engine, stopped after it (cleanups
+ * run in reverse). A job has STEP_ATTEMPTS deliveries that scrape, and one more that records `interrupted`.
+ */
+export async function joinStepQueue(deps: { databaseUrl: string; logger: Logger }, cleanups: CleanupStack): Promise<StepQueue> {
+  const queue = await StepQueue.start({ databaseUrl: deps.databaseUrl, logger: deps.logger.child({ component: 'step-queue' }), retryLimit: STEP_ATTEMPTS, heartbeatSeconds: STEP_JOB_HEARTBEAT_SECONDS });
+  cleanups.push(() => queue.stop());
+  queue.observeDepth(5_000);
+  return queue;
 }

@@ -17,6 +17,10 @@ import { ConnectionGuard } from '../runs/connectionGuard.js';
 import { detectStaleRuns, type DetectStaleRunsDeps } from '../runs/detectStaleRuns.js';
 import { finishRun } from '../runs/finishRun.js';
 import { InFlightRuns, OwnershipLost } from '../runs/inFlightRuns.js';
+import { LocalSteps } from '../runs/localSteps.js';
+import { runStepJob, type StepJobDeps } from '../runs/stepJob.js';
+import { StepsEnded } from '../runs/stepsEnded.js';
+import type { StepQueue } from '../queue/stepQueue.js';
 import { pruneRunEvents, type PrunedRunEvents, type PruneRunEventsDeps } from '../runs/pruneRunEvents.js';
 import { recoverInterruptedRuns, type RecoverDeps } from '../runs/recoverInterruptedRuns.js';
 import { RunReadModel } from '../runs/runReadModel.js';
@@ -31,7 +35,7 @@ import type { RunDetail } from '../shared/contract.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** The run engine as wired here: every use case takes the part of it that it declares. */
-type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & { bus: ProgressBus; locks: PlatformLocks };
+type RunWiring = StartRunDeps & DetectStaleRunsDeps & RecoverDeps & PruneRunEventsDeps & StepJobDeps & { bus: ProgressBus; locks: PlatformLocks; stepQueue: StepQueue; browserPages: number };
 
 type FinishArgs = Parameters<typeof finishRun> extends [unknown, ...infer Rest] ? Rest : never;
 
@@ -51,6 +55,8 @@ export interface RunEngineDeps {
   bus: ProgressBus;
   presence: ReplicaPresence;
   liveness: Pick<OwnerLiveness, 'isHeld' | 'isAlive'>;
+  /** The step jobs' queue on this database (every replica sends and takes steps through it). */
+  stepQueue: StepQueue;
   /** The trace link of a run (TRACE_URL_TEMPLATE, or the dashboard's own trace view). */
   traceUrlTemplate: string | undefined;
   overrides?: RunOverrides;
@@ -96,13 +102,7 @@ export class RunEngine {
       logger,
       onWaited: (outcome) => metrics.platformLockWaited(outcome),
     });
-    const scrapePool = new ScrapePool(config.scrapeConcurrency, {
-      onWaited: (platform, seconds) => {
-        const kind = platforms.adapters.get(platform)?.kind;
-        if (kind) metrics.slotWaited(kind, seconds);
-      },
-      locks,
-    });
+    const scrapePool = new ScrapePool(config.scrapeConcurrency, { locks });
     metrics.observeScrapeSlots({ slotsInUse: () => scrapePool.inUse, slots: () => scrapePool.concurrency, stepsWaiting: () => scrapePool.waitingCount });
     const wiring: RunWiring = {
       config,
@@ -124,8 +124,29 @@ export class RunEngine {
       frozen: new FrozenBookmakers(orm, platforms.names, logger),
       volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
       matcher: createSportingEventMatcher(orm),
+      stepQueue: deps.stepQueue,
+      browserPages: platforms.browsers.maxPages,
+      stepsEnded: new StepsEnded(),
+      runSpans: new Map(),
+      steps: new LocalSteps(),
+      runSpanOf: (runId) => wiring.runSpans.get(runId),
     };
     return new RunEngine(wiring, deps.liveness);
+  }
+
+  /**
+   * This replica takes step jobs from now on: HTTP steps up to SCRAPE_CONCURRENCY at once, browser steps up
+   * to the browser pool's pages.
+   */
+  startWorking(): void {
+    const { stepQueue, scrapePool, browserPages } = this.wiring;
+    stepQueue.work('http', scrapePool.ceiling, (delivery) => runStepJob(this.wiring, delivery));
+    stepQueue.work('browser', Math.min(scrapePool.ceiling, browserPages), (delivery) => runStepJob(this.wiring, delivery));
+  }
+
+  /** A step of `runId` ended (its event reached this replica's bus): its runner, if here, looks at once. */
+  stepEnded(runId: number): void {
+    this.wiring.stepsEnded.ended(runId);
   }
 
   /** Starts a run here; 503 while this replica does not hold its liveness lock (a survivor may fail its runs). */
@@ -155,6 +176,8 @@ export class RunEngine {
     if (this.inFlight.abort(runId, 'run ended elsewhere')) {
       this.wiring.logger.warn({ run_id: runId, learned_from: 'run.finished' }, 'run was ended elsewhere; stopping its runner');
     }
+    const stopped = this.wiring.steps.abortRun(runId, new Error('the run ended'));
+    if (stopped > 0) this.wiring.logger.info({ run_id: runId, steps: stopped, learned_from: 'run.finished' }, 'run ended: stopping its steps scraping here');
   }
 
   finish(...args: FinishArgs): Promise<RunDetail | null> {
@@ -187,21 +210,34 @@ export class RunEngine {
     return recoverInterruptedRuns(this.wiring, this.liveness, periodic);
   }
 
-  /** Graceful shutdown: lets runs finish within `graceMs`, then fails the rest. */
+  /**
+   * Graceful shutdown: takes no new step jobs; lets the runs it owns and the steps it scrapes finish within
+   * `graceMs`; then fails its runs still active and lets go of its steps still running (their jobs are
+   * delivered to another replica as their next attempt).
+   */
   async stopAll(graceMs: number): Promise<void> {
-    await stopRuns(this.wiring, graceMs);
+    const { stepQueue, steps, logger } = this.wiring;
+    stepQueue.stopWorking();
+    const letGo = async () => {
+      if (await steps.settled(graceMs)) return;
+      const stopped = steps.abortAll(new OwnershipLost('this replica shuts down'));
+      logger.warn({ steps: stopped, shutdown_grace_ms: graceMs }, 'shutting down: steps still scraping here are handed back to the queue');
+      await steps.settled(10_000);
+    };
+    await Promise.all([stopRuns(this.wiring, graceMs), letGo()]);
     await this.wiring.locks.close();
   }
 
   /**
-   * The liveness lock is lost and a survivor may take our runs over: stop owning them (runners stopped, their
-   * steps left running for whoever takes the run over to scrape again).
+   * The liveness lock is lost and a survivor may take our runs over: stop owning them (runners stopped) and let
+   * go of the steps scraping here (left running: a survivor hands their jobs back for their next attempt).
    */
   stopOwning(): void {
     for (const { runId } of this.inFlight.list()) {
       this.dropped.add(runId);
       this.inFlight.abort(runId, new OwnershipLost('this process lost its liveness lock'));
     }
+    this.wiring.steps.abortAll(new OwnershipLost('this process lost its liveness lock'));
   }
 
   /**

@@ -23,6 +23,8 @@ export const Run = defineEntity({
     ownerId: p.string().columnType('text').nullable(),
     traceId: p.string().columnType('text').nullable(),
     lastSeq: p.integer().default(0),
+    /** Steps ended with their event (completed or failed), whichever replica ran them: every platform event's platformsDone. */
+    stepsDone: p.integer().default(0),
     createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
     startedAt: p.datetime().columnType('timestamptz').nullable(),
     finishedAt: p.datetime().columnType('timestamptz').nullable(),

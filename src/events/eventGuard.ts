@@ -1,5 +1,5 @@
 import { oddsUpsertCte, type MatchedBatch } from '../db/tables/odds.js';
-import { OWNS_RUN } from '../db/tables/runs.js';
+import { HOLDS_STEP } from '../db/tables/platformSteps.js';
 import type { ImplausibleMarketExample, StepFailureReason } from '../shared/contract.js';
 
 /**
@@ -7,17 +7,27 @@ import type { ImplausibleMarketExample, StepFailureReason } from '../shared/cont
  * recorded only when the write happened, and the write only with its event. A value, not SQL: the
  * publisher renders it (guardStatement) into its own statement.
  */
-export type EventGuard = StepStartedGuard | StepFinishedGuard;
+export type EventGuard = StepStartedGuard | StepFinishedGuard | StepInterruptedGuard;
 
 /**
  * The step pending -> running (`platform.started`); no event when the run already ended the step, or when
- * `replica` no longer owns the run (another replica took it over: src/runs/takeOverRun.ts).
+ * `replica` no longer holds it at `attempt` (its job was handed to another replica: src/runs/stepJob.ts).
  */
 export interface StepStartedGuard {
   kind: 'step.started';
   platform: string;
-  /** The replica scraping it (its owner id), stored on the step; it must own the run. */
+  /** The replica that holds the step's job (it claimed the step), stored on the step. */
   replica: string;
+  attempt: number;
+}
+
+/**
+ * A step whose job was delivered once more after its replica died at each of its attempts: it fails
+ * `interrupted` (`platform.failed`) instead of being scraped again. No event when the step had ended.
+ */
+export interface StepInterruptedGuard {
+  kind: 'step.interrupted';
+  platform: string;
 }
 
 /** How a completed step is judged, in the step's own final statement (the `step.finished` guard below; runs/volumeDrop.ts). */
@@ -40,8 +50,9 @@ export interface VolumeCriteria {
 export interface StepFinishedGuard {
   kind: 'step.finished';
   platform: string;
-  /** The replica that scraped it: the step ends only while it still owns the run. */
+  /** The replica that scraped it: the step ends only while that replica still holds it at `attempt`. */
   replica: string;
+  attempt: number;
   outcome: 'completed' | 'failed';
   eventsFound: number;
   durationMs: number;
@@ -64,19 +75,36 @@ export interface GuardStatement {
   ctes: string;
   params: unknown[];
   payload?: string;
+  /** The write ends a step: the run's count of ended steps goes up with the event. */
+  endsStep?: boolean;
 }
 
 export function guardStatement(runId: number, guard: EventGuard): GuardStatement {
-  return guard.kind === 'step.started' ? stepStarted(runId, guard) : stepFinished(runId, guard);
+  if (guard.kind === 'step.started') return stepStarted(runId, guard);
+  if (guard.kind === 'step.interrupted') return stepInterrupted(runId, guard);
+  return stepFinished(runId, guard);
 }
 
-function stepStarted(runId: number, { platform, replica }: StepStartedGuard): GuardStatement {
+function stepStarted(runId: number, { platform, replica, attempt }: StepStartedGuard): GuardStatement {
   return {
     ctes: `guard as (
-               update platform_steps set status = 'running', started_at = now(), replica = ?
-               where run_id = ? and platform = ? and status = 'pending' and ${OWNS_RUN} and exists (select 1 from lock) returning 1
+               update platform_steps s set status = 'running', started_at = now()
+               where s.run_id = ? and s.platform = ? and s.status = 'pending' and ${HOLDS_STEP} and exists (select 1 from lock) returning 1
              )`,
-    params: [replica, runId, platform, runId, replica],
+    params: [runId, platform, replica, attempt],
+  };
+}
+
+function stepInterrupted(runId: number, { platform }: StepInterruptedGuard): GuardStatement {
+  return {
+    ctes: `guard as (
+               update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
+                 duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+                 error = 'interrupted: the replica scraping it stopped at each of its ' || attempt || ' attempts'
+               where run_id = ? and platform = ? and status in ('pending', 'running') and exists (select 1 from lock) returning 1
+             )`,
+    params: [runId, platform],
+    endsStep: true,
   };
 }
 
@@ -87,7 +115,7 @@ function stepStarted(runId: number, { platform, replica }: StepStartedGuard): Gu
  * 200-platform run was no slower than with the odds in a statement of their own). No deadlock: only this
  * platform's scrape writes its odds rows, so no holder of the lock waits on them.
  */
-function stepFinished(runId: number, { platform, replica, outcome, eventsFound, durationMs, error, reason, odds, judge, markets }: StepFinishedGuard): GuardStatement {
+function stepFinished(runId: number, { platform, replica, attempt, outcome, eventsFound, durationMs, error, reason, odds, judge, markets }: StepFinishedGuard): GuardStatement {
   const upsert = odds.odds.length > 0 ? oddsUpsertCte(platform, runId, odds) : undefined;
   const judged = outcome === 'completed' && judge !== undefined;
   const usual = judged
@@ -107,12 +135,12 @@ function stepFinished(runId: number, { platform, replica, outcome, eventsFound, 
                ${judged ? `, expected_events = case when usual.scrapes >= ? then round(usual.median)::int end,
                             volume_drop = case when usual.scrapes >= ? then ?::int < usual.median * ? end` : ''}
                ${judged ? 'from usual' : ''}
-               where s.run_id = ? and s.platform = ? and s.status = 'running' and ${OWNS_RUN} and exists (select 1 from lock)
+               where s.run_id = ? and s.platform = ? and s.status = 'running' and ${HOLDS_STEP} and exists (select 1 from lock)
                returning s.expected_events, s.volume_drop
              ),
              kept as (
-               update platform_steps set events_found = ?
-               where run_id = ? and platform = ? and status = 'failed' and events_found < ? and ${OWNS_RUN}
+               update platform_steps s set events_found = ?
+               where s.run_id = ? and s.platform = ? and s.status = 'failed' and s.events_found < ? and ${HOLDS_STEP}
              )`,
     params: [
       ...(upsert?.params ?? []),
@@ -128,15 +156,16 @@ function stepFinished(runId: number, { platform, replica, outcome, eventsFound, 
       ...(judged ? [judge.minScrapes, judge.minScrapes, eventsFound, judge.fraction] : []), // SET sees the old events_found
       runId,
       platform,
-      runId,
       replica,
+      attempt,
       eventsFound,
       runId,
       platform,
       eventsFound,
-      runId,
       replica,
+      attempt,
     ],
+    endsStep: true,
     ...(judged ? { payload: `select jsonb_build_object('volumeDrop', volume_drop, 'expectedEvents', expected_events) from guard` } : {}),
   };
 }

@@ -61,6 +61,8 @@ export async function insertEventAndNotify(
   // the same statement, and the event is inserted only when its `guard` CTE returns a row.
   const json = JSON.stringify(payload);
   const written = guard && runId !== null ? guardStatement(runId, guard) : undefined;
+  // A platform's events carry the run's count of ended steps as the run's row has it (steps run on any replica).
+  const countsSteps = type.startsWith('platform.');
   const rows =
     runId === null
       ? await execute<PublishedEventRow>(
@@ -72,13 +74,13 @@ export async function insertEventAndNotify(
       : await execute<PublishedEventRow>(
           `with lock as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
            ${written ? `${written.ctes},` : ''}
-           next as (update runs set last_seq = last_seq + 1 where id = ? and exists (select 1 from lock)
-                    ${written ? 'and exists (select 1 from guard)' : ''} returning id, last_seq),
+           next as (update runs set last_seq = last_seq + 1, steps_done = steps_done + ?::int where id = ? and exists (select 1 from lock)
+                    ${written ? 'and exists (select 1 from guard)' : ''} returning id, last_seq, steps_done),
            inserted as (insert into run_events (run_id, seq, type, payload)
-                        select id, last_seq, ?, ?::jsonb${written?.payload ? ` || coalesce((${written.payload}), '{}'::jsonb)` : ''} from next
+                        select id, last_seq, ?, ?::jsonb${written?.payload ? ` || coalesce((${written.payload}), '{}'::jsonb)` : ''}${countsSteps ? ` || jsonb_build_object('platformsDone', steps_done)` : ''} from next
                         returning id, run_id, seq, type, payload, created_at)
            select inserted.*, pg_notify(?, inserted.id::text) from inserted`,
-          [LOCK_NAMES.events, ...(written?.params ?? []), runId, type, json, channel],
+          [LOCK_NAMES.events, ...(written?.params ?? []), written?.endsStep ? 1 : 0, runId, type, json, channel],
         );
   const row = rows[0];
   if (!row && guard) return undefined; // the guarded write did not happen: no event

@@ -1,20 +1,30 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, trace, type Span } from '@opentelemetry/api';
 import type { Config } from '../config.js';
 import type { Platforms } from '../platforms/registry.js';
 import { OBSERVED_TRIGGERS, type RunSummary, type RunTrigger } from '../shared/contract.js';
 import { retryWrite, WRITE_RETRY_BUDGET_MS } from './databaseRetry.js';
 import { finishRun, type FinishRunDeps } from './finishRun.js';
 import { recordWithRetry } from './recordWithRetry.js';
-import type { ScrapePool } from './scrapePool.js';
-import { scrapePlatform, type PlatformResult, type RunProgress, type ScrapePlatformDeps } from './scrapePlatform.js';
+import { stepStatuses } from '../db/tables/platformSteps.js';
+import type { StepJobData, StepQueue, WorkKind } from '../queue/stepQueue.js';
+import type { PlatformResult, ScrapePlatformDeps } from './scrapePlatform.js';
+import { traceCarrier, workKindOf } from './stepJob.js';
+import type { StepsEnded } from './stepsEnded.js';
+import type { LocalSteps } from './localSteps.js';
 import { reportCoverage } from './reportCoverage.js';
 import { reportOutliers } from './reportOutliers.js';
 
 export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
   config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityChecks' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes' | 'qualityCoverageFraction' | 'qualityCoverageWindow'>;
-  /** The process-wide scrape pool (SCRAPE_CONCURRENCY is its ceiling). */
-  scrapePool: ScrapePool;
+  /** Where the run's steps go: one job each, taken by whichever replica has a slot (queue/stepQueue.ts). */
+  stepQueue: Pick<StepQueue, 'send' | 'handBack'>;
+  /** Wakes the runner when one of its steps ends, wherever it ran. */
+  stepsEnded: StepsEnded;
+  /** The runs this replica owns, by id: their span (stepJob.ts puts a local step's events on it). */
+  runSpans: Map<number, Span>;
+  /** The steps scraping on this replica (a stopped runner stops its own). */
+  steps: LocalSteps;
 }
 
 export interface RunToExecute {
@@ -30,13 +40,12 @@ export interface TakenOverSteps {
   running: boolean;
   /** Steps that had ended, with how; the others are scraped here. */
   ended: ReadonlyMap<string, PlatformResult['outcome']>;
-  /** Each step's attempt (those scraped again are on their next one). */
-  attempts: ReadonlyMap<string, number>;
 }
 
 /**
- * The runner, inside the run's span: pending -> running, every platform handed to the scrape pool at once
- * (it decides how many run together), heartbeat while alive, and the final status by compare-and-set.
+ * The runner, inside the run's span: pending -> running, every platform handed out as a step job at once
+ * (any replica with a free slot takes one: stepJob.ts), heartbeat while alive, the steps' ends followed in
+ * the database, and the final status by compare-and-set.
  * An observed run is watched by the connection guard for its whole duration: the moment it has had no
  * watcher on any replica for the grace period while a platform is still pending or running, the run ends
  * `connection_failed` (finishRun stops the platforms not finished, which keep the odds they read; their
@@ -63,26 +72,28 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
     }
 
     heartbeat = startHeartbeat(deps, run.id, controller);
-    /** Platforms whose scrape has returned (or had ended before this replica took the run over), with how it ended. */
+    // The runner stopped (its run ended elsewhere, this replica let go of it, the database was lost): so do its steps scraping here.
+    controller.signal.addEventListener('abort', () => deps.steps.abortRun(run.id, controller.signal.reason instanceof Error ? controller.signal.reason : new Error(String(controller.signal.reason))), { once: true });
+    /** Platforms whose step has ended (or had ended before this replica took the run over), with how it ended. */
     const ended = new Map<string, PlatformResult['outcome']>(run.takenOver?.ended);
-    const platformsDone = [...ended.values()].filter((outcome) => outcome !== 'not_started').length;
-    const progress: RunProgress = { runId: run.id, runSpan: trace.getActiveSpan(), signal: controller.signal, platformsTotal: run.platforms.length, platformsDone, attempts: run.takenOver?.attempts };
+    const runSpan = trace.getActiveSpan();
+    if (runSpan) deps.runSpans.set(run.id, runSpan);
     if (observed) {
       const runContext = context.active();
       deps.guard.track(run.id, {
         onLost: (unwatchedMs) => {
           // Every platform finished before the grace ran out: the runner's own verdict stands.
           if (controller.signal.aborted || ended.size === run.platforms.length) return;
-          lost.ending = context.with(runContext, () => endLost(deps, run, progress, controller, ended, unwatchedMs));
+          lost.ending = context.with(runContext, () => endLost(deps, run, runSpan, controller, ended, unwatchedMs));
           lost.ending.catch(() => undefined); // awaited by the runner below
         },
         onChange: (watched, unwatchedMs) => {
           if (watched) {
             log.info({ unwatched_ms: unwatchedMs }, 'observed run has a watcher: connection grace cancelled');
-            progress.runSpan?.addEvent('connection.watched', { unwatched_ms: unwatchedMs });
+            runSpan?.addEvent('connection.watched', { unwatched_ms: unwatchedMs });
           } else {
             log.info({ grace_ms: deps.guard.graceMs }, 'observed run has no watcher on any replica: connection grace started');
-            progress.runSpan?.addEvent('connection.unwatched', { grace_ms: deps.guard.graceMs });
+            runSpan?.addEvent('connection.unwatched', { grace_ms: deps.guard.graceMs });
           }
         },
       });
@@ -90,22 +101,14 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
       log.info({ watched: deps.guard.isWatched(run.id), grace_ms: deps.guard.graceMs }, 'observed run tracked by the connection guard');
     }
 
-    const scrape = async (name: string): Promise<PlatformResult> => {
-      if (controller.signal.aborted || lost.ending) return { platform: name, outcome: 'not_started', eventsFound: 0 };
-      const result = await scrapePlatform(deps, deps.platforms.adapters.get(name)!, progress);
-      ended.set(name, result.outcome);
-      return result;
-    };
-    const toScrape = run.platforms.filter((name) => !ended.has(name));
-    const settled = await Promise.allSettled(toScrape.map((name) => deps.scrapePool.run(name, () => scrape(name), controller.signal)));
+    await sendSteps(deps, run.id, run.platforms.filter((name) => !ended.has(name)));
+    await awaitSteps(deps, run, ended, controller.signal, lost);
     deps.guard.untrack(run.id);
     // The connection guard ended the run (or lost the race to another actor): its transition stands.
     if (lost.ending) {
       await lost.ending;
       return await deps.reads.summaryOf(run.id);
     }
-    const crashed = settled.find((result) => result.status === 'rejected');
-    if (crashed) throw crashed.reason;
     // Every step's outcome, those ended before a take-over included, in the run's platform order.
     const results = run.platforms.filter((name) => ended.has(name)).map((platform): PlatformResult => ({ platform, outcome: ended.get(platform)!, eventsFound: 0 }));
 
@@ -126,6 +129,44 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
   } finally {
     clearInterval(heartbeat);
     deps.guard.untrack(run.id);
+    deps.runSpans.delete(run.id);
+  }
+}
+
+/** One job per step, per kind of work, in the run's trace. A step already queued (a run taken over) is not queued twice. */
+async function sendSteps(deps: ExecuteRunDeps, runId: number, platforms: string[]): Promise<void> {
+  const trace = traceCarrier();
+  const byKind = new Map<WorkKind, StepJobData[]>();
+  for (const platform of platforms) {
+    const adapter = deps.platforms.adapters.get(platform);
+    const kind = adapter ? workKindOf(adapter.kind) : 'http';
+    byKind.set(kind, [...(byKind.get(kind) ?? []), { runId, platform, trace }]);
+  }
+  for (const [kind, jobs] of byKind) await retryWrite(() => deps.stepQueue.send(kind, jobs));
+}
+
+/** How often the runner reads its steps when no step end woke it (a step ended on a replica whose event it missed). */
+const STEPS_POLL_MS = 1_000;
+
+const OUTCOME_OF: Record<string, PlatformResult['outcome'] | undefined> = { completed: 'completed', failed: 'failed', skipped: 'not_started' };
+
+/**
+ * Until every step of the run has ended (in the database: wherever it ran, whoever ended it), the run ended
+ * elsewhere (`signal`), or the connection guard ended it: reads the steps each time one ends (stepsEnded)
+ * and every STEPS_POLL_MS. `ended` is kept up to date for the connection guard.
+ */
+async function awaitSteps(deps: ExecuteRunDeps, run: RunToExecute, ended: Map<string, PlatformResult['outcome']>, signal: AbortSignal, lost: { ending?: Promise<unknown> }): Promise<void> {
+  for (;;) {
+    const woken = deps.stepsEnded.next(run.id, STEPS_POLL_MS, signal);
+    for (const step of await retryWrite(() => stepStatuses(deps.orm, run.id))) {
+      const outcome = OUTCOME_OF[step.status];
+      if (outcome) ended.set(step.platform, outcome);
+    }
+    if (ended.size >= run.platforms.length || signal.aborted || lost.ending) {
+      woken.cancel();
+      return;
+    }
+    await woken.promise;
   }
 }
 
@@ -139,14 +180,14 @@ export async function executeRun(deps: ExecuteRunDeps, run: RunToExecute, contro
 async function endLost(
   deps: ExecuteRunDeps,
   run: RunToExecute,
-  progress: RunProgress,
+  runSpan: Span | undefined,
   controller: AbortController,
   ended: ReadonlyMap<string, PlatformResult['outcome']>,
   unwatchedMs: number,
 ) {
   const done = run.platforms.filter((name) => ended.has(name) && ended.get(name) !== 'not_started');
   const notDone = run.platforms.filter((name) => !done.includes(name));
-  progress.runSpan?.addEvent('connection.lost', { unwatched_ms: unwatchedMs, platforms_done: done.length, platforms_not_done: notDone.length });
+  runSpan?.addEvent('connection.lost', { unwatched_ms: unwatchedMs, platforms_done: done.length, platforms_not_done: notDone.length });
   try {
     return await finishRun(deps, run.id, 'connection_failed', 'connection_lost', {
       actor: 'connection_guard',

@@ -1,5 +1,7 @@
 import type { Orm } from '../db/database.js';
 import { selectActiveRunsNotOwnedBy } from '../db/tables/runs.js';
+import { unfinishedSteps } from '../db/tables/platformSteps.js';
+import { workKindOf } from './stepJob.js';
 import { finishRun } from './finishRun.js';
 import { takeOverRun, type TakeOverDeps } from './takeOverRun.js';
 
@@ -42,7 +44,28 @@ export async function recoverInterruptedRuns(deps: RecoverDeps, liveness: OwnerC
     deps.metrics.runsRecovered(recovered);
     deps.logger.warn({ recovered }, 'failed runs interrupted by a dead process');
   }
+  await handBackDeadSteps(deps, liveness);
   return recovered;
+}
+
+/**
+ * The step jobs a dead replica held (its steps still pending or running) are handed back to the queue now,
+ * for their next attempt on a live replica, instead of after their heartbeat lapses.
+ */
+async function handBackDeadSteps(deps: RecoverDeps, liveness: OwnerCheck): Promise<void> {
+  const alive = new Map<string, boolean>([[deps.ownerId, true]]);
+  for (const step of await unfinishedSteps(deps.orm)) {
+    if (step.replica === null) continue;
+    if (!alive.has(step.replica)) alive.set(step.replica, await liveness.isAlive(step.replica));
+    if (alive.get(step.replica)) continue;
+    const adapter = deps.platforms.adapters.get(step.platform);
+    const kinds = adapter ? [workKindOf(adapter.kind)] : (['http', 'browser'] as const);
+    for (const kind of kinds) {
+      if (await deps.stepQueue.handBack(kind, Number(step.run_id), step.platform, step.attempt)) {
+        deps.logger.warn({ run_id: Number(step.run_id), platform: step.platform, dead_replica: step.replica }, 'step job handed back: the replica holding it is gone');
+      }
+    }
+  }
 }
 
 /** Active runs owned by other processes, grouped by owner. */

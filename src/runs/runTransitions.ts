@@ -59,7 +59,7 @@ export class RunTransitions {
   }
 
   /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-  async stepProgress(runId: number, platform: string, eventsFound: number, odds: MatchedBatch, owner: string): Promise<void> {
-    await retryWrite(() => updateStepProgress(this.orm, runId, platform, eventsFound, odds, owner), this.retry);
+  async stepProgress(runId: number, platform: string, eventsFound: number, odds: MatchedBatch, replica: string, attempt: number): Promise<void> {
+    await retryWrite(() => updateStepProgress(this.orm, runId, platform, eventsFound, odds, replica, attempt), this.retry);
   }
 }

@@ -49,15 +49,17 @@ export interface PlatformResult {
   eventsFound: number;
 }
 
-/** What the runner shares with each platform it scrapes. */
+/** What a step's job knows of its run, for the one platform it scrapes (stepJob.ts). */
 export interface RunProgress {
   runId: number;
+  /** The run's span when its owner is this replica (its events go on it); otherwise the step span's parent is remote. */
   runSpan: Span | undefined;
   signal: AbortSignal;
   platformsTotal: number;
+  /** Steps ended when this one was claimed (its events carry the run's count as the database has it). */
   platformsDone: number;
-  /** Each step's attempt (absent: 1); a run taken over from a dead replica scrapes its interrupted steps again (takeOverRun.ts). */
-  attempts?: ReadonlyMap<string, number>;
+  /** The step's attempt: its job's delivery (a job whose replica died is delivered again). */
+  attempt: number;
 }
 
 /** A platform records at most one platform.progress event per this interval (its first page always). */
@@ -71,7 +73,7 @@ export const PROGRESS_EVENT_INTERVAL_MS = 1_000;
  */
 export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: PlatformAdapter, run: RunProgress): Promise<PlatformResult> {
   const platform = adapter.name;
-  const attempt = run.attempts?.get(platform) ?? 1;
+  const { attempt } = run;
   const log = deps.logger.child({ run_id: run.runId, platform, ...(attempt > 1 ? { attempt } : {}) });
   // The step starts and platform.started is recorded in one statement, or neither when the run ended the step.
   const started =
@@ -81,7 +83,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
       run.runId,
       'platform.started',
       { runId: run.runId, platform, eventsFound: 0, elapsedMs: 0, platformsDone: run.platformsDone, platformsTotal: run.platformsTotal, replica: deps.ownerId, attempt },
-      { kind: 'step.started', platform, replica: deps.ownerId },
+      { kind: 'step.started', platform, replica: deps.ownerId, attempt },
     ));
   if (!started) return { platform, outcome: 'not_started', eventsFound: 0 };
   return tracer.startActiveSpan(
@@ -130,7 +132,7 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           eventsFound = await adapter.scrape(signal, async (progress) => {
             deps.metrics.platformEvents(platform, progress.eventsFound - eventsFound);
             eventsFound = progress.eventsFound;
-            if (odds.add(progress.batch)) await writeProgress(deps, run.runId, platform, eventsFound, await matchedProgress(matched, odds.take()));
+            if (odds.add(progress.batch)) await writeProgress(deps, run.runId, platform, attempt, eventsFound, await matchedProgress(matched, odds.take()));
             span.addEvent('page.read', { events_found: eventsFound, odds: progress.batch.length });
             // Coalesced: the first page, then at most one per PROGRESS_EVENT_INTERVAL_MS; the final count comes with platform.completed/failed.
             if (performance.now() - progressRecordedAt < PROGRESS_EVENT_INTERVAL_MS) return;
@@ -160,23 +162,24 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
 
         const durationMs = elapsedMs();
         if (ownershipLost(run.signal)) {
-          // Left running: the replica that takes the run over scrapes it again (this replica's writes are fenced off anyway).
+          // Left running: its job is delivered again to another replica (this replica's writes are fenced off anyway).
           span.setAttributes({ 'oddswatch.platform.events_found': eventsFound, 'oddswatch.platform.outcome': 'aborted' });
-          log.warn({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape stopped: this replica stopped owning the run; the step is left to whoever takes the run over');
+          log.warn({ events_found: eventsFound, duration_ms: durationMs }, 'platform scrape stopped: this replica let go of the step; its job goes to another replica');
           return { platform, outcome: 'aborted' as const, eventsFound };
         }
         // Stored before the step ends, so its event can say so; bounded in time, and never the step's failure.
         const captured = capture !== undefined && (await keepPageCapture(deps.orm, run.runId, platform, capture, log, span));
         const stepStatus: 'completed' | 'failed' = outcome === 'completed' ? 'completed' : 'failed';
         // The step ends and its event is recorded in one statement, or neither when the run ended the step.
-        // platformsDone is counted before the write (the event carries it) and given back when it loses.
-        const platformsDone = (run.platformsDone += 1);
+        // The event's platformsDone is the run's count as the final statement leaves it (eventPublisher.ts).
+        const platformsDone = run.platformsDone + 1;
         const common = { runId: run.runId, platform, eventsFound, elapsedMs: durationMs, durationMs, platformsDone, platformsTotal: run.platformsTotal, attempt };
         const finish = (status: 'completed' | 'failed', odds: MatchedBatch) => {
           const step: EventGuard = {
             kind: 'step.finished',
             platform,
             replica: deps.ownerId,
+            attempt,
             outcome: status,
             eventsFound,
             durationMs,
@@ -202,7 +205,6 @@ export async function scrapePlatform(deps: ScrapePlatformDeps, adapter: Platform
           recordFailure(span, cause, error);
           event = await finish('failed', { odds: [], listings: [] });
         }
-        if (!event) run.platformsDone -= 1;
         deps.metrics.platformScraped(platform, outcome, durationMs / 1000, reason);
         const rejectedPrices = Object.fromEntries(rejected);
         const rejectedTotal = [...rejected.values()].reduce((sum, count) => sum + count, 0);
@@ -254,9 +256,9 @@ async function matchedProgress(match: (batch: ScrapedSelection[]) => Promise<Mat
  * Writes a full buffer of odds mid-scrape. A value the database refuses ends the scrape as this platform's
  * failure (the adapter's scrape rejects with it); an unreachable database is the runner's to handle.
  */
-async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, eventsFound: number, odds: MatchedBatch): Promise<void> {
+async function writeProgress(deps: ScrapePlatformDeps, runId: number, platform: string, attempt: number, eventsFound: number, odds: MatchedBatch): Promise<void> {
   try {
-    await deps.transitions.stepProgress(runId, platform, eventsFound, odds, deps.ownerId);
+    await deps.transitions.stepProgress(runId, platform, eventsFound, odds, deps.ownerId, attempt);
   } catch (cause) {
     if (isRefusedValue(cause)) throw new PlatformError('refused_value', refusedValueMessage(cause));
     throw cause;

@@ -46,6 +46,8 @@ export interface ScrapePoolMetrics {
   /** A step waited for another replica's scrape of its platform; `taken_over`: that replica had died. */
   platformLockWaited(outcome: 'freed' | 'taken_over'): void;
   observeScrapeSlots(source: ScrapeSlotsSource): void;
+  /** The step jobs queued and running across every replica, per kind of work (the same on every replica). */
+  observeStepQueue(depth: () => Record<'http' | 'browser', { queued: number; active: number }>): void;
 }
 
 /** The browser pool's metrics (platforms/browser/browserPool.ts); no platform label: the browser is the replica's. */
@@ -326,6 +328,18 @@ export function createMetrics(meter: Meter, platforms: readonly string[]): Metri
         result.observe(slots, source.slots());
         result.observe(waiting, source.stepsWaiting());
       }, [inUse, slots, waiting]);
+    },
+    observeStepQueue(depth) {
+      meter
+        .createObservableGauge('oddswatch_step_jobs', {
+          description: 'Step jobs in the queue shared by every replica, by kind of work (http, browser) and state (queued: waiting for a replica with a free slot, or for its next delivery; active: taken by a replica). Every replica reports the same count, read every 5 s: aggregate with max.',
+        })
+        .addCallback((result) => {
+          for (const [kind, counts] of Object.entries(depth())) {
+            result.observe(counts.queued, { kind, state: 'queued' });
+            result.observe(counts.active, { kind, state: 'active' });
+          }
+        });
     },
     observeBrowser(source) {
       const open = meter.createObservableGauge('oddswatch_browser_pages_open', { description: "Pages open in this replica's browser (at most BROWSER_MAX_PAGES)." });

@@ -62,7 +62,7 @@ describe('metric catalogue (docs/metrics.md), as exported', () => {
     expect(metrics.has('oddswatch_browser_memory_bytes')).toBe(false);
     // No label ever carries a run id, a URL or error text.
     const labelNames = new Set(metrics.text.split('\n').filter((line) => line.startsWith('oddswatch_')).flatMap((line) => [...line.matchAll(/([a-z_]+)="/g)].map((match) => match[1])));
-    expect([...labelNames].sort()).toEqual(['cause', 'kind', 'le', 'outcome', 'platform', 'reason', 'scheduler_job', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
+    expect([...labelNames].sort()).toEqual(['cause', 'kind', 'le', 'outcome', 'platform', 'reason', 'scheduler_job', 'state', 'status', 'stream', 'trigger'].filter((name) => labelNames.has(name)).sort());
   });
 
   it('counts a completed and a partial run, their durations, events and freshness', async () => {

@@ -181,7 +181,8 @@ describe('SCRAPE_CONCURRENCY, the ceiling of the pool', () => {
       const after = await scrape();
       expect(after.histogramCount('oddswatch_scrape_slot_wait_seconds')).toBe(PLATFORMS.length);
       expect(after.histogramCount('oddswatch_scrape_slot_wait_seconds', { kind: 'browser' })).toBe(PLATFORMS.filter((name) => capped.platforms.adapters.get(name)!.kind === 'browser').length);
-      expect(after.value('oddswatch_scrape_slot_wait_seconds_bucket', { le: '0.05' })).toBe(2);
+      // The wait runs from the step's job being queued: at most the first two took a slot at once.
+      expect(after.value('oddswatch_scrape_slot_wait_seconds_bucket', { le: '0.05' })).toBeLessThanOrEqual(2);
       expect(after.value('oddswatch_scrape_slot_wait_seconds_sum')).toBeGreaterThan((PLATFORMS.length - 2) * 0.1);
       expect([after.value('oddswatch_scrape_slots_in_use'), after.value('oddswatch_scrape_steps_waiting')]).toEqual([0, 0]);
     } finally {

@@ -4,6 +4,7 @@ import type { RunDetail, RunStatus } from '../../src/shared/contract.js';
 import type { TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { captureSpans } from '../helpers/spans.js';
+import { insertHeldStepJob } from '../helpers/stepJobs.js';
 
 /**
  * Whatever ends a run, its `scrape.run` span and each `scrape.platform` span are exported exactly once,
@@ -45,7 +46,11 @@ async function expectSpansOnce(run: RunDetail, status: RunStatus, message?: stri
   const steps = await server.db.query<{ platform: string }>('select platform from platform_steps where run_id = $1 and started_at is not null', [run.id]);
   const started = steps.map((step) => step.platform);
   expect(started.length).toBeGreaterThan(0);
-  const platformSpans = named(run.traceId!, 'scrape.platform');
+  // A step's span ends on the replica that ran it, once its scrape stopped: possibly a moment after the run's.
+  const platformSpans = await waitFor(() => {
+    const spans = named(run.traceId!, 'scrape.platform');
+    return spans.length >= started.length ? spans : undefined;
+  }, { what: `the scrape.platform spans of run ${run.id}` });
   expect(platformSpans.map((span) => span.attributes['oddswatch.platform']).sort()).toEqual([...started].sort());
   expect(platformSpans.every((span) => span.parentSpanContext?.spanId === runSpan.spanContext().spanId)).toBe(true);
   return runSpan;
@@ -94,12 +99,14 @@ describe('the scrape.run span, whoever ends the run', () => {
     server.platforms.simulated!.set('luckyowl', { hang: true });
     const run = await start({ platforms: ['luckyowl'] });
     await server.waitForRun(run.id, ['running']);
+    // Its step is a job: taken and started a moment after the run is running.
+    await waitFor(async () => (await server.db.query('select 1 from platform_steps where run_id = $1 and started_at is not null', [run.id])).length > 0, { what: 'luckyowl started' });
     await server.db.query(`update runs set status = 'failed', failure_reason = 'interrupted', finished_at = now() where id = $1`, [run.id]);
     await expectSpansOnce(run, 'failed', 'failed: interrupted');
     expect(named(run.traceId!, 'scrape.platform')[0]!.attributes['oddswatch.platform.outcome']).toBe('aborted');
   });
 
-  it("taken over from a dead replica: the rest of the run is a second scrape.run span in the run's trace, its steps' spans under it, attempt 2", async () => {
+  it("taken over from a dead replica: the rest of the run is a second scrape.run span in the run's trace; the dead replica's step is delivered again (attempt 2) under the span that handed it out, the others under the new one", async () => {
     const traceId = 'ab'.repeat(16);
     const [row] = await server.db.query<{ id: string }>(
       `insert into runs (status, trigger, platforms, owner_id, trace_id, started_at, heartbeat_at) values ('running', 'scheduled', '{northwind,redfox}', 'a-dead-replica', $1, now(), now()) returning id`,
@@ -110,6 +117,9 @@ describe('the scrape.run span, whoever ends the run', () => {
       `insert into platform_steps (run_id, platform, status, started_at, replica) values ($1, 'northwind', 'running', now(), 'a-dead-replica'), ($1, 'redfox', 'pending', null, null)`,
       [runId],
     );
+    // The dead owner's span, northwind's parent as its job carries it; redfox was not handed out yet.
+    const deadSpanId = 'cd'.repeat(8);
+    await insertHeldStepJob((sql, params) => server.db.query(sql, params), runId, 'northwind', { traceparent: `00-${traceId}-${deadSpanId}-01` });
     expect(await server.runs.recover(true)).toBe(0); // taken over, not failed
     const ended = await server.waitForRun(runId, ['completed']);
     expect(ended.steps.map((step) => [step.platform, step.attempt])).toEqual([['northwind', 2], ['redfox', 1]]);
@@ -118,7 +128,9 @@ describe('the scrape.run span, whoever ends the run', () => {
     expect(runSpan.attributes).toMatchObject({ 'oddswatch.run.id': runId, 'oddswatch.run.status': 'completed', 'oddswatch.run.taken_over': true, 'oddswatch.run.taken_over_from': 'a-dead-replica' });
     const platformSpans = named(traceId, 'scrape.platform');
     expect(platformSpans.map((span) => [span.attributes['oddswatch.platform'], span.attributes['oddswatch.step.attempt']]).sort()).toEqual([['northwind', 2], ['redfox', 1]]);
-    expect(platformSpans.every((span) => span.parentSpanContext?.spanId === runSpan.spanContext().spanId)).toBe(true);
+    const parentOf = (platform: string) => platformSpans.find((span) => span.attributes['oddswatch.platform'] === platform)!.parentSpanContext?.spanId;
+    expect(parentOf('northwind')).toBe(deadSpanId);
+    expect(parentOf('redfox')).toBe(runSpan.spanContext().spanId);
   });
 
   it('shutdown: failed (interrupted) after the grace', async () => {

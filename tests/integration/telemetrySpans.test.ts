@@ -76,7 +76,9 @@ describe('spans of a run', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0]!.attributes).toMatchObject({ platforms_done: 1, platforms_not_done: 1 });
     expect(lost[0]!.attributes!.unwatched_ms).toBeGreaterThanOrEqual(300);
-    const northwind = spansOf(run.traceId!).find((span) => span.name === 'scrape.platform' && span.attributes['oddswatch.platform'] === 'northwind')!;
+    // Its span ends once its replica stopped it (the run's end reaches it on the bus): possibly a moment after the run's.
+    const { waitFor } = await import('../helpers/waitFor.js');
+    const northwind = await waitFor(() => spansOf(run.traceId!).find((span) => span.name === 'scrape.platform' && span.attributes['oddswatch.platform'] === 'northwind'), { what: "northwind's span" });
     expect(northwind.attributes['oddswatch.platform.outcome']).toBe('aborted');
   });
 

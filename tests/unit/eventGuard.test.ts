@@ -2,15 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { guardStatement, type StepFinishedGuard } from '../../src/events/eventGuard.js';
 
 const judge = { fraction: 0.5, window: 10, minScrapes: 3 };
-const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', replica: 'replica-a', eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] }, markets: { checked: 0, implausible: 0, examples: [] } };
+const finished: Omit<StepFinishedGuard, 'outcome'> = { kind: 'step.finished', platform: 'alpha', replica: 'replica-a', attempt: 2, eventsFound: 5, durationMs: 100, error: null, reason: null, odds: { odds: [], listings: [] }, markets: { checked: 0, implausible: 0, examples: [] } };
 
 describe('the event guard, rendered by the publisher', () => {
-  it('starts the step only while pending and while the replica owns the run, after the events lock, for the event run and platform, naming the replica', () => {
-    const sql = guardStatement(7, { kind: 'step.started', platform: 'alpha', replica: 'replica-a' });
-    expect(sql.ctes).toMatch(/^guard as \(\s+update platform_steps set status = 'running', started_at = now\(\), replica = \?/);
-    expect(sql.ctes).toContain("status = 'pending' and exists (select 1 from runs r where r.id = ? and r.owner_id = ?) and exists (select 1 from lock)");
-    expect(sql.params).toEqual(['replica-a', 7, 'alpha', 7, 'replica-a']);
+  it('starts the step only while pending and held by the replica at its attempt, after the events lock, for the event run and platform', () => {
+    const sql = guardStatement(7, { kind: 'step.started', platform: 'alpha', replica: 'replica-a', attempt: 2 });
+    expect(sql.ctes).toMatch(/^guard as \(\s+update platform_steps s set status = 'running', started_at = now\(\)/);
+    expect(sql.ctes).toContain("s.status = 'pending' and s.replica = ? and s.attempt = ? and exists (select 1 from lock)");
+    expect(sql.params).toEqual([7, 'alpha', 'replica-a', 2]);
     expect(sql.payload).toBeUndefined();
+    expect(sql.endsStep).toBeUndefined();
+  });
+
+  it('fails a step interrupted only while it has not ended, and counts it as ended', () => {
+    const sql = guardStatement(7, { kind: 'step.interrupted', platform: 'alpha' });
+    expect(sql.ctes).toContain("reason = 'interrupted'");
+    expect(sql.ctes).toContain("status in ('pending', 'running') and exists (select 1 from lock)");
+    expect(sql.params).toEqual([7, 'alpha']);
+    expect(sql.endsStep).toBe(true);
   });
 
   it('judges the volume of a completed step only, and merges the verdict into the event', () => {
@@ -22,7 +31,8 @@ describe('the event guard, rendered by the publisher', () => {
     const failed = guardStatement(7, { ...finished, outcome: 'failed', error: 'boom', reason: 'http_5xx', judge });
     expect(failed.ctes).not.toContain('usual as (');
     expect(failed.ctes).toContain('error = ?, reason = ?,');
-    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 'http_5xx', 0, 0, null, 7, 'alpha', 7, 'replica-a', 5, 7, 'alpha', 5, 7, 'replica-a']);
+    expect(failed.params).toEqual(['failed', 5, 100, 'boom', 'http_5xx', 0, 0, null, 7, 'alpha', 'replica-a', 2, 5, 7, 'alpha', 5, 'replica-a', 2]);
+    expect(failed.endsStep).toBe(true);
     expect(failed.payload).toBeUndefined();
   });
 

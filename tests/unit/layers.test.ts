@@ -13,7 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   ['telemetry'],
   ['platforms'],
-  ['db'],
+  ['db', 'queue'],
   ['events'],
   ['quality'],
   ['history', 'odds', 'liveState'],

@@ -20,6 +20,7 @@ import { Migration20261207050000_cancelled_runs } from './Migration2026120705000
 import { Migration20261207060000_step_replica } from './Migration20261207060000_step_replica.js';
 import { Migration20261207070000_platform_locks } from './Migration20261207070000_platform_locks.js';
 import { Migration20261207080000_step_attempts } from './Migration20261207080000_step_attempts.js';
+import { Migration20261208010000_steps_done } from './Migration20261208010000_steps_done.js';
 
 /** Every migration, in order; explicit so the build and the test runner load the same modules (no folder scan). */
 export const migrations: MigrationObject[] = [
@@ -44,4 +45,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207060000_step_replica', class: Migration20261207060000_step_replica },
   { name: 'Migration20261207070000_platform_locks', class: Migration20261207070000_platform_locks },
   { name: 'Migration20261207080000_step_attempts', class: Migration20261207080000_step_attempts },
+  { name: 'Migration20261208010000_steps_done', class: Migration20261208010000_steps_done },
 ];

@@ -4,7 +4,6 @@ import { sqlArray } from '../sqlArray.js';
 import { FAILURE_RATE_WINDOW } from '../../shared/contract.js';
 import type { ScrapeOutcome, StepFailureReason } from '../../shared/contract.js';
 import { oddsUpsertCte, type MatchedBatch } from './odds.js';
-import { OWNS_RUN } from './runs.js';
 
 /**
  * Who writes `platform_steps`: inserted with their run and ended with it (tables/runs.ts
@@ -16,15 +15,63 @@ import { OWNS_RUN } from './runs.js';
 
 type Timestamp = Date | string;
 
+/**
+ * The fence of every write of a step by the replica scraping it: true while the step `s` is held by `?` (a
+ * replica id) at attempt `?`. A replica whose step job was handed to another (its replica died, or its
+ * heartbeat lapsed) changes nothing with it.
+ */
+export const HOLDS_STEP = 's.replica = ? and s.attempt = ?';
+
 /** Writes a running step's collected odds and its count of sporting events so far, in one statement. */
-export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: MatchedBatch, owner: string): Promise<void> {
+export async function updateStepProgress(orm: Orm, runId: number, platform: string, eventsFound: number, odds: MatchedBatch, replica: string, attempt: number): Promise<void> {
   const upsert = oddsUpsertCte(platform, runId, odds);
   await boundStatement(
     orm,
     `with ${upsert.sql}
-     update platform_steps set events_found = ? where run_id = ? and platform = ? and status = 'running' and ${OWNS_RUN}`,
-    [...upsert.params, eventsFound, runId, platform, runId, owner],
+     update platform_steps s set events_found = ? where s.run_id = ? and s.platform = ? and s.status = 'running' and ${HOLDS_STEP}`,
+    [...upsert.params, eventsFound, runId, platform, replica, attempt],
   );
+}
+
+/** What the replica that claimed a step needs of its run. */
+export interface ClaimedStep {
+  platformsTotal: number;
+  platformsDone: number;
+  trigger: string;
+}
+
+/**
+ * A replica takes a step of an active run as attempt `attempt` of its job: a pending step (attempt 1), or one
+ * an earlier attempt left pending or running (its replica died). Undefined when the step had ended, its run
+ * ended, or it is already on a later attempt.
+ */
+export async function claimStep(orm: Orm, runId: number, platform: string, replica: string, attempt: number): Promise<ClaimedStep | undefined> {
+  const [row] = await boundRows<{ platforms_total: number; steps_done: number; trigger: string }>(
+    orm,
+    `with run as (select id, cardinality(platforms) as platforms_total, steps_done, trigger from runs where id = ? and status in ('pending', 'running'))
+     update platform_steps s set attempt = ?, replica = ?, status = 'pending', started_at = null, events_found = 0
+     from run
+     where s.run_id = run.id and s.platform = ? and s.status in ('pending', 'running')
+       and (s.attempt < ? or (s.attempt = ? and s.status = 'pending' and s.replica is null))
+     returning run.platforms_total, run.steps_done, run.trigger`,
+    [runId, attempt, replica, platform, attempt, attempt],
+  );
+  return row ? { platformsTotal: Number(row.platforms_total), platformsDone: Number(row.steps_done), trigger: row.trigger } : undefined;
+}
+
+/** Each unfinished step of an active run with the replica holding it (null: its job not taken yet). */
+export function unfinishedSteps(orm: Orm): Promise<{ run_id: string; platform: string; replica: string | null; attempt: number; status: 'pending' | 'running' }[]> {
+  return boundRows(
+    orm,
+    `select s.run_id, s.platform, s.replica, s.attempt, s.status from platform_steps s join runs r on r.id = s.run_id
+     where r.status in ('pending', 'running') and s.status in ('pending', 'running')`,
+    [],
+  );
+}
+
+/** The steps of a run, as its owner waits for them. */
+export function stepStatuses(orm: Orm, runId: number): Promise<{ platform: string; status: string }[]> {
+  return boundRows(orm, `select platform, status from platform_steps where run_id = ?`, [runId]);
 }
 
 /**

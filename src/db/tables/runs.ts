@@ -42,12 +42,6 @@ export function markRunRunning(orm: Orm, id: number): Promise<number> {
   return boundRowCount(orm, `update runs set status = 'running', started_at = now(), heartbeat_at = now() where id = ? and status = 'pending'`, [id]);
 }
 
-/**
- * The fence of every write of a run's steps: true while the run `?` (its id) is owned by `?` (a replica id).
- * A replica whose run another took over (runs/takeOverRun.ts) changes nothing with it.
- */
-export const OWNS_RUN = 'exists (select 1 from runs r where r.id = ? and r.owner_id = ?)';
-
 /** Advances a running run's heartbeat while `owner` owns it; the number of runs changed (0: no longer running, or taken over). */
 export function beatRunHeartbeat(orm: Orm, id: number, owner: string): Promise<number> {
   return boundRowCount(orm, `update runs set heartbeat_at = now() where id = ? and status = 'running' and owner_id = ?`, [id, owner]);
@@ -265,50 +259,27 @@ export interface TakenOverRun {
   trigger: RunTrigger;
   platforms: string[];
   traceId: string | null;
-  /** Every step after the take-over: those the dead owner was scraping are pending again (their next attempt) or failed `interrupted`. */
+  /** Every step as the take-over found it (steps are jobs: those still running go on, or are delivered again). */
   steps: { platform: string; status: StepStatus; attempt: number; reason: StepFailureReason | null }[];
 }
 
 /**
  * A survivor takes over an active run whose owner (`deadOwner`, null: none) is gone, by compare-and-set on
- * the owner, in one statement: the run becomes `owner`'s with a fresh heartbeat, and each step the dead owner
- * was scraping is pending again as its next attempt, or, once it has had `maxAttempts`, failed `interrupted`.
- * Only a run whose last sign of life (heartbeat, else start, else creation) is younger than `freshWithinMs`
+ * the owner: the run becomes `owner`'s with a fresh heartbeat. Only a run whose last sign of life (heartbeat, else start, else creation) is younger than `freshWithinMs`
  * is taken over: an older one is left for its caller to fail. Undefined when another replica took it first,
  * it ended, or it is too old.
  */
-export async function takeOverRunWithSteps(orm: Orm, id: number, deadOwner: string | null, owner: string, maxAttempts: number, freshWithinMs: number): Promise<TakenOverRun | undefined> {
+export async function takeOverRunWithSteps(orm: Orm, id: number, deadOwner: string | null, owner: string, freshWithinMs: number): Promise<TakenOverRun | undefined> {
   const [run] = await boundRows<{ id: string; status: 'pending' | 'running'; trigger: RunTrigger; platforms: string[]; trace_id: string | null }>(
     orm,
-    `with won as (
-       update runs set owner_id = ?, heartbeat_at = case when status = 'running' then now() else heartbeat_at end
-       where id = ? and status in ('pending', 'running') and owner_id is not distinct from ?
-         and coalesce(heartbeat_at, started_at, created_at) > now() - make_interval(secs => ?::float8 / 1000)
-       returning id, status, trigger, platforms, trace_id
-     ), retried as (
-       update platform_steps set status = 'pending', attempt = attempt + 1, started_at = null, events_found = 0, replica = null
-       where run_id in (select id from won) and status = 'running' and attempt < ?
-     ), exhausted as (
-       update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
-         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
-         error = 'interrupted: the replica scraping it stopped at each of its ' || attempt || ' attempts'
-       where run_id in (select id from won) and status = 'running' and attempt >= ?
-     )
-     select id, status, trigger, platforms, trace_id from won`,
-    [owner, id, deadOwner, freshWithinMs, maxAttempts, maxAttempts],
+    `update runs set owner_id = ?, heartbeat_at = case when status = 'running' then now() else heartbeat_at end
+     where id = ? and status in ('pending', 'running') and owner_id is not distinct from ?
+       and coalesce(heartbeat_at, started_at, created_at) > now() - make_interval(secs => ?::float8 / 1000)
+     returning id, status, trigger, platforms, trace_id`,
+    [owner, id, deadOwner, freshWithinMs],
   );
   if (!run) return undefined;
   const steps = await boundRows<TakenOverRun['steps'][number]>(orm, `select platform, status, attempt, reason from platform_steps where run_id = ?`, [id]);
   return { id: Number(run.id), status: run.status, trigger: run.trigger, platforms: run.platforms, traceId: run.trace_id, steps };
 }
 
-/** Fails a taken-over run's pending steps whose platform this replica does not have configured (its configuration differs from the dead owner's). */
-export function failUnknownSteps(orm: Orm, id: number, owner: string, platforms: string[]): Promise<number> {
-  return boundRowCount(
-    orm,
-    `update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
-       error = 'interrupted: the replica that took its run over does not have this platform configured'
-     where run_id = ? and platform = any(?::text[]) and status = 'pending' and ${OWNS_RUN}`,
-    [id, sqlArray(platforms), id, owner],
-  );
-}
