@@ -43,6 +43,11 @@ type FinishArgs = Parameters<typeof finishRun> extends [unknown, ...infer Rest] 
 export interface RunOverrides {
   /** The event log every use case records through (default: the PostgreSQL bus's EventLog). */
   events?(orm: Orm, bus: ProgressBus): EventLog;
+  /**
+   * `in-process`: a run's steps are handed straight to this replica's step handler, as before steps were jobs
+   * (bench:queue's baseline; no other replica takes them, nothing is delivered again). Default: the queue.
+   */
+  dispatch?: 'queue' | 'in-process';
 }
 
 export interface RunEngineDeps {
@@ -124,7 +129,7 @@ export class RunEngine {
       frozen: new FrozenBookmakers(orm, platforms.names, logger),
       volume: VolumeWatch.load({ metrics, logger, settings: config }, lastSteps),
       matcher: createSportingEventMatcher(orm),
-      stepQueue: deps.stepQueue,
+      stepQueue: deps.overrides?.dispatch === 'in-process' ? inProcessSteps(deps.stepQueue, () => wiring) : deps.stepQueue,
       browserPages: platforms.browsers.maxPages,
       stepsEnded: new StepsEnded(),
       runSpans: new Map(),
@@ -256,4 +261,18 @@ export class RunEngine {
       })().catch((error: unknown) => logger.error({ err: error, run_id: runId }, 'cannot resume or end a run stopped while the liveness lock was lost'));
     }
   }
+}
+
+/** bench:queue's baseline: every step sent is run at once by this replica's step handler, without the queue. */
+function inProcessSteps(queue: StepQueue, wiring: () => RunWiring): StepQueue {
+  const direct = Object.create(queue) as StepQueue;
+  direct.send = async (_kind, jobs) => {
+    for (const data of jobs) {
+      void runStepJob(wiring(), { data, attempt: 1, queuedAt: new Date(), signal: new AbortController().signal }).catch((error: unknown) =>
+        wiring().logger.error({ err: error, run_id: data.runId, platform: data.platform }, 'step crashed'),
+      );
+    }
+  };
+  direct.work = () => undefined;
+  return direct;
 }

@@ -28,6 +28,8 @@ export interface StepStartedGuard {
 export interface StepInterruptedGuard {
   kind: 'step.interrupted';
   platform: string;
+  /** The step's error (stored as is: ours, never a feed's). */
+  error: string;
 }
 
 /** How a completed step is judged, in the step's own final statement (the `step.finished` guard below; runs/volumeDrop.ts). */
@@ -95,15 +97,15 @@ function stepStarted(runId: number, { platform, replica, attempt }: StepStartedG
   };
 }
 
-function stepInterrupted(runId: number, { platform }: StepInterruptedGuard): GuardStatement {
+function stepInterrupted(runId: number, { platform, error }: StepInterruptedGuard): GuardStatement {
   return {
     ctes: `guard as (
                update platform_steps set status = 'failed', reason = 'interrupted', finished_at = now(),
                  duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
-                 error = 'interrupted: the replica scraping it stopped at each of its ' || attempt || ' attempts'
+                 error = ?
                where run_id = ? and platform = ? and status in ('pending', 'running') and exists (select 1 from lock) returning 1
              )`,
-    params: [runId, platform],
+    params: [error, runId, platform],
     endsStep: true,
   };
 }

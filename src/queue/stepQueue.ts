@@ -155,6 +155,12 @@ export class StepQueue {
     return handedBack;
   }
 
+  /** Whether a step's job will never be delivered again: it ended (completed, failed for good, cancelled) or is gone. */
+  async jobEnded(kind: WorkKind, runId: number, platform: string): Promise<boolean> {
+    const [job] = await this.boss.findJobs(queueName(kind), { id: stepJobId(runId, platform) });
+    return !job || job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled';
+  }
+
   /** The last depth read (every few seconds while `observeDepth` runs). */
   get lastDepth(): QueueDepth {
     return this.depth;

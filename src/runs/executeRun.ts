@@ -8,7 +8,7 @@ import { recordWithRetry } from './recordWithRetry.js';
 import { stepStatuses } from '../db/tables/platformSteps.js';
 import type { StepJobData, StepQueue, WorkKind } from '../queue/stepQueue.js';
 import type { PlatformResult, ScrapePlatformDeps } from './scrapePlatform.js';
-import { traceCarrier, workKindOf } from './stepJob.js';
+import { failStepInterrupted, traceCarrier, workKindOf } from './stepJob.js';
 import type { StepsEnded } from './stepsEnded.js';
 import type { LocalSteps } from './localSteps.js';
 import { reportCoverage } from './reportCoverage.js';
@@ -18,7 +18,7 @@ export interface ExecuteRunDeps extends FinishRunDeps, ScrapePlatformDeps {
   platforms: Pick<Platforms, 'adapters' | 'names'>;
   config: Pick<Config, 'heartbeatIntervalMs' | 'staleAfterMs' | 'qualityChecks' | 'qualityMaxOverround' | 'qualityOutlierThreshold' | 'qualityFrozenScrapes' | 'qualityCoverageFraction' | 'qualityCoverageWindow'>;
   /** Where the run's steps go: one job each, taken by whichever replica has a slot (queue/stepQueue.ts). */
-  stepQueue: Pick<StepQueue, 'send' | 'handBack'>;
+  stepQueue: Pick<StepQueue, 'send' | 'handBack' | 'jobEnded'>;
   /** Wakes the runner when one of its steps ends, wherever it ran. */
   stepsEnded: StepsEnded;
   /** The runs this replica owns, by id: their span (stepJob.ts puts a local step's events on it). */
@@ -156,6 +156,7 @@ const OUTCOME_OF: Record<string, PlatformResult['outcome'] | undefined> = { comp
  * and every STEPS_POLL_MS. `ended` is kept up to date for the connection guard.
  */
 async function awaitSteps(deps: ExecuteRunDeps, run: RunToExecute, ended: Map<string, PlatformResult['outcome']>, signal: AbortSignal, lost: { ending?: Promise<unknown> }): Promise<void> {
+  let checkedJobsAt = performance.now();
   for (;;) {
     const woken = deps.stepsEnded.next(run.id, STEPS_POLL_MS, signal);
     for (const step of await retryWrite(() => stepStatuses(deps.orm, run.id))) {
@@ -166,7 +167,29 @@ async function awaitSteps(deps: ExecuteRunDeps, run: RunToExecute, ended: Map<st
       woken.cancel();
       return;
     }
+    if (performance.now() - checkedJobsAt >= ORPHANED_STEPS_CHECK_MS) {
+      checkedJobsAt = performance.now();
+      await failOrphanedSteps(deps, run, ended);
+    }
     await woken.promise;
+  }
+}
+
+/** How often the runner checks that each unfinished step still has a job that will be delivered. */
+const ORPHANED_STEPS_CHECK_MS = 10_000;
+
+/**
+ * A step unfinished whose job has ended for good (or is gone) would hold its run, and every run after it,
+ * until the watchdog: it fails `interrupted` now. A backstop: a job ends only once its step has (or it
+ * failed its last delivery), so this should find nothing.
+ */
+async function failOrphanedSteps(deps: ExecuteRunDeps, run: RunToExecute, ended: ReadonlyMap<string, PlatformResult['outcome']>): Promise<void> {
+  for (const platform of run.platforms.filter((name) => !ended.has(name))) {
+    const adapter = deps.platforms.adapters.get(platform);
+    if (!(await retryWrite(() => deps.stepQueue.jobEnded(adapter ? workKindOf(adapter.kind) : 'http', run.id, platform)))) continue;
+    if (await failStepInterrupted(deps, run.id, platform, 'interrupted: its job ended without it (no replica will scrape it)')) {
+      deps.logger.error({ run_id: run.id, platform }, 'step failed interrupted: its job ended without it');
+    }
   }
 }
 

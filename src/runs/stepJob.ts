@@ -90,25 +90,20 @@ export async function runStepJob(deps: StepJobDeps, delivery: StepDelivery): Pro
 }
 
 async function failInterrupted(deps: StepJobDeps, job: StepJobData, log: StepJobDeps['logger']): Promise<void> {
-  const [run] = await retryWrite(() => boundRows<{ total: number }>(deps.orm, 'select cardinality(platforms) as total from runs where id = ?', [job.runId]));
+  if (await failStepInterrupted(deps, job.runId, job.platform, `interrupted: the replica scraping it stopped at each of its ${STEP_ATTEMPTS} attempts`)) {
+    log.warn({ attempts: STEP_ATTEMPTS }, 'step failed interrupted: its replica stopped at each attempt');
+  }
+}
+
+/** Fails a step `interrupted` with its `platform.failed` event, unless it had ended; true when it did now. */
+export async function failStepInterrupted(deps: Pick<StepJobDeps, 'orm' | 'events' | 'logger'>, runId: number, platform: string, error: string): Promise<boolean> {
+  const [run] = await retryWrite(() => boundRows<{ total: number }>(deps.orm, 'select cardinality(platforms) as total from runs where id = ?', [runId]));
   const event = await recordIfWithRetry(
     deps,
-    job.runId,
+    runId,
     'platform.failed',
-    {
-      runId: job.runId,
-      platform: job.platform,
-      eventsFound: 0,
-      elapsedMs: 0,
-      durationMs: 0,
-      platformsDone: 0,
-      platformsTotal: Number(run?.total ?? 0),
-      attempt: STEP_ATTEMPTS,
-      error: `interrupted: the replica scraping it stopped at each of its ${STEP_ATTEMPTS} attempts`,
-      reason: 'interrupted',
-      captured: false,
-    },
-    { kind: 'step.interrupted', platform: job.platform },
+    { runId, platform, eventsFound: 0, elapsedMs: 0, durationMs: 0, platformsDone: 0, platformsTotal: Number(run?.total ?? 0), attempt: STEP_ATTEMPTS, error, reason: 'interrupted', captured: false },
+    { kind: 'step.interrupted', platform, error },
   );
-  if (event) log.warn({ attempts: STEP_ATTEMPTS }, 'step failed interrupted: its replica stopped at each attempt');
+  return event !== undefined;
 }

@@ -3,6 +3,7 @@ import type { RunDetail } from '../../src/shared/contract.js';
 import { spawnService, type ChildService } from '../helpers/childService.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { insertHeldStepJob } from '../helpers/stepJobs.js';
 
 let db: TestDatabase;
 const children: ChildService[] = [];
@@ -60,6 +61,26 @@ describe('start-up recovery', () => {
     expect(third.logs.some((line) => line.owner_id === owner && (line.run_ids as number[] | undefined)?.includes(Number(live!.id)))).toBe(true);
     await db.query(`update runs set status = 'completed', finished_at = now() where id = $1`, [live!.id]);
   }, 90_000);
+
+  it('a taken-over run whose step has no job left to deliver (an inconsistency) fails that step interrupted instead of holding every run', async () => {
+    // Taken over by the leader's orphan check (every 3 s) once the rows below exist.
+    const service = await start();
+    const [orphan] = await db.query<{ id: string }>(
+      `insert into runs (status, trigger, platforms, owner_id, started_at, heartbeat_at) values ('running', 'scheduled', '{redfox}', 'a-dead-replica', now(), now()) returning id`,
+    );
+    const runId = Number(orphan!.id);
+    await db.query(`insert into platform_steps (run_id, platform, status, attempt, replica) values ($1, 'redfox', 'pending', 1, 'a-dead-replica')`, [runId]);
+    // Its job completed though the step never ended.
+    const jobId = await insertHeldStepJob((sql, params) => db.query(sql, params), runId, 'redfox');
+    await db.query(`update pgboss.job set state = 'completed', completed_on = now() where id = $1`, [jobId]);
+    const ended = await waitFor(async () => {
+      const run = await getRun(service.url, runId);
+      return run.status === 'failed' ? run : undefined;
+    }, { timeoutMs: 25_000, what: 'the run to end' });
+    expect(ended).toMatchObject({ failureReason: 'all_platforms_failed' });
+    expect(ended.steps[0]).toMatchObject({ status: 'failed', reason: 'interrupted', error: 'interrupted: its job ended without it (no replica will scrape it)' });
+    expect(service.logs.some((line) => line.level === 'error' && line.run_id === runId && line.msg === 'step failed interrupted: its job ended without it')).toBe(true);
+  }, 60_000);
 });
 
 describe('graceful shutdown', () => {

@@ -15,10 +15,10 @@ describe('the event guard, rendered by the publisher', () => {
   });
 
   it('fails a step interrupted only while it has not ended, and counts it as ended', () => {
-    const sql = guardStatement(7, { kind: 'step.interrupted', platform: 'alpha' });
+    const sql = guardStatement(7, { kind: 'step.interrupted', platform: 'alpha', error: 'interrupted: why' });
     expect(sql.ctes).toContain("reason = 'interrupted'");
     expect(sql.ctes).toContain("status in ('pending', 'running') and exists (select 1 from lock)");
-    expect(sql.params).toEqual([7, 'alpha']);
+    expect(sql.params).toEqual(['interrupted: why', 7, 'alpha']);
     expect(sql.endsStep).toBe(true);
   });
 
