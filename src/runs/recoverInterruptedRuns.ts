@@ -13,8 +13,9 @@ export interface OwnerCheck {
 }
 
 /**
- * Runs left active by a process that is gone are taken over by this one (takeOverRun.ts: their unfinished
- * steps are scraped here and the run ends as usual); one too old to take over (no sign of life for
+ * Runs left active by a process that is gone are taken over by this one (takeOverRun.ts: it owns them now,
+ * their steps go on as jobs and the run ends as usual), and the step jobs a dead process held are handed back
+ * to the queue for their next attempt; a run too old to take over (no sign of life for
  * STALE_AFTER_MS) is failed with failure_reason `interrupted` (which publishes run.finished to every
  * replica's watchers). Called at start-up, before the scheduler starts, and every few seconds on the leader
  * (`periodic`: quiet about live owners), so a dead replica's run goes on within seconds. A run whose owner

@@ -45,8 +45,8 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  * - `layout`: a `browser` platform's page never showed what the entry waits for (a selector, a captured
  *   response): the page's layout or its API changed. The step keeps a screenshot and the rendered HTML.
  * - `browser`: the browser crashed, could not start (no Chromium: CHROMIUM_PATH), or was restarted under the step.
- * - `interrupted`: the replica scraping the step died at each of its attempts (STEP_ATTEMPTS), or the replica
- *   that took its run over does not have the platform configured.
+ * - `interrupted`: the replica scraping the step died at each of its attempts (STEP_ATTEMPTS; no replica with the
+ *   platform configured took it, counts as one), or its job ended without it.
  * - `unexpected`: an error no adapter classified (a defect of oddswatch's, not the platform's: look at the log).
  * Null on a step that did not fail, and on one its run stopped (outcome `aborted`): not the platform's doing.
  */
@@ -93,11 +93,11 @@ export interface PlatformStep {
    * right after the run (so null in `run.finished`); null when not counted.
    */
   outlierPrices: number | null;
-  /** The replica that scraped it: its id, the `owner_id` of its logs and the `service.instance.id` of its spans and metrics; null until it started. */
+  /** The replica that took its job (and scrapes or scraped it): its id, the `owner_id` of its logs and the `service.instance.id` of its spans and metrics; null until one took it. */
   replica: string | null;
   /**
-   * 1, then one more each time the replica scraping it died and another replica took its run over and
-   * scraped it again (at most STEP_ATTEMPTS; `replica` is the last attempt's).
+   * 1, then one more each time the replica holding its job died and the job was delivered again (at most
+   * STEP_ATTEMPTS; `replica` is the last attempt's).
    */
   attempt: number;
   /**

@@ -83,10 +83,14 @@ describe('kill -9 mid-run, then restart', () => {
     const [owned] = await db.query<{ owner_id: string }>('select owner_id from runs where id = $1', [run.id]);
     expect(owned!.owner_id).toBe(ownerIdOf(next));
     expect(await waitMidStep(next, run.id, 2)).toMatchObject({ replica: ownerIdOf(next), attempt: 2 });
-    expect(next.logs.find((line) => line.msg.startsWith('run taken over'))).toMatchObject({ run_id: run.id, dead_owner_id: ownerIdOf(first), steps_scraped_again: ['northwind'] });
+    expect(next.logs.find((line) => line.msg.startsWith('run taken over'))).toMatchObject({ run_id: run.id, dead_owner_id: ownerIdOf(first), steps_unfinished: ['northwind'] });
 
     const { next: last, recoveryMs: secondRecoveryMs } = await killAndRestart(next, env);
-    const [row] = await db.query<{ status: string; failure_reason: string | null }>('select status, failure_reason from runs where id = $1', [run.id]);
+    // Its job's third delivery, on the new process, fails the step instead of scraping it a third time.
+    const row = await waitFor(async () => {
+      const [current] = await db.query<{ status: string; failure_reason: string | null }>('select status, failure_reason from runs where id = $1', [run.id]);
+      return current?.status === 'failed' ? current : undefined;
+    }, { timeoutMs: 15_000, what: 'the run to fail' });
     expect(row).toEqual({ status: 'failed', failure_reason: 'all_platforms_failed' });
     const [step] = await db.query<{ status: string; reason: string; attempt: number; error: string }>('select status, reason, attempt, error from platform_steps where run_id = $1', [run.id]);
     expect(step).toEqual({ status: 'failed', reason: 'interrupted', attempt: 2, error: 'interrupted: the replica scraping it stopped at each of its 2 attempts' });
