@@ -279,12 +279,14 @@ class StepTaker {
     }
   }
 
-  private deliver(job: Job<StepJobData> & { createdOn?: Date }): void {
+  private deliver(job: Job<StepJobData> & { createdOn?: Date; startAfter?: Date }): void {
     const attempt = { id: job.id, retryCount: job.retryCount };
     this.held += 1;
     this.holding.set(job.id, attempt);
     const controller = new AbortController();
-    void this.handler({ data: job.data, attempt: job.retryCount + 1, queuedAt: job.createdOn ?? new Date(), signal: controller.signal })
+    // A job delivered again keeps its creation time; it was queued again when it became available (startAfter).
+    const queuedAt = new Date(Math.max(job.createdOn?.getTime() ?? 0, job.startAfter?.getTime() ?? 0) || Date.now());
+    void this.handler({ data: job.data, attempt: job.retryCount + 1, queuedAt, signal: controller.signal })
       .then(
         () => this.settle(job.id, () => this.boss.complete(this.name, attempt)),
         (error: unknown) => this.settle(job.id, () => this.boss.fail(this.name, attempt, { message: error instanceof Error ? error.message : String(error) })),
