@@ -75,6 +75,10 @@ export class StepQueue {
       // A job whose replica stopped sending heartbeats is delivered again at the next monitor pass.
       monitorIntervalSeconds: MONITOR_SECONDS,
       persistWarnings: false,
+      // Its own spans (one per fetch, idle or not) and instruments would be noise beside ours: the step's span,
+      // oddswatch_step_jobs and the queue wait say what an operator needs. Its statements still show as
+      // pg.query spans inside a run's trace (the pg instrumentation needs a parent span).
+      openTelemetry: { enabled: false },
     });
     this.boss.on('error', (error: unknown) => options.logger.warn({ err: error }, 'step queue engine reported an error'));
     this.boss.on('warning', (warning: unknown) => options.logger.warn({ warning }, 'step queue engine warning'));
@@ -85,10 +89,12 @@ export class StepQueue {
     const queue = new StepQueue(options);
     await queue.boss.start();
     for (const kind of WORK_KINDS) {
-      const settings = { retryLimit: options.retryLimit, retryDelay: 0, heartbeatSeconds: options.heartbeatSeconds, expireInSeconds: 24 * 3600, deleteAfterSeconds: 24 * 3600, notify: true };
+      // A day to run and a day kept once ended: far beyond any run (STALE_AFTER_MS fails a silent one).
+      const settings = { retryLimit: options.retryLimit, retryDelay: 0, expireInSeconds: 24 * 3600, deleteAfterSeconds: 24 * 3600, notify: true };
       const existing = await queue.boss.getQueue(queueName(kind));
+      // The engine keeps a queue's heartbeat as created.
       if (existing) await queue.boss.updateQueue(queueName(kind), settings);
-      else await queue.boss.createQueue(queueName(kind), settings);
+      else await queue.boss.createQueue(queueName(kind), { ...settings, heartbeatSeconds: options.heartbeatSeconds });
     }
     await queue.listen();
     return queue;
@@ -131,11 +137,6 @@ export class StepQueue {
     const taker = new StepTaker(this.boss, queueName(kind), slots, handler, this.options.heartbeatSeconds, this.options.logger);
     this.takers.set(kind, taker);
     taker.start();
-  }
-
-  /** Jobs this replica holds now, per kind. */
-  held(kind: WorkKind): number {
-    return this.takers.get(kind)?.held ?? 0;
   }
 
   /** Stops taking new jobs on this replica; deliveries under way go on. */
@@ -214,8 +215,10 @@ const SETTLE_BUDGET_MS = 60_000;
  * engine's NOTIFY) or handed back here, and every IDLE_POLL_MS otherwise.
  */
 class StepTaker {
-  held = 0;
+  private held = 0;
   private running = false;
+  /** A wake that came while the loop was fetching: it looks again instead of sleeping. */
+  private woken = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly holding = new Map<string, { id: string; retryCount: number }>();
@@ -238,6 +241,7 @@ class StepTaker {
   }
 
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -255,6 +259,7 @@ class StepTaker {
 
   private async take(): Promise<void> {
     while (this.running) {
+      this.woken = false;
       const free = Math.min(this.slots - this.held, TAKE_AT_ONCE);
       let fetched = 0;
       if (free > 0) {
@@ -267,7 +272,7 @@ class StepTaker {
         }
       }
       if (!this.running) break;
-      if (fetched > 0 && fetched === free) continue;
+      if ((fetched > 0 && fetched === free) || (this.woken && this.held < this.slots)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, IDLE_POLL_MS);
         this.wakeUp = () => {

@@ -156,7 +156,8 @@ const OUTCOME_OF: Record<string, PlatformResult['outcome'] | undefined> = { comp
  * and every STEPS_POLL_MS. `ended` is kept up to date for the connection guard.
  */
 async function awaitSteps(deps: ExecuteRunDeps, run: RunToExecute, ended: Map<string, PlatformResult['outcome']>, signal: AbortSignal, lost: { ending?: Promise<unknown> }): Promise<void> {
-  let checkedJobsAt = performance.now();
+  // A run taken over is checked at once (a dead owner is where a step and its job could part), then every 10 s.
+  let checkedJobsAt = run.takenOver ? Number.NEGATIVE_INFINITY : performance.now();
   for (;;) {
     const woken = deps.stepsEnded.next(run.id, STEPS_POLL_MS, signal);
     for (const step of await retryWrite(() => stepStatuses(deps.orm, run.id))) {
