@@ -38,8 +38,6 @@ export interface ScrapePoolOptions {
   min?: number;
   tickMs?: number;
   health?: ProcessHealth;
-  /** The task of `key` got its slot after waiting this long (seconds; ~0 when one was free). */
-  onWaited?(key: string, seconds: number): void;
   /** Keeps `key` to one task at a time across replicas too (runs/platformLocks.ts); taken before the slot. */
   locks?: { take(key: string, signal?: AbortSignal): Promise<() => Promise<void>> };
 }
@@ -67,7 +65,6 @@ export class ScrapePool {
   peak = 0;
   /** Tasks handed to `run` and not started yet: waiting for a slot or for their key's previous task. */
   private pending = 0;
-  private readonly onWaited?: (key: string, seconds: number) => void;
   private readonly locks: ScrapePoolOptions['locks'];
 
   constructor(
@@ -79,7 +76,6 @@ export class ScrapePool {
     this.min = Math.min(ceiling, options.min ?? 2);
     this.health = options.health ?? eventLoopAndHeapHealth();
     this.tickMs = options.tickMs ?? 100;
-    this.onWaited = options.onWaited;
     this.locks = options.locks;
   }
 
@@ -104,7 +100,6 @@ export class ScrapePool {
    */
   async run<T>(key: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.busy.get(key);
-    const handed = performance.now();
     this.pending += 1;
     const mine = (async () => {
       let unlock: (() => Promise<void>) | undefined;
@@ -118,7 +113,6 @@ export class ScrapePool {
       } finally {
         this.pending -= 1;
       }
-      this.onWaited?.(key, (performance.now() - handed) / 1000);
       try {
         return await task();
       } finally {
