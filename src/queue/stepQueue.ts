@@ -127,6 +127,8 @@ export class StepQueue {
       queueName(kind),
       jobs.map((data) => ({ id: stepJobId(data.runId, data.platform), data })),
     );
+    // This replica looks at once (the others on the NOTIFY, a moment later): the run's owner scrapes a first share of its steps.
+    this.takers.get(kind)?.wake();
   }
 
   /**
@@ -201,8 +203,8 @@ export class StepQueue {
 /** How often a replica with a free slot looks for a job when nothing woke it (a job delivered again, a NOTIFY missed). */
 const IDLE_POLL_MS = 1_000;
 /**
- * Jobs taken per fetch, at most: every replica is woken by the same NOTIFY and they take a run's steps a few
- * at a time, in turn, so the steps spread instead of all going to the first replica that looked.
+ * Jobs taken per fetch, at most: the sender looks first, every other replica on the NOTIFY a moment later, and
+ * they take a run's steps a few at a time, in turn, so the steps spread instead of all going to the first one.
  */
 const TAKE_AT_ONCE = 4;
 const SETTLE_RETRY_MS = 500;
