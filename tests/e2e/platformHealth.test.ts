@@ -141,11 +141,18 @@ describe('charts that can be read', () => {
       expect(await chart.locator('[data-testid="chart-axis-end"]').textContent()).toMatch(/\d:\d\d:\d\d/);
 
       // Hover: the point under the pointer shows its run, time, value and outcome.
+      // Aimed again at each try: a live update may redraw the chart between reading the point's box and the move.
       const second = points.nth(1);
-      const box = (await second.boundingBox())!;
-      await tab.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       const tip = chart.locator('[data-testid="chart-tip"]');
-      await tip.waitFor({ timeout: 2_000 });
+      await waitFor(
+        async () => {
+          const box = (await second.boundingBox())!;
+          await tab.page.mouse.move(0, 0);
+          await tab.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+          return (await tip.waitFor({ timeout: 1_000 }).then(() => true, () => false)) || undefined;
+        },
+        { timeoutMs: 6_000, intervalMs: 50, what: "the hovered point's tip" },
+      );
       expect(await tip.getAttribute('data-id')).toBe(String(history.items[1]!.runId));
       expect(await tip.textContent()).toContain(`Run #${history.items[1]!.runId}`);
       expect(await tip.textContent()).toContain('failed');
