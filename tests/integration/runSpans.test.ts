@@ -137,6 +137,8 @@ describe('the scrape.run span, whoever ends the run', () => {
     server.platforms.simulated!.set('luckyowl', { hang: true });
     const run = await start({ platforms: ['luckyowl'] });
     await server.waitForRun(run.id, ['running']);
+    // Its step is a job: stopped while it scrapes (a step not taken yet would simply never start).
+    await waitFor(async () => (await server.db.query('select 1 from platform_steps where run_id = $1 and started_at is not null', [run.id])).length > 0, { what: 'luckyowl started' });
     await server.stop(); // resolves once every runner, and its span, is done
     expect(named(run.traceId!, 'scrape.run')).toHaveLength(1);
     await expectSpansOnce(run, 'failed', 'failed: interrupted');
